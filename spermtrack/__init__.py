@@ -1,0 +1,41 @@
+"""spermtrack: multi-object tracking of human spermatozoa in microscope videos.
+
+The main objects are :class:`Boxes` (the one table of boxes every stage reads
+and writes) and :class:`Calibration` (µm per pixel and frames per second).
+Sub-packages: :mod:`spermtrack.io` (VISEM-Tracking, MOTChallenge, frame
+sources), :mod:`spermtrack.detect`, :mod:`spermtrack.track`,
+:mod:`spermtrack.kinematics`, :mod:`spermtrack.evaluate`,
+:mod:`spermtrack.simulate`, :mod:`spermtrack.viz`.
+"""
+
+from .boxes import CLASS_NAMES, CLUSTER, PINHEAD, SPERM, UNTRACKED, Boxes
+from .calibration import Calibration
+from .errors import (
+    BoxesError,
+    CalibrationError,
+    DatasetError,
+    FormatError,
+    MissingDependencyError,
+    SpermtrackError,
+    VideoError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Boxes",
+    "Calibration",
+    "CLASS_NAMES",
+    "SPERM",
+    "CLUSTER",
+    "PINHEAD",
+    "UNTRACKED",
+    "SpermtrackError",
+    "BoxesError",
+    "CalibrationError",
+    "DatasetError",
+    "FormatError",
+    "MissingDependencyError",
+    "VideoError",
+    "__version__",
+]

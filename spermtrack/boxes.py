@@ -1,0 +1,424 @@
+"""The one currency of spermtrack: a columnar, frame-sorted table of boxes.
+
+Detectors return :class:`Boxes`, the tracker takes and returns it, ground truth
+loads into it, metrics and kinematics read it. The columns are plain NumPy
+arrays of fixed dtypes so that Numba kernels take them without copies.
+
+Coordinates are in pixels of the full-resolution frame, ``x1 <= x2`` and
+``y1 <= y2``, with ``(x1, y1)`` the top-left corner. Frames are 0-based indices
+(VISEM-Tracking numbers its files from 0; MOTChallenge's 1-based frames are
+converted by :mod:`spermtrack.io.mot`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import BoxesError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: Class ids of VISEM-Tracking, in order.
+CLASS_NAMES: tuple[str, ...] = ("sperm", "cluster", "small_or_pinhead")
+SPERM, CLUSTER, PINHEAD = 0, 1, 2
+
+#: Column name -> dtype, in the canonical order.
+COLUMNS: dict[str, np.dtype] = {
+    "frame": np.dtype(np.int32),
+    "x1": np.dtype(np.float32),
+    "y1": np.dtype(np.float32),
+    "x2": np.dtype(np.float32),
+    "y2": np.dtype(np.float32),
+    "score": np.dtype(np.float32),
+    "cls": np.dtype(np.int16),
+    "track_id": np.dtype(np.int64),
+}
+UNTRACKED = -1
+
+
+class Boxes:
+    """A frame-sorted table of axis-aligned boxes.
+
+    Parameters
+    ----------
+    frame : array_like of int, shape (N,)
+        0-based frame index of each box; must be non-decreasing.
+    x1, y1, x2, y2 : array_like of float, shape (N,)
+        Box corners in pixels.
+    score : array_like of float, shape (N,), optional
+        Detection confidence in [0, 1]; 1 when omitted (ground truth).
+    cls : array_like of int, shape (N,), optional
+        Class id (0 sperm, 1 cluster, 2 small-or-pinhead); 0 when omitted.
+    track_id : array_like of int, shape (N,), optional
+        Track identity, ``-1`` (``UNTRACKED``) for untracked boxes.
+    num_frames : int, optional
+        Number of frames of the video the boxes belong to, so that trailing
+        frames without boxes are known. Defaults to ``max(frame) + 1``.
+    validate : bool
+        Check the table (shapes, finite values, ``x2 >= x1``, sorted frames) and
+        raise :class:`~spermtrack.errors.BoxesError` naming the first bad row.
+
+    Notes
+    -----
+    The arrays are stored with the dtypes of :data:`COLUMNS` (converted without
+    a copy when they already have them) and are treated as immutable: every
+    method returns a new table. ``frame_offsets`` (length ``num_frames + 1``)
+    gives O(1) access to one frame: its boxes are rows
+    ``frame_offsets[f]:frame_offsets[f + 1]``.
+
+    Examples
+    --------
+    >>> b = Boxes([0, 0, 2], [1, 5, 9], [1, 5, 9], [4, 8, 12], [4, 8, 12])
+    >>> len(b), b.num_frames, len(b.at_frame(1)), len(b.at_frame(0))
+    (3, 3, 0, 2)
+    """
+
+    __slots__ = ("frame", "x1", "y1", "x2", "y2", "score", "cls", "track_id", "num_frames", "_offsets")
+
+    frame: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    x2: np.ndarray
+    y2: np.ndarray
+    score: np.ndarray
+    cls: np.ndarray
+    track_id: np.ndarray
+    num_frames: int
+
+    def __init__(
+        self,
+        frame: Sequence[int] | np.ndarray,
+        x1: Sequence[float] | np.ndarray,
+        y1: Sequence[float] | np.ndarray,
+        x2: Sequence[float] | np.ndarray,
+        y2: Sequence[float] | np.ndarray,
+        score: Sequence[float] | np.ndarray | None = None,
+        cls: Sequence[int] | np.ndarray | None = None,
+        track_id: Sequence[int] | np.ndarray | None = None,
+        num_frames: int | None = None,
+        validate: bool = True,
+    ) -> None:
+        n = int(np.size(frame))
+        frame_arr = _column("frame", frame, n)
+        cols = {"frame": frame_arr}
+        for name, values in (("x1", x1), ("y1", y1), ("x2", x2), ("y2", y2)):
+            cols[name] = _column(name, values, n)
+        cols["score"] = np.ones(n, np.float32) if score is None else _column("score", score, n)
+        cols["cls"] = np.zeros(n, np.int16) if cls is None else _column("cls", cls, n)
+        cols["track_id"] = np.full(n, UNTRACKED, np.int64) if track_id is None else _column("track_id", track_id, n)
+        for name, arr in cols.items():
+            object.__setattr__(self, name, arr)
+        if num_frames is None:
+            num_frames = int(frame_arr[-1]) + 1 if n else 0
+        object.__setattr__(self, "num_frames", int(num_frames))
+        object.__setattr__(self, "_offsets", None)
+        if validate:
+            self.validate()
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Boxes is immutable: use .replace(...) to get a changed copy")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def empty(cls_, num_frames: int = 0) -> Boxes:
+        """A table with no boxes over ``num_frames`` frames."""
+        z = np.zeros(0)
+        return cls_(np.zeros(0, np.int32), z, z, z, z, num_frames=num_frames)
+
+    @classmethod
+    def from_xyxy(
+        cls_,
+        frame: Sequence[int] | np.ndarray,
+        xyxy: np.ndarray,
+        score=None,
+        cls=None,
+        track_id=None,
+        num_frames: int | None = None,
+    ) -> Boxes:
+        """Build from an ``(N, 4)`` array of ``x1, y1, x2, y2`` pixels."""
+        xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        return cls_(frame, xyxy[:, 0], xyxy[:, 1], xyxy[:, 2], xyxy[:, 3], score, cls, track_id, num_frames)
+
+    @classmethod
+    def from_xywh(cls_, frame, xywh: np.ndarray, score=None, cls=None, track_id=None, num_frames=None) -> Boxes:
+        """Build from an ``(N, 4)`` array of top-left ``x, y`` and width, height in pixels (MOT style)."""
+        a = np.asarray(xywh, dtype=np.float64).reshape(-1, 4)
+        return cls_(frame, a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3], score, cls, track_id, num_frames)
+
+    @classmethod
+    def from_cxcywh(cls_, frame, cxcywh: np.ndarray, score=None, cls=None, track_id=None, num_frames=None) -> Boxes:
+        """Build from an ``(N, 4)`` array of centre ``cx, cy`` and width, height in pixels (YOLO style)."""
+        a = np.asarray(cxcywh, dtype=np.float64).reshape(-1, 4)
+        hw, hh = a[:, 2] / 2.0, a[:, 3] / 2.0
+        return cls_(frame, a[:, 0] - hw, a[:, 1] - hh, a[:, 0] + hw, a[:, 1] + hh, score, cls, track_id, num_frames)
+
+    @classmethod
+    def from_unsorted(cls_, frame, x1, y1, x2, y2, score=None, cls=None, track_id=None, num_frames=None) -> Boxes:
+        """Like the constructor, but sorts rows by frame first (stable, keeps order within a frame)."""
+        frame = np.asarray(frame).reshape(-1)
+        order = np.argsort(frame, kind="stable")
+
+        def pick(a):
+            return None if a is None else np.asarray(a).reshape(-1)[order]
+
+        return cls_(frame[order], pick(x1), pick(y1), pick(x2), pick(y2), pick(score), pick(cls), pick(track_id), num_frames)
+
+    @staticmethod
+    def concat(parts: Iterable[Boxes], num_frames: int | None = None) -> Boxes:
+        """Concatenate tables; rows are re-sorted by frame (stable), ``num_frames`` is the largest."""
+        parts = list(parts)
+        if not parts:
+            return Boxes.empty(num_frames or 0)
+        cols = {name: np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS}
+        nf = max(p.num_frames for p in parts) if num_frames is None else num_frames
+        frame = cols["frame"]
+        if frame.size > 1 and np.any(frame[1:] < frame[:-1]):
+            order = np.argsort(frame, kind="stable")
+            cols = {k: v[order] for k, v in cols.items()}
+        return Boxes(**cols, num_frames=nf)
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> Boxes:
+        """Check shapes, finiteness, ``x2 >= x1``, ``y2 >= y1``, frames in ``[0, num_frames)`` and sorted.
+
+        Returns ``self`` so it chains; raises :class:`BoxesError` naming the first bad row.
+        """
+        n = len(self.frame)
+        if self.num_frames < 0:
+            raise BoxesError(f"num_frames must be >= 0, got {self.num_frames}")
+        coords = np.stack([self.x1, self.y1, self.x2, self.y2, self.score], axis=1) if n else np.zeros((0, 5))
+        bad = ~np.isfinite(coords).all(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise BoxesError(f"row {i} (frame {self.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {coords[i].tolist()}")
+        bad = (self.x2 < self.x1) | (self.y2 < self.y1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise BoxesError(
+                f"row {i} (frame {self.frame[i]}) has a negative size: x1={self.x1[i]}, x2={self.x2[i]}, y1={self.y1[i]}, y2={self.y2[i]}"
+            )
+        if n:
+            if self.frame[0] < 0:
+                raise BoxesError(f"row 0 has a negative frame index {self.frame[0]}")
+            dec = np.flatnonzero(self.frame[1:] < self.frame[:-1])
+            if dec.size:
+                i = int(dec[0]) + 1
+                raise BoxesError(
+                    f"frames are not sorted: row {i} has frame {self.frame[i]} after frame {self.frame[i - 1]} "
+                    "(use Boxes.from_unsorted or Boxes.concat to sort)"
+                )
+            if self.frame[-1] >= self.num_frames:
+                raise BoxesError(f"row {n - 1} has frame {self.frame[-1]} but num_frames is {self.num_frames}")
+        return self
+
+    # ------------------------------------------------------------------ basic protocol
+    def __len__(self) -> int:
+        return int(self.frame.shape[0])
+
+    def __repr__(self) -> str:
+        tracked = int(np.count_nonzero(self.track_id != UNTRACKED))
+        return f"Boxes(n={len(self)}, num_frames={self.num_frames}, tracked={tracked}, tracks={len(self.unique_tracks())})"
+
+    def __getitem__(self, index) -> Boxes:
+        """Rows selected by a boolean mask, a slice or sorted integer indices (frame order is checked)."""
+        if isinstance(index, (int, np.integer)):
+            index = slice(int(index), int(index) + 1) if index != -1 else slice(-1, None)
+        cols = {name: getattr(self, name)[index] for name in COLUMNS}
+        return Boxes(**cols, num_frames=self.num_frames, validate=not isinstance(index, slice) and not _is_bool_mask(index))
+
+    def filter(self, mask: np.ndarray) -> Boxes:
+        """Rows where the boolean ``mask`` (shape (N,)) is true."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.frame.shape:
+            raise BoxesError(f"mask has shape {mask.shape}, expected {self.frame.shape}")
+        return self[mask]
+
+    def replace(self, **columns) -> Boxes:
+        """A copy with some columns (or ``num_frames``) replaced, validated."""
+        cols = {name: getattr(self, name) for name in COLUMNS}
+        nf = columns.pop("num_frames", self.num_frames)
+        unknown = set(columns) - set(cols)
+        if unknown:
+            raise BoxesError(f"unknown column(s) {sorted(unknown)}; columns are {list(COLUMNS)}")
+        cols.update(columns)
+        return Boxes(**cols, num_frames=nf)
+
+    def copy(self) -> Boxes:
+        """A deep copy (new arrays)."""
+        return Boxes(**{name: getattr(self, name).copy() for name in COLUMNS}, num_frames=self.num_frames, validate=False)
+
+    def equals(self, other: Boxes, atol: float = 0.0) -> bool:
+        """True when both tables hold the same rows (coordinates within ``atol`` pixels) and ``num_frames``."""
+        if not isinstance(other, Boxes) or len(self) != len(other) or self.num_frames != other.num_frames:
+            return False
+        for name in COLUMNS:
+            a, b = getattr(self, name), getattr(other, name)
+            if a.dtype.kind == "f":
+                if not np.allclose(a, b, atol=atol, rtol=0.0):
+                    return False
+            elif not np.array_equal(a, b):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ frames
+    @property
+    def frame_offsets(self) -> np.ndarray:
+        """int64 array of length ``num_frames + 1``: boxes of frame ``f`` are rows ``offsets[f]:offsets[f+1]``."""
+        off = self._offsets
+        if off is None:
+            off = np.searchsorted(self.frame, np.arange(self.num_frames + 1, dtype=np.int64), side="left").astype(np.int64)
+            object.__setattr__(self, "_offsets", off)
+        return off
+
+    def frame_slice(self, f: int) -> slice:
+        """Row slice of frame ``f`` (O(1) after the first call)."""
+        if not 0 <= f < self.num_frames:
+            return slice(0, 0)
+        off = self.frame_offsets
+        return slice(int(off[f]), int(off[f + 1]))
+
+    def at_frame(self, f: int) -> Boxes:
+        """The boxes of frame ``f`` (views of the arrays, no copy)."""
+        return self[self.frame_slice(f)]
+
+    def counts_per_frame(self) -> np.ndarray:
+        """Number of boxes in each frame, shape ``(num_frames,)``."""
+        return np.diff(self.frame_offsets)
+
+    def iter_frames(self) -> Iterator[tuple[int, Boxes]]:
+        """Yield ``(frame, boxes)`` for every frame ``0 .. num_frames-1``, empty frames included."""
+        off = self.frame_offsets
+        for f in range(self.num_frames):
+            yield f, self[int(off[f]) : int(off[f + 1])]
+
+    def select_frames(self, start: int, stop: int) -> Boxes:
+        """Boxes of frames ``start <= f < stop``, renumbered from 0, ``num_frames = stop - start``."""
+        start, stop = max(0, int(start)), min(self.num_frames, int(stop))
+        stop = max(start, stop)
+        off = self.frame_offsets
+        part = self[int(off[start]) : int(off[stop])]
+        return part.replace(frame=part.frame - start, num_frames=stop - start)
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def xyxy(self) -> np.ndarray:
+        """(N, 4) float32 array of ``x1, y1, x2, y2`` (a new array)."""
+        return np.stack([self.x1, self.y1, self.x2, self.y2], axis=1) if len(self) else np.zeros((0, 4), np.float32)
+
+    @property
+    def xywh(self) -> np.ndarray:
+        """(N, 4) float32 array of top-left ``x, y`` and ``w, h`` in pixels."""
+        return np.stack([self.x1, self.y1, self.width, self.height], axis=1) if len(self) else np.zeros((0, 4), np.float32)
+
+    @property
+    def cxcywh(self) -> np.ndarray:
+        """(N, 4) float32 array of centre ``cx, cy`` and ``w, h`` in pixels."""
+        return np.stack([self.cx, self.cy, self.width, self.height], axis=1) if len(self) else np.zeros((0, 4), np.float32)
+
+    @property
+    def cx(self) -> np.ndarray:
+        """Box centre x in pixels."""
+        return (self.x1 + self.x2) * np.float32(0.5)
+
+    @property
+    def cy(self) -> np.ndarray:
+        """Box centre y in pixels."""
+        return (self.y1 + self.y2) * np.float32(0.5)
+
+    @property
+    def centers(self) -> np.ndarray:
+        """(N, 2) float32 array of box centres in pixels."""
+        return np.stack([self.cx, self.cy], axis=1) if len(self) else np.zeros((0, 2), np.float32)
+
+    @property
+    def width(self) -> np.ndarray:
+        """Box width in pixels."""
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> np.ndarray:
+        """Box height in pixels."""
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> np.ndarray:
+        """Box area in square pixels."""
+        return self.width * self.height
+
+    # ------------------------------------------------------------------ tracks
+    def unique_tracks(self) -> np.ndarray:
+        """Sorted unique track ids, ``-1`` (untracked) excluded."""
+        ids = np.unique(self.track_id)
+        return ids[ids != UNTRACKED]
+
+    def with_track_ids(self, track_id: np.ndarray) -> Boxes:
+        """A copy with the given track ids (shape (N,))."""
+        return self.replace(track_id=track_id)
+
+    def track(self, track_id: int) -> Boxes:
+        """The boxes of one track, in frame order."""
+        return self[self.track_id == track_id]
+
+    def by_track(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Group rows by track for per-track loops (kinematics, track-level stats).
+
+        Returns
+        -------
+        order : int64 array (M,)
+            Row indices of all tracked boxes, sorted by ``(track_id, frame)``.
+        ids : int64 array (T,)
+            The track ids, ascending.
+        offsets : int64 array (T + 1,)
+            Track ``ids[k]`` owns rows ``order[offsets[k]:offsets[k+1]]``.
+        """
+        tracked = np.flatnonzero(self.track_id != UNTRACKED)
+        tid = self.track_id[tracked]
+        order = tracked[np.lexsort((self.frame[tracked], tid))]
+        ids, starts = np.unique(self.track_id[order], return_index=True)
+        offsets = np.append(starts, len(order)).astype(np.int64)
+        return order.astype(np.int64), ids.astype(np.int64), offsets
+
+    # ------------------------------------------------------------------ pandas
+    def to_dataframe(self) -> pd.DataFrame:
+        """A pandas DataFrame with one column per field (``num_frames`` kept in ``df.attrs``)."""
+        import pandas as pd
+
+        df = pd.DataFrame({name: getattr(self, name) for name in COLUMNS})
+        df.attrs["num_frames"] = self.num_frames
+        return df
+
+    @classmethod
+    def from_dataframe(cls_, df: pd.DataFrame, num_frames: int | None = None) -> Boxes:
+        """Build from a DataFrame with at least ``frame, x1, y1, x2, y2`` columns (rows sorted by frame here)."""
+        missing = [c for c in ("frame", "x1", "y1", "x2", "y2") if c not in df.columns]
+        if missing:
+            raise BoxesError(f"DataFrame lacks column(s) {missing}; it has {list(df.columns)}")
+        if num_frames is None:
+            num_frames = df.attrs.get("num_frames")
+        get = {c: (df[c].to_numpy() if c in df.columns else None) for c in COLUMNS}
+        return cls_.from_unsorted(**get, num_frames=num_frames)
+
+
+def _column(name: str, values, n: int) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if arr.shape[0] != n:
+        raise BoxesError(f"column '{name}' has {arr.shape[0]} values but 'frame' has {n}")
+    dtype = COLUMNS[name]
+    if dtype.kind in "iu" and arr.dtype.kind == "f" and n:
+        if not np.all(np.isfinite(arr)):
+            i = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise BoxesError(f"column '{name}' has a non-finite value at row {i}")
+        if not np.all(arr == np.round(arr)):
+            i = int(np.flatnonzero(arr != np.round(arr))[0])
+            raise BoxesError(f"column '{name}' must hold whole numbers, row {i} has {arr[i]}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _is_bool_mask(index) -> bool:
+    return isinstance(index, np.ndarray) and index.dtype == bool

@@ -1,0 +1,74 @@
+"""Exceptions raised by spermtrack.
+
+Every error a user can trigger with bad input derives from :class:`SpermtrackError`
+and says what was wrong and where (file and line, or frame).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SpermtrackError(Exception):
+    """Base class of all errors raised by spermtrack on bad input or bad state."""
+
+
+class BoxesError(SpermtrackError, ValueError):
+    """A :class:`~spermtrack.Boxes` table is inconsistent (shapes, NaN, x2 < x1, unsorted frames)."""
+
+
+class CalibrationError(SpermtrackError, ValueError):
+    """A calibration value is missing, non-finite, non-positive or implausible."""
+
+
+class FormatError(SpermtrackError, ValueError):
+    """A file does not follow its format.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    path
+        The offending file.
+    line
+        1-based line number inside ``path``, when the problem is on one line.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path = None if path is None else Path(path)
+        self.line = line
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class DatasetError(SpermtrackError, FileNotFoundError):
+    """A dataset folder is missing parts (images, labels) or is inconsistent."""
+
+
+class VideoError(SpermtrackError, OSError):
+    """A video or image source is missing, unreadable or corrupt (names path and frame)."""
+
+
+class MissingDependencyError(SpermtrackError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra.
+
+    >>> require("math", "none", "testing").sqrt(4.0)
+    2.0
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            f"{purpose} needs the optional package '{module}': install it with  pip install 'spermtrack[{extra}]'  ({exc})"
+        ) from exc
