@@ -1,0 +1,342 @@
+"""Fast, strict reading of whitespace- or comma-separated text tables spread over many files.
+
+Shared by :mod:`spermtrack.io.visem` (one small label file per frame) and
+:mod:`spermtrack.io.mot` (one MOTChallenge file). The work is split in three:
+
+1. :func:`scan_rows` (Numba) walks the raw bytes of all files once, drops blank
+   lines, rewrites every row as tokens separated by one space, and records for
+   each row its file, its 1-based line number and its number of fields;
+2. the numbers are converted by pandas' C parser in one call over that
+   normalised buffer (it is correctly rounded on the inputs tested in
+   ``tests/test_io_text.py``); if it refuses a token, the pure-Python
+   :func:`_convert_slow` converts every row with :func:`float` and names the
+   first bad one;
+3. callers check values vectorised and report a bad row with :func:`row_error`,
+   which knows the file, the line and the line's text.
+
+Nothing here loops in Python over rows unless a file is malformed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from ..errors import FormatError
+
+_SPACE, _TAB, _LF, _VT, _FF, _CR, _COMMA = 32, 9, 10, 11, 12, 13, 44
+
+
+@numba.njit(cache=True)
+def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, row_line, row_nfields):  # pragma: no cover - numba
+    """Normalise ``buf`` into one row per non-blank line (Numba kernel).
+
+    Parameters
+    ----------
+    buf : uint8 array (N,)
+        The bytes of all files, concatenated.
+    file_starts : int64 array (F + 1,)
+        File ``k`` is ``buf[file_starts[k]:file_starts[k + 1]]``.
+    comma_is_separator : bool
+        Treat ``,`` like white space (MOTChallenge files).
+    out : uint8 array (>= N + F,)
+        Receives the rows, tokens separated by one space, each row ending in ``\\n``.
+    row_start, row_file, row_line, row_nfields : int64 arrays (>= number of lines)
+        Receive, per row, its offset in ``out``, its file index, its 1-based line
+        number inside that file and its number of fields.
+
+    Returns
+    -------
+    (n_rows, n_out) : the number of rows and of bytes written to ``out``.
+    """
+    r = 0
+    o = 0
+    for fi in range(file_starts.shape[0] - 1):
+        i = file_starts[fi]
+        end = file_starts[fi + 1]
+        line = 1
+        while i < end:
+            nf = 0
+            start_o = o
+            in_token = False
+            while i < end and buf[i] != _LF:
+                c = buf[i]
+                if c == _SPACE or c == _TAB or c == _CR or c == _VT or c == _FF or (comma_is_separator and c == _COMMA):
+                    in_token = False
+                else:
+                    if not in_token:
+                        if nf > 0:
+                            out[o] = _SPACE
+                            o += 1
+                        nf += 1
+                        in_token = True
+                    out[o] = c
+                    o += 1
+                i += 1
+            if nf > 0:
+                out[o] = _LF
+                o += 1
+                row_start[r] = start_o
+                row_file[r] = fi
+                row_line[r] = line
+                row_nfields[r] = nf
+                r += 1
+            i += 1  # the '\n'
+            line += 1
+    return r, o
+
+
+@dataclass
+class Rows:
+    """The non-blank rows of a set of text files, normalised and located.
+
+    Attributes
+    ----------
+    text : bytes
+        Rows separated by ``\\n``, tokens by one space.
+    start : int64 array (R + 1,)
+        Row ``r`` is ``text[start[r]:start[r + 1] - 1]``.
+    file : int64 array (R,)
+        Index into ``paths`` of the file each row comes from.
+    line : int64 array (R,)
+        1-based line number of each row inside its file.
+    nfields : int64 array (R,)
+        Number of fields of each row.
+    paths : list of Path
+        The files, in the order they were read.
+    """
+
+    text: bytes
+    start: np.ndarray
+    file: np.ndarray
+    line: np.ndarray
+    nfields: np.ndarray
+    paths: list[Path]
+
+    def __len__(self) -> int:
+        return int(self.file.shape[0])
+
+    def row_text(self, r: int) -> str:
+        """The normalised text of row ``r`` (for error messages)."""
+        raw = self.text[int(self.start[r]) : int(self.start[r + 1]) - 1]
+        s = raw.decode("utf-8", errors="replace")
+        return s if len(s) <= 200 else s[:200] + "..."
+
+    def rows_per_file(self) -> np.ndarray:
+        """Number of rows of each file, shape ``(len(paths),)``."""
+        return np.bincount(self.file, minlength=len(self.paths)).astype(np.int64)
+
+
+def row_error(rows: Rows, r: int, message: str) -> FormatError:
+    """A :class:`FormatError` for row ``r``: file, line and the line's text."""
+    return FormatError(f"{message}: '{rows.row_text(r)}'", rows.paths[int(rows.file[r])], int(rows.line[r]))
+
+
+def read_files(paths: Sequence[str | os.PathLike]) -> tuple[bytes, np.ndarray]:
+    """Read files into one buffer; returns ``(buffer, file_starts)`` (int64, ``len(paths) + 1``).
+
+    A file that does not end in a newline gets one, so that rows never run
+    across files; a UTF-8 byte-order mark is dropped.
+    """
+    chunks = []
+    starts = np.zeros(len(paths) + 1, np.int64)
+    pos = 0
+    for k, p in enumerate(paths):
+        with open(p, "rb") as fh:
+            data = fh.read()
+        if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark (Windows editors)
+            data = data[3:]
+        if data and not data.endswith(b"\n"):
+            data += b"\n"
+        chunks.append(data)
+        pos += len(data)
+        starts[k + 1] = pos
+    return b"".join(chunks), starts
+
+
+def scan(buf: bytes, file_starts: np.ndarray, paths: Sequence[str | os.PathLike], comma_is_separator: bool = False) -> Rows:
+    """Split ``buf`` (from :func:`read_files`) into located, normalised rows."""
+    paths = [p if isinstance(p, Path) else Path(p) for p in paths]
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    max_rows = int(np.count_nonzero(arr == _LF)) + len(paths) + 1
+    out = np.empty(len(buf) + len(paths) + 1, np.uint8)
+    row_start = np.empty(max_rows + 1, np.int64)
+    row_file = np.empty(max_rows, np.int64)
+    row_line = np.empty(max_rows, np.int64)
+    row_nf = np.empty(max_rows, np.int64)
+    n, o = scan_rows(arr, np.asarray(file_starts, np.int64), comma_is_separator, out, row_start, row_file, row_line, row_nf)
+    row_start[n] = o
+    return Rows(out[:o].tobytes(), row_start[: n + 1], row_file[:n], row_line[:n], row_nf[:n], paths)
+
+
+def check_field_count(rows: Rows, allowed: Sequence[int], what: str) -> None:
+    """Raise :class:`FormatError` at the first row whose field count is not in ``allowed``."""
+    bad = ~np.isin(rows.nfields, np.asarray(allowed))
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        allowed = sorted(int(a) for a in allowed)
+        contiguous = allowed == list(range(allowed[0], allowed[-1] + 1))
+        want = f"{allowed[0]} to {allowed[-1]}" if contiguous and len(allowed) > 2 else " or ".join(map(str, allowed))
+        raise row_error(rows, r, f"expected {want} fields ({what}), found {int(rows.nfields[r])}")
+
+
+def convert(rows: Rows, ncols: int, first_is_text: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+    """Convert rows that all have ``ncols`` fields.
+
+    Returns
+    -------
+    text : object array (R,) or None
+        The first field as ``str`` when ``first_is_text``.
+    values : float64 array (R, ncols - first_is_text)
+        The numeric fields. Non-finite values are rejected here, naming file and line.
+    """
+    n = len(rows)
+    nnum = ncols - int(first_is_text)
+    if n == 0:
+        return (np.zeros(0, object) if first_is_text else None), np.zeros((0, nnum), np.float64)
+    try:
+        if _maybe_boolean(rows.text):
+            raise ValueError("pandas would read true/false as 1/0")
+        text, values = _convert_fast(rows, ncols, first_is_text)
+    except (ValueError, UnicodeDecodeError, OverflowError):
+        text, values = _convert_slow(rows, ncols, first_is_text)
+    finite = np.isfinite(values).all(axis=1)
+    if not finite.all():
+        r = int(np.flatnonzero(~finite)[0])
+        raise row_error(rows, r, "a value is not a finite number")
+    return text, values
+
+
+_BOOLEAN_ENDS = tuple(w + end for w in (b"rue", b"RUE", b"alse", b"ALSE") for end in (b" ", b"\n"))
+
+
+def _maybe_boolean(text: bytes) -> bool:
+    """True when a token may be ``True``/``false``/...: pandas' C parser reads those as 1/0, Python's float does not."""
+    return any(s in text for s in _BOOLEAN_ENDS)
+
+
+def _convert_fast(rows: Rows, ncols: int, first_is_text: bool):
+    import pandas as pd
+
+    dtype: dict[int, object] = {k: np.float64 for k in range(ncols)}
+    if first_is_text:
+        dtype[0] = object  # plain Python str objects: twice as fast as pandas' "str" dtype here
+    df = pd.read_csv(
+        io.BytesIO(rows.text),
+        sep=" ",
+        header=None,
+        names=list(range(ncols)),
+        dtype=dtype,
+        na_filter=False,
+        quoting=csv.QUOTE_NONE,
+        engine="c",
+        encoding="utf-8",
+        skip_blank_lines=False,
+    )
+    if len(df) != len(rows):  # pragma: no cover - guarded by the scanner
+        raise ValueError("row count mismatch")
+    first = int(first_is_text)
+    values = df.iloc[:, first:].to_numpy(dtype=np.float64)
+    text = df[0].to_numpy(dtype=object) if first_is_text else None
+    return text, values
+
+
+def _convert_slow(rows: Rows, ncols: int, first_is_text: bool):
+    """Python reference conversion: ``float`` on every token; raises at the first bad one."""
+    n = len(rows)
+    first = int(first_is_text)
+    values = np.empty((n, ncols - first), np.float64)
+    text = np.empty(n, object) if first_is_text else None
+    for r in range(n):
+        raw = rows.text[int(rows.start[r]) : int(rows.start[r + 1]) - 1]
+        try:
+            tokens = raw.decode("utf-8").split(" ")
+        except UnicodeDecodeError:
+            raise row_error(rows, r, "the line is not UTF-8 text") from None
+        if first_is_text:
+            text[r] = tokens[0]
+        for k, tok in enumerate(tokens[first:]):
+            try:
+                values[r, k] = float(tok)
+            except ValueError:
+                raise row_error(rows, r, f"field {k + first + 1} ('{tok}') is not a number") from None
+    return text, values
+
+
+def whole_numbers(rows: Rows, values: np.ndarray, name: str, minimum: float) -> np.ndarray:
+    """Check that ``values`` (R,) are whole numbers ``>= minimum`` and return them as int64."""
+    ok = (values == np.round(values)) & (values >= minimum) & (np.abs(values) < 2**53)
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise row_error(rows, r, f"{name} must be a whole number >= {minimum:g}, got {values[r]!r}")
+    return values.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- writing numbers
+
+
+def shortest_decimals(value: np.ndarray, target: np.ndarray, base: np.ndarray | None = None, max_decimals: int = 9) -> list[str]:
+    """Shortest fixed-point strings that read back to the same float32.
+
+    For every element, find the fewest decimals ``k`` such that
+    ``float32(base + float(f"{value:.{k}f}")) == target`` (``base`` 0 when
+    omitted), falling back to the exact ``repr`` of ``value`` (float64).
+    Used by the writers so that text files are short *and* read back to the
+    identical float32 table (e.g. ``x2 = float32(float32(x) + w)`` in MOT).
+
+    Parameters
+    ----------
+    value : float64 array (N,)
+        The numbers to write.
+    target : float32 array (N,)
+        What a reader must get back.
+    base : float64 array (N,), optional
+        Added to the parsed number before rounding to float32.
+
+    Examples
+    --------
+    >>> shortest_decimals(np.array([88.0, 113.83999633789062]), np.float32([88.0, 113.84]))
+    ['88', '113.84']
+    """
+    value = np.asarray(value, np.float64)
+    target = np.asarray(target, np.float32)
+    base = np.zeros_like(value) if base is None else np.asarray(base, np.float64)
+    n = value.shape[0]
+    # 1. vectorised guess of the fewest decimals (np.round is not exactly decimal rounding: checked in 2.)
+    k = np.full(n, -1, np.int64)
+    todo = np.arange(n)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for d in range(max_decimals + 1):
+            ok = (base[todo] + np.round(value[todo], d)).astype(np.float32) == target[todo]
+            k[todo[ok]] = d
+            todo = todo[~ok]
+            if todo.size == 0:
+                break
+    # 2. format with the guessed decimals and check by parsing, as a reader will
+    vals = value.tolist()
+    out = [f"{v:.{d}f}" if d >= 0 else "" for v, d in zip(vals, k.tolist())]
+    guessed = np.flatnonzero(k >= 0)
+    if guessed.size:
+        back = np.array([float(out[i]) for i in guessed.tolist()], np.float64)
+        good = (base[guessed] + back).astype(np.float32) == target[guessed]
+        redo = np.concatenate([guessed[~good], np.flatnonzero(k < 0)])
+    else:
+        redo = np.flatnonzero(k < 0)
+    # 3. the rare rest: try every precision exactly, else the float64 repr
+    for i in redo.tolist():
+        v = vals[i]
+        out[i] = repr(v) if math.isfinite(v) else str(v)
+        for d in range(max_decimals + 1):
+            s = f"{v:.{d}f}"
+            if np.float32(base[i] + float(s)) == target[i]:
+                out[i] = s
+                break
+    return out

@@ -1,0 +1,450 @@
+"""Frame sources: a video file, a folder of images or a VISEM-Tracking video folder.
+
+:func:`open_frames` returns a :class:`FrameSource`, which streams BGR ``uint8``
+frames of shape ``(H, W, 3)`` one at a time (``for frame in src``) or in
+batches (``for first, batch in src.batches(16)``, ``batch`` of shape
+``(B, H, W, 3)``). Memory is bounded by the batch size, never by the video:
+at most the batch the caller holds plus the one being filled.
+
+Videos are decoded by FFmpeg (through OpenCV, or PyAV). Image folders are read in natural order
+(``frame_2`` before ``frame_10``); JPEG and PNG files are checked for
+truncation before they are decoded, because OpenCV silently returns a
+half-grey picture for a truncated JPEG. Every problem raises
+:class:`~spermtrack.errors.VideoError` naming the file and the frame index.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import VideoError, require
+
+#: File name extensions read as images (case-insensitive).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+#: File name extensions tried as videos when a folder is not an image folder.
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".wmv", ".mpg", ".mpeg")
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers by value: ``frame_2`` before ``frame_10``.
+
+    >>> sorted(["f_10.jpg", "f_2.jpg", "f_1.jpg"], key=natural_key)
+    ['f_1.jpg', 'f_2.jpg', 'f_10.jpg']
+    """
+    parts = _DIGITS.split(name)
+    return tuple(int(p) if i % 2 else p.lower() for i, p in enumerate(parts))
+
+
+class FrameSource:
+    """A stream of frames with known size and, when known, frame rate and length.
+
+    Attributes
+    ----------
+    path : Path
+        The video file or folder the frames come from.
+    fps : float or None
+        Frames per second (``None`` for an image folder opened without ``fps``).
+    size : tuple of int
+        ``(width, height)`` in pixels.
+    num_frames : int or None
+        Number of frames when the container says so (always known for images).
+
+    Notes
+    -----
+    Each ``iter(source)`` starts again at frame 0. Use the source as a context
+    manager (or call :meth:`close`) to release open files early.
+    """
+
+    path: Path
+    fps: float | None
+    size: tuple[int, int]
+    num_frames: int | None
+
+    def __iter__(self) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def batches(self, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_index, frames)`` with ``frames`` of shape ``(B, H, W, 3)`` uint8, ``B <= batch_size``.
+
+        Each batch is a new array (safe to keep); the source itself holds only the
+        batch being filled.
+        """
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = int(batch_size)
+        w, h = self.size
+        buf = None
+        first = 0
+        k = 0
+        for img in self:
+            if buf is None:
+                buf = np.empty((batch_size, h, w, 3), np.uint8)
+            buf[k] = img
+            k += 1
+            if k == batch_size:
+                yield first, buf
+                buf = None
+                first += k
+                k = 0
+        if k:
+            yield first, buf[:k]
+
+    def close(self) -> None:
+        """Release open files (iteration opens its own, closed when it ends)."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, size={self.size}, fps={self.fps}, num_frames={self.num_frames})"
+
+
+# --------------------------------------------------------------------------- images
+
+
+class ImageSequence(FrameSource):
+    """Frames from a list of image files, in the given order.
+
+    Parameters
+    ----------
+    files : sequence of path-like
+        The images, frame 0 first. All must have the same size.
+    fps : float, optional
+        Frame rate to report (images carry none).
+    path : path-like, optional
+        What to report as the source (defaults to the first file's folder).
+    threads : int
+        Decode this many images ahead in parallel threads (OpenCV releases the
+        GIL while decoding), at most ``2 * threads`` frames in flight. The
+        default 0 decodes in the calling thread: on a busy 2-core machine
+        threads were slower (benchmarks/io_speed.py); use 2-4 when cores are idle.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[str | os.PathLike],
+        fps: float | None = None,
+        path: str | os.PathLike | None = None,
+        threads: int = 0,
+    ):
+        self.files = [Path(f) for f in files]
+        if not self.files:
+            raise VideoError(f"{path}: no image files")
+        self.path = Path(path) if path is not None else self.files[0].parent
+        self.fps = None if fps is None else float(fps)
+        self.num_frames = len(self.files)
+        self.size = image_size(self.files[0])
+        self.threads = max(0, int(threads))
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        w, h = self.size
+        for i, img in enumerate(self._decoded()):
+            if img.shape[1] != w or img.shape[0] != h:
+                raise VideoError(f"{self.files[i]}: frame {i} is {img.shape[1]}x{img.shape[0]} but frame 0 is {w}x{h}")
+            yield img
+
+    def _decoded(self) -> Iterator[np.ndarray]:
+        if self.threads <= 1 or self.num_frames < 3:
+            for i, f in enumerate(self.files):
+                yield read_image(f, i)
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        window = 2 * self.threads
+        pending: deque = deque()
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="spermtrack-imread") as pool:
+            try:
+                for i, f in enumerate(self.files):
+                    pending.append(pool.submit(read_image, f, i))
+                    if len(pending) >= window:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+
+def read_image(path: str | os.PathLike, index: int | None = None) -> np.ndarray:
+    """Read one image as BGR uint8 ``(H, W, 3)``; truncated or corrupt files raise :class:`VideoError`.
+
+    ``index`` is the frame number to name in the error message.
+    """
+    path = Path(path)
+    where = f"{path}" + (f": frame {index}" if index is not None else "")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VideoError(f"{where}: cannot read the image ({exc.strerror or exc})") from exc
+    problem = _truncation(data)
+    if problem:
+        raise VideoError(f"{where}: {problem}")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise VideoError(f"{where}: not a readable image (corrupt or unsupported format)")
+    return img
+
+
+def _truncation(data: bytes) -> str | None:
+    """Why a JPEG/PNG byte string is truncated, or None."""
+    if not data:
+        return "the image file is empty"
+    if data[:2] == b"\xff\xd8":  # JPEG: an end-of-image marker must follow the last scan
+        last_scan = data.rfind(b"\xff\xda")
+        if last_scan < 0 or data.find(b"\xff\xd9", last_scan) < 0:
+            return "truncated or corrupt JPEG (no end-of-image marker after the image data)"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-16:]:
+        return "truncated or corrupt PNG (no IEND chunk at the end)"
+    return None
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of an image, from its header when it is a JPEG or PNG (no decoding).
+
+    >>> import tempfile, pathlib
+    >>> p = str(pathlib.Path(tempfile.mkdtemp()) / "a.jpg")
+    >>> _ = cv2.imwrite(p, np.zeros((48, 64, 3), np.uint8))
+    >>> image_size(p)
+    (64, 48)
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise VideoError(f"{path}: cannot read the image ({exc.strerror or exc})") from exc
+    size = _header_size(head)
+    if size is None:
+        img = read_image(path)
+        size = (int(img.shape[1]), int(img.shape[0]))
+    return size
+
+
+def _header_size(head: bytes) -> tuple[int, int] | None:
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24 and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    n = len(head)
+    while i + 9 < n:
+        if head[i] != 0xFF:
+            return None
+        marker = head[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        seg_len = int.from_bytes(head[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            h = int.from_bytes(head[i + 5 : i + 7], "big")
+            w = int.from_bytes(head[i + 7 : i + 9], "big")
+            return (w, h) if w and h else None
+        i += 2 + seg_len
+    return None
+
+
+# --------------------------------------------------------------------------- video files
+
+
+class VideoFile(FrameSource):
+    """Frames decoded from a video file (FFmpeg, through OpenCV or PyAV).
+
+    Parameters
+    ----------
+    path : path-like
+        Any container/codec FFmpeg reads (mp4/H.264 as VISEM-Tracking ships, avi, ...).
+    fps : float, optional
+        Overrides the container's frame rate.
+    backend : {"auto", "opencv", "pyav"}
+        ``"opencv"`` decodes with ``cv2.VideoCapture`` (about 1.5x faster than
+        PyAV's BGR conversion on 640x480 H.264, see benchmarks/io_speed.py; the
+        same pixels, as both use FFmpeg's swscale). ``"auto"`` takes it when
+        OpenCV has its FFmpeg backend, else PyAV. Size, frame rate and frame
+        count always come from the container (PyAV), and a video that ends
+        before its stated frame count raises :class:`VideoError`.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float | None = None, backend: str = "auto"):
+        self.path = Path(path)
+        info = probe_video(self.path)
+        self.size = info["size"]
+        self.num_frames = info["num_frames"]
+        self.fps = float(fps) if fps is not None else info["fps"]
+        if backend not in ("auto", "opencv", "pyav"):
+            raise ValueError(f"backend must be 'auto', 'opencv' or 'pyav', got {backend!r}")
+        if backend == "auto":
+            backend = "opencv" if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG) else "pyav"
+        self.backend = backend
+        self._open: list = []
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        frames = self._iter_opencv() if self.backend == "opencv" else self._iter_pyav()
+        i = 0
+        w, h = self.size
+        for img in frames:
+            if img.shape[0] != h or img.shape[1] != w:
+                raise VideoError(f"{self.path}: frame {i} is {img.shape[1]}x{img.shape[0]}, the stream says {w}x{h}")
+            yield img
+            i += 1
+        if self.num_frames is not None and i < self.num_frames:
+            raise VideoError(
+                f"{self.path}: frame {i}: the video ends after {i} of its {self.num_frames} frames (truncated or corrupt)"
+            )
+
+    def _iter_opencv(self) -> Iterator[np.ndarray]:
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            raise VideoError(f"{self.path}: OpenCV cannot open the video (unreadable or corrupt)")
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)  # frames as stored, like PyAV and the probed size
+        self._open.append(cap)
+        try:
+            while True:
+                ok, img = cap.read()
+                if not ok:
+                    return
+                yield img
+        finally:
+            cap.release()
+            if cap in self._open:
+                self._open.remove(cap)
+
+    def _iter_pyav(self) -> Iterator[np.ndarray]:
+        av = require("av", "core", "reading videos")
+        container = _open_container(self.path)
+        self._open.append(container)
+        i = 0
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for frame in container.decode(stream):
+                    yield frame.to_ndarray(format="bgr24")
+                    i += 1
+            except av.error.FFmpegError as exc:
+                raise VideoError(f"{self.path}: frame {i}: cannot decode ({exc})") from exc
+        finally:
+            container.close()
+            if container in self._open:
+                self._open.remove(container)
+
+    def close(self) -> None:
+        while self._open:
+            obj = self._open.pop()
+            (obj.release if hasattr(obj, "release") else obj.close)()
+
+
+def _open_container(path: Path):
+    av = require("av", "core", "reading videos")
+    if not path.exists():
+        raise VideoError(f"{path}: no such video file")
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise VideoError(f"{path}: cannot open the video (unreadable or corrupt: {exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: the file has no video stream")
+    return container
+
+
+def probe_video(path: str | os.PathLike) -> dict:
+    """Size, frame rate and frame count of a video file without decoding it.
+
+    Returns
+    -------
+    dict
+        ``size`` ``(width, height)`` in pixels, ``fps`` (float or None),
+        ``num_frames`` (from the container, else by counting packets; None if
+        the stream cannot be counted).
+    """
+    path = Path(path)
+    container = _open_container(path)
+    try:
+        stream = container.streams.video[0]
+        w, h = int(stream.codec_context.width), int(stream.codec_context.height)
+        if not w or not h:
+            raise VideoError(f"{path}: the video stream has no frame size (corrupt header)")
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(Fraction(rate)) if rate else None
+        n = int(stream.frames or 0)
+        if n <= 0:
+            n = sum(1 for p in container.demux(stream) if p.size)
+        return {"size": (w, h), "fps": fps, "num_frames": n if n > 0 else None}
+    finally:
+        container.close()
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files of a folder (not recursive), naturally sorted."""
+    folder = Path(folder)
+    names = [e.name for e in os.scandir(folder) if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)]
+    names.sort(key=natural_key)
+    return [folder / n for n in names]
+
+
+def open_frames(source, fps: float | None = None) -> FrameSource:
+    """Open a frame source.
+
+    Parameters
+    ----------
+    source : path-like, FrameSource or VisemVideo
+        A video file; a folder of images (natural order); a VISEM-Tracking
+        video folder (its ``images/`` when present, else ``<id>.mp4``); a single
+        image (one frame).
+    fps : float, optional
+        Frame rate to use; overrides the video's (an image folder has none
+        otherwise; a VISEM folder reports its video's, see
+        :attr:`spermtrack.io.visem.VisemVideo.fps`).
+
+    Returns
+    -------
+    FrameSource
+
+    Raises
+    ------
+    VideoError
+        A missing path, an unreadable or corrupt video, a folder without images.
+    """
+    from .visem import VisemVideo, is_video_folder
+
+    if isinstance(source, FrameSource):
+        if fps is not None:
+            source.fps = float(fps)
+        return source
+    if isinstance(source, VisemVideo):
+        return source.open_frames(fps=fps)
+    path = Path(source)
+    if not path.exists():
+        raise VideoError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if is_video_folder(path):
+            return VisemVideo(path).open_frames(fps=fps)
+        images = list_images(path)
+        if images:
+            return ImageSequence(images, fps=fps, path=path)
+        raise VideoError(f"{path}: the folder holds no images ({', '.join(IMAGE_EXTENSIONS)}) and is not a VISEM video folder")
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return ImageSequence([path], fps=fps, path=path)
+    return VideoFile(path, fps=fps)

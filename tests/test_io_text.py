@@ -1,0 +1,126 @@
+"""spermtrack.io._text: the Numba row scanner and the number conversion, against plain Python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spermtrack import FormatError
+from spermtrack.io import _text
+
+
+def _rows(tmp_path, contents: list[bytes], comma=False):
+    paths = []
+    for k, c in enumerate(contents):
+        p = tmp_path / f"f{k}.txt"
+        p.write_bytes(c)
+        paths.append(p)
+    buf, starts = _text.read_files(paths)
+    return _text.scan(buf, starts, paths, comma_is_separator=comma), paths
+
+
+def _python_rows(contents: list[bytes], comma=False):
+    """The reference: what the scanner must find, computed with str methods."""
+    out = []
+    for k, c in enumerate(contents):
+        for i, line in enumerate(c.split(b"\n"), 1):
+            if comma:
+                line = line.replace(b",", b" ")
+            tokens = line.split()
+            if tokens:
+                out.append((k, i, b" ".join(tokens)))
+    return out
+
+
+def test_scanner_locates_rows(tmp_path):
+    contents = [b"a b\n\n c\t d  e \r\n", b"", b"\n\n", b"x", b"1 2\n3 4\n"]
+    rows, _ = _rows(tmp_path, contents)
+    assert rows.rows_per_file().tolist() == [2, 0, 0, 1, 2]
+    assert [(int(f), int(line), rows.row_text(r).encode()) for r, (f, line) in enumerate(zip(rows.file, rows.line))] == (
+        _python_rows(contents)
+    )
+    assert rows.nfields.tolist() == [2, 3, 1, 2, 2]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\r\n,ab1.-", max_size=60), min_size=1, max_size=4), st.booleans())
+def test_scanner_matches_python_split(tmp_path_factory, texts, comma):
+    contents = [t.encode() for t in texts]
+    rows, _ = _rows(tmp_path_factory.mktemp("scan"), contents, comma)
+    expected = _python_rows(contents, comma)
+    got = [(int(f), int(line), rows.row_text(r).encode()) for r, (f, line) in enumerate(zip(rows.file, rows.line))]
+    assert got == expected
+    assert rows.nfields.tolist() == [len(e[2].split(b" ")) for e in expected]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=50))
+def test_conversion_is_exactly_pythons_float(tmp_path_factory, values):
+    text = "".join(f"id{k} {v!r} {v:.6g} {v:.17e}\n" for k, v in enumerate(values)).encode()
+    rows, _ = _rows(tmp_path_factory.mktemp("conv"), [text])
+    ids, fast = _text.convert(rows, 4, first_is_text=True)
+    _, slow = _text._convert_slow(rows, 4, first_is_text=True)
+    reference = np.array([[float(t) for t in line.split()[1:]] for line in text.decode().splitlines()])
+    np.testing.assert_array_equal(fast, reference)
+    np.testing.assert_array_equal(slow, reference)
+    assert ids.tolist() == [f"id{k}" for k in range(len(values))]
+
+
+def test_conversion_of_many_real_looking_values_is_exact(tmp_path):
+    """400,000 numbers as the VISEM export writes them (Python repr, up to 17 digits)."""
+    rng = np.random.default_rng(0)
+    n = 100_000
+    v = np.concatenate([rng.random(n), rng.integers(0, 640, n) / 640.0, rng.random(n) * 1e-3, rng.random(n) * 640])
+    vals = v.tolist()
+    text = ("\n".join(" ".join(repr(x) for x in vals[i : i + 5]) for i in range(0, len(vals), 5)) + "\n").encode()
+    rows, _ = _rows(tmp_path, [text])
+    _, got = _text.convert(rows, 5)
+    np.testing.assert_array_equal(got.ravel(), v)
+
+
+def test_unconvertible_token_is_located(tmp_path):
+    rows, paths = _rows(tmp_path, [b"1 2\n", b"\n3 4\n5 x5\n"])
+    with pytest.raises(FormatError, match="field 2 \\('x5'\\) is not a number") as err:
+        _text.convert(rows, 2)
+    assert (err.value.path, err.value.line) == (paths[1], 3)
+
+
+def test_non_utf8_is_located(tmp_path):
+    rows, _ = _rows(tmp_path, [b"abc 1\n\xff\xfe 2\n"])
+    with pytest.raises(FormatError, match="not UTF-8") as err:
+        _text.convert(rows, 2, first_is_text=True)
+    assert err.value.line == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e4, 1e4, width=32), st.floats(0, 1e3, width=32)), min_size=1, max_size=30))
+def test_shortest_decimals_read_back(pairs):
+    x = np.array([p[0] for p in pairs], np.float32)
+    x2 = (x + np.array([p[1] for p in pairs], np.float32)).astype(np.float32)
+    xs = _text.shortest_decimals(x.astype(np.float64), x)
+    assert np.array_equal(np.array([float(s) for s in xs]).astype(np.float32), x)
+    ws = _text.shortest_decimals(x2.astype(np.float64) - x, x2, base=x.astype(np.float64))
+    back = (x.astype(np.float64) + np.array([float(s) for s in ws])).astype(np.float32)
+    assert np.array_equal(back, x2)
+    assert all(len(s) <= 24 for s in xs + ws)
+
+
+@pytest.mark.parametrize("token", ["TRUE", "false", "1_0x", "0x1p3", "1,5", "--1"])
+def test_tokens_python_rejects_are_rejected(tmp_path, token):
+    rows, paths = _rows(tmp_path, [b"0 1\n" + token.encode() + b" 2\n"])
+    with pytest.raises(FormatError, match="is not a number") as err:
+        _text.convert(rows, 2)
+    assert (err.value.path, err.value.line) == (paths[0], 2)
+
+
+def test_ids_that_look_boolean_do_not_break_the_ids(tmp_path):
+    rows, _ = _rows(tmp_path, [b"cktrue 0.5\nckfalse 0.25\n"])
+    ids, values = _text.convert(rows, 2, first_is_text=True)
+    assert ids.tolist() == ["cktrue", "ckfalse"] and values.ravel().tolist() == [0.5, 0.25]
+
+
+def test_byte_order_mark_is_ignored(tmp_path):
+    rows, _ = _rows(tmp_path, [b"\xef\xbb\xbf1 2\n3 4\n"])
+    np.testing.assert_array_equal(_text.convert(rows, 2)[1], [[1, 2], [3, 4]])
