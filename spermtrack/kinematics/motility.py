@@ -1,0 +1,115 @@
+"""WHO 6th-edition motility classes from CASA kinematics.
+
+The WHO laboratory manual (6th ed., 2021, §2.4.4) grades each spermatozoon as
+
+* **rapidly progressive** (a): moving actively, linearly or in a large circle,
+  covering a distance from the starting point to the end point of at least 25 µm
+  (half a tail length) in 1 s;
+* **slowly progressive** (b): the same, covering 5 to < 25 µm in 1 s;
+* **non-progressive** (c): all other patterns of active movement with no progression,
+  the head displaced less than 5 µm (one head length) in 1 s;
+* **immotile** (d): no active movement.
+
+Progressive velocity here is ``vprog``: the net displacement of the *average path*
+over every 1-s window of the track, averaged (the WHO wording, read literally; a track
+shorter than 1 s uses its own span). Unlike VSL over a 30-s track it does not call a
+cell swimming in a large circle non-progressive, and unlike VAP it does not call a cell
+circling in place progressive.
+
+"Immotile" cannot be read from the tail in box tracks, so it is read from the head:
+a cell is immotile when it neither progresses (``vprog`` below the slow threshold) nor
+moves along its average path (``vap`` below ``active_vap``) nor beats around it (the
+rms distance of the head from its average path, ``wobble_rms``, below
+``active_wobble``). Detection jitter inflates VCL by tens of µm/s (see
+docs/kinematics.md) but barely moves these three, which is why VCL is not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+RAPID, SLOW, NON_PROGRESSIVE, IMMOTILE = "rapid_progressive", "slow_progressive", "non_progressive", "immotile"
+#: WHO class names, fastest first.
+MOTILITY_CLASSES: tuple[str, ...] = (RAPID, SLOW, NON_PROGRESSIVE, IMMOTILE)
+#: Label of tracks whose class cannot be given: no calibration (µm unknown) or too few points.
+UNCALIBRATED, UNKNOWN = "uncalibrated", "unknown"
+
+
+@dataclass(frozen=True)
+class MotilityThresholds:
+    """Thresholds of the WHO classes, in µm and µm/s.
+
+    Parameters
+    ----------
+    rapid : float
+        Progressive velocity (µm/s) from which a cell is rapidly progressive (WHO: 25).
+    progressive : float
+        Progressive velocity (µm/s) from which a cell is progressive at all (WHO: 5).
+    active_vap : float
+        Average-path speed (µm/s) from which a non-progressing cell counts as moving.
+        3 µm/s sits above the apparent speed that 1 px of detection jitter gives a
+        still cell (1.3 µm/s at 0.25 µm/px and 50 fps, benchmarks/kinematics_response.py)
+        and below a cell circling in place.
+    active_wobble : float
+        RMS distance (µm) of the head from its average path from which a non-moving
+        cell counts as beating in place. 0.5 µm: a still cell with jitter sigma per
+        coordinate shows about 1.35 sigma (0.34 µm for 1 px at 0.25 µm/px); for
+        detectors with more than ~1 px of jitter raise it to about 1.5 sigma.
+    """
+
+    rapid: float = 25.0
+    progressive: float = 5.0
+    active_vap: float = 3.0
+    active_wobble: float = 0.5
+
+    def to_dict(self) -> dict:
+        """The thresholds as a plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def classify_motility(
+    vprog: np.ndarray,
+    vap: np.ndarray,
+    wobble_rms: np.ndarray,
+    thresholds: MotilityThresholds | None = None,
+) -> np.ndarray:
+    """WHO motility class of each track.
+
+    Parameters
+    ----------
+    vprog : array (n,)
+        Progressive velocity, µm/s (net displacement of the average path per 1 s).
+    vap : array (n,)
+        Average-path velocity, µm/s.
+    wobble_rms : array (n,)
+        RMS distance of the head from its average path, µm.
+    thresholds : MotilityThresholds, optional
+        WHO 6th-edition defaults.
+
+    Returns
+    -------
+    numpy.ndarray of str (object), shape (n,)
+        One of :data:`MOTILITY_CLASSES`, or ``"unknown"`` where a value is NaN.
+
+    Examples
+    --------
+    >>> classify_motility(np.array([40.0, 10.0, 1.0, 0.2]), np.array([45.0, 12.0, 20.0, 0.5]),
+    ...                   np.array([1.0, 0.8, 1.5, 0.1])).tolist()
+    ['rapid_progressive', 'slow_progressive', 'non_progressive', 'immotile']
+    """
+    th = thresholds or MotilityThresholds()
+    vprog, vap, wobble_rms = (np.asarray(a, dtype=np.float64) for a in (vprog, vap, wobble_rms))
+    out = np.full(vprog.shape, UNKNOWN, dtype=object)
+    known = np.isfinite(vprog) & np.isfinite(vap) & np.isfinite(wobble_rms)
+    rapid = known & (vprog >= th.rapid)
+    slow = known & (vprog >= th.progressive) & ~rapid
+    active = (vap >= th.active_vap) | (wobble_rms >= th.active_wobble)
+    non_prog = known & ~rapid & ~slow & active
+    still = known & ~rapid & ~slow & ~active
+    out[rapid] = RAPID
+    out[slow] = SLOW
+    out[non_prog] = NON_PROGRESSIVE
+    out[still] = IMMOTILE
+    return out

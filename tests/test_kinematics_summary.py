@@ -1,0 +1,164 @@
+"""Sample summary, fastest-sperm ranking and invariances of the CASA kinematics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spermtrack import Boxes, Calibration
+from spermtrack.kinematics import casa, fastest, summarize
+
+FPS = 50.0
+UM = 0.25
+
+
+def sample(seed=0):
+    """A small sample with known classes: 3 rapid, 2 slow, 1 circling in place, 2 still, one
+    switch-like track (fast looking) and one short fast track."""
+    rng = np.random.default_rng(seed)
+    f = np.arange(150)
+    t = f / FPS
+    paths = {}
+    for i, v in enumerate((60.0, 45.0, 30.0)):
+        paths[1 + i] = (f, v * t, 1.5 * np.sin(2 * np.pi * 10 * t + i))
+    for i, v in enumerate((15.0, 8.0)):
+        paths[4 + i] = (f, v * t, 0.8 * np.sin(2 * np.pi * 9 * t))
+    paths[6] = (f, 3 * np.cos(5 * t), 3 * np.sin(5 * t))
+    for i in range(2):
+        paths[7 + i] = (f, rng.normal(0, 0.1, 150), rng.normal(0, 0.1, 150))
+    # a slow cell whose track flips between it and a neighbour 10 µm away every 5 frames (an
+    # identity flip-flop between two close cells): the fastest of all by VCL
+    paths[9] = (f, 10 * t + np.where((f // 5) % 2 == 1, 10.0, 0.0), np.zeros(150))
+    # a very fast but short track (0.3 s)
+    paths[10] = (f[:16], 120 * t[:16], np.zeros(16))
+    frames, cx, cy, ids = [], [], [], []
+    for tid, (ff, x, y) in paths.items():
+        frames.append(ff)
+        cx.append(np.asarray(x) / UM + 50.0 * tid)
+        cy.append(np.asarray(y) / UM + 240.0)
+        ids.append(np.full(len(ff), tid))
+    frames, cx, cy, ids = (np.concatenate(a) for a in (frames, cx, cy, ids))
+    order = np.argsort(frames, kind="stable")
+    wh = np.full(len(frames), 20.0)
+    b = Boxes.from_cxcywh(frames[order], np.stack([cx, cy, wh, wh], 1)[order], track_id=ids[order])
+    return casa(b, Calibration(UM, FPS)), b
+
+
+def test_sample_classes_as_built():
+    k, _ = sample()
+    by = k.set_index("track_id")
+    assert by.loc[[1, 2, 3], "motility"].tolist() == ["rapid_progressive"] * 3
+    assert by.loc[[4, 5], "motility"].tolist() == ["slow_progressive"] * 2
+    assert by.loc[6, "motility"] == "non_progressive"
+    assert by.loc[[7, 8], "motility"].tolist() == ["immotile"] * 2
+    assert by.loc[9, "quality"] == "jump" and by.loc[10, "quality"] == "too_short"
+
+
+def test_summarize_counts_percentages_and_units():
+    k, _ = sample()
+    s = summarize(k)
+    json.dumps(s)  # JSON-ready
+    assert s["n_tracks"] == 10 and s["n_valid"] == 8
+    assert s["invalid"] == {"jump": 1, "too_short": 1}
+    m = s["motility"]
+    assert m["rapid_progressive"] == {"count": 3, "percent": pytest.approx(37.5)}
+    assert m["slow_progressive"]["count"] == 2 and m["non_progressive"]["count"] == 1 and m["immotile"]["count"] == 2
+    assert m["progressive_percent"] == pytest.approx(62.5)
+    assert m["total_motility_percent"] == pytest.approx(75.0)
+    assert m["immotile_percent"] == pytest.approx(25.0)
+    valid = k[k.quality == "ok"]
+    assert s["mean"]["vsl"] == pytest.approx(valid["vsl"].mean())
+    assert s["median"]["vap"] == pytest.approx(valid["vap"].median())
+    motile = valid[valid.motility != "immotile"]
+    assert s["motile_mean"]["vcl"] == pytest.approx(motile["vcl"].mean())
+    assert s["units"]["speed"] == "µm/s" and s["units"]["length"] == "µm" and s["calibrated"]
+    assert sum(v["count"] for v in s["patterns"].values()) == 8
+
+
+def test_other_classes_are_left_out_by_default():
+    k, _ = sample()
+    k.loc[k.track_id == 1, "cls"] = 1  # a cluster
+    assert summarize(k)["n_tracks"] == 9
+    assert summarize(k, classes=None)["n_tracks"] == 10
+    assert 1 not in fastest(k, n=10)["track_id"].tolist()
+    assert fastest(k, n=1, classes=None)["track_id"].tolist() == [1]
+
+
+def test_summarize_uncalibrated_gives_no_percentages():
+    _, b = sample()
+    s = summarize(casa(b, Calibration(None, FPS)))
+    assert s["units"]["speed"] == "px/s" and not s["calibrated"]
+    assert s["motility"]["progressive_percent"] is None
+    assert s["motility"]["rapid_progressive"]["percent"] is None
+
+
+def test_summarize_empty():
+    s = summarize(casa(Boxes.empty(5), Calibration(UM, FPS)))
+    assert s["n_tracks"] == 0 and s["n_valid"] == 0 and s["mean"]["vsl"] is None
+
+
+def test_vcl_ranks_the_switch_first_fastest_does_not():
+    k, _ = sample()
+    long = k[k.duration_s >= 1.0]
+    assert long.sort_values("vcl", ascending=False)["track_id"].iloc[0] == 9  # the identity flip-flop
+    top = fastest(k, by="VSL", n=3)
+    assert top["track_id"].tolist() == [1, 2, 3]
+    assert top["rank"].tolist() == [1, 2, 3]
+    assert top.attrs["speed_unit"] == "µm/s" and top.attrs["ranking"]["by"] == "vsl"
+    # without the gates the switch and the 0.3-s track come first
+    loose = fastest(k, by="vsl", n=3, min_duration_s=0.0, only_valid=False)
+    assert loose["track_id"].tolist()[:2] == [10, 1]
+    assert 9 in fastest(k, by="vcl", n=10, min_duration_s=0, only_valid=False)["track_id"].tolist()
+    assert 9 not in fastest(k, by="vcl", n=10)["track_id"].tolist()
+
+
+def test_fastest_min_duration_and_n():
+    k, _ = sample()
+    assert len(fastest(k, n=100)) == 8
+    assert len(fastest(k, n=100, min_duration_s=10.0)) == 0
+
+
+def test_fastest_bad_arguments():
+    k, _ = sample()
+    with pytest.raises(ValueError, match="cannot rank by"):
+        fastest(k, by="speed")
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        fastest(k, n=0)
+    with pytest.raises(ValueError, match="lacks column"):
+        fastest(k[["track_id", "vsl"]])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    angle=st.floats(0, 2 * np.pi),
+    dx=st.floats(-100, 100),
+    dy=st.floats(-100, 100),
+    seed=st.integers(0, 2**16),
+)
+def test_rigid_motion_invariance(angle, dx, dy, seed):
+    """Rotating and shifting the whole field of view changes no kinematic value."""
+    rng = np.random.default_rng(seed)
+    n = 120
+    f = np.arange(n)
+    t = f / FPS
+    v = rng.uniform(5, 80)
+    x = v * t + rng.uniform(0.3, 2.5) * np.sin(2 * np.pi * rng.uniform(6, 14) * t)
+    y = rng.normal(0, 0.3, n).cumsum() * 0.2
+    c, s = np.cos(angle), np.sin(angle)
+
+    def run(xx, yy):
+        arr = np.stack([xx / UM + 320, yy / UM + 240, np.full(n, 20.0), np.full(n, 20.0)], 1)
+        return casa(Boxes.from_cxcywh(f, arr, track_id=np.ones(n, int)), Calibration(UM, FPS)).iloc[0]
+
+    a = run(x, y)
+    b = run(c * x - s * y + dx, s * x + c * y + dy)
+    for key in ("vcl", "vsl", "vap", "vprog", "lin", "str", "wob", "mad"):
+        assert b[key] == pytest.approx(a[key], rel=1e-3, abs=1e-3), key
+    # ALH and BCF count crossings; float32 box coordinates can move a crossing by one sample
+    assert b["alh_mean"] == pytest.approx(a["alh_mean"], rel=0.02, abs=0.02)
+    assert b["bcf"] == pytest.approx(a["bcf"], rel=0.05, abs=0.2)
+    assert b["motility"] == a["motility"]
