@@ -1,0 +1,115 @@
+"""``spermtrack simulate OUT``: synthetic VISEM-like videos with exact ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import add_quiet
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "simulate",
+        help="make synthetic sperm videos with exact ground truth, in the VISEM-Tracking layout",
+        description=(
+            "Simulate swimming spermatozoa (WHO motility classes, head oscillation, clusters, pinheads, debris, "
+            "focal-plane exits) and write them as VISEM-Tracking video folders (images/, labels/, labels_ftid/, "
+            "<vid>.mp4) plus <vid>/truth/ (true head centres, per-track model parameters and CASA values) and a "
+            "root split.json."
+        ),
+        epilog=(
+            "Examples: spermtrack simulate data/sim --videos 20 --frames 1470 --seed 0   |   "
+            "spermtrack simulate data/visem-like --like-visem --seed 1 --workers 2. See docs/simulator.md."
+        ),
+    )
+    p.add_argument("out", type=Path, help="dataset folder to write (created)")
+    p.add_argument(
+        "--videos", "-n", type=_positive_int, default=None, metavar="N", help="number of videos (default 4; 20 with --like-visem)"
+    )
+    p.add_argument(
+        "--frames", "-f", type=_positive_int, default=None, metavar="F",
+        help="frames per video (default 1470, i.e. 30 s; with --like-visem each real video's count)",
+    )  # fmt: skip
+    p.add_argument("--seed", "-s", type=int, default=0, metavar="S", help="dataset seed (default 0); same seed, same output")
+    p.add_argument(
+        "--density", type=_non_negative, default=None, metavar="D",
+        help="mean labelled sperm per frame (VISEM: 2 to 62; default: each video takes a real video's counts)",
+    )  # fmt: skip
+    p.add_argument("--look", choices=("phase", "bright", "mixed"), default="mixed", help="appearance (default mixed: per video)")
+    p.add_argument(
+        "--like-visem", action="store_true", help="mimic the 20 real videos: their ids, lengths, densities, official split"
+    )
+    p.add_argument("--workers", "-w", type=_positive_int, default=None, metavar="W", help="processes (default: number of CPUs)")
+    p.add_argument("--um-per-px", type=float, default=0.25, metavar="X", help="µm per pixel of the motion model (default 0.25)")
+    p.add_argument("--fps", type=float, default=50.0, metavar="F", help="frames per second (default 50)")
+    p.add_argument("--no-mp4", action="store_true", help="skip the .mp4 of each video (images and labels only)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing video folders")
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return v
+
+
+def _non_negative(text: str) -> float:
+    v = float(text)
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return v
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..calibration import Calibration
+    from ..errors import SpermtrackError
+    from ..simulate.dataset import plan_dataset, simulate_dataset
+
+    calibration = Calibration(args.um_per_px, args.fps)
+    n_videos = args.videos if (args.videos is not None or args.like_visem) else 4
+    num_frames = args.frames if (args.frames is not None or args.like_visem) else 1470
+    try:
+        plans, _ = plan_dataset(n_videos, num_frames, args.seed, args.like_visem)
+    except ValueError as exc:
+        raise SpermtrackError(str(exc)) from None
+    total = sum(p["num_frames"] for p in plans)
+    existing = [p["vid"] for p in plans if (args.out / p["vid"]).exists()]
+    if existing and not args.overwrite:
+        raise SpermtrackError(f"{args.out}: video folder(s) {existing[:5]} exist; pass --overwrite to replace them")
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="frame", desc=f"simulate {len(plans)} video(s)", file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        ids = simulate_dataset(
+            args.out,
+            n_videos=n_videos,
+            num_frames=num_frames,
+            seed=args.seed,
+            density=args.density,
+            look=args.look,
+            workers=args.workers,
+            like_visem=args.like_visem,
+            calibration=calibration,
+            mp4=not args.no_mp4,
+            overwrite=args.overwrite,
+            progress=None if bar is None else bar.update,
+        )
+    except FileExistsError as exc:
+        raise SpermtrackError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    dt = time.perf_counter() - t0
+    print(
+        f"wrote {len(ids)} video(s), {total} frames, to {args.out} in {dt:.1f} s ({', '.join(ids[:6])}{', ...' if len(ids) > 6 else ''})"
+    )
+    print(f"train/val split in {Path(args.out) / 'split.json'}; truth in <video>/truth/ (heads.csv, tracks.csv, simulation.json)")
+    return 0

@@ -1,0 +1,224 @@
+"""Parameters of the simulator and the reference numbers they come from.
+
+Two kinds of numbers live here:
+
+* **motion** parameters, in µm and seconds, from the WHO laboratory manual (6th edition, 2021)
+  and the CASA literature (see docs/simulator.md for the sources); the calibration converts
+  them to pixels and frames;
+* **appearance** parameters, in pixels and 8-bit grey levels of a 640x480 frame, measured on
+  the real VISEM-Tracking frames of ``shared/reference/visem`` (box sizes, per-frame counts,
+  background levels). Appearance does not scale with the calibration: a simulated frame looks
+  like a VISEM frame whatever µm-per-pixel the motion model is converted with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+#: Motility classes of the WHO manual, 6th edition (2021), in this order (index = code).
+WHO_CLASSES: tuple[str, ...] = ("rapid_progressive", "slow_progressive", "non_progressive", "immotile")
+RAPID, SLOW, NONPROG, IMMOTILE = 0, 1, 2, 3
+#: WHO 6th edition thresholds on progressive speed, µm/s: rapid >= 25, slow 5 to < 25.
+WHO_RAPID_UM_S = 25.0
+WHO_SLOW_UM_S = 5.0
+
+#: Mean motility mix of a sample (rapid, slow, non-progressive, immotile), drawn per video from
+#: a Dirichlet distribution around it. WHO 6th ed. reference: total motility 5th centile 42 %,
+#: progressive 30 %; typical samples have 40-60 % progressive and 30-50 % immotile cells.
+DEFAULT_MOTILITY_MIX: tuple[float, float, float, float] = (0.32, 0.14, 0.12, 0.42)
+#: Concentration of that Dirichlet (larger: videos closer to the mean mix).
+MOTILITY_MIX_CONCENTRATION = 8.0
+
+#: The 20 annotated VISEM-Tracking videos: id, frames, mean and standard deviation of sperm boxes
+#: per frame, mean cluster and small-or-pinhead boxes per frame (computed from
+#: ``sperm_counts_per_frame.csv`` of the official repository; video 23's mean is over its 1296
+#: annotated frames). The official split (paper): the last four ids are validation.
+VISEM_VIDEOS: tuple[tuple[str, int, float, float, float, float], ...] = (
+    ("11", 1470, 36.64, 2.27, 1.846, 0.000),
+    ("12", 1470, 23.46, 3.11, 1.000, 2.316),
+    ("13", 1470, 41.62, 2.03, 0.000, 1.000),
+    ("14", 1470, 3.42, 0.49, 0.490, 0.000),
+    ("15", 1470, 16.09, 7.52, 0.529, 0.529),
+    ("19", 1470, 18.34, 1.57, 4.000, 0.118),
+    ("21", 1470, 20.11, 2.67, 0.000, 2.010),
+    ("22", 1470, 10.87, 1.04, 0.000, 0.000),
+    ("23", 1470, 2.21, 1.38, 0.000, 0.282),
+    ("24", 1470, 62.31, 2.03, 4.000, 0.000),
+    ("29", 1470, 2.96, 1.00, 0.307, 0.000),
+    ("30", 1470, 10.91, 1.35, 0.000, 0.000),
+    ("35", 1440, 30.16, 6.17, 0.000, 1.613),
+    ("36", 1470, 44.26, 2.23, 0.000, 1.000),
+    ("38", 1470, 11.45, 1.55, 0.000, 0.000),
+    ("47", 1470, 4.96, 2.34, 0.000, 0.503),
+    ("52", 1440, 9.33, 3.61, 0.703, 2.435),
+    ("54", 1470, 26.07, 1.92, 2.000, 0.678),
+    ("60", 1470, 13.20, 1.86, 0.000, 0.679),
+    ("82", 1500, 28.71, 3.67, 0.000, 1.957),
+)
+VISEM_TRAIN_IDS: tuple[str, ...] = (
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "19",
+    "21",
+    "22",
+    "23",
+    "24",
+    "29",
+    "30",
+    "35",
+    "36",
+    "38",
+    "47",
+)
+VISEM_VAL_IDS: tuple[str, ...] = ("52", "54", "60", "82")
+
+#: Box size statistics of the real dataset (class_sizes.json, dataset-ninja), pixels of 640x480:
+#: (mean width, mean height, min side, max side).
+VISEM_BOX_SIZES: dict[str, tuple[float, float, float, float]] = {
+    "sperm": (23.0, 23.0, 2.0, 52.0),
+    "cluster": (58.0, 52.0, 24.0, 98.0),
+    "small_or_pinhead": (21.0, 21.0, 6.0, 37.0),
+}
+#: Box totals of the real dataset per class (sperm, cluster, small-or-pinhead).
+VISEM_CLASS_TOTALS: tuple[int, int, int] = (612_377, 21_846, 22_112)
+
+
+def visem_video(vid: str) -> tuple[str, int, float, float, float, float]:
+    """The :data:`VISEM_VIDEOS` row of real video ``vid`` (e.g. ``"24"``); KeyError when unknown."""
+    for row in VISEM_VIDEOS:
+        if row[0] == str(vid):
+            return row
+    raise KeyError(f"{vid!r} is not one of the 20 annotated VISEM-Tracking videos {[r[0] for r in VISEM_VIDEOS]}")
+
+
+@dataclass
+class MotionParams:
+    """Parameters of the motion model (µm, seconds, hertz). Defaults: see docs/simulator.md.
+
+    Speeds are of the *average path* (the smoothed trajectory, CASA's VAP); the head oscillates
+    around it with ``lateral_amplitude_um`` = half the peak-to-peak lateral excursion (so WHO's
+    peak-to-peak ALH is twice it) at ``beat_frequency_hz`` cycles per second.
+
+    Ranges are ``(low, high)``; speeds are drawn log-uniformly inside them, the rest uniformly.
+    """
+
+    #: Average-path speed (VAP) per WHO class, µm/s (immotile: 0).
+    speed_um_s: dict = field(
+        default_factory=lambda: {
+            "rapid_progressive": (30.0, 115.0),
+            "slow_progressive": (8.0, 35.0),
+            "non_progressive": (0.5, 15.0),
+        }
+    )
+    #: Lateral head amplitude (half peak-to-peak), µm.
+    lateral_amplitude_um: dict = field(
+        default_factory=lambda: {"rapid_progressive": (1.0, 3.2), "slow_progressive": (0.5, 1.8), "non_progressive": (0.3, 1.5)}
+    )
+    #: Beat frequency of the head oscillation, Hz (cycles per second).
+    beat_frequency_hz: dict = field(
+        default_factory=lambda: {
+            "rapid_progressive": (8.0, 18.0),
+            "slow_progressive": (5.0, 14.0),
+            "non_progressive": (3.0, 12.0),
+        }
+    )
+    #: Radius of curvature of the average path, µm (drawn log-uniformly; sign = chirality).
+    radius_um: dict = field(
+        default_factory=lambda: {
+            "rapid_progressive": (30.0, 600.0),
+            "slow_progressive": (8.0, 400.0),
+            "non_progressive": (1.0, 2.4),
+        }
+    )
+    #: Fraction of cells whose average path is straight (no curvature) per class.
+    straight_fraction: float = 0.3
+    #: Fraction of non-progressive cells that swim in tight circles (the rest twitch in place).
+    circling_fraction: float = 0.4
+    #: Rotational diffusion of the heading, rad²/s, per class.
+    rotational_diffusion: dict = field(
+        default_factory=lambda: {
+            "rapid_progressive": (0.01, 0.08),
+            "slow_progressive": (0.03, 0.15),
+            "non_progressive": (0.05, 0.4),
+        }
+    )
+    #: Relative speed fluctuation (standard deviation) and its correlation time, s.
+    speed_fluctuation: float = 0.08
+    speed_correlation_s: float = 0.4
+    #: Translational diffusion of immotile cells, µm²/s (Stokes-Einstein for a 2-3 µm body in
+    #: seminal plasma gives ~0.04; slightly more covers convection).
+    immotile_diffusion_um2_s: tuple = (0.02, 0.12)
+    #: Flow of the whole sample (drift), µm/s: log-uniform magnitude, random direction.
+    drift_um_s: tuple = (0.1, 4.0)
+    #: Half-thickness of the slab around the focal plane where cells are drawn, µm.
+    slab_half_um: float = 4.0
+    #: Cells are labelled while their distance to the focal plane is at most this, µm (their
+    #: head contrast is then at least half its in-focus value, see ``defocus_px_per_um``).
+    focus_label_um: float = 2.0
+    #: Vertical speed of motile cells, µm/s (standard deviation); immotile cells keep their depth.
+    vertical_speed_um_s: float = 0.3
+    #: Vertical diffusion, µm²/s.
+    vertical_diffusion_um2_s: float = 0.01
+
+    def to_dict(self) -> dict:
+        """JSON-ready copy."""
+        return _jsonable(asdict(self))
+
+
+@dataclass
+class SceneParams:
+    """What is in a video besides sperm: counts and sizes (pixels of the 640x480 frame)."""
+
+    #: Sperm box side, pixels: normal (mean, sd) clipped to (min, max); VISEM mean 23x23.
+    sperm_box_px: tuple = (23.0, 3.6, 13.0, 40.0)
+    #: Fraction of sperm with a large halo (box side up to ``sperm_box_large_px``).
+    sperm_large_fraction: float = 0.03
+    sperm_box_large_px: tuple = (30.0, 46.0)
+    #: Small-or-pinhead box side, pixels (mean, sd, min, max); VISEM mean 21x21.
+    pinhead_box_px: tuple = (21.5, 4.5, 8.0, 35.0)
+    #: Fraction of small-or-pinhead objects that are motile pinhead sperm (the rest round cells).
+    pinhead_motile_fraction: float = 0.35
+    #: Cluster box width and height, pixels (mean, sd, min, max); VISEM 58x52, 24-98.
+    cluster_w_px: tuple = (58.0, 15.0, 26.0, 98.0)
+    cluster_h_px: tuple = (52.0, 13.0, 33.0, 97.0)
+    #: Visible tail length of an in-focus sperm, pixels (uniform range).
+    tail_px: tuple = (60.0, 120.0)
+    #: Static debris specks per frame (uniform range), drifting debris, large round cells,
+    #: unlabelled small bright particles, out-of-focus ghost rings.
+    static_debris: tuple = (80, 380)
+    moving_debris: tuple = (5, 40)
+    round_cells: tuple = (0, 4)
+    bright_particles: tuple = (0, 10)
+    ghost_rings: tuple = (0, 2)
+    #: Hidden margin around the frame where cells live between entering and leaving, pixels.
+    margin_px: float = 130.0
+    #: A box is labelled while at least this fraction of its width and height lies in the frame.
+    min_visible_fraction: float = 0.35
+    #: Annotators do not follow flicker: gaps shorter than this inside a track are labelled
+    #: through (where a box can be drawn), runs shorter than ``min_run_frames`` are not labelled.
+    fill_gap_frames: int = 10
+    min_run_frames: int = 10
+    #: Annotation noise: per-track constant offset and per-frame jitter of the box centre, px.
+    box_offset_px: float = 0.7
+    box_jitter_px: float = 0.4
+
+    def to_dict(self) -> dict:
+        """JSON-ready copy."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj

@@ -1,0 +1,805 @@
+"""Rendering of simulated frames that look like VISEM-Tracking's phase-contrast videos.
+
+A frame is built from
+
+* a **static background** computed once per video: base colour under uneven illumination
+  (vignetting, a gradient, broad bumps), a fine mottled texture, debris stuck to the glass and
+  faint out-of-focus rings;
+* two **signal layers** redrawn every frame by a Numba kernel from a display list of primitives
+  (elliptical Gaussians, rings, discs, line segments): a *bright* layer (heads, halos; added)
+  and a *dark* layer (tails, debris, dark cores; combined by maximum so that overlapping parts
+  of one tail do not double);
+* **composition** ``background + bright·tint_b − dark·tint_d + sensor noise``, clipped to
+  8 bits, then a JPEG round trip (the camera's compression).
+
+Each object's Gaussians grow with its distance to the focal plane (defocus; the amplitude drops
+so that the integral is kept) and are stretched along its velocity (motion blur over the
+exposure). All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame, tuned on
+the real frames (docs/simulator.md); :class:`Look` holds the values of one video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numba
+import numpy as np
+
+from .motion import KIND_CLUSTER, KIND_PINHEAD_SPERM, KIND_ROUND_CELL, KIND_SPERM, Motion
+
+# primitive types and layers of the display list
+P_GAUSS, P_RING, P_DISC, P_SEG, P_ERING = 0, 1, 2, 3, 4
+L_BRIGHT, L_DARK = 0, 1
+_NCOL = 12
+
+LOOKS = ("phase", "bright")
+
+
+@dataclass
+class Look:
+    """Appearance of one video (pixels, 8-bit grey levels). Drawn by :func:`sample_look`."""
+
+    name: str
+    background_bgr: tuple  # base colour at the centre, BGR
+    vignette: float  # relative darkening at the corners
+    gradient: tuple  # relative brightness change across x and y
+    bumps: list  # broad illumination bumps: (x, y, sigma_px, relative amplitude)
+    texture_fine: float  # std of the fine mottling, grey levels
+    texture_coarse: float  # std of the coarse mottling, grey levels
+    noise: float  # sensor noise std per frame, grey levels
+    flicker: float  # relative std of the global brightness per frame
+    bright_tint: tuple  # BGR multipliers of the bright layer
+    dark_tint: tuple  # BGR multipliers of the dark layer
+    core: float  # bright core of the head (phase contrast: white, saturating), grey levels
+    core_size: float  # core length (Gaussian sigma along the head) / box side
+    glow: float  # soft bright halo around the head, grey levels
+    glow_size: float  # its Gaussian sigma / box side
+    ring: float  # bright halo ring around the head (phase-contrast halo), grey levels
+    ring_size: float  # its radius / box side
+    outline: float  # dark outline of the head (a "C" in the light look), grey levels
+    midpiece: float  # dark midpiece behind the head, grey levels
+    tail: float  # darkness of the tail, grey levels
+    tail_width: float  # Gaussian sigma of the tail's cross-section, px
+    optics_sigma: float  # blur of the optics, px
+    defocus_px_per_um: float  # extra blur per µm from the focal plane, px/µm
+    defocus_half_um: float  # distance from the focal plane where contrast halves, µm
+    exposure: float  # exposure time as a fraction of the frame interval (motion blur)
+    jpeg_quality: int  # quality of the camera's JPEG compression (0: none)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Look:
+        d = dict(d)
+        for k in ("background_bgr", "gradient", "bright_tint", "dark_tint"):
+            d[k] = tuple(d[k])
+        d["bumps"] = [tuple(b) for b in d["bumps"]]
+        return cls(**d)
+
+
+def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int] = (640, 480)) -> Look:
+    """Draw the appearance of one video of look ``name`` ("phase" or "bright").
+
+    "phase": dark grey-brown to medium grey background (grey level 58-132, as VISEM's
+    phase-contrast videos), white saturating heads with a soft glow and a dark midpiece, dark
+    thin tails. "bright": light lavender background (blue 160-200), heads as a bright halo
+    around a dark purple "C" outline, dark tails (VISEM's light videos).
+    """
+    w, h = image_size
+    if name not in LOOKS:
+        raise ValueError(f"look must be one of {LOOKS}, got {name!r}")
+    u = rng.uniform
+    bumps = [(u(0, w), u(0, h), u(90, 260), u(-0.05, 0.05)) for _ in range(int(rng.integers(1, 4)))]
+    if name == "phase":
+        if rng.random() < 0.7:  # dark grey-brown: red above blue
+            g = u(62, 95)
+            bgr = (g + u(-6, -1), g + u(-2, 1), g + u(1, 6))
+        else:  # medium grey, slightly blue
+            g = u(100, 132)
+            bgr = (g + u(1, 7), g + u(-3, 1), g + u(-2, 2))
+        d = dict(
+            bright_tint=(u(0.86, 1.0), u(0.95, 1.0), 1.0),
+            dark_tint=(1.0, u(0.93, 1.0), u(0.9, 1.0)),
+            core=u(120, 190),
+            core_size=u(0.18, 0.22),
+            glow=u(25, 45),
+            glow_size=u(0.26, 0.32),
+            ring=0.0,
+            ring_size=0.26,
+            outline=0.0,
+            midpiece=u(25, 60),
+            tail=u(20, 42),
+            texture_fine=u(0.8, 2.2),
+            texture_coarse=u(0.8, 2.5),
+        )
+    else:
+        b = u(175, 205)
+        gg = b - u(15, 28)
+        bgr = (b, gg, gg - u(0, 8))
+        d = dict(
+            bright_tint=(1.0, 1.0, 1.0),
+            dark_tint=(u(0.78, 0.92), 1.0, u(0.92, 1.0)),
+            core=u(0, 25),
+            core_size=u(0.1, 0.13),
+            glow=u(100, 140),
+            glow_size=u(0.19, 0.24),
+            ring=u(10, 30),
+            ring_size=u(0.26, 0.32),
+            outline=u(100, 160),
+            midpiece=u(40, 80),
+            tail=u(35, 60),
+            texture_fine=u(3.0, 5.5),
+            texture_coarse=u(1.5, 3.5),
+        )
+    return Look(
+        name=name,
+        background_bgr=tuple(float(v) for v in bgr),
+        vignette=float(u(0.02, 0.12)),
+        gradient=(float(u(-0.06, 0.06)), float(u(-0.06, 0.06))),
+        bumps=[tuple(float(v) for v in b_) for b_ in bumps],
+        noise=float(u(0.8, 2.4)),
+        flicker=float(u(0.0, 0.006)),
+        tail_width=float(u(0.65, 0.95)),
+        optics_sigma=float(u(0.3, 0.6)),
+        defocus_px_per_um=0.8,
+        defocus_half_um=2.0,
+        exposure=float(u(0.05, 0.3)),
+        jpeg_quality=int(rng.integers(60, 92)),
+        **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else float(v)) for k, v in d.items()},
+    )
+
+
+# ---------------------------------------------------------------------------- Numba kernels
+#: Primitives are cut where they fall below this many grey levels.
+_CUT = 0.8
+
+
+@numba.njit(cache=True, fastmath=True)
+def _reach(amp):  # pragma: no cover - compiled
+    """sqrt(q) at which ``amp * exp(-q/2)`` falls to the cut level."""
+    a = abs(amp)
+    if a <= _CUT:
+        return 0.0
+    return np.sqrt(2.0 * np.log(a / _CUT))
+
+
+@numba.njit(cache=True, fastmath=True)
+def _put(bright, dark, layer, yy, xx, v):  # pragma: no cover - compiled
+    if layer == L_BRIGHT:
+        bright[yy, xx] += v
+    elif v > dark[yy, xx]:
+        dark[yy, xx] = v
+
+
+@numba.njit(cache=True, fastmath=True)
+def _draw(bright, dark, prims):  # pragma: no cover - compiled
+    """Draw a display list ``prims`` (P, 12) float32 into the two layers (H, W) float32.
+
+    Bright primitives add; dark ones keep the maximum. Each is evaluated only where it
+    exceeds ``_CUT`` grey levels.
+    """
+    h, w = bright.shape
+    for i in range(prims.shape[0]):
+        kind = int(prims[i, 0])
+        layer = int(prims[i, 1])
+        cx = prims[i, 2]
+        cy = prims[i, 3]
+        if kind == P_GAUSS:
+            # amp * exp(-q/2) with q the squared Mahalanobis distance; flat-topped
+            # (super-Gaussian, exp(-q²/2)) when column 10 is 2
+            ia, ib, ic, amp, sx, sy = prims[i, 4], prims[i, 5], prims[i, 6], prims[i, 7], prims[i, 8], prims[i, 9]
+            flat = prims[i, 10] == 2.0
+            k = _reach(amp)
+            if k == 0.0:
+                continue
+            if flat:
+                qmax = k
+                k = np.sqrt(k)
+            else:
+                qmax = k * k
+            x0 = max(int(cx - k * sx), 0)
+            x1 = min(int(cx + k * sx) + 2, w)
+            y0 = max(int(cy - k * sy), 0)
+            y1 = min(int(cy + k * sy) + 2, h)
+            for yy in range(y0, y1):
+                dy = yy - cy
+                for xx in range(x0, x1):
+                    dx = xx - cx
+                    q = ia * dx * dx + 2.0 * ib * dx * dy + ic * dy * dy
+                    if q < qmax:
+                        e = q * q if flat else q
+                        _put(bright, dark, layer, yy, xx, amp * np.exp(-0.5 * e))
+        elif kind == P_RING or kind == P_DISC:
+            r0, width, amp = prims[i, 4], prims[i, 5], prims[i, 6]
+            k = _reach(amp)
+            if k == 0.0:
+                continue
+            reach = r0 + max(k, 4.0) * width + 1.0
+            x0 = max(int(cx - reach), 0)
+            x1 = min(int(cx + reach) + 2, w)
+            y0 = max(int(cy - reach), 0)
+            y1 = min(int(cy + reach) + 2, h)
+            for yy in range(y0, y1):
+                dy = yy - cy
+                for xx in range(x0, x1):
+                    dx = xx - cx
+                    r = np.sqrt(dx * dx + dy * dy)
+                    if kind == P_RING:
+                        t = (r - r0) / width
+                        if t * t < k * k:
+                            _put(bright, dark, layer, yy, xx, amp * np.exp(-0.5 * t * t))
+                    else:
+                        _put(bright, dark, layer, yy, xx, amp / (1.0 + np.exp((r - r0) / width)))
+        elif kind == P_ERING:
+            # elliptical ring (semi-axes a, b along the angle), width in px, amplitude modulated
+            # around the ring by (1 + m cos(phi - phi0)) / (1 + m): m = 1 gives a "C"
+            a, b, ca, sa, width, amp, m, phi0 = (
+                prims[i, 4], prims[i, 5], prims[i, 6], prims[i, 7], prims[i, 8], prims[i, 9], prims[i, 10], prims[i, 11]
+            )  # fmt: skip
+            k = _reach(amp)
+            if k == 0.0:
+                continue
+            reach = max(a, b) + k * width + 1.0
+            x0 = max(int(cx - reach), 0)
+            x1 = min(int(cx + reach) + 2, w)
+            y0 = max(int(cy - reach), 0)
+            y1 = min(int(cy + reach) + 2, h)
+            rm = 0.5 * (a + b)
+            c0 = np.cos(phi0)
+            s0 = np.sin(phi0)
+            norm = amp / (1.0 + m)
+            delta = k * width / rm
+            lo2 = max(1.0 - delta, 0.0) ** 2
+            hi2 = (1.0 + delta) ** 2
+            for yy in range(y0, y1):
+                dy = yy - cy
+                for xx in range(x0, x1):
+                    dx = xx - cx
+                    u = (dx * ca + dy * sa) / a
+                    v = (-dx * sa + dy * ca) / b
+                    rho2 = u * u + v * v
+                    if lo2 <= rho2 < hi2:
+                        rho = np.sqrt(rho2)
+                        t = (rho - 1.0) * rm / width
+                        cosd = (u * c0 + v * s0) / rho if rho > 1e-6 else 0.0
+                        _put(bright, dark, layer, yy, xx, norm * (1.0 + m * cosd) * np.exp(-0.5 * t * t))
+        else:  # segment, maximum-composited
+            ex, ey, sig, a0, a1 = prims[i, 4], prims[i, 5], prims[i, 6], prims[i, 7], prims[i, 8]
+            k = _reach(max(a0, a1))
+            if k == 0.0:
+                continue
+            pad = k * sig + 0.5
+            x0 = max(int(min(cx, ex) - pad), 0)
+            x1 = min(int(max(cx, ex) + pad) + 2, w)
+            y0 = max(int(min(cy, ey) - pad), 0)
+            y1 = min(int(max(cy, ey) + pad) + 2, h)
+            vx = ex - cx
+            vy = ey - cy
+            ll = vx * vx + vy * vy
+            inv2 = 0.5 / (sig * sig)
+            qmax = 0.5 * k * k
+            for yy in range(y0, y1):
+                for xx in range(x0, x1):
+                    px = xx - cx
+                    py = yy - cy
+                    t = 0.0
+                    if ll > 1e-9:
+                        t = (px * vx + py * vy) / ll
+                        t = min(max(t, 0.0), 1.0)
+                    dx = px - t * vx
+                    dy = py - t * vy
+                    e = (dx * dx + dy * dy) * inv2
+                    if e < qmax:
+                        v = (a0 + (a1 - a0) * t) * np.exp(-e)
+                        if layer == L_BRIGHT:
+                            if v > bright[yy, xx]:
+                                bright[yy, xx] = v
+                        elif v > dark[yy, xx]:
+                            dark[yy, xx] = v
+
+
+@numba.njit(cache=True, fastmath=True)
+def _compose(static, bright, dark, noise_sigma, seed, btint, dtint, gain, out):  # pragma: no cover - compiled
+    """``out = clip(gain·static + bright·btint − dark·dtint + noise)`` as uint8; clears the layers.
+
+    The sensor noise is zero-mean with standard deviation ``noise_sigma`` (grey levels), the
+    sum of two uniform variables (a triangular distribution) from a xorshift64* generator
+    seeded with ``seed``: as fine-grained as Gaussian noise to the eye and ~5x cheaper.
+    """
+    h, w = bright.shape
+    state = np.uint64(seed) | np.uint64(1)
+    scale = noise_sigma * np.sqrt(6.0) / 4294967296.0
+    for y in range(h):
+        for x in range(w):
+            state ^= state >> np.uint64(12)
+            state ^= state << np.uint64(25)
+            state ^= state >> np.uint64(27)
+            r = state * np.uint64(2685821657736338717)
+            u1 = np.float64(r >> np.uint64(32))
+            u2 = np.float64(r & np.uint64(0xFFFFFFFF))
+            n = (u1 + u2 - 4294967295.0) * scale
+            b = bright[y, x]
+            d = dark[y, x]
+            for c in range(3):
+                v = gain * static[y, x, c] + b * btint[c] - d * dtint[c] + n
+                if v < 0.0:
+                    v = 0.0
+                elif v > 255.0:
+                    v = 255.0
+                out[y, x, c] = np.uint8(v + 0.5)
+            bright[y, x] = 0.0
+            dark[y, x] = 0.0
+
+
+# ---------------------------------------------------------------------------- display lists
+def _gauss_rows(layer, cx, cy, su, sv, ang, amp, extra=None, flat=False):
+    """Rows of elliptical Gaussians with std ``su`` along ``ang`` and ``sv`` across; ``extra``
+    adds a covariance ``(sxx, sxy, syy)`` (blur) while keeping the integral; ``flat`` makes them
+    flat-topped (``exp(-q²/2)``; the blur then widens them with the same amplitude scaling)."""
+    n = len(cx)
+    if n == 0:
+        return np.zeros((0, _NCOL), np.float32)
+    c, s = np.cos(ang), np.sin(ang)
+    su2, sv2 = su * su, sv * sv
+    sxx = su2 * c * c + sv2 * s * s
+    syy = su2 * s * s + sv2 * c * c
+    sxy = (su2 - sv2) * c * s
+    det0 = su2 * sv2
+    if extra is not None:
+        sxx = sxx + extra[0]
+        sxy = sxy + extra[1]
+        syy = syy + extra[2]
+    det = sxx * syy - sxy * sxy
+    amp = amp * np.sqrt(det0 / det)
+    rows = np.zeros((n, _NCOL), np.float32)
+    rows[:, 0] = P_GAUSS
+    rows[:, 1] = layer
+    rows[:, 2] = cx
+    rows[:, 3] = cy
+    rows[:, 4] = syy / det
+    rows[:, 5] = -sxy / det
+    rows[:, 6] = sxx / det
+    rows[:, 7] = amp
+    rows[:, 8] = np.sqrt(sxx)
+    rows[:, 9] = np.sqrt(syy)
+    rows[:, 10] = 2.0 if flat else 1.0
+    return rows
+
+
+def _radial_rows(kind, layer, cx, cy, r0, width, amp):
+    n = len(cx)
+    rows = np.zeros((n, _NCOL), np.float32)
+    rows[:, 0] = kind
+    rows[:, 1] = layer
+    rows[:, 2] = cx
+    rows[:, 3] = cy
+    rows[:, 4] = r0
+    rows[:, 5] = width
+    rows[:, 6] = amp
+    return rows
+
+
+def _ering_rows(layer, cx, cy, a, b, ang, width, amp, m, phi0):
+    n = len(cx)
+    rows = np.zeros((n, _NCOL), np.float32)
+    rows[:, 0] = P_ERING
+    rows[:, 1] = layer
+    rows[:, 2] = cx
+    rows[:, 3] = cy
+    rows[:, 4] = np.maximum(a, 0.3)
+    rows[:, 5] = np.maximum(b, 0.3)
+    rows[:, 6] = np.cos(ang)
+    rows[:, 7] = np.sin(ang)
+    rows[:, 8] = width
+    rows[:, 9] = amp
+    rows[:, 10] = m
+    rows[:, 11] = phi0
+    return rows
+
+
+def _polyline_rows(layer, pts, sig, amp):
+    """Segments of polylines ``pts`` (n, k, 2) with per-point amplitude ``amp`` (n, k) and
+    width ``sig`` (n,) or (n, k-1)."""
+    n, k, _ = pts.shape
+    if n == 0 or k < 2:
+        return np.zeros((0, _NCOL), np.float32)
+    rows = np.zeros((n, k - 1, _NCOL), np.float32)
+    rows[..., 0] = P_SEG
+    rows[..., 1] = layer
+    rows[..., 2] = pts[:, :-1, 0]
+    rows[..., 3] = pts[:, :-1, 1]
+    rows[..., 4] = pts[:, 1:, 0]
+    rows[..., 5] = pts[:, 1:, 1]
+    rows[..., 6] = sig if np.ndim(sig) == 2 else np.asarray(sig)[:, None]
+    rows[..., 7] = amp[:, :-1]
+    rows[..., 8] = amp[:, 1:]
+    return rows.reshape(-1, _NCOL)
+
+
+def _blur_cov(vx, vy, ell2_scale, sig2):
+    """Covariance (sxx, sxy, syy) of motion blur along ``(vx, vy)`` px/frame over an exposure,
+    plus an isotropic ``sig2`` (optics and defocus)."""
+    sxx = ell2_scale * vx * vx + sig2
+    syy = ell2_scale * vy * vy + sig2
+    sxy = ell2_scale * vx * vy
+    return sxx, sxy, syy
+
+
+# ---------------------------------------------------------------------------- renderer
+class Renderer:
+    """Renders the frames of one simulated video.
+
+    Parameters
+    ----------
+    motion : Motion
+        Trajectories of the cells (heads in pixels, depth in µm).
+    look : Look
+        Appearance of the video.
+    rng : numpy.random.Generator
+        Draws the static scene and per-cell appearance (once, at construction).
+    seed : int
+        Seed of the per-frame noise: frame ``i`` uses ``SeedSequence([seed, 7, i])``, so any
+        frame can be rendered alone and the frames do not depend on the order of rendering.
+    scene_counts : dict
+        Counts of unlabelled objects: static_debris, moving_debris, round_cells,
+        bright_particles, ghost_rings (each an int).
+    """
+
+    def __init__(self, motion: Motion, look: Look, rng: np.random.Generator, seed: int, scene_counts: dict):
+        self.motion = motion
+        self.look = look
+        self.seed = int(seed)
+        self.w, self.h = motion.image_size
+        pop = motion.population
+        n = pop.n
+        self._bright = np.zeros((self.h, self.w), np.float32)
+        self._dark = np.zeros((self.h, self.w), np.float32)
+        # per-cell appearance
+        side = 0.5 * (pop.box_w + pop.box_h)
+        self.cell_gain = rng.uniform(0.7, 1.15, n)
+        self.cell_side = side
+        self.cell_elong = rng.uniform(1.35, 1.75, n)  # head length / width
+        self.tail_extra = np.where(pop.amplitude > 0, rng.uniform(4.0, 14.0, n), 0.0)
+        self.tail_wavelength = pop.tail_px * rng.uniform(0.7, 1.2, n)
+        self.tail_bend = rng.normal(0.0, 5.0, n)  # static bend of immotile tails, px at the tip
+        self.tail_gain = rng.uniform(0.6, 1.2, n)
+        self.tail_visible = rng.uniform(0.55, 1.0, n)  # part of the tail that is in focus
+        self.outline_m = rng.uniform(0.2, 1.0, n)  # how open the "C" outline is
+        self.outline_phase = rng.uniform(0, 2 * np.pi, n)
+        self.clusters = {
+            int(i): self._make_cluster(rng, pop.box_w[i], pop.box_h[i]) for i in np.flatnonzero(pop.kind == KIND_CLUSTER)
+        }
+        self._extras = self._make_extras(rng, scene_counts)
+        self.static = self._make_static(rng, scene_counts)
+        # head velocity (px/frame) for motion blur, central differences
+        vx = np.gradient(motion.x, axis=1) if motion.num_frames > 1 else np.zeros_like(motion.x)
+        vy = np.gradient(motion.y, axis=1) if motion.num_frames > 1 else np.zeros_like(motion.y)
+        jump = (vx * vx + vy * vy) > 40.0**2  # wrap-around steps
+        self._vx = np.where(jump, 0.0, vx)
+        self._vy = np.where(jump, 0.0, vy)
+
+    # ------------------------------------------------------------------ static scene
+    def _make_static(self, rng: np.random.Generator, counts: dict) -> np.ndarray:
+        w, h, lk = self.w, self.h, self.look
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
+        illum = 1.0 - lk.vignette * r2 + lk.gradient[0] * (xx - w / 2) / w + lk.gradient[1] * (yy - h / 2) / h
+        for bx, by, bs, ba in lk.bumps:
+            illum += ba * np.exp(-((xx - bx) ** 2 + (yy - by) ** 2) / (2 * bs * bs))
+        base = np.asarray(lk.background_bgr, np.float32)
+        static = illum[..., None] * base[None, None, :]
+        fine = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 1.1)
+        fine *= lk.texture_fine / max(float(fine.std()), 1e-6)
+        coarse = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 9.0)
+        coarse *= lk.texture_coarse / max(float(coarse.std()), 1e-6)
+        static += (fine + coarse)[..., None]
+        # debris stuck to the glass and out-of-focus rings, drawn with the same kernel
+        bright = np.zeros((h, w), np.float32)
+        dark = np.zeros((h, w), np.float32)
+        nd = int(counts.get("static_debris", 0))
+        rows = [self._debris_rows(rng, rng.uniform(0, w, nd), rng.uniform(0, h, nd))]
+        ng = int(counts.get("ghost_rings", 0))
+        if ng:
+            gx, gy = rng.uniform(0, w, ng), rng.uniform(0, h, ng)
+            rr = rng.uniform(15, 45, ng)
+            rows.append(_radial_rows(P_RING, L_BRIGHT, gx, gy, rr, rng.uniform(2.5, 6, ng), rng.uniform(1.5, 4, ng)))
+            rows.append(
+                _radial_rows(P_RING, L_DARK, gx, gy, rr + rng.uniform(4, 8, ng), rng.uniform(2.5, 6, ng), rng.uniform(1, 3, ng))
+            )
+        _draw(bright, dark, np.ascontiguousarray(np.concatenate(rows), dtype=np.float32))
+        bt = np.asarray(lk.bright_tint, np.float32)
+        dtn = np.asarray(lk.dark_tint, np.float32)
+        static += bright[..., None] * bt - dark[..., None] * dtn
+        static = cv2.GaussianBlur(static, (0, 0), lk.optics_sigma)
+        return np.ascontiguousarray(static, dtype=np.float32)
+
+    def _debris_rows(self, rng, x, y):
+        n = len(x)
+        if n == 0:
+            return np.zeros((0, _NCOL), np.float32)
+        sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n))
+        amp = rng.uniform(8, 55, n) * (1.0 if self.look.name == "phase" else 1.3)
+        opt2 = self.look.optics_sigma**2
+        sig = np.sqrt(sig * sig + opt2)
+        rows = [_gauss_rows(L_DARK, x, y, sig * rng.uniform(1.0, 1.6, n), sig, rng.uniform(0, np.pi, n), amp)]
+        halo = rng.random(n) < 0.06
+        if halo.any():
+            k = int(halo.sum())
+            rows.append(
+                _radial_rows(P_RING, L_BRIGHT, x[halo], y[halo], sig[halo] * 1.8 + 1.0, np.full(k, 1.0), rng.uniform(5, 18, k))
+            )
+        return np.concatenate(rows)
+
+    def _make_extras(self, rng: np.random.Generator, counts: dict) -> dict:
+        """Unlabelled moving things: drifting debris, large round cells, small bright particles."""
+        m = self.motion
+        f = m.num_frames
+        dt = m.calibration.dt
+        um = m.calibration.um_per_px
+        disp = np.cumsum(m.drift_um_s * dt, axis=0) / um  # (f, 2) px, shared flow
+        disp -= disp[0]
+        out = {}
+        for name, dcoef in (("moving_debris", 0.15), ("round_cells", 0.01), ("bright_particles", 0.08)):
+            k = int(counts.get(name, 0))
+            x0 = rng.uniform(-20, self.w + 20, k)
+            y0 = rng.uniform(-20, self.h + 20, k)
+            walk = np.cumsum(np.sqrt(2 * dcoef * dt) / um * rng.standard_normal((k, f, 2)), axis=1)
+            px = x0[:, None] + disp[None, :, 0] + walk[..., 0]
+            py = y0[:, None] + disp[None, :, 1] + walk[..., 1]
+            props = {
+                "sig": np.exp(rng.uniform(np.log(0.6), np.log(2.0), k)),
+                "amp": rng.uniform(10, 50, k),
+                "radius": rng.uniform(6.0, 13.0, k),
+                "halo": rng.uniform(50, 140, k),
+                "inner": rng.uniform(30, 60, k),
+                "grain": rng.uniform(0, 2 * np.pi, (k, 5)),
+            }
+            out[name] = (px, py, props)
+        return out
+
+    def _make_cluster(self, rng: np.random.Generator, bw: float, bh: float) -> dict:
+        """Geometry of one cluster relative to its centre (rotated and moved every frame)."""
+        a, b = 0.5 * bw * 0.72, 0.5 * bh * 0.72
+        nb = int(rng.integers(15, 35))
+        t = rng.uniform(0, 2 * np.pi, nb)
+        r = np.sqrt(rng.uniform(0, 1, nb))
+        nh = int(rng.integers(2, 6))
+        th = rng.uniform(0, 2 * np.pi, nh)
+        rh = np.sqrt(rng.uniform(0.2, 1.0, nh))
+        return {
+            "blob_xy": np.stack([a * r * np.cos(t), b * r * np.sin(t)], 1),
+            "blob_sig": rng.uniform(1.2, 0.06 * min(bw, bh) + 1.5, nb),
+            "blob_amp": rng.uniform(50, 110, nb),
+            "blob_ang": rng.uniform(0, np.pi, nb),
+            "head_side": rng.uniform(14, 20, nh),
+            "head_xy": np.stack([a * rh * np.cos(th), b * rh * np.sin(th)], 1),
+            "head_ang": th + rng.normal(0, 0.6, nh),
+            "head_gain": rng.uniform(0.3, 0.7, nh),
+            "tail_len": rng.uniform(25, 60, nh),
+            "tail_amp": rng.uniform(0, 5, nh),
+            "tail_freq": rng.uniform(2, 10, nh),
+            "tail_phase": rng.uniform(0, 2 * np.pi, nh),
+        }
+
+    # ------------------------------------------------------------------ per frame
+    def display_list(self, i: int, rng: np.random.Generator) -> np.ndarray:
+        """All primitives of frame ``i`` as a (P, 12) float32 array."""
+        m, lk = self.motion, self.look
+        pop = m.population
+        w, h = self.w, self.h
+        x, y = m.x[:, i], m.y[:, i]
+        reach = pop.tail_px + 30.0
+        vis = (x > -reach) & (x < w + reach) & (y > -reach) & (y < h + reach)
+        rows = []
+        opt2 = lk.optics_sigma**2
+        ell2 = (lk.exposure**2) / 12.0
+        kind = pop.kind
+        # ---------------- sperm and pinhead sperm: head + tail
+        # cells far from the focal plane (contrast < 0.07, |z| > 1.35 * defocus_half_um) are not drawn
+        near = np.abs(m.z[:, i]) < 1.35 * lk.defocus_half_um
+        sel = np.flatnonzero(vis & near & ((kind == KIND_SPERM) | (kind == KIND_PINHEAD_SPERM)))
+        if sel.size:
+            rows.extend(self._swimmer_rows(i, sel, opt2, ell2))
+        # ---------------- small round cells (class 2)
+        sel = np.flatnonzero(vis & (kind == KIND_ROUND_CELL))
+        if sel.size:
+            rows.extend(self._round_rows(x[sel], y[sel], 0.27 * self.cell_side[sel], self.cell_gain[sel], small=True))
+        # ---------------- clusters
+        for ci in np.flatnonzero(vis & (kind == KIND_CLUSTER)):
+            rows.extend(self._cluster_rows(int(ci), i, opt2))
+        # ---------------- unlabelled moving things
+        px, py, pr = self._extras["moving_debris"]
+        if px.shape[0]:
+            k = px.shape[0]
+            sig = np.sqrt(pr["sig"] ** 2 + opt2)
+            rows.append(_gauss_rows(L_DARK, px[:, i], py[:, i], sig * 1.3, sig, pr["grain"][:, 0], pr["amp"]))
+        px, py, pr = self._extras["round_cells"]
+        if px.shape[0]:
+            rows.extend(
+                self._round_rows(
+                    px[:, i], py[:, i], pr["radius"], pr["halo"] / 100.0, small=False, grain=pr["grain"], inner=pr["inner"]
+                )
+            )
+        px, py, pr = self._extras["bright_particles"]
+        if px.shape[0]:
+            k = px.shape[0]
+            rows.append(_radial_rows(P_RING, L_BRIGHT, px[:, i], py[:, i], pr["sig"] + 1.2, np.full(k, 1.1), pr["halo"] * 0.35))
+            rows.append(_gauss_rows(L_DARK, px[:, i], py[:, i], pr["sig"], pr["sig"], np.zeros(k), pr["inner"]))
+        rows = [r for r in rows if len(r)]
+        if not rows:
+            return np.zeros((0, _NCOL), np.float32)
+        return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
+
+    def _head_rows(self, x, y, ang, side, gain, contrast, blur, pin=None, outline_m=None, outline_phase=None):
+        """Primitives of heads at ``(x, y)`` pointing along ``ang``; ``side`` is the box side
+        (px), ``contrast`` the defocus factor in [0, 1], ``blur`` an extra covariance."""
+        lk = self.look
+        n = len(x)
+        pin = np.zeros(n, bool) if pin is None else pin
+        su = np.where(pin, 0.09, lk.core_size) * side
+        sv = su / np.where(pin, 1.1, 1.6)
+        g = gain * contrast
+        rows = []
+        if lk.core > 0:
+            rows.append(_gauss_rows(L_BRIGHT, x, y, su, sv, ang, lk.core * g * np.where(pin, 0.8, 1.0), blur, flat=True))
+        gs = lk.glow_size * side
+        rows.append(_gauss_rows(L_BRIGHT, x, y, gs * 1.08, gs, ang, lk.glow * g, blur))
+        if lk.ring > 0:
+            rs = lk.ring_size * side
+            rw = 0.07 * side + 0.5 * np.sqrt(blur[0] + blur[2])
+            rows.append(_ering_rows(L_BRIGHT, x, y, rs * 1.1, rs, ang, rw, lk.ring * g, 0.0, 0.0))
+        if lk.outline > 0:
+            m = np.full(n, 0.5) if outline_m is None else outline_m
+            ph = np.zeros(n) if outline_phase is None else outline_phase
+            blur_w = np.sqrt(0.55**2 + 0.5 * (blur[0] + blur[2]))
+            rows.append(_ering_rows(L_DARK, x, y, 1.45 * su, 1.45 * sv, ang, blur_w, lk.outline * g, m, ph))
+        # dark midpiece just behind the head
+        back = self._half_length(su) + 1.5
+        mx, my = x - back * np.cos(ang), y - back * np.sin(ang)
+        rows.append(_gauss_rows(L_DARK, mx, my, np.full(n, 2.0), np.full(n, 1.0), ang, lk.midpiece * g, blur))
+        return rows
+
+    def _half_length(self, su):
+        """Half the visible head length, px, from the core's sigma along the head."""
+        return (1.1 if self.look.name == "phase" else 1.45) * su
+
+    def _swimmer_rows(self, i, sel, opt2, ell2):
+        m, lk = self.motion, self.look
+        pop = m.population
+        um = m.calibration.um_per_px
+        x, y, z = m.x[sel, i], m.y[sel, i], m.z[sel, i]
+        theta, psi = m.theta[sel, i], m.psi[sel, i]
+        side = self.cell_side[sel]
+        pin = pop.kind[sel] == KIND_PINHEAD_SPERM
+        gain = self.cell_gain[sel]
+        contrast = 1.0 / (1.0 + (z / lk.defocus_half_um) ** 6)
+        defocus2 = (lk.defocus_px_per_um * z) ** 2
+        vx, vy = self._vx[sel, i], self._vy[sel, i]
+        # tail geometry (px): lateral wave w(s) = A(s) sin(psi - 2 pi s / lambda)
+        amp_h = pop.amplitude[sel] / um
+        amp_e = amp_h + self.tail_extra[sel]
+        lam = self.tail_wavelength[sel]
+        length = pop.tail_px[sel] * self.tail_visible[sel]
+        slope0 = (amp_e - amp_h) / np.maximum(length, 1.0) * np.sin(psi) - amp_h * (2 * np.pi / lam) * np.cos(psi)
+        immotile = pop.amplitude[sel] <= 0
+        yaw = np.where(immotile, 0.0, -np.arctan(0.7 * slope0))
+        ang = theta + yaw
+        blur = _blur_cov(vx, vy, ell2, opt2 + defocus2)
+        rows = self._head_rows(x, y, ang, side, gain, contrast, blur, pin, self.outline_m[sel], self.outline_phase[sel])
+        # tail, from the rear of the midpiece
+        k = 12
+        grid = np.linspace(0.0, 1.0, k)[None, :]
+        s = grid * length[:, None]  # (n, k)
+        lng = np.maximum(length, 1.0)[:, None]
+        wave = (amp_h[:, None] + (amp_e - amp_h)[:, None] * s / lng) * np.sin(psi[:, None] - 2 * np.pi * s / lam[:, None])
+        wave = np.where(immotile[:, None], self.tail_bend[sel][:, None] * (s / lng) ** 2, wave)
+        wave = wave - wave[:, :1]
+        kap = np.clip(pop.curvature[sel] * um, -1.0 / lng[:, 0], 1.0 / lng[:, 0])[:, None]
+        small = np.abs(kap) < 1e-9
+        safe = np.where(small, 1.0, kap)
+        along = np.where(small, s, np.sin(kap * s) / safe)
+        across = np.where(small, 0.5 * kap * s * s, (1 - np.cos(kap * s)) / safe)
+        ex, ey = np.cos(theta)[:, None], np.sin(theta)[:, None]
+        su = np.where(pin, 0.09, lk.core_size) * side
+        back = self._half_length(su) + 3.0
+        rx = x - back * np.cos(ang)
+        ry = y - back * np.sin(ang)
+        ptx = rx[:, None] - along * ex - (across + wave) * ey
+        pty = ry[:, None] - along * ey + (across + wave) * ex
+        tw = np.sqrt(lk.tail_width**2 + opt2 + defocus2)
+        tamp = lk.tail * self.tail_gain[sel] * np.where(pin, 0.8, 1.0) * contrast * lk.tail_width / tw
+        amp = tamp[:, None] * (1.0 - 0.6 * grid) * np.where(grid < 0.1, 1.3, 1.0)
+        rows.append(_polyline_rows(L_DARK, np.stack([ptx, pty], axis=-1), tw, amp))
+        return rows
+
+    def _round_rows(self, x, y, radius, gain, small, grain=None, inner=None):
+        """Round cells: a dark disc (granular when ``grain`` is given) in a bright phase halo."""
+        lk = self.look
+        n = len(x)
+        rows = []
+        if small:
+            halo_amp = (60.0 if lk.name == "phase" else 55.0) * gain
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.9, np.full(n, 1.2), halo_amp))
+        else:  # large cells: a thick bright halo (phase-contrast "shade-off")
+            halo_amp = (75.0 if lk.name == "phase" else 60.0) * gain
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 1.6, np.full(n, 2.2), halo_amp))
+        if inner is None:
+            inner = 35.0 * np.minimum(gain, 1.2)
+        inner = inner * (1.0 if lk.name == "phase" else 0.8)
+        rows.append(_radial_rows(P_DISC, L_DARK, x, y, radius, np.full(n, 0.8), inner * (1.0 if grain is None else 0.6)))
+        if grain is not None:
+            for j in range(grain.shape[1]):
+                gx = x + 0.45 * radius * np.cos(grain[:, j])
+                gy = y + 0.45 * radius * np.sin(grain[:, j] * 1.7)
+                rows.append(_gauss_rows(L_DARK, gx, gy, 0.3 * radius, 0.22 * radius, grain[:, j], inner * 1.3))
+                rows.append(_gauss_rows(L_BRIGHT, gx[::-1], gy, 0.12 * radius, 0.12 * radius, grain[:, j], inner * 0.5))
+        return rows
+
+    def _cluster_rows(self, ci, i, opt2):
+        m, lk = self.motion, self.look
+        geo = self.clusters[ci]
+        rot = m.theta[ci, i] - m.population.theta0[ci]
+        c, s = np.cos(rot), np.sin(rot)
+        cx, cy = m.x[ci, i], m.y[ci, i]
+        bx = cx + c * geo["blob_xy"][:, 0] - s * geo["blob_xy"][:, 1]
+        by = cy + s * geo["blob_xy"][:, 0] + c * geo["blob_xy"][:, 1]
+        nb = len(bx)
+        rows = [_gauss_rows(L_DARK, bx, by, geo["blob_sig"] * 1.25, geo["blob_sig"], geo["blob_ang"] + rot, geo["blob_amp"])]
+        glow = 0.15 if lk.name == "phase" else 0.08
+        rows.append(
+            _gauss_rows(L_BRIGHT, bx, by, geo["blob_sig"] * 1.9, geo["blob_sig"] * 1.7, np.zeros(nb), geo["blob_amp"] * glow)
+        )
+        hx = cx + c * geo["head_xy"][:, 0] - s * geo["head_xy"][:, 1]
+        hy = cy + s * geo["head_xy"][:, 0] + c * geo["head_xy"][:, 1]
+        ang = geo["head_ang"] + rot
+        nh = len(hx)
+        blur = (np.full(nh, opt2), np.zeros(nh), np.full(nh, opt2))
+        rows.extend(self._head_rows(hx, hy, ang, geo["head_side"], geo["head_gain"], np.ones(nh), blur))
+        # tails pointing outwards, slowly beating
+        t = i * m.calibration.dt
+        k = 10
+        sgrid = np.linspace(0, 1, k)[None, :] * geo["tail_len"][:, None]
+        wave = (
+            geo["tail_amp"][:, None]
+            * (sgrid / geo["tail_len"][:, None])
+            * np.sin(2 * np.pi * geo["tail_freq"][:, None] * t + geo["tail_phase"][:, None] - sgrid / 8.0)
+        )
+        ex, ey = np.cos(ang)[:, None], np.sin(ang)[:, None]
+        ptx = hx[:, None] - (sgrid + 4.0) * ex - wave * ey
+        pty = hy[:, None] - (sgrid + 4.0) * ey + wave * ex
+        tw = np.sqrt(lk.tail_width**2 + opt2)
+        amp = np.repeat((lk.tail * np.linspace(1.0, 0.4, k))[None, :], nh, 0)
+        rows.append(_polyline_rows(L_DARK, np.stack([ptx, pty], -1), np.full(nh, tw), amp))
+        return rows
+
+    def render(self, i: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Frame ``i`` as a (H, W, 3) uint8 BGR image."""
+        if not 0 <= i < self.motion.num_frames:
+            raise IndexError(f"frame {i} is outside 0..{self.motion.num_frames - 1}")
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, 7, int(i)])))
+        prims = self.display_list(i, rng)
+        if len(prims):
+            _draw(self._bright, self._dark, prims)
+        lk = self.look
+        noise_seed = int(rng.integers(1, 2**63))
+        gain = np.float32(1.0 + lk.flicker * rng.standard_normal())
+        if out is None:
+            out = np.empty((self.h, self.w, 3), np.uint8)
+        _compose(
+            self.static,
+            self._bright,
+            self._dark,
+            np.float64(lk.noise),
+            np.uint64(noise_seed),
+            np.asarray(lk.bright_tint, np.float32),
+            np.asarray(lk.dark_tint, np.float32),
+            gain,
+            out,
+        )
+        if lk.jpeg_quality > 0:
+            _, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(lk.jpeg_quality)])
+            out[...] = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        return out

@@ -1,0 +1,340 @@
+"""``simulate_video``: one synthetic VISEM-like video with exact ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..boxes import Boxes
+from ..calibration import Calibration
+from .motion import Motion, Swimmer, integrate, sample_drift, sample_population
+from .params import (
+    DEFAULT_MOTILITY_MIX,
+    MOTILITY_MIX_CONCENTRATION,
+    VISEM_VIDEOS,
+    WHO_CLASSES,
+    MotionParams,
+    SceneParams,
+    _jsonable,
+    visem_video,
+)
+from .render import LOOKS, Look, Renderer, sample_look
+from .truth import Truth, label_motion
+
+#: Probability that a video of look "mixed" is "bright" (2 of the 8 clean reference frames, 3
+#: of the 12 annotated ones, have VISEM's light background).
+P_BRIGHT = 0.3
+
+
+@dataclass
+class SimulatedVideo:
+    """A simulated video: lazily rendered frames and exact ground truth.
+
+    Attributes
+    ----------
+    boxes : Boxes
+        The labels, as VISEM annotates them: one box per visible, in-focus head; integer
+        track ids (>= 1), classes 0 sperm, 1 cluster, 2 small-or-pinhead; pixels.
+    heads : pandas.DataFrame
+        One row per cell and frame while its head is in the image or it is labelled:
+        ``frame, track_id, x_px, y_px`` (true head centre, pixels), ``z_um`` (distance to the
+        focal plane, µm), ``cls``, ``in_view, in_focus, labelled`` (bool).
+    tracks_truth : pandas.DataFrame
+        One row per track: class, kind, true WHO class, the motion model's parameters (µm,
+        s, Hz; see :mod:`spermtrack.simulate.motion`) and the true CASA values of
+        :func:`spermtrack.kinematics.casa` on the noise-free head path over the frames where
+        the track is labelled (columns ``vcl, vsl, vap, lin, str, wob, alh_mean, alh_max,
+        bcf, mad, vprog, motility``; CASA's ALH is peak-to-peak, ``≈ 2 ·
+        lateral_amplitude_um``, its BCF counts both crossings, ``≈ 2 · beat_frequency_hz``).
+    calibration : Calibration
+        µm per pixel and frames per second of the motion model.
+    track_names : dict
+        Track id -> Labelbox-like string id (for ``labels_ftid``).
+    look : Look
+        The appearance parameters.
+    params : dict
+        Every parameter needed to reproduce the video (JSON-ready).
+    """
+
+    seed: int
+    num_frames: int
+    calibration: Calibration
+    image_size: tuple[int, int]
+    boxes: Boxes
+    heads: pd.DataFrame
+    track_names: dict[int, str]
+    look: Look
+    params: dict
+    motion: Motion = field(repr=False)
+    truth: Truth = field(repr=False)
+    renderer: Renderer = field(repr=False)
+    _tracks_truth: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def fps(self) -> float:
+        """Frames per second."""
+        return self.calibration.fps
+
+    @property
+    def tracks_truth(self) -> pd.DataFrame:
+        """Per-track truth with the true CASA values (computed on first access)."""
+        if self._tracks_truth is None:
+            self._tracks_truth = _with_casa(self.truth, self.motion, self.calibration)
+        return self._tracks_truth
+
+    def frame(self, i: int) -> np.ndarray:
+        """Frame ``i`` (0-based) as a new (H, W, 3) uint8 BGR array."""
+        return self.renderer.render(int(i))
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Yield frames ``start .. stop-1`` (default all), rendered one at a time.
+
+        Every yielded array is a new one (safe to keep); memory stays one frame. The frames
+        depend only on the seed and their index, not on the order they are rendered in.
+        """
+        stop = self.num_frames if stop is None else min(int(stop), self.num_frames)
+        for i in range(int(start), stop):
+            yield self.renderer.render(i)
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedVideo(seed={self.seed}, num_frames={self.num_frames}, look={self.look.name!r}, "
+            f"boxes={len(self.boxes)}, tracks={len(self.boxes.unique_tracks())}, "
+            f"mean_sperm_per_frame={self.params['realised']['mean_sperm_per_frame']:.1f})"
+        )
+
+
+def simulate_video(
+    seed: int = 0,
+    num_frames: int = 1470,
+    calibration: Calibration | None = None,
+    density: float | None = None,
+    look: str = "phase",
+    *,
+    clusters: float | None = None,
+    pinheads: float | None = None,
+    motility: Sequence[float] | Mapping[str, float] | None = None,
+    like: str | None = None,
+    swimmers: Sequence[Swimmer] = (),
+    image_size: tuple[int, int] = (640, 480),
+    motion_params: MotionParams | None = None,
+    scene_params: SceneParams | None = None,
+) -> SimulatedVideo:
+    """Simulate one video of swimming spermatozoa with exact ground truth.
+
+    Parameters
+    ----------
+    seed : int
+        Everything (cells, paths, look, every frame's noise) follows from it: the same seed
+        and arguments give byte-identical labels and identical frames.
+    num_frames : int
+        Number of frames (VISEM: 1470, i.e. 30 s at 49 fps; 1440 or 1500 for a few videos).
+    calibration : Calibration, optional
+        µm per pixel and fps of the motion model; default ``Calibration(0.25, 50)``.
+    density : float, optional
+        Mean number of labelled sperm per frame (VISEM: 2-62). Default: the counts of a
+        randomly chosen real VISEM video (with its cluster and pinhead counts), +-15 %.
+    look : {"phase", "bright", "mixed"}
+        Dark phase-contrast background with bright heads, or light lavender background with
+        dark-cored heads; "mixed" draws one (bright with probability 0.3).
+    clusters, pinheads : float, optional
+        Mean cluster and small-or-pinhead boxes per frame (default: from the same real video).
+    motility : 4 fractions or dict, optional
+        Mix of WHO classes (rapid, slow, non-progressive, immotile) among the sperm; default
+        drawn around :data:`~spermtrack.simulate.params.DEFAULT_MOTILITY_MIX`.
+    like : str, optional
+        A real VISEM video id ("11" .. "82"): take its per-frame counts (sperm, clusters,
+        pinheads) instead of a random one's. Explicit arguments win.
+    swimmers : sequence of Swimmer
+        Cells with given parameters, in addition to the random ones (use ``density=0`` for
+        only them).
+    image_size : (int, int)
+        ``(width, height)``; VISEM is 640x480 (appearance is tuned for it).
+    motion_params, scene_params : optional
+        Model parameters (defaults: :class:`MotionParams`, :class:`SceneParams`).
+
+    Returns
+    -------
+    SimulatedVideo
+
+    Examples
+    --------
+    >>> v = simulate_video(seed=1, num_frames=20, density=10)
+    >>> v.boxes.num_frames, int(v.boxes.counts_per_frame()[0] >= 10), v.frame(0).shape
+    (20, 1, (480, 640, 3))
+    """
+    seed = int(seed)
+    num_frames = int(num_frames)
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    calibration = Calibration(0.25, 50.0) if calibration is None else calibration
+    if not isinstance(calibration, Calibration) or not calibration.calibrated:
+        raise ValueError("simulate_video needs a Calibration with um_per_px (the motion model is in µm)")
+    if look not in (*LOOKS, "mixed", "random"):
+        raise ValueError(f"look must be one of {(*LOOKS, 'mixed')}, got {look!r}")
+    mp = motion_params or MotionParams()
+    sp = scene_params or SceneParams()
+    ss = np.random.SeedSequence(seed)
+    r_scene, r_pop, r_int, r_lab, r_render = (np.random.default_rng(s) for s in ss.spawn(5))
+
+    # ---------------- what is in the video
+    if like is not None:
+        row = visem_video(str(like))
+    else:
+        row = VISEM_VIDEOS[int(r_scene.integers(len(VISEM_VIDEOS)))]
+    jitter = 1.0 if like is not None else float(np.exp(r_scene.normal(0.0, 0.15)))
+    density = float(row[2] * jitter) if density is None else float(density)
+    clusters = float(row[4]) if clusters is None else float(clusters)
+    pinheads = float(row[5]) if pinheads is None else float(pinheads)
+    if density < 0 or clusters < 0 or pinheads < 0:
+        raise ValueError(f"density, clusters and pinheads must be >= 0, got {density}, {clusters}, {pinheads}")
+    mix = _motility_mix(r_scene, motility)
+    look_name = look
+    if look in ("mixed", "random"):
+        look_name = "bright" if r_scene.random() < P_BRIGHT else "phase"
+    counts = {
+        "static_debris": int(r_scene.integers(sp.static_debris[0], sp.static_debris[1] + 1)),
+        "moving_debris": int(r_scene.integers(sp.moving_debris[0], sp.moving_debris[1] + 1)),
+        "round_cells": int(r_scene.integers(sp.round_cells[0], sp.round_cells[1] + 1)),
+        "bright_particles": int(r_scene.integers(sp.bright_particles[0], sp.bright_particles[1] + 1)),
+        "ghost_rings": int(r_scene.integers(sp.ghost_rings[0], sp.ghost_rings[1] + 1)),
+    }
+    look_obj = sample_look(r_scene, look_name, image_size)
+
+    # ---------------- motion and labels
+    pop = sample_population(
+        r_pop,
+        density=density,
+        clusters=clusters,
+        pinheads=pinheads,
+        motility_mix=mix,
+        calibration=calibration,
+        image_size=image_size,
+        motion=mp,
+        scene=sp,
+        swimmers=list(swimmers),
+    )
+    drift = sample_drift(r_int, num_frames, calibration, mp)
+    motion = integrate(
+        pop, r_int, num_frames=num_frames, calibration=calibration, image_size=image_size, motion=mp, margin_px=sp.margin_px,
+        drift_um_s=drift,
+    )  # fmt: skip
+    truth = label_motion(motion, r_lab, sp, mp, seed)
+    renderer = Renderer(motion, look_obj, r_render, seed, counts)
+
+    cpf = np.zeros((3, num_frames), np.int64)
+    np.add.at(cpf, (truth.boxes.cls.astype(np.int64), truth.boxes.frame.astype(np.int64)), 1)
+    params = _jsonable(
+        {
+            "spermtrack_version": __version__,
+            "seed": seed,
+            "num_frames": num_frames,
+            "calibration": calibration.to_dict(),
+            "image_size": list(image_size),
+            "like_visem_video": row[0],
+            "density": density,
+            "clusters": clusters,
+            "pinheads": pinheads,
+            "motility_mix": dict(zip(WHO_CLASSES, [float(v) for v in mix])),
+            "look": look_obj.to_dict(),
+            "scene_counts": counts,
+            "drift_um_s_mean": drift.mean(axis=0).tolist(),
+            "motion_params": mp.to_dict(),
+            "scene_params": sp.to_dict(),
+            "swimmers": [vars(s) for s in swimmers],
+            "realised": {
+                "cells": int(pop.n),
+                "tracks": int(len(truth.tracks)),
+                "labelled_tracks": int((truth.tracks["n_labelled"] > 0).sum()),
+                "mean_sperm_per_frame": float(cpf[0].mean()),
+                "mean_cluster_per_frame": float(cpf[1].mean()),
+                "mean_pinhead_per_frame": float(cpf[2].mean()),
+            },
+        }
+    )
+    return SimulatedVideo(
+        seed=seed,
+        num_frames=num_frames,
+        calibration=calibration,
+        image_size=(int(image_size[0]), int(image_size[1])),
+        boxes=truth.boxes,
+        heads=truth.heads,
+        track_names=truth.track_names,
+        look=look_obj,
+        params=params,
+        motion=motion,
+        truth=truth,
+        renderer=renderer,
+    )
+
+
+def _motility_mix(rng: np.random.Generator, motility) -> np.ndarray:
+    if motility is None:
+        return rng.dirichlet(np.asarray(DEFAULT_MOTILITY_MIX) * MOTILITY_MIX_CONCENTRATION)
+    if isinstance(motility, Mapping):
+        unknown = set(motility) - set(WHO_CLASSES)
+        if unknown:
+            raise ValueError(f"unknown motility class(es) {sorted(unknown)}; use {WHO_CLASSES}")
+        vals = np.array([float(motility.get(k, 0.0)) for k in WHO_CLASSES])
+    else:
+        vals = np.asarray(motility, float).reshape(-1)
+        if vals.shape != (4,):
+            raise ValueError(f"motility needs 4 fractions (rapid, slow, non-progressive, immotile), got {vals.tolist()}")
+    if np.any(vals < 0) or vals.sum() <= 0:
+        raise ValueError(f"motility fractions must be >= 0 with a positive sum, got {vals.tolist()}")
+    return vals / vals.sum()
+
+
+def truth_tracks_boxes(truth: Truth, motion: Motion) -> Boxes:
+    """Boxes centred on the *true* head centres over the labelled frames (noise-free path)."""
+    ci, fi = np.nonzero(truth.labelled)
+    tid = truth.ids[ci, fi]
+    cx, cy = motion.x[ci, fi], motion.y[ci, fi]
+    hw = 0.5 * truth.box_w[ci, fi]
+    hh = 0.5 * truth.box_h[ci, fi]
+    return Boxes.from_unsorted(
+        fi.astype(np.int32), cx - hw, cy - hh, cx + hw, cy + hh, cls=motion.population.cls[ci], track_id=tid,
+        num_frames=motion.num_frames,
+    )  # fmt: skip
+
+
+#: CASA columns copied into the per-track truth.
+CASA_TRUTH_COLUMNS = (
+    "vcl",
+    "vsl",
+    "vap",
+    "lin",
+    "str",
+    "wob",
+    "alh_mean",
+    "alh_max",
+    "bcf",
+    "mad",
+    "vprog",
+    "motility",
+    "quality",
+)
+
+
+def _with_casa(truth: Truth, motion: Motion, calibration: Calibration) -> pd.DataFrame:
+    from ..kinematics import casa
+
+    tracks = truth.tracks.copy()
+    boxes = truth_tracks_boxes(truth, motion)
+    if len(boxes):
+        kin = casa(boxes, calibration)
+        kin = kin.set_index("track_id")[list(CASA_TRUTH_COLUMNS)]
+        tracks = tracks.join(kin, on="track_id")
+    else:
+        for c in CASA_TRUTH_COLUMNS:
+            tracks[c] = np.nan
+    tracks.attrs.update(truth.tracks.attrs)
+    tracks.attrs["casa_units"] = {"speed": calibration.speed_unit, "length": calibration.length_unit, "frequency": "Hz"}
+    return tracks
