@@ -1,0 +1,277 @@
+"""Tracker settings: one dataclass, documented defaults, times in seconds.
+
+Every time-like setting is in **seconds** and every speed in **pixels per
+second**; :meth:`TrackerConfig.for_fps` turns them into frame counts and
+per-frame noises for one video, so the same settings work at 15, 50 or 100 fps.
+Lengths are in pixels of the full-resolution frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError, SpermtrackError
+from .costs import COST_KINDS
+from .kalman import NAXES, transition, white_noise
+
+
+class TrackerConfigError(SpermtrackError, ValueError):
+    """A tracker setting is out of range or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Settings of :class:`~spermtrack.track.Tracker` and :func:`~spermtrack.track.track`.
+
+    The defaults were chosen on simulated VISEM-like videos (5-65 sperm per
+    frame at 50 fps, fast cells 10-20 px per frame, crossings, head wobble,
+    missed and false boxes; see docs/tracking.md for the sweep), not on any one
+    video. Change a value when its "change it when" applies to your data.
+
+    Motion model
+    ------------
+    motion : {"cv", "ca"}
+        Kalman model of each axis: constant velocity (default) or constant
+        acceleration. "ca" helps only for smooth curved paths at high fps; it
+        reacts more to noise.
+    meas_std_px : float
+        Standard deviation (pixels) of a detected centre around the true one:
+        detector jitter plus the sideways head wobble (ALH) the smooth model
+        does not follow. Raise it for wobbly or noisy detections (wider gates),
+        lower it for precise ones.
+    size_std_px : float
+        Standard deviation (pixels) of detected box width and height.
+    accel_std_px_s2 : float
+        Process noise: standard deviation of the centre's acceleration
+        (pixels/s^2). Raise it when cells turn sharply between frames, lower it
+        for straight swimmers (tighter gates, fewer swaps at crossings).
+    size_rate_std_px_s : float
+        Process noise of the box size's rate of change (pixels/s).
+    init_speed_std_px_s : float
+        Prior standard deviation of a new track's speed (pixels/s). It sets how
+        far the second detection of a new track may be: about the fastest
+        cells' speed. At 0.25 µm/px, 100 µm/s is 400 px/s.
+
+    Association
+    -----------
+    cost : {"mahalanobis", "distance", "iou"}
+        Pairing cost: squared Mahalanobis distance of the centre (default; the
+        gate adapts to each track's uncertainty), squared centre distance in
+        box sizes, or ``1 - IoU`` (only for slow cells or high fps).
+    gate : float
+        Largest cost of an allowed pair, in the units of ``cost``: chi-square
+        (2 dof) for "mahalanobis" (9.21 = 99 %), box sizes squared for
+        "distance", ``1 - IoU`` for "iou". Raise it when tracks break on fast
+        cells; lower it when identities swap between neighbours.
+    iou_weight : float
+        Weight of ``1 - IoU`` added to the distance costs (a blend). 0 turns
+        it off.
+    logdet_weight : float
+        Weight of ``ln(S_x S_y / R_x R_y)`` added to the Mahalanobis cost (1 makes
+        it the negative log-likelihood). It keeps a coasting, uncertain track
+        from taking the box of a well-locked one; 0 turns it off.
+    size_weight : float
+        Weight of the box width and height Mahalanobis distance added to the
+        Mahalanobis cost: it helps tell apart neighbours of different sizes
+        (a cell and a cluster). 0 turns it off.
+    rescue_dist : float
+        Confirmed tracks left unmatched by the statistical gate may still take a
+        leftover detection whose centre is within this many box sizes of the
+        prediction (for erratic head jumps). 0 turns it off.
+    high_score : float
+        Detections scoring at least this are matched first (ByteTrack's first
+        stage) and may start tracks.
+    low_score : float
+        Detections scoring in ``[low_score, high_score)`` are matched only to
+        confirmed tracks left over by the first stage; below ``low_score`` they
+        are ignored. Ground-truth or calibrated boxes score 1.
+    new_track_score : float
+        Lowest score of a detection that may start a new track.
+
+    Lifecycle (seconds)
+    -------------------
+    confirm_s : float
+        A new (tentative) track is confirmed, and gets an identity, once it
+        has been matched in ``max(2, round(confirm_s * fps))`` frames (1 frame
+        when ``confirm_s`` is 0). Raise it to suppress tracks of false boxes.
+    tentative_lost_s : float
+        A tentative track is dropped after being unmatched this long (0: at
+        its first miss).
+    max_lost_s : float
+        A confirmed track that has no detection for longer than this is ended.
+        Raise it when detectors miss cells for long stretches; lower it for
+        crowded videos where coasting tracks steal other cells' boxes.
+
+    Offline only (:func:`~spermtrack.track.track`)
+    ---------------------------------------------
+    gap_close_s : float
+        Largest gap (seconds) between the end of one tracklet and the start of
+        another that a global assignment may link (TrackMate-style gap
+        closing). 0 (the default) turns it off: on simulated VISEM-like videos
+        almost every link it made joined two different cells (a track ends
+        where a cell leaves, another starts where a new one enters), because
+        the online pass already bridges gaps up to ``max_lost_s``. Turn it on
+        when your detector loses cells for long stretches inside the field.
+    gap_gate : float
+        Chi-square gate of a gap-closing link (position error against the
+        constant-velocity extrapolation, over its growing uncertainty).
+    gap_speed_std_px_s : float
+        How much a cell's mean velocity may change across a gap (pixels/s,
+        standard deviation): the extrapolation's uncertainty grows by this
+        times the gap's duration. Raise it for cells that turn a lot.
+    min_track_s : float
+        Tracks shorter than this (first to last frame, seconds) are dropped:
+        they are mostly false boxes.
+    interpolate_s : float
+        Gaps inside a track up to this long are filled with linearly
+        interpolated boxes (score 0). 0 turns it off.
+    """
+
+    motion: str = "cv"
+    meas_std_px: float = 5.0
+    size_std_px: float = 2.0
+    accel_std_px_s2: float = 400.0
+    size_rate_std_px_s: float = 10.0
+    init_speed_std_px_s: float = 600.0
+    cost: str = "mahalanobis"
+    gate: float = 16.0
+    iou_weight: float = 0.0
+    logdet_weight: float = 1.0
+    size_weight: float = 0.25
+    rescue_dist: float = 0.0
+    high_score: float = 0.5
+    low_score: float = 0.1
+    new_track_score: float = 0.5
+    confirm_s: float = 0.06
+    tentative_lost_s: float = 0.0
+    max_lost_s: float = 0.15
+    gap_close_s: float = 0.0
+    gap_gate: float = 4.0
+    gap_speed_std_px_s: float = 50.0
+    min_track_s: float = 0.1
+    interpolate_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.motion not in ("cv", "ca"):
+            raise TrackerConfigError(f"motion must be 'cv' or 'ca', got {self.motion!r}")
+        if self.cost not in COST_KINDS:
+            raise TrackerConfigError(f"cost must be one of {sorted(COST_KINDS)}, got {self.cost!r}")
+        for f in dataclasses.fields(self):
+            if f.name in ("motion", "cost"):
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise TrackerConfigError(f"{f.name} must be a finite number, got {v!r}")
+            if v < 0:
+                raise TrackerConfigError(f"{f.name} must be >= 0, got {v}")
+        for name in ("meas_std_px", "size_std_px", "gate"):
+            if getattr(self, name) <= 0:
+                raise TrackerConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.low_score > self.high_score:
+            raise TrackerConfigError(f"low_score ({self.low_score}) must be <= high_score ({self.high_score})")
+
+    # ------------------------------------------------------------------ I/O
+    def to_dict(self) -> dict:
+        """The settings as a JSON-ready dict."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrackerConfig:
+        """Build from a dict; unknown keys are an error naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise TrackerConfigError(f"unknown tracker setting(s) {unknown}; known: {sorted(names)}")
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrackerConfig:
+        """Read settings from a JSON file holding one object (missing keys keep their defaults)."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FormatError(f"cannot read tracker config: {exc}", path) from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
+        if not isinstance(d, dict):
+            raise FormatError("a tracker config must be a JSON object of settings", path, 1)
+        try:
+            return cls.from_dict(d)
+        except TrackerConfigError as exc:
+            raise FormatError(str(exc), path) from None
+
+    # ------------------------------------------------------------------ per-video numbers
+    def for_fps(self, fps: float) -> FrameParams:
+        """Frame counts and per-frame matrices for a video at ``fps`` frames per second."""
+        try:
+            fps = float(fps)
+        except (TypeError, ValueError):
+            raise TrackerConfigError(f"fps must be a number, got {fps!r}") from None
+        if not math.isfinite(fps) or fps <= 0:
+            raise TrackerConfigError(f"fps must be a positive finite number, got {fps}")
+        return FrameParams(self, fps)
+
+
+class FrameParams:
+    """The settings of a :class:`TrackerConfig` converted for one frame rate (internal).
+
+    Attributes hold the Kalman matrices per frame (``F``, ``Q``, ``R``, ``P0``),
+    the integer settings ``ip`` and float settings ``fp`` passed to the kernels.
+    """
+
+    # indices into ip
+    I_COST, I_CONFIRM, I_TENT_LOST, I_MAX_LOST, I_NUM = 0, 1, 2, 3, 4
+    # indices into fp
+    F_GATE, F_IOU_W, F_HIGH, F_LOW, F_NEW, F_LOGDET, F_RESCUE, F_SIZE_W, F_NUM = 0, 1, 2, 3, 4, 5, 6, 7, 8
+
+    def __init__(self, config: TrackerConfig, fps: float) -> None:
+        self.config, self.fps = config, fps
+        k = 2 if config.motion == "cv" else 3
+        self.order = k
+        self.F = transition(k)
+        # Per-frame noises: a speed in px/s is speed / fps px/frame, an acceleration accel / fps^2.
+        acc = config.accel_std_px_s2 / fps**2
+        size_rate = config.size_rate_std_px_s / fps
+        pos_q = white_noise(k, acc**2) if k == 2 else white_noise(k, (acc / 2.0) ** 2)
+        size_q = np.zeros((k, k))
+        size_q[1, 1] = size_rate**2
+        self.Q = np.stack([pos_q, pos_q, size_q, size_q])
+        self.R = np.array([config.meas_std_px**2] * 2 + [config.size_std_px**2] * 2)
+        v0 = config.init_speed_std_px_s / fps
+        p0 = np.zeros((NAXES, k, k))
+        for a in range(NAXES):
+            p0[a, 0, 0] = self.R[a]
+            p0[a, 1, 1] = v0**2 if a < 2 else size_rate**2 * 4.0
+            if k == 3:
+                p0[a, 2, 2] = (acc * 4.0) ** 2 if a < 2 else 1e-6
+        self.P0 = p0
+        self.confirm_frames = 1 if config.confirm_s == 0 else max(2, round(config.confirm_s * fps))
+        self.tentative_lost_frames = round(config.tentative_lost_s * fps)
+        self.max_lost_frames = round(config.max_lost_s * fps)
+        self.gap_close_frames = round(config.gap_close_s * fps)
+        self.min_track_frames = round(config.min_track_s * fps)
+        self.interpolate_frames = round(config.interpolate_s * fps)
+        ip = np.zeros(self.I_NUM, np.int64)
+        ip[self.I_COST] = COST_KINDS[config.cost]
+        ip[self.I_CONFIRM] = self.confirm_frames
+        ip[self.I_TENT_LOST] = self.tentative_lost_frames
+        ip[self.I_MAX_LOST] = self.max_lost_frames
+        fp = np.zeros(self.F_NUM)
+        fp[self.F_GATE] = config.gate
+        fp[self.F_IOU_W] = config.iou_weight
+        fp[self.F_HIGH] = config.high_score
+        fp[self.F_LOW] = config.low_score
+        fp[self.F_NEW] = config.new_track_score
+        fp[self.F_LOGDET] = config.logdet_weight
+        fp[self.F_RESCUE] = config.rescue_dist
+        fp[self.F_SIZE_W] = config.size_weight
+        self.ip, self.fp = ip, fp

@@ -1,0 +1,230 @@
+"""Association costs between predicted tracks and detections (Numba).
+
+Small, fast objects move more than their own size between frames, so box
+overlap (IoU) is often zero for a correct match. The default cost is therefore
+the squared Mahalanobis distance of the detected centre from the Kalman
+prediction, using the innovation covariance ``S = H P H' + R`` of each axis:
+a track that moves fast or has been missed for a few frames has a larger ``P``
+and so a wider gate, a well-locked slow track a narrow one.
+
+Cost kinds (``kind`` argument, constants below):
+
+``COST_MAHALANOBIS``
+    ``dx^2 / S_x + dy^2 / S_y`` (chi-square with 2 degrees of freedom under the
+    model; 9.21 is its 99 % quantile).
+``COST_DISTANCE``
+    ``(|d| / s)^2`` with ``|d|`` the centre distance (pixels) and ``s`` the mean
+    of the predicted box's width and height: the distance in box sizes, squared.
+``COST_IOU``
+    ``1 - IoU`` of the predicted box and the detection.
+
+``iou_weight`` adds ``iou_weight * (1 - IoU)`` to the first two kinds (a blend).
+``logdet_weight`` adds ``logdet_weight * ln(S_x S_y / (R_x R_y))`` to the
+Mahalanobis cost: with weight 1 the cost is the negative log-likelihood of the
+detection under the track's prediction (up to a constant), which stops an
+uncertain (lost, coasting) track from winning a detection that a well-locked
+track predicts just as well.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+COST_MAHALANOBIS, COST_DISTANCE, COST_IOU = 0, 1, 2
+#: Names accepted by :class:`~spermtrack.track.config.TrackerConfig` ``cost``.
+COST_KINDS = {"mahalanobis": COST_MAHALANOBIS, "distance": COST_DISTANCE, "iou": COST_IOU}
+
+
+@numba.njit(cache=True)
+def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
+    iw = min(ax2, bx2) - max(ax1, bx1)
+    ih = min(ay2, by2) - max(ay1, by1)
+    if iw <= 0.0 or ih <= 0.0:
+        return 0.0
+    inter = iw * ih
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    return inter / union if union > 0.0 else 0.0
+
+
+@numba.njit(cache=True)
+def _track_terms(x, P, R, t, kind, logdet_weight, size_weight):
+    px, py = x[t, 0, 0], x[t, 1, 0]
+    pw, ph = max(x[t, 2, 0], 1.0), max(x[t, 3, 0], 1.0)
+    sx = P[t, 0, 0, 0] + R[0]
+    sy = P[t, 1, 0, 0] + R[1]
+    logdet = logdet_weight * np.log(sx * sy / (R[0] * R[1])) if kind == COST_MAHALANOBIS else 0.0
+    # size term weights: size_weight / S_w, size_weight / S_h (0 when off)
+    ww = size_weight / (P[t, 2, 0, 0] + R[2])
+    wh = size_weight / (P[t, 3, 0, 0] + R[3])
+    return px, py, pw, ph, sx, sy, logdet, ww, wh
+
+
+@numba.njit(cache=True)
+def _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, d, kind, iou_weight):
+    dx = z[d, 0] - px
+    dy = z[d, 1] - py
+    if kind == COST_MAHALANOBIS:
+        c = dx * dx / sx + dy * dy / sy + logdet
+        if ww != 0.0:
+            dw = z[d, 2] - pw
+            dh = z[d, 3] - ph
+            c += ww * dw * dw + wh * dh * dh
+    elif kind == COST_DISTANCE:
+        size = 0.5 * (pw + ph)
+        c = (dx * dx + dy * dy) / (size * size)
+    else:
+        c = 0.0
+    if kind == COST_IOU or iou_weight != 0.0:
+        hw, hh = 0.5 * z[d, 2], 0.5 * z[d, 3]
+        zx, zy = z[d, 0], z[d, 1]
+        iou = _iou(px - 0.5 * pw, py - 0.5 * ph, px + 0.5 * pw, py + 0.5 * ph, zx - hw, zy - hh, zx + hw, zy + hh)
+        c += (1.0 if kind == COST_IOU else iou_weight) * (1.0 - iou)
+    return c
+
+
+@numba.njit(cache=True)
+def cost_matrix(x, P, R, slots, z, dets, kind, iou_weight, logdet_weight, size_weight):
+    """Cost of each (track slot, detection) pair.
+
+    Parameters
+    ----------
+    x, P : Kalman state ``(cap, 4, k)`` and covariance ``(cap, 4, k, k)`` (predicted).
+    R : float64 (4,) measurement variances (pixels^2).
+    slots : int64 (nt,) track slots (rows of the result).
+    z : float64 (m, 4) detections of the frame as ``cx, cy, w, h`` pixels.
+    dets : int64 (nd,) rows of ``z`` to use (columns of the result).
+    kind : int, one of ``COST_*``.
+    iou_weight : float, weight of ``1 - IoU`` added to the distance kinds.
+    logdet_weight : float (>= 0), weight of the log-determinant term of the Mahalanobis kind.
+    size_weight : float (>= 0), weight of the width and height Mahalanobis terms
+        ``dw^2 / S_w + dh^2 / S_h`` added to the Mahalanobis kind.
+
+    Returns
+    -------
+    float64 (nt, nd)
+    """
+    nt, nd = slots.shape[0], dets.shape[0]
+    out = np.empty((nt, nd))
+    for a in range(nt):
+        px, py, pw, ph, sx, sy, logdet, ww, wh = _track_terms(x, P, R, slots[a], kind, logdet_weight, size_weight)
+        for b in range(nd):
+            out[a, b] = _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, dets[b], kind, iou_weight)
+    return out
+
+
+@numba.njit(cache=True)
+def gated_pairs(x, P, R, slots, z, dets, kind, gate, iou_weight, logdet_weight, size_weight):
+    """The (track, detection) pairs costing less than ``gate``, without the dense matrix.
+
+    Every cost kind bounds the horizontal offset of an allowed pair (Mahalanobis:
+    ``dx^2 < gate * S_x``, the other terms being >= 0; distance: ``|dx| < sqrt(gate) * s``;
+    IoU: the boxes must overlap when ``gate <= 1``), so each track only looks at the
+    detections in an x-window found by binary search in the x-sorted detections.
+    Same arguments as :func:`cost_matrix` plus ``gate``.
+
+    Returns
+    -------
+    rows, cols : int64 (E,) indices into ``slots`` and ``dets``; cost : float64 (E,).
+    """
+    nt, nd = slots.shape[0], dets.shape[0]
+    xs = np.empty(nd)
+    max_w = 0.0
+    for b in range(nd):
+        xs[b] = z[dets[b], 0]
+        max_w = max(max_w, z[dets[b], 2])
+    order = argsort_small(xs)
+    xs_sorted = xs[order]
+    cap = 4 * (nt + nd) + 8
+    rows = np.empty(cap, np.int64)
+    cols = np.empty(cap, np.int64)
+    cost = np.empty(cap)
+    n = 0
+    for a in range(nt):
+        px, py, pw, ph, sx, sy, logdet, ww, wh = _track_terms(x, P, R, slots[a], kind, logdet_weight, size_weight)
+        if kind == COST_MAHALANOBIS:
+            r = np.sqrt(gate * sx)
+        elif kind == COST_DISTANCE:
+            r = np.sqrt(gate) * 0.5 * (pw + ph)
+        elif gate <= 1.0:
+            r = 0.5 * (pw + max_w)
+        else:
+            r = np.inf
+        lo = lower_bound(xs_sorted, px - r)
+        hi = upper_bound(xs_sorted, px + r)
+        for k in range(lo, hi):
+            b = order[k]
+            c = _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, dets[b], kind, iou_weight)
+            if c < gate:
+                if n == cap:
+                    cap *= 2
+                    rows = _grow_i(rows, cap)
+                    cols = _grow_i(cols, cap)
+                    cost = _grow_f(cost, cap)
+                rows[n] = a
+                cols[n] = b
+                cost[n] = c
+                n += 1
+    return rows[:n], cols[:n], cost[:n]
+
+
+@numba.njit(cache=True)
+def _grow_i(a, cap):
+    out = np.empty(cap, np.int64)
+    out[: a.shape[0]] = a
+    return out
+
+
+@numba.njit(cache=True)
+def _grow_f(a, cap):
+    out = np.empty(cap)
+    out[: a.shape[0]] = a
+    return out
+
+
+# Small sorting and searching helpers: NumPy's argsort/searchsorted work in Numba too,
+# but cost many seconds of compilation each; these are a few lines.
+_SHELL_GAPS = np.array([701, 301, 132, 57, 23, 10, 4, 1], np.int64)
+
+
+@numba.njit(cache=True)
+def argsort_small(a):
+    """Indices that sort ``a`` (float64 (n,)) ascending, by Shell sort (ties in no particular order)."""
+    n = a.shape[0]
+    idx = np.arange(n)
+    for gap in _SHELL_GAPS:
+        for i in range(gap, n):
+            k = idx[i]
+            v = a[k]
+            j = i
+            while j >= gap and a[idx[j - gap]] > v:
+                idx[j] = idx[j - gap]
+                j -= gap
+            idx[j] = k
+    return idx
+
+
+@numba.njit(cache=True)
+def lower_bound(a, v):
+    """First index ``i`` of the sorted ``a`` with ``a[i] >= v`` (``len(a)`` if none)."""
+    lo, hi = 0, a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True)
+def upper_bound(a, v):
+    """First index ``i`` of the sorted ``a`` with ``a[i] > v`` (``len(a)`` if none)."""
+    lo, hi = 0, a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

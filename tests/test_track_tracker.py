@@ -1,0 +1,290 @@
+"""The tracker on hand-made trajectories: identities through fast motion and crossings, lifecycle, bad input."""
+
+import numpy as np
+import pytest
+
+from spermtrack import Boxes
+from spermtrack.errors import BoxesError, SpermtrackError
+from spermtrack.track import Tracker, TrackerConfig, TrackerConfigError, track
+from spermtrack.track.core import run_video
+from spermtrack.track.offline import assemble, close_gaps, interpolate, postprocess
+
+SIZE = 20.0
+
+
+def lines(starts, velocities, num_frames, fps_scale=1.0, size=SIZE, drop=None):
+    """Boxes of cells moving on straight lines; ``velocities`` in px per frame at 50 fps."""
+    starts = np.asarray(starts, float)
+    vel = np.asarray(velocities, float) / fps_scale
+    f = np.repeat(np.arange(num_frames), len(starts))
+    ids = np.tile(np.arange(1, len(starts) + 1), num_frames)
+    c = starts[ids - 1] + vel[ids - 1] * f[:, None]
+    keep = np.ones(len(f), bool) if drop is None else ~drop(f, ids)
+    cxcywh = np.column_stack([c, np.full((len(f), 2), size)])[keep]
+    return Boxes.from_cxcywh(f[keep], cxcywh, track_id=ids[keep], num_frames=num_frames)
+
+
+def identity_map(truth, out):
+    """{output id: set of true ids} and {true id: set of output ids}, matching rows by frame and centre."""
+    key, seen = {}, set()
+    for f, x, y, t in zip(truth.frame, truth.cx, truth.cy, truth.track_id):
+        k = (int(f), round(float(x), 2), round(float(y), 2))
+        if k in seen:  # two cells at the same place: the box does not tell which is which
+            key.pop(k, None)
+        else:
+            key[k] = int(t)
+        seen.add(k)
+    o2t, t2o = {}, {}
+    for f, x, y, t in zip(out.frame, out.cx, out.cy, out.track_id):
+        true = key.get((int(f), round(float(x), 2), round(float(y), 2)))
+        if true is None:
+            continue
+        o2t.setdefault(int(t), set()).add(true)
+        t2o.setdefault(true, set()).add(int(t))
+    return o2t, t2o
+
+
+def assert_perfect(truth, out):
+    o2t, t2o = identity_map(truth, out)
+    assert all(len(v) == 1 for v in o2t.values()), o2t
+    assert all(len(v) == 1 for v in t2o.values()), t2o
+    assert len(t2o) == len(truth.unique_tracks())
+
+
+def test_fast_cells_without_box_overlap_keep_identities():
+    # 18 px/frame with 20 px boxes: IoU between consecutive frames is ~0.05
+    truth = lines([[20, 40], [20, 140], [600, 240], [300, 20]], [[18, 0], [15, 5], [-17, 3], [2, 16]], 30)
+    out = track(truth, fps=50)
+    assert_perfect(truth, out)
+    assert len(out) == len(truth)
+
+
+def test_crossing_paths_keep_identities():
+    # two cells cross at the same point and frame; two more cross at a shallow angle
+    truth = lines([[100, 100], [340, 100], [100, 300], [100, 330]], [[12, 6], [-12, 6], [14, 1], [14, -1]], 40)
+    assert_perfect(truth, track(truth, fps=50))
+
+
+def test_immotile_cells_next_to_a_fast_one():
+    truth = lines([[200, 200], [230, 200], [20, 215]], [[0, 0], [0, 0], [16, 0]], 40)
+    assert_perfect(truth, track(truth, fps=50))
+
+
+@pytest.mark.parametrize("fps", [15.0, 50.0, 100.0])
+def test_same_settings_work_at_any_frame_rate(fps):
+    # the same physical motion sampled at fps: per-frame displacement scales as 50 / fps
+    n = int(round(0.8 * fps))
+    truth = lines([[30, 60], [30, 200], [600, 120], [320, 20]], [[10, 3], [11, -2], [-12, 1], [1, 9]], n, fps_scale=fps / 50.0)
+    out = track(truth, fps=fps)
+    assert_perfect(truth, out)
+    assert len(out) == len(truth)
+
+
+def test_streaming_equals_offline_core():
+    truth = lines([[20, 40], [20, 140], [600, 240]], [[9, 0], [8, 3], [-7, 2]], 25, drop=lambda f, i: (f * 7 + i * 3) % 11 == 0)
+    rng = np.random.default_rng(0)
+    dets = truth.replace(track_id=np.full(len(truth), -1), score=rng.uniform(0.2, 1.0, len(truth)).astype(np.float32))
+    tr = Tracker(fps=50)
+    online = [tr.update(b) for _, b in dets.iter_frames()]
+    got = tr.finish()
+    p = TrackerConfig().for_fps(50)
+    uid, pub, _ = run_video(
+        dets.frame_offsets, dets.x1, dets.y1, dets.x2, dets.y2, dets.score, dets.cls, p.ip, p.fp, p.F, p.Q, p.R, p.P0
+    )
+    assert got.equals(assemble(dets, uid, pub))
+    # the whole-video steps applied to the streaming result give track()'s result (pipeline.analyze relies on it)
+    assert postprocess(got, tr.params).equals(track(dets, fps=50))
+    streamed = Boxes.concat(online, num_frames=dets.num_frames)
+    np.testing.assert_array_equal(streamed.track_id, np.where(pub >= 0, pub, -1))
+
+
+def test_tracker_update_output_and_lifecycle():
+    tr = Tracker(fps=50)  # confirm after max(2, round(0.06 * 50)) = 3 matched frames
+    ids = []
+    for f in range(5):
+        ids.append(tr.update(Boxes.from_cxcywh([f], [[100 + 5 * f, 50, 20, 20]])).track_id[0])
+    assert ids == [-1, -1, 1, 1, 1]
+    # after max_lost_s (0.15 s = 8 frames) without boxes the track ends; a box there starts a new tentative one
+    out = tr.update(Boxes.from_cxcywh([5 + 9], [[100 + 5 * 14, 50, 20, 20]]))
+    assert out.track_id[0] == -1
+    assert tr.num_live_tracks == 1
+    # within max_lost_s it continues
+    tr2 = Tracker(fps=50)
+    for f in range(5):
+        tr2.update(Boxes.from_cxcywh([f], [[100 + 5 * f, 50, 20, 20]]))
+    assert tr2.update(Boxes.from_cxcywh([11], [[100 + 5 * 11, 50, 20, 20]])).track_id[0] == 1
+    assert tr2.frame == 11
+
+
+def test_empty_frames_and_no_boxes():
+    assert len(track(Boxes.empty(100), fps=50)) == 0
+    assert track(Boxes.empty(100), fps=50).num_frames == 100
+    assert len(track(Boxes.empty(0), fps=50)) == 0
+    tr = Tracker(fps=50)
+    for _ in range(3):
+        assert len(tr.update(Boxes.empty(0))) == 0
+    assert tr.frame == 2 and len(tr.finish()) == 0 and tr.finish().num_frames == 3
+    # a track survives empty frames within max_lost_s
+    truth = lines([[50, 50]], [[6, 0]], 40, drop=lambda f, i: (f >= 10) & (f < 15))
+    out = track(truth, fps=50)
+    assert out.unique_tracks().tolist() == [1]
+    assert np.count_nonzero(out.score == 0) == 5  # the gap (5 frames <= interpolate_s = 0.1 s) is interpolated
+    np.testing.assert_allclose(out.cx[out.score == 0], 50 + 6 * np.arange(10, 15), atol=1e-3)
+    longer = track(lines([[50, 50]], [[6, 0]], 40, drop=lambda f, i: (f >= 10) & (f < 16)), fps=50)
+    assert longer.unique_tracks().tolist() == [1] and np.count_nonzero(longer.score == 0) == 0
+
+
+def test_one_box():
+    one = Boxes.from_cxcywh([3], [[10, 10, 5, 5]], num_frames=10)
+    assert len(track(one, fps=50)) == 0  # a single detection never becomes a track
+    out = track(one, fps=50, config=TrackerConfig(confirm_s=0, min_track_s=0))
+    assert out.track_id.tolist() == [1] and out.num_frames == 10
+    tr = Tracker(fps=50, config=TrackerConfig(confirm_s=0))
+    assert tr.update(one).track_id.tolist() == [1]
+
+
+def test_nan_coordinates_are_a_clear_error():
+    bad = Boxes([0, 1], [1.0, np.nan], [1, 1], [5, 5], [5, 5], validate=False)
+    with pytest.raises(BoxesError, match=r"row 1 \(frame 1\).*non-finite"):
+        track(bad, fps=50)
+    with pytest.raises(BoxesError, match="non-finite"):
+        Tracker(fps=50).update(bad[1:])
+
+
+def test_non_monotonic_frames_are_a_clear_error():
+    bad = Boxes([0, 2, 1], [1, 1, 1], [1, 1, 1], [5, 5, 5], [5, 5, 5], validate=False)
+    with pytest.raises(BoxesError, match="row 2 has frame 1 after frame 2"):
+        track(bad, fps=50)
+    tr = Tracker(fps=50)
+    tr.update(Boxes.from_cxcywh([5], [[10, 10, 5, 5]]))
+    with pytest.raises(BoxesError, match="frames must increase: got frame 3 after frame 5"):
+        tr.update(Boxes.from_cxcywh([3], [[10, 10, 5, 5]]))
+    with pytest.raises(BoxesError, match="one frame"):
+        Tracker(fps=50).update(Boxes.from_cxcywh([1, 2], [[1, 1, 5, 5], [2, 2, 5, 5]]))
+
+
+def test_bad_settings_and_classes():
+    with pytest.raises(TrackerConfigError, match="motion"):
+        TrackerConfig(motion="foo")
+    with pytest.raises(TrackerConfigError, match="cost"):
+        TrackerConfig(cost="euclid")
+    with pytest.raises(TrackerConfigError, match="gate must be > 0"):
+        TrackerConfig(gate=0)
+    with pytest.raises(TrackerConfigError, match="max_lost_s must be a finite number"):
+        TrackerConfig(max_lost_s=float("nan"))
+    with pytest.raises(TrackerConfigError, match="low_score"):
+        TrackerConfig(low_score=0.9, high_score=0.5)
+    with pytest.raises(TrackerConfigError, match="fps"):
+        Tracker(fps=0)
+    with pytest.raises(TrackerConfigError, match="must be a TrackerConfig"):
+        track(Boxes.empty(3), fps=50, config={"gate": 3})
+    with pytest.raises(TrackerConfigError, match="must be a TrackerConfig"):
+        Tracker(fps=50, config={"gate": 3})
+    with pytest.raises(TrackerConfigError, match="unknown tracker setting"):
+        TrackerConfig.from_dict({"gate": 3, "gat": 4})
+    with pytest.raises(BoxesError, match="class 16"):
+        track(Boxes.from_cxcywh([0], [[1, 1, 2, 2]], cls=[16]), fps=50)
+    with pytest.raises(BoxesError, match="Boxes"):
+        track(np.zeros((3, 4)), fps=50)
+    assert isinstance(TrackerConfigError("x"), SpermtrackError)
+
+
+def test_config_round_trips_through_json(tmp_path):
+    from spermtrack.errors import FormatError
+
+    cfg = TrackerConfig(gate=12.5, motion="ca", max_lost_s=0.5)
+    p = tmp_path / "cfg.json"
+    import json
+
+    p.write_text(json.dumps(cfg.to_dict()))
+    assert TrackerConfig.from_json(p) == cfg
+    p.write_text('{"gate": 3,\n "max_lost_s": }')
+    with pytest.raises(FormatError, match=r"cfg.json, line 2"):
+        TrackerConfig.from_json(p)
+    p.write_text('{"bogus": 1}')
+    with pytest.raises(FormatError, match="bogus"):
+        TrackerConfig.from_json(p)
+
+
+def test_class_is_the_majority_vote():
+    truth = lines([[50, 50]], [[5, 0]], 10)
+    cls = np.array([0, 2, 2, 0, 2, 2, 1, 2, 0, 2], np.int16)
+    out = track(truth.replace(cls=cls), fps=50)
+    assert set(out.cls.tolist()) == {2}
+    tr = Tracker(fps=50)
+    running = [tr.update(b).cls[0] for _, b in truth.replace(cls=cls).iter_frames()]
+    assert running[-1] == 2 and running[0] == 0
+    assert set(tr.finish().cls.tolist()) == {2}
+
+
+def test_low_score_boxes_continue_but_do_not_start_tracks():
+    truth = lines([[50, 50], [300, 300]], [[6, 0], [0, 6]], 20)
+    score = np.where((truth.track_id == 1) & (truth.frame >= 8), 0.3, 1.0)
+    score = np.where(truth.track_id == 2, 0.3, score).astype(np.float32)
+    out = track(truth.replace(score=score), fps=50, config=TrackerConfig(interpolate_s=0))
+    assert out.unique_tracks().tolist() == [1]
+    assert len(out) == 20  # cell 1 kept through its low-score frames; cell 2 never tracked
+    # with low_score above them, low boxes are ignored: the track coasts and ends
+    out2 = track(truth.replace(score=score), fps=50, config=TrackerConfig(low_score=0.5, interpolate_s=0))
+    assert len(out2) == 8
+
+
+def test_false_boxes_do_not_become_tracks():
+    rng = np.random.default_rng(1)
+    truth = lines([[50, 50], [50, 300]], [[6, 1], [7, -1]], 60)
+    nf = 60
+    fb = Boxes.from_cxcywh(
+        np.arange(nf), np.column_stack([rng.uniform(0, 640, nf), rng.uniform(0, 480, nf), np.full((nf, 2), 20)]), num_frames=nf
+    )
+    dets = Boxes.concat([truth.replace(track_id=np.full(len(truth), -1)), fb])
+    out = track(dets, fps=50)
+    assert_perfect(truth, out)
+    assert len(out) == len(truth)
+
+
+def test_gap_closing_joins_tracklets_across_a_long_gap():
+    # a 30-frame gap (0.6 s) is beyond max_lost_s (0.3 s) but within gap_close_s
+    truth = lines([[30, 100]], [[8, 1]], 70, drop=lambda f, i: (f >= 20) & (f < 50))
+    cfg = TrackerConfig(gap_close_s=0.8, interpolate_s=0, gap_gate=9.0, gap_speed_std_px_s=150.0)
+    assert track(truth, fps=50, config=cfg).unique_tracks().tolist() == [1]
+    assert track(truth, fps=50, config=TrackerConfig(gap_close_s=0, interpolate_s=0)).unique_tracks().tolist() == [1, 2]
+    # a cell re-appearing far from the extrapolation is not joined
+    other = lines([[30, 100]], [[8, 1]], 70, drop=lambda f, i: (f >= 20) & (f < 50))
+    moved = other.replace(
+        y1=np.where(other.frame >= 50, other.y1 + 400, other.y1), y2=np.where(other.frame >= 50, other.y2 + 400, other.y2)
+    )
+    assert track(moved, fps=50, config=cfg).unique_tracks().tolist() == [1, 2]
+
+
+def test_close_gaps_and_interpolate_units():
+    t1 = Boxes.from_cxcywh(
+        np.arange(5), np.column_stack([np.arange(5) * 4.0, np.zeros(5), np.full((5, 2), 10.0)]), track_id=np.full(5, 7)
+    )
+    t2 = Boxes.from_cxcywh(
+        np.arange(9, 14), np.column_stack([np.arange(9, 14) * 4.0, np.zeros(5), np.full((5, 2), 10.0)]), track_id=np.full(5, 3)
+    )
+    both = Boxes.concat([t1, t2])
+    p = TrackerConfig(gap_close_s=0.2).for_fps(50)  # 10 frames
+    joined = close_gaps(both, p)
+    assert joined.unique_tracks().tolist() == [7]
+    filled = interpolate(joined, 4)
+    assert len(filled) == 14
+    np.testing.assert_allclose(filled.track(7).cx, np.arange(14) * 4.0, atol=1e-4)
+    assert len(interpolate(joined, 3)) == 10  # a gap of 4 frames is longer than 3
+
+
+def test_cost_kinds_all_track_slow_cells():
+    truth = lines([[50, 50], [50, 120], [300, 300]], [[2, 0], [2, 1], [-1, -2]], 30)
+    for cost, gate in (("mahalanobis", 16.0), ("distance", 1.0), ("iou", 0.8)):
+        assert_perfect(truth, track(truth, fps=50, config=TrackerConfig(cost=cost, gate=gate)))
+    assert_perfect(truth, track(truth, fps=50, config=TrackerConfig(iou_weight=2.0, motion="ca")))
+
+
+def test_rescue_stage_keeps_a_cell_that_jumps_out_of_the_gate():
+    # a locked slow cell jumps 30 px (1.5 box sizes): far outside the Mahalanobis gate
+    f = np.arange(30)
+    cx = np.where(f < 15, 100 + 2.0 * f, 130 + 2.0 * f)
+    truth = Boxes.from_cxcywh(f, np.column_stack([cx, np.full(30, 80.0), np.full((30, 2), 20.0)]), track_id=np.ones(30, int))
+    base = dict(interpolate_s=0, gap_close_s=0, min_track_s=0)
+    assert track(truth, fps=50, config=TrackerConfig(rescue_dist=2.0, **base)).unique_tracks().tolist() == [1]
+    assert track(truth, fps=50, config=TrackerConfig(rescue_dist=0.0, **base)).unique_tracks().tolist() == [1, 2]
