@@ -1,0 +1,72 @@
+"""``spermtrack evaluate GT HYP``: tracking scores (MOTA, IDF1, HOTA, ...) of HYP against GT."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import add_quiet
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score tracks against ground truth (MOTA, IDF1, HOTA, ...; optionally P/R/mAP)",
+        description="Score tracker output against ground truth: CLEAR MOT and identity metrics (equal to py-motmetrics) "
+        "and HOTA (equal to TrackEval), class-agnostic and per class, per video and combined over videos as those "
+        "libraries combine sequences. GT and HYP are each a MOTChallenge file, a VISEM video folder (labels_ftid/), a "
+        "VISEM root (all its videos, paired by id) or a folder of <video>.txt MOTChallenge files. See docs/metrics.md.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("gt", metavar="GT", help="ground truth: MOT file, VISEM video folder or root, or folder of <video>.txt")
+    p.add_argument("hyp", metavar="HYP", help="tracker output, same kinds as GT")
+    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the CLEAR MOT and identity metrics")
+    p.add_argument("--per-class", action="store_true", help="also score each class (sperm, cluster, pinhead) separately")
+    p.add_argument(
+        "--detection",
+        action="store_true",
+        help="also score HYP's boxes as detections: precision, recall, mAP50, mAP50-95, fitness (confidences from the files)",
+    )
+    p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+    p.add_argument("-o", "--output", metavar="FILE.json", default=None, help="also write the scores as JSON to this file")
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    from ..atomic import atomic_open
+    from ..evaluate import EvaluationError, detection_many, json_safe, tracking_many
+    from ..evaluate.sources import pair_sources
+
+    pairs = pair_sources(args.gt, args.hyp)
+    nframes = {v: n for v, (_, _, n) in pairs.items()}
+    videos = {v: (g.boxes, h.boxes) for v, (g, h, _) in pairs.items()}
+    try:
+        scores = tracking_many(videos, args.iou, per_class=args.per_class, num_frames=nframes)
+        det = detection_many(videos, num_frames=nframes) if args.detection else None
+    except EvaluationError as exc:
+        raise EvaluationError(f"{args.gt} vs {args.hyp}: {exc}") from exc
+    if len(pairs) == 1:  # one video: no 'combined' row
+        scores = next(iter(scores.per_video.values()))
+        det = next(iter(det.per_video.values())) if det is not None else None
+    result = {"gt": str(args.gt), "hyp": str(args.hyp), "tracking": scores.to_dict()}
+    if det is not None:
+        result["detection"] = det.to_dict()
+    result = json_safe(result)
+    if args.output:
+        with atomic_open(args.output) as fh:
+            json.dump(result, fh, indent=2)
+            fh.write("\n")
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(scores.table())
+    if det is not None:
+        print()
+        print(det.table())
+    if args.output and not args.quiet:
+        print(f"scores written to {args.output}", file=sys.stderr)
+    return 0
