@@ -119,6 +119,20 @@ class Boxes:
         if validate:
             self.validate()
 
+    @classmethod
+    def _trusted(cls_, cols: dict[str, np.ndarray], num_frames: int) -> Boxes:
+        """Build from columns that already have the dtypes of :data:`COLUMNS` and form a valid table.
+
+        No conversion, copy or check: for internal hot paths (per-frame slices, the
+        streaming tracker) whose inputs come from a validated table.
+        """
+        self = object.__new__(cls_)
+        for name in COLUMNS:
+            object.__setattr__(self, name, cols[name])
+        object.__setattr__(self, "num_frames", num_frames)
+        object.__setattr__(self, "_offsets", None)
+        return self
+
     def __setattr__(self, name, value):
         raise AttributeError("Boxes is immutable: use .replace(...) to get a changed copy")
 
@@ -228,7 +242,9 @@ class Boxes:
         if isinstance(index, (int, np.integer)):
             index = slice(int(index), int(index) + 1) if index != -1 else slice(-1, None)
         cols = {name: getattr(self, name)[index] for name in COLUMNS}
-        return Boxes(**cols, num_frames=self.num_frames, validate=not isinstance(index, slice) and not _is_bool_mask(index))
+        if isinstance(index, slice) and index.step in (None, 1):
+            return Boxes._trusted(cols, self.num_frames)  # a contiguous run of a valid table is valid
+        return Boxes(**cols, num_frames=self.num_frames, validate=not _is_bool_mask(index))
 
     def filter(self, mask: np.ndarray) -> Boxes:
         """Rows where the boolean ``mask`` (shape (N,)) is true."""

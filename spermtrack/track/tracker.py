@@ -97,18 +97,8 @@ class Tracker:
             return frame_boxes
         self._history.append((frame_boxes, uid, pub))
         b = frame_boxes
-        return Boxes(
-            b.frame,
-            b.x1,
-            b.y1,
-            b.x2,
-            b.y2,
-            b.score,
-            cls.astype(np.int16),
-            pub,
-            num_frames=max(b.num_frames, frame + 1),
-            validate=False,
-        )
+        cols = {"frame": b.frame, "x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2, "score": b.score}
+        return Boxes._trusted({**cols, "cls": cls.astype(np.int16), "track_id": pub}, max(b.num_frames, frame + 1))
 
     def _step(self, frame: int, b: Boxes):
         m = len(b)
