@@ -25,6 +25,8 @@ from .params import IMMOTILE, NONPROG, RAPID, SLOW, WHO_CLASSES, WHO_RAPID_UM_S,
 
 KIND_SPERM, KIND_PINHEAD_SPERM, KIND_ROUND_CELL, KIND_CLUSTER = 0, 1, 2, 3
 KIND_NAMES: tuple[str, ...] = ("sperm", "pinhead_sperm", "small_round_cell", "cluster")
+#: Time a cluster or pinhead takes to leave (or reach) the focal plane at the end (start) of its span, s.
+OBJECT_FADE_S = 0.5
 
 
 @dataclass
@@ -104,6 +106,8 @@ class Population:
     box_h: np.ndarray  # px
     tail_px: np.ndarray  # visible tail length, px (0: none)
     user: np.ndarray  # bool, given as a Swimmer
+    present_from: np.ndarray  # first frame in the focal plane (clusters, pinheads; -1: from the start)
+    present_to: np.ndarray  # frame after the last one in it (>= num_frames: to the end)
 
     @property
     def n(self) -> int:
@@ -227,6 +231,7 @@ def sample_population(
     motion: MotionParams,
     scene: SceneParams,
     swimmers: list[Swimmer] | tuple = (),
+    num_frames: int | None = None,
 ) -> Population:
     """Draw every cell of one video.
 
@@ -235,12 +240,16 @@ def sample_population(
     density : float
         Mean number of *labelled* sperm per frame (in the image and in focus).
     clusters, pinheads : float
-        Mean number of cluster and small-or-pinhead boxes per frame; the integer count is a
-        stochastic rounding of it (1.85 gives 2 with probability 0.85).
+        Mean number of cluster and small-or-pinhead boxes per frame: ``floor`` of it are in
+        view all along and the rest is a group of 1-3 objects in view for part of the video
+        (:func:`object_spans`; 1.85 gives one cluster always and one for 85 % of the frames).
     motility_mix : array (4,)
-        Fractions of rapid, slow, non-progressive and immotile sperm.
+        Fractions of rapid, slow, non-progressive and immotile sperm among the cells in focus.
     swimmers : list of Swimmer
         Cells with given parameters, added to the random ones.
+    num_frames : int, optional
+        Length of the video (places the partial spans of clusters and pinheads; ``None``:
+        every object is in view all along).
 
     Notes
     -----
@@ -252,8 +261,15 @@ def sample_population(
     w, h = image_size
     m = scene.margin_px
     um = calibration.um_per_px
-    area_frac = (w * h) / ((w + 2 * m) * (h + 2 * m))
-    focus_frac = motion.focus_label_um / motion.slab_half_um
+    # the region where a cell is labelled in the steady state: the image plus the part of a box
+    # that may stick out (~0.15 of a 23 px box on each side), and the focal range plus half the
+    # hysteresis (cells leaving focus stay labelled a little farther than those arriving)
+    mix = np.asarray(motility_mix, float)
+    mix = mix / mix.sum()
+    edge = 2 * (0.5 - 0.5 * (scene.min_visible_fraction + scene.keep_visible_fraction)) * scene.sperm_box_px[0]
+    area_frac = ((w + edge) * (h + edge)) / ((w + 2 * m) * (h + 2 * m))
+    # immotile cells lie on the glass and keep their depth: only motile ones fill the hysteresis band
+    focus_frac = (motion.focus_label_um + 0.5 * motion.focus_hysteresis_um * (1.0 - mix[IMMOTILE])) / motion.slab_half_um
     density = max(0.0, float(density))
     n_in = _stochastic_round(rng, density)
     n_total = max(n_in, int(round(density / (area_frac * focus_frac))))
@@ -280,6 +296,7 @@ def sample_population(
         bh=23.0,
         tail=0.0,
         user=False,
+        span=(-1.0, 1e9),
     ):
         # (x_px, y_px) is where the head is in frame 0: the average path is off by the oscillation
         phase = rng.uniform(0, 2 * np.pi)
@@ -289,11 +306,10 @@ def sample_population(
                 kind=kind, cls=cls, who=who, x0_um=x_px * um + lat * np.sin(theta), y0_um=y_px * um - lat * np.cos(theta),
                 theta0=theta, speed=speed, amplitude=amp, frequency=freq, phase=phase, curvature=curv, rot_diffusion=dr,
                 speed_fluct=fluct, trans_diffusion=dt, z0=z, vz=vz, z_diffusion=dz, box_w=bw, box_h=bh, tail_px=tail, user=user,
+                present_from=float(span[0]), present_to=float(span[1]),
             )
         )  # fmt: skip
 
-    mix = np.asarray(motility_mix, float)
-    mix = mix / mix.sum()
     for i in range(n_total):
         who = int(rng.choice(4, p=mix))
         side = _box_side(rng, scene.sperm_box_px)
@@ -327,7 +343,7 @@ def sample_population(
                 dr=0.005,
                 dt=dt,
                 z=z,
-                dz=motion.vertical_diffusion_um2_s * 0.2,
+                dz=0.0,
                 bw=bw,
                 bh=bh,
                 tail=tail,
@@ -338,27 +354,32 @@ def sample_population(
             add(KIND_SPERM, SPERM, who, x, y, theta, speed, amp, freq, curv, dr, motion.speed_fluctuation, 0.0, z, vz,
                 motion.vertical_diffusion_um2_s, bw, bh, tail)  # fmt: skip
 
-    for _ in range(_stochastic_round(rng, pinheads)):
+    spans = object_spans(rng, pinheads, num_frames, scene.object_group_p)
+    for span in spans:
         side = _box_side(rng, scene.pinhead_box_px)
         x, y = rng.uniform(0.5 * side, w - 0.5 * side), rng.uniform(0.5 * side, h - 0.5 * side)
+        z = rng.uniform(-0.8, 0.8) * motion.focus_label_um
         theta = rng.uniform(-np.pi, np.pi)
         if rng.random() < scene.pinhead_motile_fraction:
-            who = int(rng.choice((SLOW, NONPROG, IMMOTILE), p=(0.35, 0.4, 0.25)))
+            # pinhead sperm twitch or circle in place (or lie still): VISEM's pinhead counts are steps
+            who = int(rng.choice((NONPROG, IMMOTILE), p=(0.6, 0.4)))
             tail = rng.uniform(*scene.tail_px) * 0.8
             if who == IMMOTILE:
-                add(KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, dt=0.05, bw=side, bh=side, tail=tail)
+                add(KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, dt=0.05, z=z, bw=side, bh=side, tail=tail, span=span)
             else:
                 speed, amp, freq, curv, dr = _sample_motile(rng, who, motion)
                 add(KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, speed, amp, freq, curv, dr, motion.speed_fluctuation,
-                    bw=side, bh=side, tail=tail)  # fmt: skip
+                    z=z, bw=side, bh=side, tail=tail, span=span)  # fmt: skip
         else:
-            add(KIND_ROUND_CELL, PINHEAD, IMMOTILE, x, y, theta, dr=0.01, dt=0.05, bw=side, bh=side * np.exp(rng.normal(0, 0.05)))
+            add(KIND_ROUND_CELL, PINHEAD, IMMOTILE, x, y, theta, dr=0.01, dt=0.05, z=z, bw=side,
+                bh=side * np.exp(rng.normal(0, 0.05)), span=span)  # fmt: skip
 
-    for _ in range(_stochastic_round(rng, clusters)):
+    for span in object_spans(rng, clusters, num_frames, scene.object_group_p):
         bw = _box_side(rng, scene.cluster_w_px)
         bh = _box_side(rng, scene.cluster_h_px)
         x, y = rng.uniform(0.5 * bw, w - 0.5 * bw), rng.uniform(0.5 * bh, h - 0.5 * bh)
-        add(KIND_CLUSTER, CLUSTER, IMMOTILE, x, y, 0.0, dr=0.0004, dt=0.02, bw=bw, bh=bh)
+        z = rng.uniform(-0.6, 0.6) * motion.focus_label_um
+        add(KIND_CLUSTER, CLUSTER, IMMOTILE, x, y, 0.0, dr=0.0004, dt=0.02, z=z, bw=bw, bh=bh, span=span)
 
     for s in swimmers:
         who = WHO_CLASSES.index(s.who_class) if s.who_class else who_class_of(
@@ -372,7 +393,7 @@ def sample_population(
                 amplitude=s.lateral_amplitude_um, frequency=s.beat_frequency_hz, phase=s.phase_rad,
                 curvature=s.curvature_per_um, rot_diffusion=s.rotational_diffusion, speed_fluct=0.0, trans_diffusion=0.0,
                 z0=s.z_um, vz=0.0, z_diffusion=0.0, box_w=s.box_px, box_h=s.box_px,
-                tail_px=float(np.mean(scene.tail_px)), user=True,
+                tail_px=float(np.mean(scene.tail_px)), user=True, present_from=-1.0, present_to=1e9,
             )
         )  # fmt: skip
         # the given position is the head's: move the average path back by the lateral offset
@@ -381,6 +402,51 @@ def sample_population(
         rows[-1]["y0_um"] = s.y_px * um - lat * np.cos(theta)
 
     return _population_from_rows(rows)
+
+
+def object_spans(
+    rng: np.random.Generator, mean: float, num_frames: int | None, group_p: tuple = (0.55, 0.35, 0.10)
+) -> list[tuple[float, float]]:
+    """Frames ``[from, to)`` in view of each cluster or small-or-pinhead object of a video.
+
+    VISEM's counts of these objects are steps: constant for long stretches, changing 0-7
+    times per video, often by 2 at once (``sperm_counts_per_frame.csv``). ``floor(mean)``
+    objects are in view all along; the rest of the mean is a *group* of ``g`` objects (``g``
+    = 1, 2, 3 with probabilities ``group_p``; the group may take one of the permanent objects
+    with it) in view together for a fraction ``φ`` of the video, at its start, its end (40 %
+    each) or in its middle, so that the mean count is ``mean`` exactly. An integer ``mean``
+    gives a constant count. Spans are ``(-1, 1e9)`` for "all along".
+
+    >>> object_spans(np.random.default_rng(0), 2.0, 100)
+    [(-1.0, 1000000000.0), (-1.0, 1000000000.0)]
+    >>> sp = object_spans(np.random.default_rng(1), 0.5, 100)
+    >>> round(sum(min(b, 100) - max(a, 0) for a, b in sp) / 100, 2)
+    0.5
+    """
+    mean = max(0.0, float(mean))
+    full = int(np.floor(mean + 1e-9))
+    rest = mean - full
+    always = (-1.0, 1e9)
+    if rest < 0.005 or not num_frames:
+        n = full + int(rest >= 0.5) if not num_frames else full
+        return [always] * n
+    f = int(num_frames)
+    p = np.asarray(group_p, float)
+    g = int(rng.choice(len(p), p=p / p.sum())) + 1
+    take = 1 if (full >= 1 and g >= 2 and rng.random() < 0.5) else 0  # the group takes a permanent one along
+    mass = rest + take
+    g = max(g, int(np.ceil(mass - 1e-9)))
+    phi = mass / g
+    length = max(1, int(round(phi * f)))
+    u = rng.random()
+    if u < 0.4:
+        span = (-1.0, float(length))
+    elif u < 0.8:
+        span = (float(f - length), 1e9)
+    else:
+        start = int(rng.integers(0, max(f - length, 0) + 1))
+        span = (float(start), float(start + length))
+    return [always] * (full - take) + [span] * g
 
 
 def _population_from_rows(rows: list[dict]) -> Population:
@@ -473,6 +539,20 @@ def integrate(
     dz = pop.vz[:, None] * dt + np.sqrt(2 * pop.z_diffusion * dt)[:, None] * rng.standard_normal((n, f))
     dz[:, 0] = 0.0
     z = _reflect(pop.z0[:, None] + np.cumsum(dz, axis=1), zz)
+    # clusters and pinheads in view for part of the video only: they move 3.5 µm away from the
+    # focal plane (past where anything is drawn) in OBJECT_FADE_S, timed so that they cross the
+    # labelling depth at the border of their span (the mean count is then the requested one)
+    part = np.flatnonzero((pop.present_from > 0) | (pop.present_to < f))
+    if part.size:
+        fr = np.arange(f, dtype=np.float64)[None, :]
+        # signed distance outside the span, frames (<= 0 inside; 0.5 at the border)
+        outside = np.maximum(pop.present_from[part, None] - fr, fr - (pop.present_to[part, None] - 1.0)) - 0.5
+        rate = 3.5 / max(1.0, OBJECT_FADE_S / dt)  # µm per frame
+        limit = motion.focus_label_um + 0.5 * motion.focus_hysteresis_um
+        lead = np.clip(limit - np.abs(pop.z0[part]), 0.0, 3.5)[:, None] / rate  # frames before the border
+        push = np.clip((outside + lead) * rate, 0.0, 3.5)
+        side = np.where(pop.z0[part] >= 0, 1.0, -1.0)[:, None]
+        z[part] = z[part] + side * push
     return Motion(
         population=pop,
         x=(hx / um).astype(np.float64),

@@ -24,12 +24,58 @@ RAPID, SLOW, NONPROG, IMMOTILE = 0, 1, 2, 3
 WHO_RAPID_UM_S = 25.0
 WHO_SLOW_UM_S = 5.0
 
-#: Mean motility mix of a sample (rapid, slow, non-progressive, immotile), drawn per video from
-#: a Dirichlet distribution around it. WHO 6th ed. reference: total motility 5th centile 42 %,
-#: progressive 30 %; typical samples have 40-60 % progressive and 30-50 % immotile cells.
-DEFAULT_MOTILITY_MIX: tuple[float, float, float, float] = (0.32, 0.14, 0.12, 0.42)
-#: Concentration of that Dirichlet (larger: videos closer to the mean mix).
-MOTILITY_MIX_CONCENTRATION = 8.0
+#: Mean motility mix of a *sample* (rapid, slow, non-progressive, immotile), drawn per video
+#: (per donor) from a Dirichlet distribution around it (:func:`sample_motility_mix`). WHO
+#: laboratory manual, 6th ed. (2021) reference distribution (Campbell et al., Andrology 2021):
+#: total motility 5th centile 42 %, progressive 30 %; typical samples have 40-60 % progressive
+#: and 30-60 % immotile cells.
+DEFAULT_MOTILITY_MIX: tuple[float, float, float, float] = (0.27, 0.15, 0.08, 0.50)
+#: Concentration of that Dirichlet (larger: videos closer to the mean mix). 10 gives a standard
+#: deviation of 0.15 on the immotile fraction (5th-95th centiles ~ 25-75 %).
+MOTILITY_MIX_CONCENTRATION = 10.0
+#: Relative chance of a *progressive* cell (rapid or slow) to be in the focal plane, against a
+#: non-progressive or immotile one, at 20 labelled sperm per frame (per video, log-uniform in
+#: this range). Cells that cannot swim away sediment onto the lower glass where the microscope
+#: is focused and stay there; progressive ones spread over the ~20 µm depth of the chamber and
+#: swim through the focal plane. The range is calibrated on VISEM-Tracking itself: with
+#: 0.25 µm/px the per-video fraction of frames whose sperm count changes (how often labelled
+#: cells enter or leave) only matches the real videos' when progressive cells are this rare in
+#: focus (docs/simulator.md).
+FOCAL_PROGRESSIVE_RATIO: tuple[float, float] = (0.06, 0.25)
+#: The ratio scales as ``(density / 20) ** -FOCAL_RATIO_DENSITY_EXPONENT``: per labelled cell,
+#: VISEM's dense videos (> 30 sperm per frame) turn over ~3x less often than its sparse ones.
+FOCAL_RATIO_DENSITY_EXPONENT = 0.6
+
+
+def sample_motility_mix(
+    rng: np.random.Generator,
+    density: float | None = None,
+    mean: tuple[float, float, float, float] = DEFAULT_MOTILITY_MIX,
+    concentration: float = MOTILITY_MIX_CONCENTRATION,
+    focal_ratio: tuple[float, float] = FOCAL_PROGRESSIVE_RATIO,
+    density_exponent: float = FOCAL_RATIO_DENSITY_EXPONENT,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Draw one video's motility: ``(sample_mix, in_focus_mix, ratio)``.
+
+    ``sample_mix`` (4,) is the donor's mix of WHO classes (Dirichlet around ``mean``);
+    ``in_focus_mix`` (4,) the mix among the cells in the focal plane (the labelled ones, what
+    CASA of this video would count): progressive classes weighted by ``ratio`` (log-uniform in
+    ``focal_ratio``, times ``(density / 20) ** -density_exponent`` when ``density`` (labelled
+    sperm per frame) is given, at most 1) and renormalised.
+
+    >>> s, f, r = sample_motility_mix(np.random.default_rng(0), density=20)
+    >>> bool(abs(s.sum() - 1) < 1e-12 and abs(f.sum() - 1) < 1e-12 and f[3] >= s[3])
+    True
+    """
+    sample = rng.dirichlet(np.asarray(mean, float) * float(concentration))
+    lo, hi = focal_ratio
+    ratio = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
+    if density is not None and density > 0:
+        ratio *= (float(density) / 20.0) ** -float(density_exponent)
+    ratio = min(ratio, 1.0)
+    focus = sample * np.array([ratio, ratio, 1.0, 1.0])
+    return sample, focus / focus.sum(), ratio
+
 
 #: The 20 annotated VISEM-Tracking videos: id, frames, mean and standard deviation of sperm boxes
 #: per frame, mean cluster and small-or-pinhead boxes per frame (computed from
@@ -144,26 +190,42 @@ class MotionParams:
         default_factory=lambda: {
             "rapid_progressive": (0.01, 0.08),
             "slow_progressive": (0.03, 0.15),
-            "non_progressive": (0.05, 0.4),
+            "non_progressive": (0.3, 2.0),
         }
     )
+    #: Per-video motility (used when ``simulate_video(motility=None)``, see
+    #: :func:`sample_motility_mix`): mean donor mix (rapid, slow, non-progressive, immotile) and
+    #: its Dirichlet concentration; relative chance of progressive cells to be in focus at 20
+    #: labelled sperm per frame (log-uniform range) and its density exponent.
+    motility_mix_mean: tuple = DEFAULT_MOTILITY_MIX
+    motility_mix_concentration: float = MOTILITY_MIX_CONCENTRATION
+    focal_progressive_ratio: tuple = FOCAL_PROGRESSIVE_RATIO
+    focal_ratio_density_exponent: float = FOCAL_RATIO_DENSITY_EXPONENT
     #: Relative speed fluctuation (standard deviation) and its correlation time, s.
     speed_fluctuation: float = 0.08
     speed_correlation_s: float = 0.4
     #: Translational diffusion of immotile cells, µm²/s (Stokes-Einstein for a 2-3 µm body in
     #: seminal plasma gives ~0.04; slightly more covers convection).
     immotile_diffusion_um2_s: tuple = (0.02, 0.12)
-    #: Flow of the whole sample (drift), µm/s: log-uniform magnitude, random direction.
-    drift_um_s: tuple = (0.1, 4.0)
+    #: Flow of the whole sample (drift), µm/s: log-uniform magnitude, random direction. A
+    #: settled wet preparation drifts by at most ~1-2 µm/s (more would move the whole field by
+    #: > 100 px in 30 s, which the real videos do not show: their immotile cells stay put).
+    drift_um_s: tuple = (0.05, 2.0)
     #: Half-thickness of the slab around the focal plane where cells are drawn, µm.
     slab_half_um: float = 4.0
     #: Cells are labelled while their distance to the focal plane is at most this, µm (their
     #: head contrast is then at least half its in-focus value, see ``defocus_px_per_um``).
     focus_label_um: float = 2.0
+    #: A labelled cell stays labelled until it is this much farther (µm) from the focal plane
+    #: (hysteresis: a head hovering at the limit does not flicker in and out of the labels).
+    focus_hysteresis_um: float = 0.3
     #: Vertical speed of motile cells, µm/s (standard deviation); immotile cells keep their depth.
-    vertical_speed_um_s: float = 0.3
+    #: Swimmers near a glass surface stay near it for tens of seconds (surface accumulation,
+    #: Rothschild 1963; Elgeti et al. 2010; Denissenko et al. 2012), so they cross the ~4 µm
+    #: labelled depth slowly: 0.06 µm/s takes ~30 s.
+    vertical_speed_um_s: float = 0.06
     #: Vertical diffusion, µm²/s.
-    vertical_diffusion_um2_s: float = 0.01
+    vertical_diffusion_um2_s: float = 0.003
 
     def to_dict(self) -> dict:
         """JSON-ready copy."""
@@ -181,8 +243,13 @@ class SceneParams:
     sperm_box_large_px: tuple = (30.0, 46.0)
     #: Small-or-pinhead box side, pixels (mean, sd, min, max); VISEM mean 21x21.
     pinhead_box_px: tuple = (21.5, 4.5, 8.0, 35.0)
-    #: Fraction of small-or-pinhead objects that are motile pinhead sperm (the rest round cells).
+    #: Fraction of small-or-pinhead objects that are pinhead sperm (non-progressive or immotile;
+    #: the rest are small round cells).
     pinhead_motile_fraction: float = 0.35
+    #: Clusters and small-or-pinhead objects come and go in steps, as in VISEM (their count
+    #: changes 0-7 times per video, often by 2 at once): with a non-integer mean count, a group
+    #: of 1, 2 or 3 objects (these probabilities) is in view for part of the video only.
+    object_group_p: tuple = (0.55, 0.35, 0.10)
     #: Cluster box width and height, pixels (mean, sd, min, max); VISEM 58x52, 24-98.
     cluster_w_px: tuple = (58.0, 15.0, 26.0, 98.0)
     cluster_h_px: tuple = (52.0, 13.0, 33.0, 97.0)
@@ -190,15 +257,17 @@ class SceneParams:
     tail_px: tuple = (60.0, 120.0)
     #: Static debris specks per frame (uniform range), drifting debris, large round cells,
     #: unlabelled small bright particles, out-of-focus ghost rings.
-    static_debris: tuple = (80, 380)
+    static_debris: tuple = (70, 330)
     moving_debris: tuple = (5, 40)
     round_cells: tuple = (0, 4)
     bright_particles: tuple = (0, 10)
     ghost_rings: tuple = (0, 2)
     #: Hidden margin around the frame where cells live between entering and leaving, pixels.
     margin_px: float = 130.0
-    #: A box is labelled while at least this fraction of its width and height lies in the frame.
+    #: A box is labelled while at least this fraction of its width and height lies in the frame;
+    #: once labelled it stays so down to ``keep_visible_fraction`` (hysteresis at the border).
     min_visible_fraction: float = 0.35
+    keep_visible_fraction: float = 0.2
     #: Annotators do not follow flicker: gaps shorter than this inside a track are labelled
     #: through (where a box can be drawn), runs shorter than ``min_run_frames`` are not labelled.
     fill_gap_frames: int = 10

@@ -13,9 +13,13 @@ A frame is built from
   8 bits, then a JPEG round trip (the camera's compression).
 
 Each object's Gaussians grow with its distance to the focal plane (defocus; the amplitude drops
-so that the integral is kept) and are stretched along its velocity (motion blur over the
-exposure). All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame, tuned on
-the real frames (docs/simulator.md); :class:`Look` holds the values of one video.
+so that the integral is kept, and the contrast falls as ``1 / (1 + (z / 2 µm)^8)``) and are
+stretched along its velocity (motion blur over the exposure). A sperm is a head (phase look: a
+small saturating core in a two-scale soft halo beside a dark midpiece; light look: a dark head,
+ring or "C" inside a crisp flat-topped white halo) and a tail whose direction is integrated
+along its length (static bend + travelling wave), so tails curve and hook without stretching.
+All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame, tuned on the real
+frames (docs/simulator.md); :class:`Look` holds the values of one video.
 """
 
 from __future__ import annotations
@@ -38,7 +42,10 @@ LOOKS = ("phase", "bright")
 
 @dataclass
 class Look:
-    """Appearance of one video (pixels, 8-bit grey levels). Drawn by :func:`sample_look`."""
+    """Appearance of one video (pixels, 8-bit grey levels). Drawn by :func:`sample_look`.
+
+    Sizes marked "/ box side" are multiplied by each cell's box side (VISEM: ~23 px).
+    """
 
     name: str
     background_bgr: tuple  # base colour at the centre, BGR
@@ -52,13 +59,13 @@ class Look:
     bright_tint: tuple  # BGR multipliers of the bright layer
     dark_tint: tuple  # BGR multipliers of the dark layer
     core: float  # bright core of the head (phase contrast: white, saturating), grey levels
-    core_size: float  # core length (Gaussian sigma along the head) / box side
-    glow: float  # soft bright halo around the head, grey levels
+    core_size: float  # core sigma along the head / box side
+    glow: float  # inner halo around the head (phase-contrast halo), grey levels
     glow_size: float  # its Gaussian sigma / box side
-    ring: float  # bright halo ring around the head (phase-contrast halo), grey levels
-    ring_size: float  # its radius / box side
-    outline: float  # dark outline of the head (a "C" in the light look), grey levels
-    midpiece: float  # dark midpiece behind the head, grey levels
+    ring: float  # outer, broad and faint halo, grey levels
+    ring_size: float  # its Gaussian sigma / box side
+    outline: float  # dark outline of the head (light look: a dark ring or "C"), grey levels
+    midpiece: float  # dark midpiece / dark side of the head, grey levels
     tail: float  # darkness of the tail, grey levels
     tail_width: float  # Gaussian sigma of the tail's cross-section, px
     optics_sigma: float  # blur of the optics, px
@@ -66,6 +73,9 @@ class Look:
     defocus_half_um: float  # distance from the focal plane where contrast halves, µm
     exposure: float  # exposure time as a fraction of the frame interval (motion blur)
     jpeg_quality: int  # quality of the camera's JPEG compression (0: none)
+    head_dark: float = 0.0  # solid dark head (light look), grey levels
+    halo_dot: float = 60.0  # bright halo of small dark dots (debris, particles), grey levels
+    halo_dot_fraction: float = 0.1  # fraction of debris specks with such a halo
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -84,9 +94,12 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
     """Draw the appearance of one video of look ``name`` ("phase" or "bright").
 
     "phase": dark grey-brown to medium grey background (grey level 58-132, as VISEM's
-    phase-contrast videos), white saturating heads with a soft glow and a dark midpiece, dark
-    thin tails. "bright": light lavender background (blue 160-200), heads as a bright halo
-    around a dark purple "C" outline, dark tails (VISEM's light videos).
+    phase-contrast videos); heads are a small white saturating core in a soft two-scale halo
+    (inner sigma ~4.5 px, outer ~8 px), with a dark midpiece or dark side; dark, thin, curved
+    tails. "bright": light lavender background (blue 175-205); heads are a broad soft white
+    halo (sigma ~10 px) around a small dark navy head (a solid blob or a dark ring / "C"); dark
+    navy tails; many dark dots with bright halos. Numbers measured on VISEM's frames
+    (docs/simulator.md).
     """
     w, h = image_size
     if name not in LOOKS:
@@ -101,38 +114,44 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
             g = u(100, 132)
             bgr = (g + u(1, 7), g + u(-3, 1), g + u(-2, 2))
         d = dict(
-            bright_tint=(u(0.86, 1.0), u(0.95, 1.0), 1.0),
-            dark_tint=(1.0, u(0.93, 1.0), u(0.9, 1.0)),
-            core=u(120, 190),
-            core_size=u(0.18, 0.22),
-            glow=u(25, 45),
-            glow_size=u(0.26, 0.32),
-            ring=0.0,
-            ring_size=0.26,
+            bright_tint=(u(0.9, 1.03), u(0.95, 1.05), 1.0),
+            dark_tint=(u(0.74, 0.92), u(0.97, 1.03), 1.0),
+            core=u(220, 330),
+            core_size=u(0.062, 0.08),
+            glow=u(50, 75),
+            glow_size=u(0.18, 0.22),
+            ring=u(20, 32),
+            ring_size=u(0.3, 0.36),
             outline=0.0,
-            midpiece=u(25, 60),
-            tail=u(20, 42),
-            texture_fine=u(0.8, 2.2),
-            texture_coarse=u(0.8, 2.5),
+            head_dark=0.0,
+            midpiece=u(100, 150),
+            tail=u(26, 46),
+            texture_fine=u(0.5, 1.5),
+            texture_coarse=u(0.5, 1.6),
+            halo_dot=u(20, 45),
+            halo_dot_fraction=u(0.04, 0.12),
         )
     else:
         b = u(175, 205)
         gg = b - u(15, 28)
-        bgr = (b, gg, gg - u(0, 8))
+        bgr = (b, gg, gg - u(3, 10))
         d = dict(
-            bright_tint=(1.0, 1.0, 1.0),
-            dark_tint=(u(0.78, 0.92), 1.0, u(0.92, 1.0)),
-            core=u(0, 25),
-            core_size=u(0.1, 0.13),
-            glow=u(100, 140),
-            glow_size=u(0.19, 0.24),
-            ring=u(10, 30),
-            ring_size=u(0.26, 0.32),
-            outline=u(100, 160),
-            midpiece=u(40, 80),
-            tail=u(35, 60),
+            bright_tint=(u(0.93, 1.0), 1.0, 1.0),
+            dark_tint=(u(0.8, 0.9), 1.0, u(0.96, 1.0)),
+            core=u(0, 20),
+            core_size=u(0.11, 0.14),
+            glow=u(80, 110),
+            glow_size=u(0.2, 0.25),
+            ring=u(22, 34),
+            ring_size=u(0.38, 0.44),
+            outline=u(35, 75),
+            head_dark=u(30, 70),
+            midpiece=u(80, 130),
+            tail=u(70, 105),
             texture_fine=u(3.0, 5.5),
-            texture_coarse=u(1.5, 3.5),
+            texture_coarse=u(1.0, 2.5),
+            halo_dot=u(15, 35),
+            halo_dot_fraction=u(0.08, 0.2),
         )
     return Look(
         name=name,
@@ -142,7 +161,7 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
         bumps=[tuple(float(v) for v in b_) for b_ in bumps],
         noise=float(u(0.8, 2.4)),
         flicker=float(u(0.0, 0.006)),
-        tail_width=float(u(0.65, 0.95)),
+        tail_width=float(u(0.6, 0.85)),
         optics_sigma=float(u(0.3, 0.6)),
         defocus_px_per_um=0.8,
         defocus_half_um=2.0,
@@ -419,6 +438,24 @@ def _polyline_rows(layer, pts, sig, amp):
     return rows.reshape(-1, _NCOL)
 
 
+def _scaled(rows, factor):
+    """Scale the amplitudes of display-list ``rows`` (a list of (P, 12) arrays) by ``factor``:
+    a scalar or one value per row of each array (broadcast). Returns the list."""
+    out = []
+    for r in rows:
+        if not len(r):
+            continue
+        r = r.copy()
+        f = np.broadcast_to(np.asarray(factor, np.float32).reshape(-1), (len(r),)) if np.ndim(factor) else factor
+        kind = r[:, 0]
+        for k, cols in ((P_GAUSS, (7,)), (P_RING, (6,)), (P_DISC, (6,)), (P_ERING, (9,)), (P_SEG, (7, 8))):
+            sel = kind == k
+            for c in cols:
+                r[sel, c] *= f[sel] if np.ndim(f) else f
+        out.append(r)
+    return out
+
+
 def _blur_cov(vx, vy, ell2_scale, sig2):
     """Covariance (sxx, sxy, syy) of motion blur along ``(vx, vy)`` px/frame over an exposure,
     plus an isotropic ``sig2`` (optics and defocus)."""
@@ -458,17 +495,26 @@ class Renderer:
         self._bright = np.zeros((self.h, self.w), np.float32)
         self._dark = np.zeros((self.h, self.w), np.float32)
         # per-cell appearance
-        side = 0.5 * (pop.box_w + pop.box_h)
-        self.cell_gain = rng.uniform(0.7, 1.15, n)
+        # drawing scale of each cell, px: its box side (VISEM: 23 px on average), at most 34 px
+        # (the largest boxes hold a wide halo, not a larger head)
+        side = np.minimum(0.5 * (pop.box_w + pop.box_h), 34.0)
+        self.cell_gain = np.exp(rng.normal(0.0, 0.15, n))  # brightness varies between cells (log-normal)
         self.cell_side = side
-        self.cell_elong = rng.uniform(1.35, 1.75, n)  # head length / width
-        self.tail_extra = np.where(pop.amplitude > 0, rng.uniform(4.0, 14.0, n), 0.0)
-        self.tail_wavelength = pop.tail_px * rng.uniform(0.7, 1.2, n)
-        self.tail_bend = rng.normal(0.0, 5.0, n)  # static bend of immotile tails, px at the tip
+        self.cell_elong = rng.uniform(1.3, 1.7, n)  # head length / width
+        self.tail_extra = np.where(pop.amplitude > 0, rng.uniform(5.0, 16.0, n), 0.0)
+        self.tail_wavelength = pop.tail_px * rng.uniform(0.7, 1.3, n)
+        # static bend of the tail (radians turned at the tip: linear and quadratic parts); dead
+        # cells' tails are often bent or hooked, swimmers' less
+        moving = pop.amplitude > 0
+        self.tail_bend1 = rng.normal(0.0, np.where(moving, 0.35, 0.9), n)
+        self.tail_bend2 = rng.normal(0.0, np.where(moving, 0.4, 1.1), n)
         self.tail_gain = rng.uniform(0.6, 1.2, n)
         self.tail_visible = rng.uniform(0.55, 1.0, n)  # part of the tail that is in focus
         self.outline_m = rng.uniform(0.2, 1.0, n)  # how open the "C" outline is
         self.outline_phase = rng.uniform(0, 2 * np.pi, n)
+        # light look: 0 a dark ring or "C", 1 a solid dark head, 2 a bright head (dark midpiece only)
+        self.head_style = rng.choice(3, n, p=(0.4, 0.4, 0.2)).astype(np.int8)
+        self.dark_side = rng.normal(0.0, 1.2, n)  # sideways offset of the dark midpiece, px
         self.clusters = {
             int(i): self._make_cluster(rng, pop.box_w[i], pop.box_h[i]) for i in np.flatnonzero(pop.kind == KIND_CLUSTER)
         }
@@ -520,17 +566,23 @@ class Renderer:
         n = len(x)
         if n == 0:
             return np.zeros((0, _NCOL), np.float32)
+        lk = self.look
         sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n))
-        amp = rng.uniform(8, 55, n) * (1.0 if self.look.name == "phase" else 1.3)
-        opt2 = self.look.optics_sigma**2
+        amp = rng.uniform(8, 55, n) * (1.0 if lk.name == "phase" else 1.3)
+        # some specks are small dense particles: darker, rounder, in a bright phase halo
+        halo = rng.random(n) < lk.halo_dot_fraction
+        sig = np.where(halo, np.maximum(sig, 0.8) * 1.25, sig)
+        amp = np.where(halo, np.maximum(amp, 30.0) * 1.6, amp)
+        opt2 = lk.optics_sigma**2
         sig = np.sqrt(sig * sig + opt2)
-        rows = [_gauss_rows(L_DARK, x, y, sig * rng.uniform(1.0, 1.6, n), sig, rng.uniform(0, np.pi, n), amp)]
-        halo = rng.random(n) < 0.06
+        elong = np.where(halo, rng.uniform(1.0, 1.15, n), rng.uniform(1.0, 1.6, n))
+        rows = [_gauss_rows(L_DARK, x, y, sig * elong, sig, rng.uniform(0, np.pi, n), amp)]
         if halo.any():
             k = int(halo.sum())
             rows.append(
-                _radial_rows(P_RING, L_BRIGHT, x[halo], y[halo], sig[halo] * 1.8 + 1.0, np.full(k, 1.0), rng.uniform(5, 18, k))
-            )
+                _radial_rows(P_RING, L_BRIGHT, x[halo], y[halo], sig[halo] * 1.7 + 1.0, rng.uniform(0.9, 1.7, k),
+                             lk.halo_dot * rng.uniform(0.4, 1.1, k))
+            )  # fmt: skip
         return np.concatenate(rows)
 
     def _make_extras(self, rng: np.random.Generator, counts: dict) -> dict:
@@ -552,9 +604,9 @@ class Renderer:
             props = {
                 "sig": np.exp(rng.uniform(np.log(0.6), np.log(2.0), k)),
                 "amp": rng.uniform(10, 50, k),
-                "radius": rng.uniform(6.0, 13.0, k),
+                "radius": rng.uniform(8.0, 15.0, k),
                 "halo": rng.uniform(50, 140, k),
-                "inner": rng.uniform(30, 60, k),
+                "inner": rng.uniform(40, 75, k),
                 "grain": rng.uniform(0, 2 * np.pi, (k, 5)),
             }
             out[name] = (px, py, props)
@@ -598,18 +650,20 @@ class Renderer:
         ell2 = (lk.exposure**2) / 12.0
         kind = pop.kind
         # ---------------- sperm and pinhead sperm: head + tail
-        # cells far from the focal plane (contrast < 0.07, |z| > 1.35 * defocus_half_um) are not drawn
-        near = np.abs(m.z[:, i]) < 1.35 * lk.defocus_half_um
+        # cells far from the focal plane (contrast < 0.17, |z| > 1.22 * defocus_half_um) are not drawn
+        near = np.abs(m.z[:, i]) < 1.22 * lk.defocus_half_um
         sel = np.flatnonzero(vis & near & ((kind == KIND_SPERM) | (kind == KIND_PINHEAD_SPERM)))
         if sel.size:
             rows.extend(self._swimmer_rows(i, sel, opt2, ell2))
         # ---------------- small round cells (class 2)
-        sel = np.flatnonzero(vis & (kind == KIND_ROUND_CELL))
+        sel = np.flatnonzero(vis & near & (kind == KIND_ROUND_CELL))
         if sel.size:
-            rows.extend(self._round_rows(x[sel], y[sel], 0.27 * self.cell_side[sel], self.cell_gain[sel], small=True))
+            c = self._contrast(m.z[sel, i])
+            rows.extend(_scaled(self._round_rows(x[sel], y[sel], 0.27 * self.cell_side[sel], self.cell_gain[sel], small=True), c))
         # ---------------- clusters
-        for ci in np.flatnonzero(vis & (kind == KIND_CLUSTER)):
-            rows.extend(self._cluster_rows(int(ci), i, opt2))
+        for ci in np.flatnonzero(vis & near & (kind == KIND_CLUSTER)):
+            c = self._contrast(m.z[ci : ci + 1, i])
+            rows.extend(_scaled(self._cluster_rows(int(ci), i, opt2), c))
         # ---------------- unlabelled moving things
         px, py, pr = self._extras["moving_debris"]
         if px.shape[0]:
@@ -633,38 +687,73 @@ class Renderer:
             return np.zeros((0, _NCOL), np.float32)
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 
-    def _head_rows(self, x, y, ang, side, gain, contrast, blur, pin=None, outline_m=None, outline_phase=None):
-        """Primitives of heads at ``(x, y)`` pointing along ``ang``; ``side`` is the box side
-        (px), ``contrast`` the defocus factor in [0, 1], ``blur`` an extra covariance."""
+    def _contrast(self, z):
+        """Contrast of an object at distance ``z`` (µm) from the focal plane, in [0, 1]."""
+        return 1.0 / (1.0 + (np.asarray(z, float) / self.look.defocus_half_um) ** 8)
+
+    def _head_rows(self, x, y, ang, side, gain, contrast, blur, pin=None, style=None, dark_side=None, outline_m=None,
+                   outline_phase=None, elong=None):  # fmt: skip
+        """Primitives of heads at ``(x, y)`` pointing along ``ang``; ``side`` is the drawing scale
+        (px, ~ the box side), ``contrast`` the defocus factor in [0, 1], ``blur`` an extra
+        covariance (optics, defocus, motion blur). ``style`` (light look) picks a dark ring or
+        "C" (0), a solid dark head (1) or a bright head (2); ``dark_side`` shifts the dark
+        midpiece sideways (px); ``elong`` is the head's length / width (default 1.45)."""
         lk = self.look
         n = len(x)
         pin = np.zeros(n, bool) if pin is None else pin
-        su = np.where(pin, 0.09, lk.core_size) * side
-        sv = su / np.where(pin, 1.1, 1.6)
+        su = np.where(pin, 0.07, lk.core_size) * side
+        sv = su / np.where(pin, 1.1, 1.45 if elong is None else elong)
         g = gain * contrast
+        c, s_ = np.cos(ang), np.sin(ang)
         rows = []
-        if lk.core > 0:
-            rows.append(_gauss_rows(L_BRIGHT, x, y, su, sv, ang, lk.core * g * np.where(pin, 0.8, 1.0), blur, flat=True))
+        # halo: an inner and a broad outer Gaussian, centred a little ahead of the head's middle
+        ahead = (0.6 if lk.name == "phase" else 0.0) * su
+        lateral = np.zeros(n) if dark_side is None else -0.8 * dark_side  # the halo leans away from the dark side
+        gx, gy = x + ahead * c - lateral * s_, y + ahead * s_ + lateral * c
         gs = lk.glow_size * side
-        rows.append(_gauss_rows(L_BRIGHT, x, y, gs * 1.08, gs, ang, lk.glow * g, blur))
+        stretch = 1.12 if lk.name == "phase" else 1.22  # light-look halos are longer along the head
+        # light look: the inner halo is flat-topped (a crisp white blob, as in VISEM's light videos)
+        rows.append(
+            _gauss_rows(
+                L_BRIGHT, gx, gy, gs * stretch, gs, ang, lk.glow * g * np.where(pin, 0.8, 1.0), blur, flat=lk.name != "phase"
+            )
+        )
         if lk.ring > 0:
             rs = lk.ring_size * side
-            rw = 0.07 * side + 0.5 * np.sqrt(blur[0] + blur[2])
-            rows.append(_ering_rows(L_BRIGHT, x, y, rs * 1.1, rs, ang, rw, lk.ring * g, 0.0, 0.0))
-        if lk.outline > 0:
-            m = np.full(n, 0.5) if outline_m is None else outline_m
-            ph = np.zeros(n) if outline_phase is None else outline_phase
-            blur_w = np.sqrt(0.55**2 + 0.5 * (blur[0] + blur[2]))
-            rows.append(_ering_rows(L_DARK, x, y, 1.45 * su, 1.45 * sv, ang, blur_w, lk.outline * g, m, ph))
-        # dark midpiece just behind the head
-        back = self._half_length(su) + 1.5
-        mx, my = x - back * np.cos(ang), y - back * np.sin(ang)
-        rows.append(_gauss_rows(L_DARK, mx, my, np.full(n, 2.0), np.full(n, 1.0), ang, lk.midpiece * g, blur))
+            rows.append(
+                _gauss_rows(L_BRIGHT, gx, gy, rs * (stretch - 0.04), rs, ang, lk.ring * g * np.where(pin, 0.7, 1.0), blur)
+            )
+        if lk.core > 0:
+            rows.append(_gauss_rows(L_BRIGHT, x, y, su, sv, ang, lk.core * g * np.where(pin, 0.8, 1.0), blur))
+        if lk.outline > 0 or lk.head_dark > 0:
+            # light look: the head is dark inside its halo (it cancels the halo there, then more)
+            st = np.zeros(n, np.int8) if style is None else style
+            halo0 = (lk.glow + lk.ring) * g
+            ring = st == 0
+            if ring.any() and lk.outline > 0:
+                m = np.full(n, 0.5) if outline_m is None else outline_m
+                ph = np.zeros(n) if outline_phase is None else outline_phase
+                blur_w = np.sqrt(0.9**2 + 0.5 * (blur[0] + blur[2]))
+                k = np.flatnonzero(ring)
+                amp = halo0[k] + lk.outline * g[k]
+                rows.append(_ering_rows(L_DARK, x[k], y[k], 1.3 * su[k], 1.3 * sv[k], ang[k], blur_w[k], amp, m[k], ph[k]))
+            solid = st == 1
+            if solid.any() and lk.head_dark > 0:
+                k = np.flatnonzero(solid)
+                bk = tuple(b_[k] for b_ in blur)
+                amp = halo0[k] + lk.head_dark * g[k]
+                rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.1 * su[k], 1.1 * sv[k], ang[k], amp, bk))
+        # dark midpiece just behind the head (phase: often beside the bright core)
+        back = self._half_length(su) + 1.0
+        off = np.zeros(n) if dark_side is None else dark_side
+        mx = x - back * c - off * s_
+        my = y - back * s_ + off * c
+        rows.append(_gauss_rows(L_DARK, mx, my, np.full(n, 2.2), np.full(n, 1.5), ang, lk.midpiece * g, blur))
         return rows
 
     def _half_length(self, su):
         """Half the visible head length, px, from the core's sigma along the head."""
-        return (1.1 if self.look.name == "phase" else 1.45) * su
+        return 1.6 * su
 
     def _swimmer_rows(self, i, sel, opt2, ell2):
         m, lk = self.motion, self.look
@@ -675,43 +764,45 @@ class Renderer:
         side = self.cell_side[sel]
         pin = pop.kind[sel] == KIND_PINHEAD_SPERM
         gain = self.cell_gain[sel]
-        contrast = 1.0 / (1.0 + (z / lk.defocus_half_um) ** 6)
+        contrast = self._contrast(z)
         defocus2 = (lk.defocus_px_per_um * z) ** 2
         vx, vy = self._vx[sel, i], self._vy[sel, i]
-        # tail geometry (px): lateral wave w(s) = A(s) sin(psi - 2 pi s / lambda)
+        # tail: its direction at arc length s is the path's heading plus a static bend plus the
+        # slope of a travelling wave w(s) = A(s) sin(psi - 2 pi s / lambda); integrating the
+        # direction keeps the tail's length whatever its shape
         amp_h = pop.amplitude[sel] / um
         amp_e = amp_h + self.tail_extra[sel]
         lam = self.tail_wavelength[sel]
-        length = pop.tail_px[sel] * self.tail_visible[sel]
-        slope0 = (amp_e - amp_h) / np.maximum(length, 1.0) * np.sin(psi) - amp_h * (2 * np.pi / lam) * np.cos(psi)
+        length = np.maximum(pop.tail_px[sel] * self.tail_visible[sel], 1.0)
         immotile = pop.amplitude[sel] <= 0
-        yaw = np.where(immotile, 0.0, -np.arctan(0.7 * slope0))
+        k = 12
+        grid = np.linspace(0.0, 1.0, k)
+        s = grid[None, :] * length[:, None]  # (n, k)
+        dA = ((amp_e - amp_h) / length)[:, None]
+        phase = psi[:, None] - 2 * np.pi * s / lam[:, None]
+        slope = dA * np.sin(phase) - (amp_h[:, None] + dA * s) * (2 * np.pi / lam[:, None]) * np.cos(phase)
+        slope = np.where(immotile[:, None], 0.0, np.arctan(slope))
+        bend = self.tail_bend1[sel][:, None] * grid + self.tail_bend2[sel][:, None] * grid**2
+        kap = np.clip(pop.curvature[sel] * um, -1.0 / length, 1.0 / length)[:, None]
+        alpha = theta[:, None] + slope + bend + kap * s  # direction of the tail at s (pointing to the head)
+        yaw = np.where(immotile, 0.0, 0.7 * slope[:, 0])
         ang = theta + yaw
         blur = _blur_cov(vx, vy, ell2, opt2 + defocus2)
-        rows = self._head_rows(x, y, ang, side, gain, contrast, blur, pin, self.outline_m[sel], self.outline_phase[sel])
-        # tail, from the rear of the midpiece
-        k = 12
-        grid = np.linspace(0.0, 1.0, k)[None, :]
-        s = grid * length[:, None]  # (n, k)
-        lng = np.maximum(length, 1.0)[:, None]
-        wave = (amp_h[:, None] + (amp_e - amp_h)[:, None] * s / lng) * np.sin(psi[:, None] - 2 * np.pi * s / lam[:, None])
-        wave = np.where(immotile[:, None], self.tail_bend[sel][:, None] * (s / lng) ** 2, wave)
-        wave = wave - wave[:, :1]
-        kap = np.clip(pop.curvature[sel] * um, -1.0 / lng[:, 0], 1.0 / lng[:, 0])[:, None]
-        small = np.abs(kap) < 1e-9
-        safe = np.where(small, 1.0, kap)
-        along = np.where(small, s, np.sin(kap * s) / safe)
-        across = np.where(small, 0.5 * kap * s * s, (1 - np.cos(kap * s)) / safe)
-        ex, ey = np.cos(theta)[:, None], np.sin(theta)[:, None]
-        su = np.where(pin, 0.09, lk.core_size) * side
-        back = self._half_length(su) + 3.0
+        rows = self._head_rows(
+            x, y, ang, side, gain, contrast, blur, pin, self.head_style[sel], self.dark_side[sel], self.outline_m[sel],
+            self.outline_phase[sel], self.cell_elong[sel],
+        )  # fmt: skip
+        su = np.where(pin, 0.07, lk.core_size) * side
+        back = self._half_length(su) + 2.0
         rx = x - back * np.cos(ang)
         ry = y - back * np.sin(ang)
-        ptx = rx[:, None] - along * ex - (across + wave) * ey
-        pty = ry[:, None] - along * ey + (across + wave) * ex
+        ds = (length / (k - 1))[:, None]
+        mid = 0.5 * (alpha[:, 1:] + alpha[:, :-1])
+        ptx = np.concatenate([rx[:, None], rx[:, None] - np.cumsum(ds * np.cos(mid), axis=1)], axis=1)
+        pty = np.concatenate([ry[:, None], ry[:, None] - np.cumsum(ds * np.sin(mid), axis=1)], axis=1)
         tw = np.sqrt(lk.tail_width**2 + opt2 + defocus2)
         tamp = lk.tail * self.tail_gain[sel] * np.where(pin, 0.8, 1.0) * contrast * lk.tail_width / tw
-        amp = tamp[:, None] * (1.0 - 0.6 * grid) * np.where(grid < 0.1, 1.3, 1.0)
+        amp = tamp[:, None] * (1.0 - 0.55 * grid[None, :]) * np.where(grid[None, :] < 0.1, 1.25, 1.0)
         rows.append(_polyline_rows(L_DARK, np.stack([ptx, pty], axis=-1), tw, amp))
         return rows
 
@@ -720,22 +811,38 @@ class Renderer:
         lk = self.look
         n = len(x)
         rows = []
+        if not small and lk.name != "phase":
+            # light look: round cells show as smaller bright discs with a thin dark rim and a pale spot
+            r = 0.55 * radius
+            rows.append(
+                _radial_rows(P_DISC, L_BRIGHT, x, y, r, np.full(n, 0.9), 0.8 * (inner if inner is not None else 60.0) * gain)
+            )
+            rows.append(_radial_rows(P_RING, L_DARK, x, y, r + 0.8, np.full(n, 0.8), np.full(n, 45.0) * gain))
+            if grain is not None:
+                gx = x + 0.3 * r * np.cos(grain[:, 0])
+                gy = y + 0.3 * r * np.sin(grain[:, 0])
+                rows.append(_gauss_rows(L_DARK, gx, gy, 0.3 * r, 0.25 * r, grain[:, 1], np.full(n, 40.0)))
+            return rows
         if small:
             halo_amp = (60.0 if lk.name == "phase" else 55.0) * gain
             rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.9, np.full(n, 1.2), halo_amp))
-        else:  # large cells: a thick bright halo (phase-contrast "shade-off")
-            halo_amp = (75.0 if lk.name == "phase" else 60.0) * gain
-            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 1.6, np.full(n, 2.2), halo_amp))
+        else:  # large cells: a soft bright phase halo around a dark, lumpy, mottled body
+            halo_amp = (55.0 if lk.name == "phase" else 60.0) * gain
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.6, np.full(n, 1.8), halo_amp))
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 3.0, np.full(n, 2.5), 0.25 * halo_amp))
         if inner is None:
             inner = 35.0 * np.minimum(gain, 1.2)
         inner = inner * (1.0 if lk.name == "phase" else 0.8)
-        rows.append(_radial_rows(P_DISC, L_DARK, x, y, radius, np.full(n, 0.8), inner * (1.0 if grain is None else 0.6)))
+        rows.append(_radial_rows(P_DISC, L_DARK, x, y, radius, np.full(n, 0.6 if grain is not None else 1.0), inner))
         if grain is not None:
             for j in range(grain.shape[1]):
-                gx = x + 0.45 * radius * np.cos(grain[:, j])
-                gy = y + 0.45 * radius * np.sin(grain[:, j] * 1.7)
-                rows.append(_gauss_rows(L_DARK, gx, gy, 0.3 * radius, 0.22 * radius, grain[:, j], inner * 1.3))
-                rows.append(_gauss_rows(L_BRIGHT, gx[::-1], gy, 0.12 * radius, 0.12 * radius, grain[:, j], inner * 0.5))
+                # lobes at the rim make the outline irregular; pale mottling in the middle
+                lx = x + 0.6 * radius * np.cos(grain[:, j])
+                ly = y + 0.6 * radius * np.sin(grain[:, j])
+                rows.append(_gauss_rows(L_DARK, lx, ly, 0.45 * radius, 0.32 * radius, grain[:, j], inner * 1.1))
+                gx = x + 0.25 * radius * np.cos(2.3 * grain[:, j])
+                gy = y + 0.25 * radius * np.sin(1.7 * grain[:, j])
+                rows.append(_gauss_rows(L_BRIGHT, gx, gy, 0.2 * radius, 0.14 * radius, grain[:, j], inner * 0.5))
         return rows
 
     def _cluster_rows(self, ci, i, opt2):

@@ -7,7 +7,9 @@ every visible cell, in three classes. A cell is **labelled** in a frame when
   contrast is then at least half the in-focus contrast; beyond that it fades into an unlabelled
   blur), and
 * at least ``min_visible_fraction`` (35 %) of its box width and height lie inside the image
-  (boxes are clipped to the image, as VISEM's are), and the clipped box is at least 2 px wide.
+  (boxes are clipped to the image, as VISEM's are), and the clipped box is at least 2 px wide;
+* with hysteresis: once labelled it stays so until it is ``focus_hysteresis_um`` farther
+  from the focal plane or less than ``keep_visible_fraction`` (20 %) of its box is inside.
 
 Boxes carry a small annotation noise (a constant offset per track and a smooth per-frame jitter,
 sub-pixel to one pixel) and have integer pixel corners like Labelbox boxes; the *true* head
@@ -61,6 +63,29 @@ def track_name(seed: int, track_id: int) -> str:
         v, r = divmod(v, 36)
         out.append(_B36[r])
     return "c" + "".join(out)
+
+
+def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """Hysteresis in time: a frame is on when it is ``strong``, or ``weak`` right after an on frame.
+
+    A cell starts being labelled when it is clearly visible and in focus (``strong``) and
+    stays labelled while it is still visible (``weak``), so a head hovering at a threshold
+    does not flicker. ``strong`` and ``weak`` are (cells, frames) bool.
+
+    >>> _hysteresis(np.array([[0, 0, 1, 0, 0, 0, 0]], bool), np.array([[1, 1, 1, 1, 0, 1, 1]], bool)).astype(int)
+    array([[0, 0, 1, 1, 0, 0, 0]])
+    """
+    weak = weak | strong
+    n, f = weak.shape
+    if weak.size == 0:
+        return weak.copy()
+    start = weak.copy()
+    start[:, 1:] &= ~weak[:, :-1]
+    run = np.cumsum(start.ravel()).reshape(n, f)  # run number (global), valid where weak
+    flat = np.arange(n * f, dtype=np.int64).reshape(n, f)
+    first = np.full(int(run[-1, -1]) + 2, n * f, np.int64)  # first strong frame of each run
+    np.minimum.at(first, run[strong], flat[strong])
+    return weak & (flat >= first[run])
 
 
 def _annotator_runs(ok: np.ndarray, drawable: np.ndarray, fill_gap: int, min_run: int) -> np.ndarray:
@@ -124,15 +149,15 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
     cx1, cy1 = np.clip(x1, 0, w), np.clip(y1, 0, h)
     cx2, cy2 = np.clip(x2, 0, w), np.clip(y2, 0, h)
     vis_w, vis_h = cx2 - cx1, cy2 - cy1
-    visible = (
-        (vis_w >= scene.min_visible_fraction * (x2 - x1))
-        & (vis_h >= scene.min_visible_fraction * (y2 - y1))
-        & (vis_w >= 2)
-        & (vis_h >= 2)
-    )
-    in_focus = np.abs(motion.z) <= mp.focus_label_um
     drawable = (vis_w >= 2) & (vis_h >= 2)
-    labelled = _annotator_runs(visible & in_focus, drawable, scene.fill_gap_frames, scene.min_run_frames)
+    visible = (vis_w >= scene.min_visible_fraction * (x2 - x1)) & (vis_h >= scene.min_visible_fraction * (y2 - y1)) & drawable
+    keep = scene.keep_visible_fraction
+    still_visible = (vis_w >= keep * (x2 - x1)) & (vis_h >= keep * (y2 - y1)) & drawable
+    az = np.abs(motion.z)
+    in_focus = az <= mp.focus_label_um
+    still_in_focus = az <= mp.focus_label_um + mp.focus_hysteresis_um
+    ok = _hysteresis(visible & in_focus, still_visible & still_in_focus)
+    labelled = _annotator_runs(ok, drawable, scene.fill_gap_frames, scene.min_run_frames)
     in_view = (x >= 0) & (x < w) & (y >= 0) & (y < h)
     present = in_view | labelled
 

@@ -13,13 +13,12 @@ from ..boxes import Boxes
 from ..calibration import Calibration
 from .motion import Motion, Swimmer, integrate, sample_drift, sample_population
 from .params import (
-    DEFAULT_MOTILITY_MIX,
-    MOTILITY_MIX_CONCENTRATION,
     VISEM_VIDEOS,
     WHO_CLASSES,
     MotionParams,
     SceneParams,
     _jsonable,
+    sample_motility_mix,
     visem_video,
 )
 from .render import LOOKS, Look, Renderer, sample_look
@@ -147,8 +146,11 @@ def simulate_video(
     clusters, pinheads : float, optional
         Mean cluster and small-or-pinhead boxes per frame (default: from the same real video).
     motility : 4 fractions or dict, optional
-        Mix of WHO classes (rapid, slow, non-progressive, immotile) among the sperm; default
-        drawn around :data:`~spermtrack.simulate.params.DEFAULT_MOTILITY_MIX`.
+        Mix of WHO classes (rapid, slow, non-progressive, immotile) among the sperm in focus
+        (the labelled ones). Default: a donor's sample mix drawn around
+        :data:`~spermtrack.simulate.params.DEFAULT_MOTILITY_MIX`, with progressive cells
+        made rarer in focus by a per-video ratio
+        (:func:`~spermtrack.simulate.params.sample_motility_mix`).
     like : str, optional
         A real VISEM video id ("11" .. "82"): take its per-frame counts (sperm, clusters,
         pinheads) instead of a random one's. Explicit arguments win.
@@ -195,7 +197,7 @@ def simulate_video(
     pinheads = float(row[5]) if pinheads is None else float(pinheads)
     if density < 0 or clusters < 0 or pinheads < 0:
         raise ValueError(f"density, clusters and pinheads must be >= 0, got {density}, {clusters}, {pinheads}")
-    mix = _motility_mix(r_scene, motility)
+    mix, sample_mix, focal_ratio = _motility_mix(r_scene, motility, density, mp)
     look_name = look
     if look in ("mixed", "random"):
         look_name = "bright" if r_scene.random() < P_BRIGHT else "phase"
@@ -220,6 +222,7 @@ def simulate_video(
         motion=mp,
         scene=sp,
         swimmers=list(swimmers),
+        num_frames=num_frames,
     )
     drift = sample_drift(r_int, num_frames, calibration, mp)
     motion = integrate(
@@ -243,6 +246,8 @@ def simulate_video(
             "clusters": clusters,
             "pinheads": pinheads,
             "motility_mix": dict(zip(WHO_CLASSES, [float(v) for v in mix])),
+            "sample_motility_mix": None if sample_mix is None else dict(zip(WHO_CLASSES, [float(v) for v in sample_mix])),
+            "focal_progressive_ratio": focal_ratio,
             "look": look_obj.to_dict(),
             "scene_counts": counts,
             "drift_um_s_mean": drift.mean(axis=0).tolist(),
@@ -275,9 +280,16 @@ def simulate_video(
     )
 
 
-def _motility_mix(rng: np.random.Generator, motility) -> np.ndarray:
+def _motility_mix(
+    rng: np.random.Generator, motility, density: float, mp: MotionParams
+) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """``(mix in focus, donor's sample mix or None, focal ratio or None)``."""
     if motility is None:
-        return rng.dirichlet(np.asarray(DEFAULT_MOTILITY_MIX) * MOTILITY_MIX_CONCENTRATION)
+        sample, focus, ratio = sample_motility_mix(
+            rng, density, mp.motility_mix_mean, mp.motility_mix_concentration, mp.focal_progressive_ratio,
+            mp.focal_ratio_density_exponent,
+        )  # fmt: skip
+        return focus, sample, ratio
     if isinstance(motility, Mapping):
         unknown = set(motility) - set(WHO_CLASSES)
         if unknown:
@@ -289,7 +301,7 @@ def _motility_mix(rng: np.random.Generator, motility) -> np.ndarray:
             raise ValueError(f"motility needs 4 fractions (rapid, slow, non-progressive, immotile), got {vals.tolist()}")
     if np.any(vals < 0) or vals.sum() <= 0:
         raise ValueError(f"motility fractions must be >= 0 with a positive sum, got {vals.tolist()}")
-    return vals / vals.sum()
+    return vals / vals.sum(), None, None
 
 
 def truth_tracks_boxes(truth: Truth, motion: Motion) -> Boxes:
