@@ -19,10 +19,13 @@ from .errors import (
     SpermtrackError,
     VideoError,
 )
+from .pipeline import Analysis, analyze
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analysis",
+    "analyze",
     "Boxes",
     "Calibration",
     "CLASS_NAMES",

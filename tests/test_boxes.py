@@ -123,3 +123,28 @@ def test_calibration_units():
     assert c.px_to_um(10) == 5 and c.frames_to_s(50) == 2 and c.s_to_frames(0.2) == 5
     assert Calibration(None, 50).length_unit == "px"
     assert Calibration(400, 50, strict=False).um_per_px == 400
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    import os
+
+    from spermtrack.atomic import _UMASK, atomic_dir, atomic_open
+
+    with atomic_open(tmp_path / "a.txt") as fh:
+        fh.write("x")
+    assert (os.stat(tmp_path / "a.txt").st_mode & 0o777) == 0o666 & ~_UMASK
+    with atomic_dir(tmp_path / "d") as d:
+        (d / "f").write_text("y")
+    assert (os.stat(tmp_path / "d").st_mode & 0o777) == 0o777 & ~_UMASK
+
+
+def test_atomic_open_leaves_nothing_on_error(tmp_path):
+    from spermtrack.atomic import atomic_open
+
+    (tmp_path / "keep.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(tmp_path / "keep.txt") as fh:
+            fh.write("partial")
+            raise RuntimeError("boom")
+    assert (tmp_path / "keep.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
