@@ -1,0 +1,110 @@
+"""``spermtrack detect`` (detections of a video to a MOT file) and ``spermtrack detect-eval`` (Table 2 scores)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import add_quiet
+
+DETECTOR_HELP = (
+    "auto (best available), default (shipped model, ONNX), classical, gt (labels), yolo:WEIGHTS, onnx:WEIGHTS, yolov5:WEIGHTS"
+)
+
+
+def _detector_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--detector", default="auto", help=DETECTOR_HELP)
+    p.add_argument(
+        "--conf", type=float, default=None, help="YOLO score threshold (default 0.25 for detect, 0.001 for detect-eval)"
+    )
+    p.add_argument("--iou", type=float, default=None, help="YOLO NMS IoU threshold (default 0.7)")
+    p.add_argument("--device", default=None, help="YOLO device: auto, cpu, 0, ...")
+    p.add_argument("--batch", type=int, default=16, help="frames per detector call")
+
+
+def _yolo_kwargs(args) -> dict:
+    kind = args.detector.partition(":")[0].lower()
+    if kind in ("classical", "gt", "gt-noisy"):
+        given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(args, k) is not None]
+        if given:
+            raise SystemExit(f"spermtrack: error: {' '.join(given)} apply to YOLO detectors, not to {args.detector!r}")
+        return {}
+    return {k: getattr(args, k) for k in ("conf", "iou", "device") if getattr(args, k) is not None}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "detect",
+        help="detect sperm in a video and write the detections as a MOTChallenge file",
+        description="Run a detector over a video file, an image folder or a VISEM video folder and write MOT lines "
+        "(frame,-1,x,y,w,h,score,class,-1,-1; 1-based frames).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("source", help="video file, image folder or VISEM video folder")
+    p.add_argument("-o", "--output", required=True, help="MOT text file to write")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    _detector_options(p)
+    add_quiet(p)
+    p.set_defaults(func=run_detect)
+
+    e = subparsers.add_parser(
+        "detect-eval",
+        help="score a detector on a VISEM-layout root (the paper's Table 2: precision, recall, mAP50, mAP50-95, fitness)",
+        description="Run a detector over the videos of a split of a VISEM-layout root (real or simulated) and compare "
+        "with the labels as ultralytics does: precision, recall, mAP50, mAP50-95, fitness per video and overall.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    e.add_argument("root", help="VISEM-layout root")
+    e.add_argument("--split", default="val", choices=("val", "train", "all"))
+    e.add_argument("--max-frames", type=int, default=None, help="evaluate only the first N frames of each video")
+    e.add_argument("--json", action="store_true", help="print JSON (keys precision, recall, mAP50, mAP50-95, fitness)")
+    e.add_argument("--output", default=None, help="also write the JSON to this file")
+    e.add_argument("--miss", type=float, default=0.0, help="gt detector: probability of missing a box")
+    e.add_argument("--jitter-px", type=float, default=0.0, help="gt detector: centre jitter sigma in pixels")
+    e.add_argument("--fp-per-frame", type=float, default=0.0, help="gt detector: mean false positives per frame")
+    e.add_argument("--seed", type=int, default=0, help="gt detector: seed of the degradation")
+    _detector_options(e)
+    add_quiet(e)
+    e.set_defaults(func=run_eval)
+
+
+def run_detect(args) -> int:
+    from ..detect import get_detector, run_detector
+    from ..io.mot import write_mot
+
+    if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
+        raise SystemExit("spermtrack: error: 'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
+    kwargs = _yolo_kwargs(args)
+    detector = get_detector(args.detector, **kwargs)
+    boxes = run_detector(detector, args.source, batch_size=args.batch, progress=not args.quiet, max_frames=args.max_frames)
+    write_mot(args.output, boxes, with_class=True)
+    if not args.quiet:
+        print(f"{detector.name}: {len(boxes)} boxes in {boxes.num_frames} frames -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def run_eval(args) -> int:
+    from ..atomic import atomic_open
+    from ..detect.evaluation import evaluate_detector
+
+    kwargs = _yolo_kwargs(args)
+    if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
+        kwargs = {"miss": args.miss, "jitter_px": args.jitter_px, "fp_per_frame": args.fp_per_frame, "seed": args.seed}
+    elif args.miss or args.jitter_px or args.fp_per_frame:
+        raise SystemExit("spermtrack: error: --miss, --jitter-px and --fp-per-frame apply to --detector gt only")
+    result = evaluate_detector(
+        args.root,
+        args.detector,
+        split=args.split,
+        batch_size=args.batch,
+        max_frames=args.max_frames,
+        progress=not args.quiet and not args.json,
+        **kwargs,
+    )
+    data = result.to_dict()
+    if args.output:
+        with atomic_open(args.output) as fh:
+            json.dump(data, fh, indent=2)
+    print(json.dumps(data, indent=2) if args.json else result.table())
+    return 0

@@ -1,0 +1,121 @@
+"""Detectors by name, and the choice of the best one that runs here (``"auto"``)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from ..boxes import Boxes
+
+#: Folder of the weights shipped inside the package.
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: Stem of the shipped default model (``.onnx`` always, ``.pt`` when small enough to ship).
+DEFAULT_MODEL = "spermyolo_p3"
+
+
+def default_weights(kind: str = "onnx") -> Path | None:
+    """Path of the shipped default model in the given format (``"onnx"`` or ``"pt"``), or None."""
+    path = DATA_DIR / f"{DEFAULT_MODEL}.{kind}"
+    return path if path.is_file() else None
+
+
+def torch_available() -> bool:
+    """True when ultralytics and torch can be imported (the ``yolo`` extra)."""
+    return importlib.util.find_spec("torch") is not None and importlib.util.find_spec("ultralytics") is not None
+
+
+def cuda_available() -> bool:
+    """True when torch is installed and sees a CUDA GPU."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def auto_choice() -> tuple[str, Path | None]:
+    """The detector ``"auto"`` picks here: ``("yolo-torch", pt)``, ``("yolo-onnx", onnx)`` or ``("classical", None)``.
+
+    The shipped model through ultralytics and torch when they are installed and a GPU is
+    present (batched half precision), else the same model exported to ONNX through OpenCV's
+    DNN module (as fast as torch on a CPU, see docs/detection.md, and needing no torch),
+    else the classical detector.
+    """
+    pt, onnx = default_weights("pt"), default_weights("onnx")
+    if pt is not None and torch_available() and cuda_available():
+        return "yolo-torch", pt
+    if onnx is not None:
+        return "yolo-onnx", onnx
+    if pt is not None and torch_available():
+        return "yolo-torch", pt
+    return "classical", None
+
+
+def get_detector(spec: str = "auto", gt: Boxes | None = None, **kwargs):
+    """A detector from a name.
+
+    Parameters
+    ----------
+    spec : str
+        ``"auto"`` (the best that runs here, see :func:`auto_choice`), ``"default"`` (the
+        shipped model, ONNX through OpenCV), ``"classical"``, ``"gt"`` (needs ``gt``),
+        ``"yolo:PATH"`` (``.pt`` through ultralytics, ``.onnx`` through OpenCV),
+        ``"onnx:PATH"`` (OpenCV DNN), ``"yolov5:PATH"`` (original YOLOv5 checkpoint).
+    gt : Boxes, optional
+        Ground truth for ``"gt"``.
+    **kwargs
+        Passed to the detector's constructor (e.g. ``conf=0.001``, ``device="cpu"``,
+        ``miss=0.1`` for ``gt``). Keywords a detector does not take are an error.
+
+    Examples
+    --------
+    >>> get_detector("classical").name
+    'classical'
+    """
+    kind, _, arg = spec.partition(":")
+    kind = kind.lower()
+    if kind == "auto":
+        choice, weights = auto_choice()
+        if choice == "classical":
+            return _classical({k: v for k, v in kwargs.items() if k not in _YOLO_ONLY})
+        if choice == "yolo-onnx":
+            return _yolo(weights, {**kwargs, "backend": "opencv"})
+        return _yolo(weights, kwargs)
+    if kind == "default":
+        weights = default_weights("onnx")
+        if weights is None:
+            raise FileNotFoundError(f"the default model {DEFAULT_MODEL}.onnx is not in {DATA_DIR}")
+        return _yolo(weights, {**kwargs, "backend": "opencv"})
+    if kind == "classical":
+        return _classical(kwargs)
+    if kind in ("gt", "gt-noisy"):
+        if gt is None:
+            raise ValueError(f"detector {spec!r} needs the ground truth: get_detector({spec!r}, gt=boxes)")
+        from .ground_truth import GroundTruthDetector
+
+        return GroundTruthDetector(gt, **kwargs)
+    if kind in ("yolo", "onnx", "yolov5"):
+        if not arg:
+            raise ValueError(f"detector {spec!r} needs a weights path, e.g. '{kind}:runs/best.pt'")
+        if kind == "yolov5":
+            from .yolo import Yolov5Detector
+
+            return Yolov5Detector(arg, **kwargs)
+        return _yolo(Path(arg), {**kwargs, "backend": "opencv"} if kind == "onnx" else kwargs)
+    raise ValueError(f"unknown detector {spec!r}: use auto, default, classical, gt, yolo:PATH, onnx:PATH or yolov5:PATH")
+
+
+def _classical(kwargs: dict):
+    from .classical import ClassicalDetector
+
+    return ClassicalDetector(**kwargs)
+
+
+def _yolo(weights: Path, kwargs: dict):
+    from .yolo import YoloDetector
+
+    return YoloDetector(weights, **kwargs)
+
+
+#: Keywords meaningful only to YOLO detectors, ignored by ``auto`` when it falls back to classical.
+_YOLO_ONLY = frozenset({"conf", "iou", "device", "imgsz", "half", "batch", "max_det", "class_map", "backend"})

@@ -1,0 +1,76 @@
+"""The ``detect``, ``detect-eval`` and ``train`` verbs on a small simulated VISEM-layout root."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spermtrack.cli import main
+from spermtrack.detect import ClassicalDetector, run_detector
+from spermtrack.detect.evaluation import TABLE2_KEYS, evaluate_detector
+from spermtrack.io.mot import read_mot
+from spermtrack.io.visem import VisemDataset
+
+simulate = pytest.importorskip("spermtrack.simulate", reason="needs the simulator")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    simulate.simulate_dataset(out, n_videos=2, num_frames=12, seed=4, look="mixed", workers=1, mp4=False)
+    return out
+
+
+def test_detect_eval_gt_is_perfect_and_json_keys(root, capsys):
+    assert main(["detect-eval", str(root), "--detector", "gt", "--json", "--split", "all"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in TABLE2_KEYS:
+        assert key in data
+    # ultralytics' interpolated AP of a perfect detector is 0.995 (its precision envelope ends at recall 1)
+    assert data["mAP50"] == pytest.approx(0.995) and data["recall"] == pytest.approx(1.0)
+    assert data["mAP50-95"] == pytest.approx(0.995)
+    assert data["fitness"] == pytest.approx(0.1 * data["mAP50"] + 0.9 * data["mAP50-95"])
+    assert set(data["per_video"]) == set(VisemDataset(root).video_ids)
+
+
+def test_detect_eval_gt_miss_lowers_recall(root):
+    res = evaluate_detector(root, "gt", split="all", miss=0.5, seed=1)
+    assert 0.35 < res.overall["recall"] < 0.65
+    assert res.overall["precision"] == pytest.approx(1.0)
+
+
+def test_detect_eval_classical_table(root, capsys, tmp_path):
+    out = tmp_path / "scores.json"
+    assert main(["detect-eval", str(root), "--detector", "classical", "--split", "val", "-q", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "mAP50-95" in text and "frames/s" in text
+    data = json.loads(out.read_text())
+    assert 0.0 < data["mAP50"] <= 1.0 and data["detector"] == "classical"
+
+
+def test_detect_writes_mot_equal_to_the_library(root, tmp_path):
+    video = VisemDataset(root).video(VisemDataset(root).video_ids[0])
+    out = tmp_path / "det.txt"
+    assert main(["detect", str(video.path), "-o", str(out), "--detector", "classical", "-q"]) == 0
+    got = read_mot(out)
+    with video.open_frames() as src:
+        ref = run_detector(ClassicalDetector(), src)
+    assert len(got) == len(ref) > 0
+    assert np.allclose(got.xyxy, ref.xyxy, atol=0.01) and np.array_equal(got.cls, ref.cls)
+    assert np.allclose(got.score, ref.score, atol=1e-3)
+
+
+def test_bad_usage(root, capsys):
+    with pytest.raises(SystemExit):
+        main(["detect-eval", str(root), "--detector", "classical", "--conf", "0.1"])
+    assert main(["detect-eval", str(root / "nowhere"), "--detector", "classical"]) == 1
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_train_help_lists_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for opt in ("--model", "--epochs", "--imgsz", "--batch", "--split", "--device", "--out"):
+        assert opt in text

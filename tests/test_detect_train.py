@@ -1,0 +1,105 @@
+"""Training: the ultralytics data file from a VISEM-layout root (no copies), and a short offline run."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from spermtrack import Boxes
+from spermtrack.detect.augment import PhotometricAugment
+from spermtrack.detect.train import prepare_data
+from spermtrack.io.visem import write_video
+
+
+def _blob_video(seed: int, n_frames: int = 6, size=(320, 240)):
+    """Bright heads on a dark background with their boxes (a minimal VISEM-like video)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    pts = rng.uniform([20, 20], [w - 20, h - 20], (12, 2))
+    frames, rows = [], []
+    for f in range(n_frames):
+        img = np.full((h, w), 70, np.uint8)
+        p = pts + f * 2.0
+        for i, (x, y) in enumerate(p):
+            cv2.circle(img, (int(x), int(y)), 4, 220, -1)
+            rows.append((f, x - 8, y - 8, x + 8, y + 8, i))
+        frames.append(np.repeat(img[..., None], 3, 2))
+    r = np.array(rows)
+    boxes = Boxes(r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 4], track_id=r[:, 5], num_frames=n_frames)
+    return boxes, frames
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("visem")
+    for k, vid in enumerate(("11", "12", "52")):
+        boxes, frames = _blob_video(k)
+        write_video(root / "Train", vid, boxes, frames, image_size=(320, 240), mp4=False)
+    (root / "split.json").write_text(json.dumps({"train": ["11", "12"], "val": ["52"]}))
+    return root
+
+
+def test_prepare_data_links_instead_of_copying(root, tmp_path):
+    data = prepare_data(root, tmp_path / "run", split="official", frame_step=2)
+    text = data.read_text()
+    assert "train: train.txt" in text and "val: val.txt" in text and "2: small_or_pinhead" in text
+    train = (tmp_path / "run" / "train.txt").read_text().split()
+    val = (tmp_path / "run" / "val.txt").read_text().split()
+    assert len(train) == 2 * 3 and len(val) == 3  # 6 frames per video, every 2nd
+    assert all("/images/" in p for p in train + val)
+    link = tmp_path / "run" / "train" / "11" / "images"
+    assert link.is_symlink() and link.resolve() == (root / "Train" / "11" / "images").resolve()
+    # ultralytics finds labels by replacing /images/ with /labels/: they must resolve to the dataset's files
+    from ultralytics.data.utils import img2label_paths
+
+    labels = img2label_paths(train)
+    first = np.loadtxt(labels[0]).reshape(-1, 5)
+    assert first.shape == (12, 5) and np.all(first[:, 0] == 0)
+    assert not list((tmp_path / "run").rglob("*.jpg.*")), "no image copies"
+    # a fold split
+    data = prepare_data(root, tmp_path / "fold", split="fold:1", folds=3)
+    assert "val videos ['12']" in data.read_text()
+    with pytest.raises(ValueError, match="fold:K"):
+        prepare_data(root, tmp_path / "bad", split="random")
+
+
+def test_photometric_augment_keeps_shape_and_changes_pixels():
+    img = np.full((48, 64, 3), 120, np.uint8)
+    img[20:28, 30:38] = 230
+    aug = PhotometricAugment(p=1.0, noise_p=1.0, seed=3)
+    out = aug({"img": img.copy()})["img"]
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - img).mean() > 0.5
+    assert PhotometricAugment(p=0.0).apply(img) is img
+
+
+@pytest.mark.slow
+@pytest.mark.yolo
+def test_short_training_run_offline(root, tmp_path, monkeypatch):
+    pytest.importorskip("ultralytics", reason="needs the yolo extra")
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"training tried to reach the network: {args[:1]}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    from spermtrack.detect.train import train
+
+    best = train(
+        root,
+        model="spermyolo_p3.yaml",
+        epochs=1,
+        imgsz=160,
+        batch=4,
+        device="cpu",
+        out=tmp_path,
+        name="t",
+        workers=0,
+        export_onnx=False,
+    )
+    assert best.is_file() and best.suffix == ".pt"
+    info = json.loads((tmp_path / "t" / "spermtrack_train.json").read_text())
+    assert info["epochs"] == 1 and info["split"] == "official"
+    assert not (root / "Train" / "11" / "labels.cache").exists(), "label cache must go to the run folder, not the dataset"
