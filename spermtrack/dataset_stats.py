@@ -21,6 +21,7 @@ import pandas as pd
 from .atomic import atomic_open
 from .boxes import CLASS_NAMES, Boxes
 from .io.visem import VisemDataset
+from .jsonutil import to_jsonable
 
 
 @dataclass
@@ -60,8 +61,8 @@ class DatasetStats:
             "frames": int(self.per_video["num_frames"].sum()) if len(self.per_video) else 0,
             "boxes": int(len(self.boxes)),
             "image_size": list(self.image_size),
-            "per_class": _records(self.per_class),
-            "per_video": _records(self.per_video),
+            "per_class": to_jsonable(self.per_class.to_dict(orient="records")),
+            "per_video": to_jsonable(self.per_video.to_dict(orient="records")),
         }
 
     def table(self) -> str:
@@ -233,14 +234,3 @@ def _per_class(boxes: Boxes, total_frames: int) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    """Rows as dicts of plain Python values, NaN as None (valid JSON)."""
-    out = []
-    for rec in df.to_dict(orient="records"):
-        out.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
-        for k, v in out[-1].items():
-            if isinstance(v, float) and not np.isfinite(v):
-                out[-1][k] = None
-    return out

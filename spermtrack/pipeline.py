@@ -38,6 +38,7 @@ from .atomic import atomic_dir, atomic_open
 from .boxes import CLASS_NAMES, SPERM, Boxes
 from .calibration import VISEM_UM_PER_PX, Calibration
 from .errors import CalibrationError, SpermtrackError, VideoError
+from .jsonutil import to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -255,7 +256,7 @@ class Analysis:
             plots = {k: out / "plots" / p.name for k, p in plots.items()}
             paths["plots"] = out / "plots"
         with atomic_open(out / "summary.json", "w") as fh:
-            json.dump(_jsonable(summary), fh, indent=2, ensure_ascii=False)
+            json.dump(to_jsonable(summary), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         paths["summary.json"] = out / "summary.json"
         if report:
@@ -324,21 +325,6 @@ def _video_id(source: str) -> str:
     """A VISEM-style video id for file names: the folder or file stem."""
     p = Path(source)
     return p.stem if p.is_file() else p.name
-
-
-def _jsonable(obj):
-    """``obj`` with NumPy scalars and non-finite floats made JSON-safe (NaN -> null)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 # ---------------------------------------------------------------------------- summary
@@ -424,7 +410,7 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
         else str(analysis.tracker_config),
         "timings_s": dict(analysis.timings),
     }
-    return _jsonable(summary)
+    return to_jsonable(summary)
 
 
 # ---------------------------------------------------------------------------- analyze
@@ -620,7 +606,6 @@ def analyze(
     from .detect.base import prefetch
     from .io.frames import open_frames
     from .kinematics import casa
-    from .track.offline import postprocess
 
     if batch_size < 1:
         raise SpermtrackError(f"batch_size must be >= 1, got {batch_size}")
@@ -673,6 +658,8 @@ def analyze(
         image_size = (int(first_frame.shape[1]), int(first_frame.shape[0]))
     detections = Boxes.concat(parts, num_frames=n)
     t0 = time.perf_counter()
+    from .track.offline import postprocess
+
     tracks = trk.finish()
     tracks = postprocess(tracks, trk.params) if len(tracks) else tracks
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks

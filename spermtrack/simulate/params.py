@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..jsonutil import to_jsonable
+
 #: Motility classes of the WHO manual, 6th edition (2021), in this order (index = code).
 WHO_CLASSES: tuple[str, ...] = ("rapid_progressive", "slow_progressive", "non_progressive", "immotile")
 RAPID, SLOW, NONPROG, IMMOTILE = 0, 1, 2, 3
@@ -229,7 +231,7 @@ class MotionParams:
 
     def to_dict(self) -> dict:
         """JSON-ready copy."""
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
 
 @dataclass
@@ -278,16 +280,4 @@ class SceneParams:
 
     def to_dict(self) -> dict:
         """JSON-ready copy."""
-        return _jsonable(asdict(self))
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return obj
+        return to_jsonable(asdict(self))

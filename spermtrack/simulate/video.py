@@ -11,13 +11,13 @@ import pandas as pd
 from .. import __version__
 from ..boxes import Boxes
 from ..calibration import Calibration
+from ..jsonutil import to_jsonable
 from .motion import Motion, Swimmer, integrate, sample_drift, sample_population
 from .params import (
     VISEM_VIDEOS,
     WHO_CLASSES,
     MotionParams,
     SceneParams,
-    _jsonable,
     sample_motility_mix,
     visem_video,
 )
@@ -234,7 +234,7 @@ def simulate_video(
 
     cpf = np.zeros((3, num_frames), np.int64)
     np.add.at(cpf, (truth.boxes.cls.astype(np.int64), truth.boxes.frame.astype(np.int64)), 1)
-    params = _jsonable(
+    params = to_jsonable(
         {
             "spermtrack_version": __version__,
             "seed": seed,
