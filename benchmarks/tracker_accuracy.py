@@ -9,7 +9,10 @@ Same detections, same run, for every tracker:
   closing); ``trackpy`` (``link_df``). A peer that is not installed is skipped with a note.
 
 Videos: ``spermtrack.simulate.simulate_video`` at 5, 30 and 65 sperm per frame
-(``--seeds`` of each, ``--frames`` frames at 50 fps). Detections:
+(``--seeds`` of each, ``--frames`` frames at 50 fps), with the simulator's default
+per-donor motility mixes (VISEM-like: mostly immotile cells in focus) or, with
+``--motility R,S,N,I``, a fixed mix of rapid, slow, non-progressive and immotile
+sperm (e.g. the motile-rich stress mix ``0.5,0.2,0.1,0.2``). Detections:
 ``spermtrack.detect.GroundTruthDetector`` on the true boxes, in three conditions:
 perfect boxes; 10 % missed + 1 false box per frame + 1 px centre jitter; 25 %
 missed + 3 false boxes per frame + 2 px jitter (noisy scores: true boxes score
@@ -25,9 +28,9 @@ squared-distance cutoff 30 px, gap closing over 5 frames at 30 px. trackpy:
 point trackers (laptrack, trackpy) link detections scoring >= 0.5 and drop
 tracks shorter than 5 frames (``trackpy.filter_stubs`` practice).
 
-Prints one table per condition and writes benchmarks/results/tracker_accuracy.json.
+Prints one table per condition and writes benchmarks/results/tracker_accuracy[_motile].json.
 
-    python benchmarks/tracker_accuracy.py [--frames 500] [--seeds 2] [--skip laptrack,trackpy]
+    python benchmarks/tracker_accuracy.py [--frames 500] [--seeds 2] [--skip laptrack,trackpy] [--motility 0.5,0.2,0.1,0.2]
 """
 
 from __future__ import annotations
@@ -200,6 +203,14 @@ TRACKERS = {
 MODULE_OF = {"trackers": "trackers", "laptrack": "laptrack", "trackpy": "trackpy"}
 
 
+def motility_arg(text: str) -> list[float]:
+    """``"0.5,0.2,0.1,0.2"`` -> the four WHO fractions (rapid, slow, non-progressive, immotile)."""
+    vals = [float(v) for v in text.split(",")]
+    if len(vals) != 4 or min(vals) < 0 or sum(vals) <= 0:
+        raise argparse.ArgumentTypeError("--motility takes four non-negative fractions R,S,N,I")
+    return vals
+
+
 def available(name: str) -> str | None:
     """None when the tracker can run, else why not."""
     for key, module in MODULE_OF.items():
@@ -216,9 +227,14 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=500)
     ap.add_argument("--seeds", type=int, default=2, help="videos per density")
     ap.add_argument("--skip", default="", help="comma-separated name prefixes of trackers to skip")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "tracker_accuracy.json"))
+    ap.add_argument("--motility", type=motility_arg, default=None, help="R,S,N,I fractions of the sperm in focus")
+    ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     skip = [s.strip() for s in args.skip.split(",") if s.strip()]
+    name = "tracker_accuracy" + ("_motile" if args.motility else "") + ".json"
+    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / name
+    mix = "simulate's default per-donor mixes (VISEM-like)" if args.motility is None else f"fixed {args.motility}"
+    print(f"motility (rapid, slow, non-progressive, immotile): {mix}", flush=True)
 
     # warm the JIT so the first video's timing is not compilation
     run_ours(simulate_video(seed=0, num_frames=30, density=5).boxes)
@@ -228,13 +244,15 @@ def main(argv=None) -> int:
     for density in DENSITIES:
         for s in range(args.seeds):
             seed = 1000 * density + s
-            videos[f"d{density}s{s}"] = (seed, simulate_video(seed=seed, num_frames=args.frames, density=density).boxes)
+            video = simulate_video(seed=seed, num_frames=args.frames, density=density, motility=args.motility)
+            videos[f"d{density}s{s}"] = (seed, video.boxes)
 
     results = {
         "benchmark": "tracker_accuracy",
         "frames": args.frames,
         "seeds": args.seeds,
         "fps": FPS,
+        "motility": args.motility,
         "conditions": {},
         "skipped": {},
     }
@@ -284,7 +302,6 @@ def main(argv=None) -> int:
         print(flush=True)
     for name, why in results["skipped"].items():
         print(f"skipped {name}: {why}")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(out) as fh:
         json.dump(results, fh, indent=2)

@@ -2,16 +2,20 @@
 
 For each variant (the defaults with one or two settings changed) the offline
 tracker runs on simulated VISEM-like videos (``spermtrack.simulate``, densities
-5, 30 and 65, ``--seeds`` each, ``--frames`` frames at 50 fps) under three
+5, 30 and 65, ``--seeds`` each, ``--frames`` frames at 50 fps; the simulator's
+default per-donor motility mixes, mostly immotile cells in focus as in VISEM, or
+``--motility R,S,N,I`` for a fixed mix of rapid, slow, non-progressive and
+immotile sperm, e.g. the motile-rich stress mix ``0.5,0.2,0.1,0.2``) under three
 detection conditions (perfect boxes; 10 % missed + 1 false box per frame + 1 px
 jitter; 25 % missed + 3 false + 2 px; noisy scores as in tracker_accuracy.py), and
 prints IDF1, MOTA and ID switches (spermtrack.evaluate, IoU 0.5, videos combined).
 With ``--fps`` it instead checks that the defaults hold at 15, 30, 50 and 100 fps
 (the same physical motion simulated at each frame rate, 8 s per video).
 
-Writes benchmarks/results/tracker_tuning.json.
+Writes benchmarks/results/tracker_tuning[_fps][_motile].json (``_motile`` with ``--motility``).
 
-    python benchmarks/tracker_tuning.py [--frames 400] [--seeds 2] [--fps] [--variants '[{}, {"gate": 11}]']
+    python benchmarks/tracker_tuning.py [--frames 400] [--seeds 2] [--fps] [--motility 0.5,0.2,0.1,0.2] [--seed0 500]
+                                        [--variants '[{}, {"gate": 11}]']
 """
 
 from __future__ import annotations
@@ -38,9 +42,12 @@ CONDITIONS = {
 VARIANTS = [
     {},
     {"accel_std_px_s2": 200.0},
+    {"accel_std_px_s2": 800.0},
     {"accel_std_px_s2": 1500.0},
     {"accel_std_px_s2": 3000.0},
     {"meas_std_px": 3.0},
+    {"meas_std_px": 4.0},
+    {"meas_std_px": 6.0},
     {"meas_std_px": 7.0},
     {"gate": 11.0},
     {"gate": 25.0},
@@ -50,9 +57,12 @@ VARIANTS = [
     {"size_weight": 0.0},
     {"size_weight": 0.5},
     {"size_weight": 1.0},
+    {"max_lost_s": 0.1},
     {"max_lost_s": 0.3},
     {"max_lost_s": 0.6},
+    {"confirm_s": 0.06},
     {"confirm_s": 0.1},
+    {"min_track_s": 0.2},
     {"interpolate_s": 0.0},
     {"interpolate_s": 0.3},
     {"gap_close_s": 0.5},
@@ -60,6 +70,14 @@ VARIANTS = [
     {"cost": "distance", "gate": 1.0},
     {"cost": "iou", "gate": 0.95},
 ]
+
+
+def motility_arg(text: str) -> list[float]:
+    """``"0.5,0.2,0.1,0.2"`` -> the four WHO fractions (rapid, slow, non-progressive, immotile)."""
+    vals = [float(v) for v in text.split(",")]
+    if len(vals) != 4 or min(vals) < 0 or sum(vals) <= 0:
+        raise argparse.ArgumentTypeError("--motility takes four non-negative fractions R,S,N,I")
+    return vals
 
 
 def degrade(gt, seed, kw):
@@ -70,8 +88,9 @@ def sweep(args) -> dict:
     videos = {}
     for density in (5, 30, 65):
         for s in range(args.seeds):
-            seed = 500 + 10 * density + s
-            videos[f"d{density}s{s}"] = (seed, simulate_video(seed=seed, num_frames=args.frames, density=density).boxes)
+            seed = args.seed0 + 10 * density + s
+            video = simulate_video(seed=seed, num_frames=args.frames, density=density, motility=args.motility)
+            videos[f"d{density}s{s}"] = (seed, video.boxes)
     dets = {cond: {vid: degrade(gt, seed, kw) for vid, (seed, gt) in videos.items()} for cond, kw in CONDITIONS.items()}
     rows = []
     print("| variant | " + " | ".join(f"{c}: IDF1 / MOTA / IDSW" for c in CONDITIONS) + " |")
@@ -87,27 +106,42 @@ def sweep(args) -> dict:
         rows.append(row)
         name = ", ".join(f"{k}={val}" for k, val in v.items()) or "**defaults**"
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
-    return {"frames": args.frames, "seeds": args.seeds, "rows": rows}
+    return {"frames": args.frames, "seeds": args.seeds, "seed0": args.seed0, "rows": rows}
 
 
 def fps_check(args) -> dict:
+    """The defaults (or each of ``--variants``) at 15, 30, 50 and 100 fps."""
+    variants = args.variants if args.variants is not VARIANTS else [{}]
     rows = []
-    print("| fps | frames | perfect IDF1 / MOTA | 10% miss, 1 FP IDF1 / MOTA |")
-    print("|---:|---:|---:|---:|")
+    print("| variant | fps | frames | perfect IDF1 / MOTA | 10% miss, 1 FP IDF1 / MOTA |")
+    print("|---|---:|---:|---:|---:|")
+    videos = {}
     for fps in (15.0, 30.0, 50.0, 100.0):
         nf = int(8 * fps)
-        perfect, noisy = {}, {}
         for s in range(args.seeds):
             for density in (30, 65):
                 seed = 900 + s + density
-                gt = simulate_video(seed=seed, num_frames=nf, density=density, calibration=Calibration(0.25, fps)).boxes
-                perfect[f"{s}{density}"] = (gt, track(degrade(gt, seed, {}), fps))
-                noisy[f"{s}{density}"] = (gt, track(degrade(gt, seed, CONDITIONS["10% miss, 1 FP"]), fps))
-        a, b = tracking_many(perfect, per_class=False), tracking_many(noisy, per_class=False)
-        rows.append(
-            {"fps": fps, "frames": nf, "perfect": {"IDF1": a.idf1, "MOTA": a.mota}, "noisy": {"IDF1": b.idf1, "MOTA": b.mota}}
-        )
-        print(f"| {fps:.0f} | {nf} | {a.idf1:.3f} / {a.mota:.3f} | {b.idf1:.3f} / {b.mota:.3f} |", flush=True)
+                cal = Calibration(0.25, fps)
+                gt = simulate_video(seed=seed, num_frames=nf, density=density, calibration=cal, motility=args.motility).boxes
+                videos[fps, f"{s}{density}"] = (gt, degrade(gt, seed, {}), degrade(gt, seed, CONDITIONS["10% miss, 1 FP"]))
+    for v in variants:
+        cfg = TrackerConfig(**v)
+        name = ", ".join(f"{k}={val}" for k, val in v.items()) or "defaults"
+        for fps in (15.0, 30.0, 50.0, 100.0):
+            nf = int(8 * fps)
+            vids = {key: val for (f, key), val in videos.items() if f == fps}
+            a = tracking_many({k: (gt, track(p, fps, cfg)) for k, (gt, p, _) in vids.items()}, per_class=False)
+            b = tracking_many({k: (gt, track(n, fps, cfg)) for k, (gt, _, n) in vids.items()}, per_class=False)
+            rows.append(
+                {
+                    "variant": v or "defaults",
+                    "fps": fps,
+                    "frames": nf,
+                    "perfect": {"IDF1": a.idf1, "MOTA": a.mota},
+                    "noisy": {"IDF1": b.idf1, "MOTA": b.mota},
+                }
+            )
+            print(f"| {name} | {fps:.0f} | {nf} | {a.idf1:.3f} / {a.mota:.3f} | {b.idf1:.3f} / {b.mota:.3f} |", flush=True)
     return {"seeds": args.seeds, "rows": rows}
 
 
@@ -119,14 +153,18 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--variants", type=json.loads, default=VARIANTS, help="JSON list of setting dicts to try instead of the built-in list"
     )
+    ap.add_argument("--seed0", type=int, default=500, help="first seed (others for a confirmation run on new videos)")
+    ap.add_argument("--motility", type=motility_arg, default=None, help="R,S,N,I fractions of the sperm in focus")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    result = {"benchmark": "tracker_tuning", "defaults": TrackerConfig().to_dict()}
+    mix = "simulate's default per-donor mixes (VISEM-like)" if args.motility is None else f"fixed {args.motility}"
+    print(f"motility (rapid, slow, non-progressive, immotile): {mix}\n")
+    result = {"benchmark": "tracker_tuning", "defaults": TrackerConfig().to_dict(), "motility": args.motility}
     if args.fps:
         result["fps_check"] = fps_check(args)
     else:
         result["sweep"] = sweep(args)
-    name = "tracker_tuning_fps.json" if args.fps else "tracker_tuning.json"
+    name = "tracker_tuning" + ("_fps" if args.fps else "") + ("_motile" if args.motility else "") + ".json"
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(out) as fh:

@@ -1,13 +1,15 @@
 """The tracker on hand-made trajectories: identities through fast motion and crossings, lifecycle, bad input."""
 
+import os
+
 import numpy as np
 import pytest
 
 from spermtrack import Boxes
 from spermtrack.errors import BoxesError, SpermtrackError
 from spermtrack.track import Tracker, TrackerConfig, TrackerConfigError, track
-from spermtrack.track.core import run_video
-from spermtrack.track.offline import assemble, close_gaps, interpolate, postprocess
+from spermtrack.track.core import OK, State
+from spermtrack.track.offline import assemble, close_gaps, interpolate
 
 SIZE = 20.0
 
@@ -80,6 +82,15 @@ def test_same_settings_work_at_any_frame_rate(fps):
     assert len(out) == len(truth)
 
 
+def _offline_core(dets, config=None):
+    """Internal and public ids of the online pass of track(), in one kernel call."""
+    p = (config or TrackerConfig()).for_fps(50)
+    n = len(dets)
+    uid, pub, cls = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16)
+    assert State(p.order).advance(p.prm, dets, dets.num_frames, uid, pub, cls) == OK
+    return uid, pub
+
+
 def test_streaming_equals_offline_core():
     truth = lines([[20, 40], [20, 140], [600, 240]], [[9, 0], [8, 3], [-7, 2]], 25, drop=lambda f, i: (f * 7 + i * 3) % 11 == 0)
     rng = np.random.default_rng(0)
@@ -87,23 +98,100 @@ def test_streaming_equals_offline_core():
     tr = Tracker(fps=50)
     online = [tr.update(b) for _, b in dets.iter_frames()]
     got = tr.finish()
-    p = TrackerConfig().for_fps(50)
-    uid, pub, _ = run_video(
-        dets.frame_offsets, dets.x1, dets.y1, dets.x2, dets.y2, dets.score, dets.cls, p.ip, p.fp, p.F, p.Q, p.R, p.P0
-    )
+    uid, pub = _offline_core(dets)
     assert got.equals(assemble(dets, uid, pub))
     # the whole-video steps applied to the streaming result give track()'s result (pipeline.analyze relies on it)
-    assert postprocess(got, tr.params).equals(track(dets, fps=50))
+    assert tr.finish(postprocess=True).equals(track(dets, fps=50))
+    assert not tr.finish(postprocess=True).equals(got)  # interpolation and renumbering did something here
     streamed = Boxes.concat(online, num_frames=dets.num_frames)
     np.testing.assert_array_equal(streamed.track_id, np.where(pub >= 0, pub, -1))
 
 
+def test_streaming_equals_offline_when_the_state_must_grow():
+    # 150 cells at once (the state starts with room for 64 tracks), some frames skipped entirely,
+    # more boxes in later frames than in the first: the kernel stops, the state grows, it resumes
+    rng = np.random.default_rng(3)
+    starts = np.column_stack([rng.uniform(0, 2000, 150), rng.uniform(0, 2000, 150)])
+    vel = rng.uniform(-6, 6, (150, 2))
+    truth = lines(starts, vel, 30, drop=lambda f, i: ((f >= 10) & (f < 13)) | ((f < 5) & (i > 40)))
+    dets = truth.replace(track_id=np.full(len(truth), -1))
+    for cfg in (TrackerConfig(), TrackerConfig(motion="ca", rescue_dist=1.0, gap_close_s=0.2)):
+        tr = Tracker(fps=50, config=cfg)
+        for _, b in dets.iter_frames():
+            if len(b):  # frames 10..12 are never given: the tracker counts them as empty
+                tr.update(b)
+        assert tr.num_live_tracks >= 150
+        assert tr.finish().equals(assemble(dets, *_offline_core(dets, cfg)))
+        assert tr.finish(postprocess=True).equals(track(dets, fps=50, config=cfg))
+    assert_perfect(truth, track(dets, fps=50))
+
+
+def test_a_refused_frame_leaves_the_tracker_unchanged():
+    truth = lines([[20, 40], [300, 140]], [[9, 0], [-8, 3]], 12)
+    ref, tr = Tracker(fps=50), Tracker(fps=50)
+    bad = Boxes([6, 6], [1.0, 5.0], [1, 1], [np.nan, 9.0], [5, 5], validate=False)
+    for f, b in truth.iter_frames():
+        if f == 6:
+            with pytest.raises(BoxesError, match="row 0 \\(frame 6\\) has a non-finite value"):
+                tr.update(bad)
+            assert tr.frame == 5
+        np.testing.assert_array_equal(tr.update(b).track_id, ref.update(b).track_id)
+    assert tr.finish().equals(ref.finish())
+
+
+@pytest.mark.parametrize("cache", ["warm", pytest.param("cold", marks=pytest.mark.slow)])
+def test_one_compiled_kernel_per_function(tmp_path, cache):
+    # A typical run (offline and streaming, read-only columns as pandas gives them, several settings)
+    # compiles each Numba function of the tracker once: no copies for literal arguments or dtypes.
+    # With a warm cache only the kernels called from Python load; with an empty one (a fresh
+    # install) every kernel compiles, the ones called inside others included.
+    code = """
+import numba, numpy as np
+from spermtrack import Boxes
+from spermtrack.track import Tracker, TrackerConfig, track
+import spermtrack.track.assignment, spermtrack.track.core, spermtrack.track.costs, spermtrack.track.kalman, spermtrack.track.offline
+f = np.repeat(np.arange(40), 3)
+x = np.where(np.arange(120) % 3 == 0, 10 + 9 * f, np.where(np.arange(120) % 3 == 1, 400 - 7 * f, 200 + 0 * f)).astype(float)
+b = Boxes.from_cxcywh(f, np.column_stack([x, 100 + f % 3, np.full((120, 2), 20.0)]), score=np.linspace(0.2, 1, 120))
+ro = Boxes(*[np.array(getattr(b, c)) for c in ("frame", "x1", "y1", "x2", "y2", "score", "cls")], num_frames=40)
+for c in ("frame", "x1", "y1", "x2", "y2", "score", "cls"):
+    getattr(ro, c).setflags(write=False)
+for cfg in (TrackerConfig(), TrackerConfig(motion="ca", cost="iou", gate=0.9, rescue_dist=1.0, gap_close_s=0.3)):
+    for d in (b, ro):
+        track(d, 50, cfg)
+        t = Tracker(50, cfg)
+        for _, fb in d.iter_frames():
+            t.update(fb)
+        t.finish(postprocess=True)
+mods = [spermtrack.track.assignment, spermtrack.track.core, spermtrack.track.costs, spermtrack.track.kalman, spermtrack.track.offline]
+n = 0
+for m in mods:
+    for name, obj in vars(m).items():
+        if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.__module__ == m.__name__ and obj.signatures:
+            n += 1
+            if len(obj.signatures) != 1:
+                print("MANY", m.__name__, name, obj.signatures)
+print("KERNELS", n)
+"""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, **({"NUMBA_CACHE_DIR": str(tmp_path)} if cache == "cold" else {}))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "MANY" not in res.stdout, res.stdout
+    # warm: run, assemble's and the offline steps' kernels; cold: also assign_sparse, pairs_into, the Kalman kernels...
+    assert int(res.stdout.split("KERNELS")[1]) >= (5 if cache == "warm" else 15)
+
+
 def test_tracker_update_output_and_lifecycle():
-    tr = Tracker(fps=50)  # confirm after max(2, round(0.06 * 50)) = 3 matched frames
+    tr = Tracker(fps=50)  # confirm after max(2, round(0.04 * 50)) = 2 matched frames
     ids = []
     for f in range(5):
         ids.append(tr.update(Boxes.from_cxcywh([f], [[100 + 5 * f, 50, 20, 20]])).track_id[0])
-    assert ids == [-1, -1, 1, 1, 1]
+    assert ids == [-1, 1, 1, 1, 1]
+    slow = Tracker(fps=100)  # max(2, round(0.04 * 100)) = 4 frames at 100 fps
+    assert [slow.update(Boxes.from_cxcywh([f], [[100 + 2 * f, 50, 20, 20]])).track_id[0] for f in range(5)] == [-1] * 3 + [1] * 2
     # after max_lost_s (0.15 s = 8 frames) without boxes the track ends; a box there starts a new tentative one
     out = tr.update(Boxes.from_cxcywh([5 + 9], [[100 + 5 * 14, 50, 20, 20]]))
     assert out.track_id[0] == -1
@@ -161,6 +249,11 @@ def test_non_monotonic_frames_are_a_clear_error():
         tr.update(Boxes.from_cxcywh([3], [[10, 10, 5, 5]]))
     with pytest.raises(BoxesError, match="one frame"):
         Tracker(fps=50).update(Boxes.from_cxcywh([1, 2], [[1, 1, 5, 5], [2, 2, 5, 5]]))
+    beyond = Boxes([0, 5], [1, 1], [1, 1], [5, 5], [5, 5], num_frames=3, validate=False)
+    with pytest.raises(BoxesError, match="row 1 has frame 5 but num_frames is 3"):
+        track(beyond, fps=50)
+    with pytest.raises(BoxesError, match="negative frame"):
+        Tracker(fps=50).update(Boxes([-1], [1], [1], [5], [5], validate=False))
 
 
 def test_bad_settings_and_classes():

@@ -7,11 +7,12 @@ assignment algorithms", IEEE TAES 2016), the algorithm SciPy's
 same assignment (the test suite checks this on random and degenerate
 matrices). ``+inf`` marks a forbidden pair; NaN and ``-inf`` are invalid.
 
-The tracker calls :func:`assign_gated`: pairs costing at least ``threshold`` are
-not allowed to match. It clips the matrix at ``threshold`` and solves the
-rectangular problem; a clipped pair "matched" at the threshold is the same as
-leaving both ends unmatched, so the result is the optimal partial matching of
-the gated problem (minimum of matched costs plus ``threshold / 2`` per
+The tracker calls :func:`assign_sparse` with the allowed pairs of a frame
+(:func:`assign_gated` is the same for a dense matrix): pairs costing at least
+``threshold`` may not match. It clips the matrix at ``threshold`` and solves
+the rectangular problem; a clipped pair "matched" at the threshold is the same
+as leaving both ends unmatched, so the result is the optimal partial matching
+of the gated problem (minimum of matched costs plus ``threshold / 2`` per
 unmatched row or column), without padding the matrix with dummy rows and
 columns. It solves each connected group of allowed pairs on its own.
 """
@@ -26,43 +27,77 @@ LSAP_OK, LSAP_INFEASIBLE, LSAP_INVALID = 0, 1, 2
 
 
 @numba.njit(cache=True)
-def _augment(cost, nc, u, v, path, row4col, spc, i, SR, SC, remaining):
-    """Dijkstra from free row ``i`` over reduced costs; returns (sink column or -1, path length)."""
-    min_val = 0.0
-    num_remaining = nc
-    for it in range(nc):
-        # Reverse order: a constant matrix gives the identity (as SciPy).
-        remaining[it] = nc - it - 1
-    SR[:] = False
-    SC[:] = False
-    spc[:] = np.inf
-    sink = -1
-    while sink == -1:
-        index = -1
-        lowest = np.inf
-        SR[i] = True
-        ui = u[i]
-        for it in range(num_remaining):
-            j = remaining[it]
-            r = min_val + cost[i, j] - ui - v[j]
-            if r < spc[j]:
-                path[j] = i
-                spc[j] = r
-            if spc[j] < lowest or (spc[j] == lowest and row4col[j] == -1):
-                lowest = spc[j]
-                index = it
-        min_val = lowest
-        if min_val == np.inf:
-            return -1, min_val
-        j = remaining[index]
-        if row4col[j] == -1:
-            sink = j
-        else:
-            i = row4col[j]
-        SC[j] = True
-        num_remaining -= 1
-        remaining[index] = remaining[num_remaining]
-    return sink, min_val
+def _lsap_core(c, u, v, spc, path, col4row, row4col, SR, SC, remaining):
+    """Solve the assignment of ``c`` (nr, nc) with ``nr <= nc`` into ``col4row``; returns a status.
+
+    ``c`` holds finite values or ``+inf`` (checked by the caller). The other arguments are
+    work buffers of at least ``nr`` (``u``, ``col4row``, ``SR``) or ``nc`` entries (the rest).
+    Each row in turn is joined to the matching by a shortest augmenting path (Dijkstra over
+    reduced costs), as in Crouse's paper and SciPy.
+    """
+    nr, nc = c.shape
+    for i in range(nr):
+        u[i] = 0.0
+        col4row[i] = -1
+    for j in range(nc):
+        v[j] = 0.0
+        path[j] = -1
+        row4col[j] = -1
+    for cur in range(nr):
+        min_val = 0.0
+        num_remaining = nc
+        for it in range(nc):
+            # Reverse order: a constant matrix gives the identity (as SciPy).
+            remaining[it] = nc - it - 1
+        for i in range(nr):
+            SR[i] = False
+        for j in range(nc):
+            SC[j] = False
+            spc[j] = np.inf
+        sink = -1
+        i = cur
+        while sink == -1:
+            index = -1
+            lowest = np.inf
+            SR[i] = True
+            ui = u[i]
+            for it in range(num_remaining):
+                j = remaining[it]
+                r = min_val + c[i, j] - ui - v[j]
+                if r < spc[j]:
+                    path[j] = i
+                    spc[j] = r
+                if spc[j] < lowest or (spc[j] == lowest and row4col[j] == -1):
+                    lowest = spc[j]
+                    index = it
+            min_val = lowest
+            if min_val == np.inf:
+                return LSAP_INFEASIBLE
+            j = remaining[index]
+            if row4col[j] == -1:
+                sink = j
+            else:
+                i = row4col[j]
+            SC[j] = True
+            num_remaining -= 1
+            remaining[index] = remaining[num_remaining]
+        u[cur] += min_val
+        for i in range(nr):
+            if SR[i] and i != cur:
+                u[i] += min_val - spc[col4row[i]]
+        for j in range(nc):
+            if SC[j]:
+                v[j] -= min_val - spc[j]
+        j = sink
+        while True:
+            i = path[j]
+            row4col[j] = i
+            tmp = col4row[i]
+            col4row[i] = j
+            j = tmp
+            if i == cur:
+                break
+    return LSAP_OK
 
 
 @numba.njit(cache=True)
@@ -93,35 +128,16 @@ def lsap(cost):
             e = c[i, j]
             if e != e or e == -np.inf:
                 return np.zeros(0, np.int64), np.zeros(0, np.int64), LSAP_INVALID
-    u = np.zeros(nr)
-    v = np.zeros(nc)
-    spc = np.empty(nc)
-    path = np.full(nc, -1, np.int64)
-    col4row = np.full(nr, -1, np.int64)
-    row4col = np.full(nc, -1, np.int64)
-    SR = np.zeros(nr, np.bool_)
-    SC = np.zeros(nc, np.bool_)
-    remaining = np.empty(nc, np.int64)
-    for cur in range(nr):
-        sink, min_val = _augment(c, nc, u, v, path, row4col, spc, cur, SR, SC, remaining)
-        if sink < 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), LSAP_INFEASIBLE
-        u[cur] += min_val
-        for i in range(nr):
-            if SR[i] and i != cur:
-                u[i] += min_val - spc[col4row[i]]
-        for j in range(nc):
-            if SC[j]:
-                v[j] -= min_val - spc[j]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            tmp = col4row[i]
-            col4row[i] = j
-            j = tmp
-            if i == cur:
-                break
+    fw = np.empty(nr + 2 * nc)
+    iw = np.empty(nr + 3 * nc, np.int64)
+    bw = np.empty(nr + nc, np.bool_)
+    col4row = iw[:nr]
+    status = _lsap_core(
+        c, fw[:nr], fw[nr : nr + nc], fw[nr + nc :], iw[nr : nr + nc], col4row, iw[nr + nc : nr + 2 * nc],
+        bw[:nr], bw[nr:], iw[nr + 2 * nc :],
+    )  # fmt: skip
+    if status != LSAP_OK:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), status
     rows = np.empty(nr, np.int64)
     cols = np.empty(nr, np.int64)
     if transpose:
@@ -140,14 +156,6 @@ def lsap(cost):
             rows[t] = t
             cols[t] = col4row[t]
     return rows, cols, LSAP_OK
-
-
-@numba.njit(cache=True)
-def _find(parent, i):
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
 
 
 @numba.njit(cache=True)
@@ -170,59 +178,91 @@ def assign_sparse(nr, nc, rows, cols, cost, threshold):
     Notes
     -----
     The pairs split the problem into independent groups (connected components); a
-    group of one row and one column is matched directly, larger ones by :func:`lsap`
-    on their sub-matrix, pairs not allowed set to ``threshold``.
+    group of one row and one column is matched directly, larger ones by the
+    :func:`lsap` solver on their sub-matrix, pairs not allowed set to ``threshold``
+    (the sub-matrix is built transposed when it has more rows than columns, as
+    :func:`lsap` does). Work arrays are carved from a few allocations: this runs
+    several times per frame.
     """
     out = np.full(nr, -1, np.int64)
     ne = rows.shape[0]
     if ne == 0:
         return out
     nn = nr + nc
-    parent = np.arange(nn)
+    iw = np.empty(9 * nn + 2 + ne, np.int64)
+    parent = iw[0:nn]
+    root = iw[nn : 2 * nn]
+    size_r = iw[2 * nn : 3 * nn]
+    size_c = iw[3 * nn : 4 * nn]
+    local = iw[4 * nn : 5 * nn]
+    start = iw[5 * nn : 6 * nn + 1]
+    fill = iw[6 * nn + 1 : 7 * nn + 1]
+    members = iw[7 * nn + 1 : 8 * nn + 1]
+    estart = iw[8 * nn + 1 : 9 * nn + 2]
+    eorder = iw[9 * nn + 2 :]
+    for v in range(nn):
+        parent[v] = v
+        root[v] = -1
+        size_r[v] = 0
+        size_c[v] = 0
+        estart[v] = 0
+    estart[nn] = 0
+    # union-find over the pairs (path halving)
     for e in range(ne):
-        ra, rb = _find(parent, rows[e]), _find(parent, nr + cols[e])
+        ra = rows[e]
+        while parent[ra] != ra:
+            parent[ra] = parent[parent[ra]]
+            ra = parent[ra]
+        rb = nr + cols[e]
+        while parent[rb] != rb:
+            parent[rb] = parent[parent[rb]]
+            rb = parent[rb]
         if ra != rb:
             parent[rb] = ra
-    has_edge = np.zeros(nn, np.bool_)
-    for e in range(ne):
-        has_edge[rows[e]] = True
-        has_edge[nr + cols[e]] = True
-    root = np.full(nn, -1, np.int64)
-    size_r = np.zeros(nn, np.int64)
-    size_c = np.zeros(nn, np.int64)
+        root[rows[e]] = 0  # marks "has a pair"; the root is set below
+        root[nr + cols[e]] = 0
     for v in range(nn):
-        if has_edge[v]:
-            r = _find(parent, v)
+        if root[v] >= 0:
+            r = v
+            while parent[r] != r:
+                parent[r] = parent[parent[r]]
+                r = parent[r]
             root[v] = r
             if v < nr:
                 size_r[r] += 1
             else:
                 size_c[r] += 1
     # members of each component, rows first then columns (nodes in index order), and local indices
-    start = np.zeros(nn + 1, np.int64)
+    start[0] = 0
+    big_sub, big_dim = 0, 0
     for v in range(nn):
         start[v + 1] = start[v] + size_r[v] + size_c[v]
-    fill = start[:-1].copy()
-    members = np.empty(start[-1], np.int64)
-    local = np.empty(nn, np.int64)
+        fill[v] = start[v]
+        if size_r[v] > 0 and size_r[v] + size_c[v] > 2:
+            big_sub = max(big_sub, size_r[v] * size_c[v])
+            big_dim = max(big_dim, max(size_r[v], size_c[v]))
     for v in range(nn):
-        if has_edge[v]:
-            r = root[v]
+        r = root[v]
+        if r >= 0:
             local[v] = fill[r] - start[r] - (0 if v < nr else size_r[r])
             members[fill[r]] = v
             fill[r] += 1
-    # edges of each component
-    estart = np.zeros(nn + 1, np.int64)
+    # pairs of each component
     for e in range(ne):
         estart[root[rows[e]] + 1] += 1
     for v in range(nn):
         estart[v + 1] += estart[v]
-    efill = estart[:-1].copy()
-    eorder = np.empty(ne, np.int64)
+        fill[v] = estart[v]
     for e in range(ne):
         r = root[rows[e]]
-        eorder[efill[r]] = e
-        efill[r] += 1
+        eorder[fill[r]] = e
+        fill[r] += 1
+    fw = np.empty(big_sub + 3 * big_dim)
+    lw = np.empty(4 * big_dim, np.int64)
+    bw = np.empty(2 * big_dim, np.bool_)
+    u, v_, spc = fw[big_sub : big_sub + big_dim], fw[big_sub + big_dim : big_sub + 2 * big_dim], fw[big_sub + 2 * big_dim :]
+    path, col4row, row4col, remaining = lw[:big_dim], lw[big_dim : 2 * big_dim], lw[2 * big_dim : 3 * big_dim], lw[3 * big_dim :]
+    SR, SC = bw[:big_dim], bw[big_dim:]
     for r in range(nn):
         k_r, k_c = size_r[r], size_c[r]
         if k_r == 0:
@@ -231,14 +271,25 @@ def assign_sparse(nr, nc, rows, cols, cost, threshold):
         if k_r == 1 and k_c == 1:
             out[members[s]] = members[s + 1] - nr
             continue
-        sub = np.full((k_r, k_c), threshold)
+        transpose = k_c < k_r
+        sub = fw[: k_r * k_c].reshape((k_c, k_r) if transpose else (k_r, k_c))
+        for i in range(sub.shape[0]):
+            for j in range(sub.shape[1]):
+                sub[i, j] = threshold
         for q in range(estart[r], estart[r + 1]):
             e = eorder[q]
-            sub[local[rows[e]], local[nr + cols[e]]] = cost[e]
-        rr, cc, _ = lsap(sub)
-        for t in range(rr.shape[0]):
-            if sub[rr[t], cc[t]] < threshold:
-                out[members[s + rr[t]]] = members[s + k_r + cc[t]] - nr
+            if transpose:
+                sub[local[nr + cols[e]], local[rows[e]]] = cost[e]
+            else:
+                sub[local[rows[e]], local[nr + cols[e]]] = cost[e]
+        _lsap_core(sub, u, v_, spc, path, col4row, row4col, SR, SC, remaining)
+        for i in range(sub.shape[0]):
+            j = col4row[i]
+            if sub[i, j] < threshold:
+                if transpose:
+                    out[members[s + j]] = members[s + k_r + i] - nr
+                else:
+                    out[members[s + i]] = members[s + k_r + j] - nr
     return out
 
 

@@ -99,7 +99,8 @@ class TrackerConfig:
     confirm_s : float
         A new (tentative) track is confirmed, and gets an identity, once it
         has been matched in ``max(2, round(confirm_s * fps))`` frames (1 frame
-        when ``confirm_s`` is 0). Raise it to suppress tracks of false boxes.
+        when ``confirm_s`` is 0): 2 frames up to 62 fps, 4 at 100 fps. Raise it to
+        suppress tracks of false boxes (offline, ``min_track_s`` removes most of those).
     tentative_lost_s : float
         A tentative track is dropped after being unmatched this long (0: at
         its first miss).
@@ -148,7 +149,7 @@ class TrackerConfig:
     high_score: float = 0.5
     low_score: float = 0.1
     new_track_score: float = 0.5
-    confirm_s: float = 0.06
+    confirm_s: float = 0.04
     tentative_lost_s: float = 0.0
     max_lost_s: float = 0.15
     gap_close_s: float = 0.0
@@ -221,17 +222,21 @@ class TrackerConfig:
         return FrameParams(self, fps)
 
 
+#: Layout of the packed settings array ``FrameParams.prm`` read by the Numba kernels
+#: (:func:`spermtrack.track.core.run`): scalar settings first, then the per-frame Kalman
+#: model ``F`` (k, k), ``Q`` (4, k, k), ``R`` (4,) and ``P0`` (4, k, k), flattened.
+P_COST, P_CONFIRM, P_TENT_LOST, P_MAX_LOST = 0, 1, 2, 3
+P_GATE, P_IOU_W, P_HIGH, P_LOW, P_NEW, P_LOGDET, P_RESCUE, P_SIZE_W = 4, 5, 6, 7, 8, 9, 10, 11
+P_ORDER, P_MODEL = 12, 16
+
+
 class FrameParams:
     """The settings of a :class:`TrackerConfig` converted for one frame rate (internal).
 
     Attributes hold the Kalman matrices per frame (``F``, ``Q``, ``R``, ``P0``),
-    the integer settings ``ip`` and float settings ``fp`` passed to the kernels.
+    the frame counts of the lifecycle and ``prm``, everything the kernels need
+    packed into one float64 array (layout: the ``P_*`` constants of this module).
     """
-
-    # indices into ip
-    I_COST, I_CONFIRM, I_TENT_LOST, I_MAX_LOST, I_NUM = 0, 1, 2, 3, 4
-    # indices into fp
-    F_GATE, F_IOU_W, F_HIGH, F_LOW, F_NEW, F_LOGDET, F_RESCUE, F_SIZE_W, F_NUM = 0, 1, 2, 3, 4, 5, 6, 7, 8
 
     def __init__(self, config: TrackerConfig, fps: float) -> None:
         self.config, self.fps = config, fps
@@ -260,18 +265,18 @@ class FrameParams:
         self.gap_close_frames = round(config.gap_close_s * fps)
         self.min_track_frames = round(config.min_track_s * fps)
         self.interpolate_frames = round(config.interpolate_s * fps)
-        ip = np.zeros(self.I_NUM, np.int64)
-        ip[self.I_COST] = COST_KINDS[config.cost]
-        ip[self.I_CONFIRM] = self.confirm_frames
-        ip[self.I_TENT_LOST] = self.tentative_lost_frames
-        ip[self.I_MAX_LOST] = self.max_lost_frames
-        fp = np.zeros(self.F_NUM)
-        fp[self.F_GATE] = config.gate
-        fp[self.F_IOU_W] = config.iou_weight
-        fp[self.F_HIGH] = config.high_score
-        fp[self.F_LOW] = config.low_score
-        fp[self.F_NEW] = config.new_track_score
-        fp[self.F_LOGDET] = config.logdet_weight
-        fp[self.F_RESCUE] = config.rescue_dist
-        fp[self.F_SIZE_W] = config.size_weight
-        self.ip, self.fp = ip, fp
+        head = np.zeros(P_MODEL)
+        head[P_COST] = COST_KINDS[config.cost]
+        head[P_CONFIRM] = self.confirm_frames
+        head[P_TENT_LOST] = self.tentative_lost_frames
+        head[P_MAX_LOST] = self.max_lost_frames
+        head[P_GATE] = config.gate
+        head[P_IOU_W] = config.iou_weight
+        head[P_HIGH] = config.high_score
+        head[P_LOW] = config.low_score
+        head[P_NEW] = config.new_track_score
+        head[P_LOGDET] = config.logdet_weight
+        head[P_RESCUE] = config.rescue_dist
+        head[P_SIZE_W] = config.size_weight
+        head[P_ORDER] = k
+        self.prm = np.concatenate([head, self.F.ravel(), self.Q.ravel(), self.R, self.P0.ravel()])

@@ -1,4 +1,4 @@
-"""The per-frame tracking step and the whole-video loop (Numba).
+"""The tracking kernel: any number of frames in one Numba call, streaming and offline alike.
 
 State of the live tracks, compact in slots ``0 .. n-1`` (a removed track's slot
 is filled with the last live one):
@@ -12,24 +12,54 @@ is filled with the last live one):
     unmatched frames), ``PUB`` (public id, >= 1, given at confirmation; -1
     before) and ``VOTES + c`` (detections of class ``c`` matched, for the
     majority vote).
+``cnt``
+    int64 ``(NCNT,)``: ``C_N`` live tracks, ``C_UID`` / ``C_PUB`` the next
+    internal / public id, ``C_LAST`` the last frame done (-1 before the first),
+    ``C_ROW`` the first row of the given columns not yet done (0 after a call
+    that finished), ``C_BAD`` the row an error code refers to.
 
-One frame (:func:`step`): predict every track; match confirmed tracks to
+One frame (inside :func:`run`): predict every track; match confirmed tracks to
 high-score detections; the confirmed tracks left to low-score detections
 (ByteTrack's second stage); optionally, the confirmed tracks still left to the
 high-score detections left by centre distance (a rescue); tentative tracks to
-the high-score detections left; each stage is an optimal gated assignment over the pairs inside the gate
-(:func:`.costs.gated_pairs`, :func:`.assignment.assign_sparse`).
+the high-score detections left. Each stage is an optimal gated assignment over
+the pairs inside the gate (:func:`.costs.pairs_into`, :func:`.assignment.assign_sparse`).
 Matched tracks are updated; unmatched ones age and are removed after their
 lost time; unmatched high-score detections start tentative tracks.
+
+Compilation. :func:`run` is the only kernel a run of the tracker needs (plus the
+small leaves it calls): one function, called with one signature (see
+:func:`run_kernel`), so that a fresh install compiles it once, in a few seconds.
+Its callees are never given literal constants (``np.int64(...)`` or values read
+from arrays instead): Numba would compile a separate copy of a callee for each
+literal it sees.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
+from numba import types as nt
 
 from .assignment import assign_sparse
-from .costs import COST_DISTANCE, gated_pairs
+from .config import (
+    P_CONFIRM,
+    P_COST,
+    P_GATE,
+    P_HIGH,
+    P_IOU_W,
+    P_LOGDET,
+    P_LOW,
+    P_MAX_LOST,
+    P_MODEL,
+    P_NEW,
+    P_RESCUE,
+    P_SIZE_W,
+    P_TENT_LOST,
+)
+from .costs import COST_DISTANCE, argsort_into, pairs_into
 from .kalman import kf_init, kf_predict, kf_update_one
 
 UID, STATE, HITS, MISSES, PUB, VOTES = 0, 1, 2, 3, 4, 5
@@ -38,21 +68,25 @@ NCLASSES = 16
 NCOLS = VOTES + NCLASSES
 TENTATIVE, CONFIRMED = 0, 1
 
-# Mirrors FrameParams' indices (kept as literals for Numba).
-_I_COST, _I_CONFIRM, _I_TENT_LOST, _I_MAX_LOST = 0, 1, 2, 3
-_F_GATE, _F_IOU_W, _F_HIGH, _F_LOW, _F_NEW, _F_LOGDET, _F_RESCUE, _F_SIZE_W = 0, 1, 2, 3, 4, 5, 6, 7
+#: Slots of the counters array ``cnt``.
+C_N, C_UID, C_PUB, C_LAST, C_ROW, C_BAD = 0, 1, 2, 3, 4, 5
+NCNT = 8
+
+#: Status codes of :func:`run`.
+OK, NEED_CAPACITY, BAD_VALUE, BAD_SIZE, BAD_ORDER, BAD_FRAME, BAD_CLASS, BAD_BEYOND = 0, 1, 2, 3, 4, 5, 6, 7
 
 
-@numba.njit(cache=True)
-def new_state(cap, order):
-    """Empty track state with room for ``cap`` tracks."""
-    return np.zeros((cap, 4, order)), np.zeros((cap, 4, order, order)), np.zeros((cap, NCOLS), np.int64)
+def new_state(cap: int, order: int):
+    """Empty track state ``(x, P, ti)`` with room for ``cap`` tracks, and fresh counters ``cnt``."""
+    cnt = np.zeros(NCNT, np.int64)
+    cnt[C_PUB] = 1
+    cnt[C_LAST] = -1
+    return np.zeros((cap, 4, order)), np.zeros((cap, 4, order, order)), np.zeros((cap, NCOLS), np.int64), cnt
 
 
-@numba.njit(cache=True)
-def grow_state(x, P, ti, n, cap):
+def grow_state(x, P, ti, n: int, cap: int):
     """Copies of the state with room for ``cap`` tracks (the first ``n`` kept)."""
-    x2, P2, ti2 = new_state(cap, x.shape[2])
+    x2, P2, ti2, _ = new_state(cap, x.shape[2])
     x2[:n] = x[:n]
     P2[:n] = P[:n]
     ti2[:n] = ti[:n]
@@ -60,216 +94,310 @@ def grow_state(x, P, ti, n, cap):
 
 
 @numba.njit(cache=True)
-def _majority(ti, t):
-    best, arg = -1, 0
-    for c in range(NCLASSES):
-        if ti[t, VOTES + c] > best:
-            best, arg = ti[t, VOTES + c], c
-    return arg
-
-
-@numba.njit(cache=True)
-def _match_stage(x, P, R, ti, slots, z, cls, dets, used, kind, gate, fp, confirm, next_pub, outs):
-    """Assign track ``slots`` to the unused detections among ``dets`` (cost ``kind``, gate ``gate``).
-
-    Matched tracks are updated (Kalman, hits, class votes, confirmation after
-    ``confirm`` hits) and ``outs = (uid, pub, cls)`` filled for their detections.
-    Returns the next public id.
-    """
-    out_uid, out_pub, out_cls = outs
-    nd = 0
-    for d in dets:
-        if not used[d]:
-            nd += 1
-    if slots.shape[0] == 0 or nd == 0:
-        return next_pub
-    free = np.empty(nd, np.int64)
-    nd = 0
-    for d in dets:
-        if not used[d]:
-            free[nd] = d
-            nd += 1
-    rows, cols, cost = gated_pairs(x, P, R, slots, z, free, kind, gate, fp[_F_IOU_W], fp[_F_LOGDET], fp[_F_SIZE_W])
-    match = assign_sparse(slots.shape[0], nd, rows, cols, cost, gate)
-    for r in range(slots.shape[0]):
-        c = match[r]
-        if c < 0:
-            continue
-        t, d = slots[r], free[c]
-        used[d] = True
-        kf_update_one(x, P, t, z[d], R)
-        ti[t, MISSES] = 0
-        ti[t, HITS] += 1
-        ti[t, VOTES + cls[d]] += 1
-        if ti[t, STATE] == TENTATIVE and ti[t, HITS] >= confirm:
-            ti[t, STATE] = CONFIRMED
-            ti[t, PUB] = next_pub
-            next_pub += 1
-        out_uid[d] = ti[t, UID]
-        out_pub[d] = ti[t, PUB]
-        out_cls[d] = _majority(ti, t)
-    return next_pub
-
-
-@numba.njit(cache=True)
-def _slots(ti, n, state, missed_only):
-    """Slots of live tracks in ``state`` (only those unmatched so far this frame when ``missed_only``)."""
-    cnt = 0
-    for t in range(n):
-        if ti[t, STATE] == state and (not missed_only or ti[t, MISSES] > 0):
-            cnt += 1
-    out = np.empty(cnt, np.int64)
-    cnt = 0
-    for t in range(n):
-        if ti[t, STATE] == state and (not missed_only or ti[t, MISSES] > 0):
-            out[cnt] = t
-            cnt += 1
-    return out
-
-
-@numba.njit(cache=True)
-def _by_score(score, lo, hi):
-    """Detections with ``lo <= score < hi``, in order."""
-    cnt = 0
-    for d in range(score.shape[0]):
-        if lo <= score[d] < hi:
-            cnt += 1
-    out = np.empty(cnt, np.int64)
-    cnt = 0
-    for d in range(score.shape[0]):
-        if lo <= score[d] < hi:
-            out[cnt] = d
-            cnt += 1
-    return out
-
-
-@numba.njit(cache=True)
-def step(x, P, ti, n, next_uid, next_pub, z, score, cls, frame, ip, fp, F, Q, R, P0, outs):
-    """Track one frame.
+def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, out_pub, out_cls):
+    """Track the frames ``cnt[C_LAST] + 1 .. f_end - 1``, whose detections are rows ``cnt[C_ROW]:``.
 
     Parameters
     ----------
-    x, P, ti : track state (capacity at least ``n + len(z)``), changed in place.
-    n : number of live tracks.
-    next_uid, next_pub : next internal id and next public id.
-    z : float64 (m, 4) detections of the frame, ``cx, cy, w, h`` pixels.
-    score : float (m,) detection scores; cls : int (m,) classes in ``0 .. NCLASSES-1``.
-    frame : the frame index.
-    ip, fp : integer and float settings (:class:`~spermtrack.track.config.FrameParams`).
-    F, Q, R, P0 : per-frame Kalman matrices.
-    outs : tuple of three int64 (m,) arrays, filled: each detection's internal track id
-        (-1 none), public id (-1 while tentative or none) and the track's majority class.
+    x, P, ti, cnt : track state and counters (module docstring), changed in place.
+    prm : float64, the packed settings (:attr:`FrameParams.prm <spermtrack.track.config.FrameParams>`).
+    frame, x1, y1, x2, y2, score, cls : the ``Boxes`` columns (int32 frame, float32 corners in
+        pixels and score, int16 class), frame-sorted; rows from ``cnt[C_ROW]`` on must all
+        belong to the frames tracked.
+    f_end : int, one past the last frame to track.
+    out_uid, out_pub : int64 (len(frame),), filled for the rows tracked: each detection's
+        internal track id (-1 none) and public id at that frame (-1 while tentative or none).
+    out_cls : int16 (len(frame),), filled: the majority class of each detection's track so far.
 
     Returns
     -------
-    (n, next_uid, next_pub) after the frame.
+    int
+        ``OK``; ``NEED_CAPACITY`` when a frame does not fit into the state's capacity
+        (the frames before it are done, ``cnt`` says where to resume: grow the state and
+        call again); or an error code (``BAD_*``, the row in ``cnt[C_BAD]``). Every row
+        is checked before anything changes, so an error leaves the state as it was.
     """
-    out_uid, out_pub, out_cls = outs
-    m = z.shape[0]
-    kf_predict(x, P, n, F, Q)
-    for t in range(n):
-        ti[t, MISSES] += 1
-    for d in range(m):
-        out_uid[d] = -1
-        out_pub[d] = -1
-        out_cls[d] = cls[d]
-    high = _by_score(score, fp[_F_HIGH], np.inf)
-    low = _by_score(score, fp[_F_LOW], fp[_F_HIGH])
-    used = np.zeros(m, np.bool_)
-    kind, gate, confirm = ip[_I_COST], fp[_F_GATE], ip[_I_CONFIRM]
-    # Stage 1: confirmed (incl. coasting) tracks <- high-score detections.
-    conf = _slots(ti, n, CONFIRMED, False)
-    next_pub = _match_stage(x, P, R, ti, conf, z, cls, high, used, kind, gate, fp, confirm, next_pub, outs)
-    # Stage 2: confirmed tracks still unmatched <- low-score detections (ByteTrack's second stage).
-    if low.shape[0] > 0:
-        conf = _slots(ti, n, CONFIRMED, True)
-        next_pub = _match_stage(x, P, R, ti, conf, z, cls, low, used, kind, gate, fp, confirm, next_pub, outs)
-    # Stage 3 (optional): confirmed tracks still unmatched <- high-score detections left, by centre
-    # distance in box sizes (a rescue for erratic heads whose jump left the statistical gate).
-    rescue = fp[_F_RESCUE]
-    if rescue > 0.0:
-        conf = _slots(ti, n, CONFIRMED, True)
-        next_pub = _match_stage(x, P, R, ti, conf, z, cls, high, used, COST_DISTANCE, rescue**2, fp, confirm, next_pub, outs)
-    # Stage 4: tentative tracks <- high-score detections left.
-    tent = _slots(ti, n, TENTATIVE, False)
-    next_pub = _match_stage(x, P, R, ti, tent, z, cls, high, used, kind, gate, fp, confirm, next_pub, outs)
-    # Lifecycle: end tracks unmatched for too long (compact: last live slot fills the hole).
-    t = 0
-    while t < n:
-        limit = ip[_I_TENT_LOST] if ti[t, STATE] == TENTATIVE else ip[_I_MAX_LOST]
-        if ti[t, MISSES] > limit:
-            n -= 1
-            if t != n:
-                x[t] = x[n]
-                P[t] = P[n]
-                ti[t] = ti[n]
-            continue
-        t += 1
-    # Births: unmatched high-score detections start tentative tracks.
-    for d in high:
-        if used[d] or score[d] < fp[_F_NEW]:
-            continue
-        kf_init(x, P, n, z[d], P0)
-        ti[n, :] = 0
-        ti[n, UID] = next_uid
-        ti[n, STATE] = TENTATIVE
-        ti[n, HITS] = 1
-        ti[n, PUB] = -1
-        ti[n, VOTES + cls[d]] = 1
-        if confirm <= 1:
-            ti[n, STATE] = CONFIRMED
-            ti[n, PUB] = next_pub
-            next_pub += 1
-        out_uid[d] = next_uid
-        out_pub[d] = ti[n, PUB]
-        next_uid += 1
-        n += 1
-    return n, next_uid, next_pub
+    N = frame.shape[0]
+    r0 = cnt[C_ROW]
+    f = cnt[C_LAST] + 1
+    # Check every row first (nothing changes before they all pass); the largest frame.
+    mmax = np.int64(0)
+    run_len = np.int64(0)
+    beyond = np.int64(-1)
+    for r in range(r0, N):
+        if not (np.isfinite(x1[r]) and np.isfinite(y1[r]) and np.isfinite(x2[r]) and np.isfinite(y2[r])):
+            cnt[C_BAD] = r
+            return BAD_VALUE
+        if not np.isfinite(score[r]):
+            cnt[C_BAD] = r
+            return BAD_VALUE
+        if x2[r] < x1[r] or y2[r] < y1[r]:
+            cnt[C_BAD] = r
+            return BAD_SIZE
+        fr = frame[r]
+        if r > r0 and fr < frame[r - 1]:
+            cnt[C_BAD] = r
+            return BAD_ORDER
+        if fr < 0:
+            cnt[C_BAD] = r
+            return BAD_FRAME
+        if fr < f:
+            cnt[C_BAD] = r
+            return BAD_ORDER
+        if cls[r] < 0 or cls[r] >= NCLASSES:
+            cnt[C_BAD] = r
+            return BAD_CLASS
+        if fr >= f_end and beyond < 0:
+            beyond = r  # reported only when no row has another fault (those name the real cause)
+        if r > r0 and fr == frame[r - 1]:
+            run_len += 1
+        else:
+            run_len = np.int64(1)
+        mmax = max(mmax, run_len)
+    if beyond >= 0:
+        cnt[C_BAD] = beyond
+        return BAD_BEYOND
+
+    k = x.shape[2]
+    kind = np.int64(prm[P_COST])
+    confirm = np.int64(prm[P_CONFIRM])
+    tent_lost = np.int64(prm[P_TENT_LOST])
+    max_lost = np.int64(prm[P_MAX_LOST])
+    gate, iou_w, logdet_w, size_w = prm[P_GATE], prm[P_IOU_W], prm[P_LOGDET], prm[P_SIZE_W]
+    high, low, new_score, rescue = prm[P_HIGH], prm[P_LOW], prm[P_NEW], prm[P_RESCUE]
+    o = P_MODEL
+    F = prm[o : o + k * k].reshape((k, k))
+    o += k * k
+    Q = prm[o : o + 4 * k * k].reshape((4, k, k))
+    o += 4 * k * k
+    R = prm[o : o + 4]
+    o += 4
+    P0 = prm[o : o + 4 * k * k].reshape((4, k, k))
+    dist_kind = np.int64(COST_DISTANCE)
+
+    cap = x.shape[0]
+    # work arrays, for the largest frame (a few allocations per call, none per frame)
+    mw = max(mmax, np.int64(1))
+    z = np.empty((mw, 4))
+    used = np.zeros(mw, np.bool_)
+    fw = np.empty(2 * mw)
+    xs, ex = fw[:mw], fw[mw:]
+    iw = np.empty(5 * mw + 1 + cap, np.int64)
+    xo, col_of, free, el = iw[:mw], iw[mw : 2 * mw], iw[2 * mw : 3 * mw], iw[3 * mw : 4 * mw]
+    bucket, slots = iw[4 * mw : 5 * mw + 1], iw[5 * mw + 1 :]
+    npairs = 4 * (cap + mw) + 8
+    prow = np.empty(npairs, np.int64)
+    pcol = np.empty(npairs, np.int64)
+    pcost = np.empty(npairs)
+
+    n = cnt[C_N]
+    next_uid = cnt[C_UID]
+    next_pub = cnt[C_PUB]
+    r = r0
+    while f < f_end:
+        s = r
+        while r < N and frame[r] == f:
+            r += 1
+        m = r - s
+        if n + m > cap:
+            cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f - 1, s
+            return NEED_CAPACITY
+        kf_predict(x, P, n, F, Q)
+        for t in range(n):
+            ti[t, MISSES] += 1
+        for q in range(m):
+            i = s + q
+            z[q, 0] = 0.5 * (np.float64(x1[i]) + np.float64(x2[i]))
+            z[q, 1] = 0.5 * (np.float64(y1[i]) + np.float64(y2[i]))
+            z[q, 2] = np.float64(x2[i]) - np.float64(x1[i])
+            z[q, 3] = np.float64(y2[i]) - np.float64(y1[i])
+            xs[q] = z[q, 0]
+            used[q] = False
+            out_uid[i] = -1
+            out_pub[i] = -1
+            out_cls[i] = cls[i]
+        argsort_into(xs, m, xo)  # detections by x, once per frame, for the gating windows
+
+        for stage in range(4):
+            # Stage 0: confirmed (incl. coasting) tracks <- high-score detections.
+            # Stage 1: confirmed tracks still unmatched <- low-score detections (ByteTrack's second stage).
+            # Stage 2 (optional): confirmed tracks still unmatched <- high-score detections left, by centre
+            #   distance in box sizes (a rescue for erratic heads whose jump left the statistical gate).
+            # Stage 3: tentative tracks <- high-score detections left.
+            want, missed_only, lo_s, hi_s, skind, sgate = CONFIRMED, False, high, np.inf, kind, gate
+            if stage == 1:
+                missed_only, lo_s, hi_s = True, low, high
+            elif stage == 2:
+                if rescue <= 0.0:
+                    continue
+                missed_only, skind, sgate = True, dist_kind, rescue * rescue
+            elif stage == 3:
+                want = TENTATIVE
+            ns = np.int64(0)
+            for t in range(n):
+                if ti[t, STATE] == want and (not missed_only or ti[t, MISSES] > 0):
+                    slots[ns] = t
+                    ns += 1
+            nd = np.int64(0)
+            for q in range(m):
+                sc = score[s + q]
+                if not used[q] and lo_s <= sc and sc < hi_s:
+                    col_of[q] = nd
+                    free[nd] = q
+                    nd += 1
+                else:
+                    col_of[q] = -1
+            if ns == 0 or nd == 0:
+                continue
+            j = 0
+            for p in range(m):
+                q = xo[p]
+                if col_of[q] >= 0:
+                    el[j] = q
+                    ex[j] = xs[q]
+                    j += 1
+            while True:
+                npr = pairs_into(
+                    x, P, R, slots, ns, z, el, ex, col_of, nd, skind, sgate, iou_w, logdet_w, size_w, bucket, prow, pcol, pcost
+                )
+                if npr >= 0:
+                    break
+                npairs *= 2
+                prow = np.empty(npairs, np.int64)
+                pcol = np.empty(npairs, np.int64)
+                pcost = np.empty(npairs)
+            match = assign_sparse(ns, nd, prow[:npr], pcol[:npr], pcost[:npr], sgate)
+            for a in range(ns):
+                c = match[a]
+                if c < 0:
+                    continue
+                t = slots[a]
+                q = free[c]
+                i = s + q
+                used[q] = True
+                kf_update_one(x, P, t, z[q], R)
+                ti[t, MISSES] = 0
+                ti[t, HITS] += 1
+                ti[t, VOTES + cls[i]] += 1
+                if ti[t, STATE] == TENTATIVE and ti[t, HITS] >= confirm:
+                    ti[t, STATE] = CONFIRMED
+                    ti[t, PUB] = next_pub
+                    next_pub += 1
+                out_uid[i] = ti[t, UID]
+                out_pub[i] = ti[t, PUB]
+                best, arg = ti[t, VOTES], 0
+                for cl in range(1, NCLASSES):
+                    if ti[t, VOTES + cl] > best:
+                        best, arg = ti[t, VOTES + cl], cl
+                out_cls[i] = arg
+
+        # Lifecycle: end tracks unmatched for too long (compact: the last live slot fills the hole).
+        t = 0
+        while t < n:
+            limit = tent_lost if ti[t, STATE] == TENTATIVE else max_lost
+            if ti[t, MISSES] > limit:
+                n -= 1
+                if t != n:
+                    for a in range(4):
+                        for u in range(k):
+                            x[t, a, u] = x[n, a, u]
+                            for v in range(k):
+                                P[t, a, u, v] = P[n, a, u, v]
+                    for col in range(NCOLS):
+                        ti[t, col] = ti[n, col]
+                continue
+            t += 1
+        # Births: unmatched high-score detections start tentative tracks.
+        for q in range(m):
+            i = s + q
+            if used[q] or score[i] < high or score[i] < new_score:
+                continue
+            kf_init(x, P, n, z[q], P0)
+            for col in range(NCOLS):
+                ti[n, col] = 0
+            ti[n, UID] = next_uid
+            ti[n, STATE] = TENTATIVE
+            ti[n, HITS] = 1
+            ti[n, PUB] = -1
+            ti[n, VOTES + cls[i]] = 1
+            if confirm <= 1:
+                ti[n, STATE] = CONFIRMED
+                ti[n, PUB] = next_pub
+                next_pub += 1
+            out_uid[i] = next_uid
+            out_pub[i] = ti[n, PUB]
+            next_uid += 1
+            n += 1
+        f += 1
+    cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f_end - 1, 0
+    return OK
 
 
-@numba.njit(cache=True)
-def to_cxcywh(x1, y1, x2, y2):
-    """float64 (m, 4) of centre and size from corner columns."""
-    m = x1.shape[0]
-    z = np.empty((m, 4))
-    for i in range(m):
-        z[i, 0] = 0.5 * (np.float64(x1[i]) + np.float64(x2[i]))
-        z[i, 1] = 0.5 * (np.float64(y1[i]) + np.float64(y2[i]))
-        z[i, 2] = np.float64(x2[i]) - np.float64(x1[i])
-        z[i, 3] = np.float64(y2[i]) - np.float64(y1[i])
-    return z
+def _array(dtype, ndim: int, readonly: bool = False):
+    return nt.Array(dtype, ndim, "C", readonly=readonly)
 
 
-@numba.njit(cache=True)
-def run_video(offsets, x1, y1, x2, y2, score, cls, ip, fp, F, Q, R, P0):
-    """Track a whole video in one call.
+#: The one signature :func:`run` is compiled for. Input columns are typed read-only, so
+#: that writable and read-only columns (a pandas view, say) both convert to it.
+RUN_SIGNATURE = (
+    _array(nt.float64, 3),
+    _array(nt.float64, 4),
+    _array(nt.int64, 2),
+    _array(nt.int64, 1),
+    _array(nt.float64, 1),
+    _array(nt.int32, 1, True),
+    *[_array(nt.float32, 1, True)] * 5,
+    _array(nt.int16, 1, True),
+    nt.int64,
+    _array(nt.int64, 1),
+    _array(nt.int64, 1),
+    _array(nt.int16, 1),
+)
+_run_lock = threading.Lock()
+_run_ready = False
 
-    Parameters
-    ----------
-    offsets : int64 (num_frames + 1,) ``Boxes.frame_offsets``.
-    x1, y1, x2, y2, score, cls : the ``Boxes`` columns (frame-sorted).
-    ip, fp, F, Q, R, P0 : settings (see :func:`step`).
 
-    Returns
-    -------
-    uid, pub, vote : int64 (N,) internal id, public id at that frame (-1 while tentative)
-        and running majority class of each detection's track.
+def run_kernel():
+    """:func:`run`, compiled (or loaded from Numba's cache) for :data:`RUN_SIGNATURE` only.
+
+    Compiling for one explicit signature, then no more, means one compilation per
+    install whatever arrays the callers pass (C-contiguous columns of the ``Boxes``
+    dtypes, which ``Boxes`` guarantees; writable or not).
     """
-    N = x1.shape[0]
-    z_all = to_cxcywh(x1, y1, x2, y2)
-    out_uid = np.full(N, -1, np.int64)
-    out_pub = np.full(N, -1, np.int64)
-    out_cls = np.zeros(N, np.int64)
-    cap = 64
-    x, P, ti = new_state(cap, F.shape[0])
-    n, next_uid, next_pub = 0, 0, 1
-    for f in range(offsets.shape[0] - 1):
-        a, b = offsets[f], offsets[f + 1]
-        if n + (b - a) > cap:
-            cap = max(2 * cap, n + (b - a))
-            x, P, ti = grow_state(x, P, ti, n, cap)
-        n, next_uid, next_pub = step(
-            x, P, ti, n, next_uid, next_pub, z_all[a:b], score[a:b], cls[a:b], f, ip, fp, F, Q, R, P0,
-            (out_uid[a:b], out_pub[a:b], out_cls[a:b]),
-        )  # fmt: skip
-    return out_uid, out_pub, out_cls
+    global _run_ready
+    if not _run_ready:
+        with _run_lock:
+            if not _run_ready:
+                run.compile(RUN_SIGNATURE)
+                run.disable_compile()
+                _run_ready = True
+    return run
+
+
+class State:
+    """The arrays of a tracker's live tracks (``x, P, ti, cnt``, see the module docstring)."""
+
+    __slots__ = ("x", "P", "ti", "cnt")
+
+    def __init__(self, order: int, cap: int = 64) -> None:
+        self.x, self.P, self.ti, self.cnt = new_state(cap, order)
+
+    @property
+    def num_live(self) -> int:
+        return int(self.cnt[C_N])
+
+    def grow(self) -> None:
+        """Double the capacity (:func:`run` returned ``NEED_CAPACITY``)."""
+        self.x, self.P, self.ti = grow_state(self.x, self.P, self.ti, int(self.cnt[C_N]), 2 * self.x.shape[0])
+
+    def advance(self, prm, b, f_end: int, out_uid, out_pub, out_cls) -> int:
+        """Track the rows of ``b`` (a ``Boxes``) up to frame ``f_end - 1``, growing as needed; returns the status."""
+        run = run_kernel()
+        while True:
+            status = run(
+                self.x, self.P, self.ti, self.cnt, prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, f_end,
+                out_uid, out_pub, out_cls,
+            )  # fmt: skip
+            if status != NEED_CAPACITY:
+                return status
+            self.grow()

@@ -114,33 +114,51 @@ def cost_matrix(x, P, R, slots, z, dets, kind, iou_weight, logdet_weight, size_w
 
 
 @numba.njit(cache=True)
-def gated_pairs(x, P, R, slots, z, dets, kind, gate, iou_weight, logdet_weight, size_weight):
-    """The (track, detection) pairs costing less than ``gate``, without the dense matrix.
+def pairs_into(
+    x, P, R, slots, ns, z, el, ex, col_of, nd, kind, gate, iou_weight, logdet_weight, size_weight, work, rows, cols, cost
+):
+    """Write the (track, detection) pairs costing less than ``gate`` into ``rows, cols, cost``.
 
     Every cost kind bounds the horizontal offset of an allowed pair (Mahalanobis:
     ``dx^2 < gate * S_x``, the other terms being >= 0; distance: ``|dx| < sqrt(gate) * s``;
     IoU: the boxes must overlap when ``gate <= 1``), so each track only looks at the
-    detections in an x-window found by binary search in the x-sorted detections.
-    Same arguments as :func:`cost_matrix` plus ``gate``.
+    detections in an x-window, without a dense matrix. The window's ends are found
+    through a bucket table over the sorted ``cx`` (one bucket per detection on
+    average, so about one step from the bucket to the end; no binary search).
+
+    Parameters
+    ----------
+    x, P, R : Kalman state, covariance and measurement variances (see :func:`cost_matrix`).
+    slots : int64, the first ``ns`` entries are the track slots (rows ``0 .. ns-1``).
+    z : float64 (m, 4) detections ``cx, cy, w, h`` (pixels).
+    el : int64, the first ``nd`` entries are rows of ``z`` sorted by ``cx``; ``ex`` their ``cx``.
+    col_of : int64 (m,) column index of each row of ``z`` in the result.
+    kind, gate, iou_weight, logdet_weight, size_weight : as :func:`cost_matrix`.
+    work : int64, at least ``nd + 1`` entries (the bucket table).
+    rows, cols, cost : int64, int64, float64 output buffers (same length).
 
     Returns
     -------
-    rows, cols : int64 (E,) indices into ``slots`` and ``dets``; cost : float64 (E,).
+    int
+        Number of pairs written, or -1 when the buffers were too short (call again with longer ones).
     """
-    nt, nd = slots.shape[0], dets.shape[0]
-    xs = np.empty(nd)
+    cap = rows.shape[0]
+    if nd == 0:
+        return 0
     max_w = 0.0
-    for b in range(nd):
-        xs[b] = z[dets[b], 0]
-        max_w = max(max_w, z[dets[b], 2])
-    order = argsort_small(xs)
-    xs_sorted = xs[order]
-    cap = 4 * (nt + nd) + 8
-    rows = np.empty(cap, np.int64)
-    cols = np.empty(cap, np.int64)
-    cost = np.empty(cap)
+    if kind == COST_IOU:
+        for q in range(nd):
+            max_w = max(max_w, z[el[q], 2])
+    # bucket b holds the x in [x0 + b / inv, x0 + (b + 1) / inv); start[b] = first sorted detection in bucket >= b
+    x0, xl = ex[0], ex[nd - 1]
+    inv = nd / (xl - x0) if xl > x0 else 0.0
+    i = 0
+    for b in range(nd + 1):
+        while i < nd and _bucket(ex[i], x0, xl, inv, nd) < b:
+            i += 1
+        work[b] = i
     n = 0
-    for a in range(nt):
+    for a in range(ns):
         px, py, pw, ph, sx, sy, logdet, ww, wh = _track_terms(x, P, R, slots[a], kind, logdet_weight, size_weight)
         if kind == COST_MAHALANOBIS:
             r = np.sqrt(gate * sx)
@@ -150,36 +168,65 @@ def gated_pairs(x, P, R, slots, z, dets, kind, gate, iou_weight, logdet_weight, 
             r = 0.5 * (pw + max_w)
         else:
             r = np.inf
-        lo = lower_bound(xs_sorted, px - r)
-        hi = upper_bound(xs_sorted, px + r)
-        for k in range(lo, hi):
-            b = order[k]
-            c = _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, dets[b], kind, iou_weight)
+        # detections before start[bucket(v)] lie left of v (the buckets are monotone in x)
+        lo_x, hi_x = px - r, px + r
+        lo = work[_bucket(lo_x, x0, xl, inv, nd)]
+        while lo < nd and ex[lo] < lo_x:
+            lo += 1
+        hi = max(lo, work[_bucket(hi_x, x0, xl, inv, nd)])
+        while hi < nd and ex[hi] <= hi_x:
+            hi += 1
+        for q in range(lo, hi):
+            d = el[q]
+            c = _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, d, kind, iou_weight)
             if c < gate:
                 if n == cap:
-                    cap *= 2
-                    rows = _grow_i(rows, cap)
-                    cols = _grow_i(cols, cap)
-                    cost = _grow_f(cost, cap)
+                    return -1
                 rows[n] = a
-                cols[n] = b
+                cols[n] = col_of[d]
                 cost[n] = c
                 n += 1
-    return rows[:n], cols[:n], cost[:n]
+    return n
 
 
 @numba.njit(cache=True)
-def _grow_i(a, cap):
-    out = np.empty(cap, np.int64)
-    out[: a.shape[0]] = a
-    return out
+def _bucket(v, x0, xl, inv, nb):
+    """Bucket of position ``v`` (0 .. nb), non-decreasing in ``v``."""
+    if v <= x0:
+        return 0
+    if v >= xl:
+        return nb
+    return min(np.int64((v - x0) * inv), nb)
 
 
-@numba.njit(cache=True)
-def _grow_f(a, cap):
-    out = np.empty(cap)
-    out[: a.shape[0]] = a
-    return out
+def gated_pairs(x, P, R, slots, z, dets, kind, gate, iou_weight, logdet_weight, size_weight):
+    """The (track, detection) pairs costing less than ``gate`` (the sparse form of :func:`cost_matrix`).
+
+    Same arguments as :func:`cost_matrix` plus ``gate``; see :func:`pairs_into`.
+
+    Returns
+    -------
+    rows, cols : int64 (E,) indices into ``slots`` and ``dets``; cost : float64 (E,).
+    """
+    slots = np.ascontiguousarray(slots, np.int64)
+    dets = np.ascontiguousarray(dets, np.int64)
+    z = np.ascontiguousarray(z, np.float64)
+    col_of = np.full(z.shape[0], -1, np.int64)
+    col_of[dets] = np.arange(len(dets))
+    xs = z[dets, 0]
+    order = np.argsort(xs, kind="stable")
+    el, ex = dets[order], np.ascontiguousarray(xs[order])
+    cap = 4 * (len(slots) + len(dets)) + 8
+    work = np.empty(len(dets) + 1, np.int64)
+    while True:
+        rows, cols, cost = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+        n = pairs_into(
+            x, P, R, slots, len(slots), z, el, ex, col_of, len(dets), int(kind), float(gate),
+            float(iou_weight), float(logdet_weight), float(size_weight), work, rows, cols, cost,
+        )  # fmt: skip
+        if n >= 0:
+            return rows[:n], cols[:n], cost[:n]
+        cap *= 2
 
 
 # Small sorting and searching helpers: NumPy's argsort/searchsorted work in Numba too,
@@ -188,10 +235,10 @@ _SHELL_GAPS = np.array([701, 301, 132, 57, 23, 10, 4, 1], np.int64)
 
 
 @numba.njit(cache=True)
-def argsort_small(a):
-    """Indices that sort ``a`` (float64 (n,)) ascending, by Shell sort (ties in no particular order)."""
-    n = a.shape[0]
-    idx = np.arange(n)
+def argsort_into(a, n, idx):
+    """Write into ``idx[:n]`` the indices that sort ``a[:n]`` ascending (Shell sort; ties in no particular order)."""
+    for i in range(n):
+        idx[i] = i
     for gap in _SHELL_GAPS:
         for i in range(gap, n):
             k = idx[i]
@@ -201,7 +248,6 @@ def argsort_small(a):
                 idx[j] = idx[j - gap]
                 j -= gap
             idx[j] = k
-    return idx
 
 
 @numba.njit(cache=True)
@@ -211,19 +257,6 @@ def lower_bound(a, v):
     while lo < hi:
         mid = (lo + hi) >> 1
         if a[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@numba.njit(cache=True)
-def upper_bound(a, v):
-    """First index ``i`` of the sorted ``a`` with ``a[i] > v`` (``len(a)`` if none)."""
-    lo, hi = 0, a.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if a[mid] <= v:
             lo = mid + 1
         else:
             hi = mid

@@ -28,7 +28,7 @@ from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
 from .assignment import assign_gated
 from .config import FrameParams, TrackerConfig, TrackerConfigError
-from .core import NCLASSES, run_video
+from .core import BAD_BEYOND, BAD_CLASS, BAD_FRAME, BAD_ORDER, BAD_SIZE, BAD_VALUE, C_BAD, NCLASSES, OK, State
 from .costs import lower_bound
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
@@ -44,56 +44,30 @@ def as_config(config: TrackerConfig | None) -> TrackerConfig:
     return config
 
 
-def check_detections(detections: Boxes) -> None:
-    """Raise :class:`~spermtrack.errors.BoxesError` for input the tracker cannot take (names row and frame).
-
-    Checks what :meth:`Boxes.validate` checks (finite values, ``x2 >= x1``, sorted
-    frames), in one pass, and that classes are in ``0 .. NCLASSES-1``.
-    """
-    if not isinstance(detections, Boxes):
-        raise BoxesError(f"detections must be a spermtrack.Boxes table, got {type(detections).__name__}")
-    d = detections
-    i, code = _first_bad_row(d.frame, d.x1, d.y1, d.x2, d.y2, d.score, d.cls, NCLASSES)
-    if code == _OK:
-        if len(d) and d.frame[-1] >= d.num_frames:
-            d.validate()  # names the row beyond num_frames
-        return
-    if code == _BAD_VALUE:
-        vals = [float(getattr(d, c)[i]) for c in ("x1", "y1", "x2", "y2", "score")]
-        raise BoxesError(f"row {i} (frame {d.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
-    if code == _BAD_SIZE:
-        raise BoxesError(
-            f"row {i} (frame {d.frame[i]}) has a negative size: x1={d.x1[i]}, x2={d.x2[i]}, y1={d.y1[i]}, y2={d.y2[i]}"
+def rows_error(b: Boxes, status: int, row: int, streaming: bool = False) -> BoxesError:
+    """The :class:`~spermtrack.errors.BoxesError` for a row :func:`.core.run` refused (names row and frame)."""
+    i = row
+    if status == BAD_VALUE:
+        vals = [float(getattr(b, c)[i]) for c in ("x1", "y1", "x2", "y2", "score")]
+        return BoxesError(f"row {i} (frame {b.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
+    if status == BAD_SIZE:
+        return BoxesError(
+            f"row {i} (frame {b.frame[i]}) has a negative size: x1={b.x1[i]}, x2={b.x2[i]}, y1={b.y1[i]}, y2={b.y2[i]}"
         )
-    if code == _BAD_ORDER:
-        raise BoxesError(
-            f"frames are not sorted: row {i} has frame {d.frame[i]} after frame {d.frame[i - 1]} "
+    if status == BAD_ORDER and i > 0:
+        return BoxesError(
+            f"frames are not sorted: row {i} has frame {b.frame[i]} after frame {b.frame[i - 1]} "
             "(use Boxes.from_unsorted or Boxes.concat to sort)"
         )
-    if code == _BAD_FRAME:
-        raise BoxesError(f"row {i} has a negative frame index {d.frame[i]}")
-    raise BoxesError(f"row {i} (frame {d.frame[i]}) has class {d.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
-
-
-_OK, _BAD_VALUE, _BAD_SIZE, _BAD_ORDER, _BAD_FRAME, _BAD_CLASS = 0, 1, 2, 3, 4, 5
-
-
-@numba.njit(cache=True)
-def _first_bad_row(frame, x1, y1, x2, y2, score, cls, ncls):
-    """(row, code) of the first row the tracker cannot take, ``(-1, _OK)`` when all are fine."""
-    for i in range(frame.shape[0]):
-        a, b, c, d, s = x1[i], y1[i], x2[i], y2[i], score[i]
-        if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and np.isfinite(d) and np.isfinite(s)):
-            return i, 1
-        if c < a or d < b:
-            return i, 2
-        if i > 0 and frame[i] < frame[i - 1]:
-            return i, 3
-        if frame[i] < 0:
-            return i, 4
-        if cls[i] < 0 or cls[i] >= ncls:
-            return i, 5
-    return -1, 0
+    if status in (BAD_ORDER, BAD_FRAME):
+        return BoxesError(f"row {i} has a negative frame index {b.frame[i]}")
+    if status == BAD_CLASS:
+        return BoxesError(f"row {i} (frame {b.frame[i]}) has class {b.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
+    if status == BAD_BEYOND and streaming:
+        return BoxesError(f"update() takes the boxes of one frame; row {i} has frame {b.frame[i]}, row 0 frame {b.frame[0]}")
+    if status == BAD_BEYOND:
+        return BoxesError(f"row {i} has frame {b.frame[i]} but num_frames is {b.num_frames}")
+    return BoxesError(f"row {i}: the tracker cannot take this row (code {status})")  # pragma: no cover
 
 
 def assemble(dets: Boxes, uid: np.ndarray, pub: np.ndarray) -> Boxes:
@@ -215,19 +189,26 @@ def track(detections: Boxes, fps: float, config: TrackerConfig | None = None) ->
     ([1, 2], [True, False])
     """
     params = as_config(config).for_fps(fps)
-    check_detections(detections)
-    if len(detections) == 0:
-        return detections
     d = detections
-    uid, pub, _ = run_video(
-        d.frame_offsets, d.x1, d.y1, d.x2, d.y2, d.score, d.cls, params.ip, params.fp, params.F, params.Q, params.R, params.P0
-    )
-    tracks = assemble(d, uid, pub)
-    return postprocess(tracks, params)
+    if not isinstance(d, Boxes):
+        raise BoxesError(f"detections must be a spermtrack.Boxes table, got {type(d).__name__}")
+    n = len(d)
+    if n == 0:
+        return d
+    uid, pub, cls = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16)
+    state = State(params.order)
+    status = state.advance(params.prm, d, d.num_frames, uid, pub, cls)
+    if status != OK:
+        raise rows_error(d, status, int(state.cnt[C_BAD]))
+    return postprocess(assemble(d, uid, pub), params)
 
 
 def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
-    """Gap closing, short-track removal, interpolation and renumbering of tracked boxes."""
+    """The whole-video steps of :func:`track` on tracked boxes (public: ``Tracker.finish(postprocess=True)``).
+
+    Gap closing (when on), short-track removal, interpolation of short gaps,
+    majority classes and ids ``1 .. K`` by first frame.
+    """
     if len(tracks) == 0:
         return tracks
     if params.gap_close_frames > 0:
@@ -320,9 +301,8 @@ def _gap_pairs(ep, end_order, start_sorted, start_order, max_gap, meas_var, vel_
                 ia2 = np.empty(cap, np.int64)
                 ib2 = np.empty(cap, np.int64)
                 cc2 = np.empty(cap)
-                ia2[:n] = ia[:n]
-                ib2[:n] = ib[:n]
-                cc2[:n] = cc[:n]
+                for q in range(n):  # element loops: a slice copy compiles a costly shape check
+                    ia2[q], ib2[q], cc2[q] = ia[q], ib[q], cc[q]
                 ia, ib, cc = ia2, ib2, cc2
             ia[n] = a
             ib[n] = b

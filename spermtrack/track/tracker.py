@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..boxes import Boxes
+from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
 from .config import TrackerConfig
-from .core import grow_state, new_state, step, to_cxcywh
-from .offline import as_config, assemble, check_detections
+from .core import C_BAD, NEED_CAPACITY, State, run_kernel
+from .offline import as_config, assemble, rows_error
+from .offline import postprocess as _postprocess
 
 
 class Tracker:
@@ -28,9 +29,10 @@ class Tracker:
     track or of no track gets -1, and ``cls`` is the track's majority class so
     far. Frames not given are treated as frames without boxes. :meth:`finish`
     returns every box of a confirmed track seen so far, those from before its
-    confirmation included, with each track's final majority class. It applies
-    none of :func:`~spermtrack.track.track`'s whole-video steps (gap closing,
-    short-track removal, interpolation).
+    confirmation included, with each track's final majority class;
+    ``finish(postprocess=True)`` adds the whole-video clean-up of
+    :func:`~spermtrack.track.track` (then the result equals ``track()`` on the
+    same detections).
 
     Examples
     --------
@@ -39,18 +41,24 @@ class Tracker:
     >>> tr = Tracker(fps=50)
     >>> for f in range(4):
     ...     out = tr.update(Boxes.from_cxcywh([f], [[100 + 10 * f, 50, 20, 20]]))
-    >>> out.track_id.tolist(), len(tr.finish())
-    ([1], 4)
+    >>> out.track_id.tolist(), len(tr.finish()), len(tr.finish(postprocess=True))
+    ([1], 4, 0)
     """
 
     def __init__(self, fps: float, config: TrackerConfig | None = None) -> None:
         self.config = as_config(config)
-        self.params = self.config.for_fps(fps)
-        self.fps = self.params.fps
-        self._x, self._P, self._ti = new_state(64, self.params.order)
-        self._n, self._next_uid, self._next_pub = 0, 0, 1
+        self._params = self.config.for_fps(fps)
+        self.fps = self._params.fps
+        self._prm = self._params.prm
+        self._state = State(self._params.order)
         self._frame = -1
-        self._history: list[tuple[Boxes, np.ndarray, np.ndarray]] = []
+        self._history: list[Boxes] = []
+        # each row's internal and public track id and running class, for every row given so far
+        self._uid = np.empty(4096, np.int64)
+        self._pub = np.empty(4096, np.int64)
+        self._cls = np.empty(4096, np.int16)
+        self._rows = 0
+        self._run = None  # the kernel, loaded (or compiled, once per install) at the first update
 
     @property
     def frame(self) -> int:
@@ -58,9 +66,14 @@ class Tracker:
         return self._frame
 
     @property
+    def params(self):
+        """The settings converted for this tracker's fps (:class:`~spermtrack.track.config.FrameParams`)."""
+        return self._params
+
+    @property
     def num_live_tracks(self) -> int:
         """Tracks alive now (tentative, confirmed or lost but not yet ended)."""
-        return self._n
+        return self._state.num_live
 
     def update(self, frame_boxes: Boxes) -> Boxes:
         """Track the next frame.
@@ -76,59 +89,94 @@ class Tracker:
         Boxes
             ``frame_boxes`` in the same row order with ``track_id`` (-1 for no
             confirmed track) and ``cls`` (the track's majority class).
+
+        Raises
+        ------
+        BoxesError
+            On rows of several frames, a frame not after the previous one, NaN
+            coordinates or classes out of range (naming the row and frame); the
+            tracker is unchanged then.
         """
-        check_detections(frame_boxes)
-        if len(frame_boxes) == 0:
-            frame = self._frame + 1
-        else:
-            frame = int(frame_boxes.frame[0])
-            if frame_boxes.frame[-1] != frame:
-                i = int(np.flatnonzero(frame_boxes.frame != frame)[0])
-                raise BoxesError(
-                    f"update() takes the boxes of one frame; row {i} has frame {frame_boxes.frame[i]}, row 0 frame {frame}"
-                )
-            if frame <= self._frame:
-                raise BoxesError(f"frames must increase: got frame {frame} after frame {self._frame}")
-        for f in range(self._frame + 1, frame):  # frames skipped: nothing detected there
-            self._step(f, _EMPTY_BOXES)
-        uid, pub, cls = self._step(frame, frame_boxes)
-        self._frame = frame
-        if len(frame_boxes) == 0:
-            return frame_boxes
-        self._history.append((frame_boxes, uid, pub))
         b = frame_boxes
-        cols = {"frame": b.frame, "x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2, "score": b.score}
-        return Boxes._trusted({**cols, "cls": cls.astype(np.int16), "track_id": pub}, max(b.num_frames, frame + 1))
+        if not isinstance(b, Boxes):
+            raise BoxesError(f"detections must be a spermtrack.Boxes table, got {type(b).__name__}")
+        m = b.frame.shape[0]
+        if m:
+            frame = int(b.frame[0])
+            if frame <= self._frame:
+                if frame < 0:
+                    raise BoxesError(f"row 0 has a negative frame index {frame}")
+                raise BoxesError(f"frames must increase: got frame {frame} after frame {self._frame}")
+        else:
+            frame = self._frame + 1
+        lo, hi = self._rows, self._rows + m
+        if hi > self._uid.shape[0]:
+            self._grow_rows(hi)
+        uid, pub, cls = self._uid[lo:hi], self._pub[lo:hi], self._cls[lo:hi]
+        st = self._state
+        run = self._run
+        if run is None:
+            run = self._run = run_kernel()
+        # frames skipped since the last call are tracked as frames without boxes
+        status = run(
+            st.x, st.P, st.ti, st.cnt, self._prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, frame + 1, uid, pub, cls
+        )
+        if status:
+            status = st.advance(self._prm, b, frame + 1, uid, pub, cls) if status == NEED_CAPACITY else status
+            if status:
+                raise rows_error(b, status, int(st.cnt[C_BAD]), streaming=True)
+        self._frame = frame
+        if m == 0:
+            return b
+        self._rows = hi
+        self._history.append(b)
+        return Boxes._trusted(
+            {
+                "frame": b.frame,
+                "x1": b.x1,
+                "y1": b.y1,
+                "x2": b.x2,
+                "y2": b.y2,
+                "score": b.score,
+                "cls": cls.copy(),
+                "track_id": pub.copy(),
+            },
+            b.num_frames if b.num_frames > frame else frame + 1,
+        )
 
-    def _step(self, frame: int, b: Boxes):
-        m = len(b)
-        if self._n + m > self._x.shape[0]:
-            cap = max(2 * self._x.shape[0], self._n + m)
-            self._x, self._P, self._ti = grow_state(self._x, self._P, self._ti, self._n, cap)
-        uid = np.empty(m, np.int64)
-        pub = np.empty(m, np.int64)
-        cls = np.empty(m, np.int64)
-        p = self.params
-        self._n, self._next_uid, self._next_pub = step(
-            self._x, self._P, self._ti, self._n, self._next_uid, self._next_pub,
-            to_cxcywh(b.x1, b.y1, b.x2, b.y2), b.score, b.cls, frame,
-            p.ip, p.fp, p.F, p.Q, p.R, p.P0, (uid, pub, cls),
-        )  # fmt: skip
-        return uid, pub, cls
+    def _grow_rows(self, need: int) -> None:
+        cap = max(2 * self._uid.shape[0], need)
+        for name in ("_uid", "_pub", "_cls"):
+            old = getattr(self, name)
+            new = np.empty(cap, old.dtype)
+            new[: self._rows] = old[: self._rows]
+            setattr(self, name, new)
 
-    def finish(self) -> Boxes:
-        """All boxes of confirmed tracks so far (pre-confirmation boxes included), ids from 1.
+    def finish(self, *, postprocess: bool = False) -> Boxes:
+        """All boxes of confirmed tracks so far, ids from 1.
 
-        ``num_frames`` is the number of frames processed. The tracker can go on
-        being updated afterwards.
+        Parameters
+        ----------
+        postprocess : bool
+            False: every box of a confirmed track given so far, the boxes from before
+            its confirmation included (back-fill), each track's final majority class,
+            ids in order of confirmation. True: then also the whole-video steps of
+            :func:`~spermtrack.track.track` (gap closing when on, removal of tracks
+            shorter than ``min_track_s``, interpolation of gaps up to ``interpolate_s``
+            with score-0 boxes, ids ``1 .. K`` by first frame): the result equals
+            ``track()`` on the same detections.
+
+        Returns
+        -------
+        Boxes
+            ``num_frames`` is the number of frames processed. The tracker can go on
+            being updated afterwards.
         """
         nf = self._frame + 1
         if not self._history:
             return Boxes.empty(nf)
-        boxes = Boxes.concat([h[0] for h in self._history], num_frames=nf)
-        uid = np.concatenate([h[1] for h in self._history])
-        pub = np.concatenate([h[2] for h in self._history])
-        return assemble(boxes, uid, pub)
-
-
-_EMPTY_BOXES = Boxes.empty(0)
+        # the rows were checked by the kernel (finite, sorted, sizes, classes): no second validation
+        boxes = Boxes._trusted({name: np.concatenate([getattr(b, name) for b in self._history]) for name in COLUMNS}, nf)
+        n = self._rows
+        tracks = assemble(boxes, self._uid[:n], self._pub[:n])
+        return _postprocess(tracks, self._params) if postprocess else tracks
