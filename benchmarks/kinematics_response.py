@@ -9,7 +9,9 @@ Analytic paths (their true values known by construction) go through
 2. circles of radius 5-50 µm swum at 50 µm/s: error of VAP (the average path must not cut
    the circle);
 3. VCL against the frame rate for a beating swimmer (VCL is a polyline through the samples);
-4. VCL, VSL and VAP with detection jitter (0.5-1.5 px) on a still and a swimming cell.
+4. VCL, VSL and VAP with detection jitter (0.5-1.5 px) on a still and a swimming cell;
+5. short tracks (0.5-3 s) of a beating swimmer: worst errors of VAP, VSL, ALH and the
+   largest STR over the beat phases at the ends.
 
     python benchmarks/kinematics_response.py
 
@@ -119,7 +121,7 @@ def jitter_table() -> list[dict]:
     f = np.arange(int(T * fps) + 1)
     t = f / fps
     rows = []
-    for sigma in (0.0, 0.5, 1.0, 1.5):
+    for sigma in (0.0, 0.5, 1.0, 1.5, 2.0):
         for v in (0.0, 10.0, 50.0):
             paths = {}
             for i in range(40):
@@ -129,16 +131,43 @@ def jitter_table() -> list[dict]:
             k = run(paths, fps)
             clean = run({1: (f, v * t, 1.5 * np.sin(2 * np.pi * 10 * t) if v else 0 * t)}, fps).iloc[0]
             row = {"jitter_px": sigma, "speed_um_s": v, "vcl_noise_theory": float(np.sqrt(np.pi) * sigma * UM * fps)}
-            for c in ("vcl", "vsl", "vap"):
+            for c in ("vcl", "vsl", "vap", "wobble_rms", "beat_rms"):
                 row[c] = float(k[c].median())
                 row[f"{c}_clean"] = float(clean[c])
+            row["beat_rms_p95"] = float(k["beat_rms"].quantile(0.95))
             row["immotile_share"] = float((k["motility"] == "immotile").mean())
             rows.append(row)
     return rows
 
 
+def short_table() -> list[dict]:
+    """Short tracks: a 40 µm/s swimmer beating +-2 µm at 8-15 Hz, eight beat phases at the ends."""
+    fps, v, amp = 50.0, 40.0, 2.0
+    rows = []
+    for duration in (0.5, 0.7, 1.0, 1.4, 2.0, 3.0):
+        f = np.arange(int(round(duration * fps)) + 1)
+        t = f / fps
+        paths = {}
+        for i, phase in enumerate(np.linspace(0, 2 * np.pi, 8, endpoint=False)):
+            for j, freq in enumerate((8.0, 10.0, 12.0, 15.0)):
+                paths[1 + 10 * i + j] = (f, v * t, amp * np.sin(2 * np.pi * freq * t + phase))
+        k = run(paths, fps)
+        rows.append(
+            {
+                "duration_s": duration,
+                "vap_err_max": float((k["vap"] / v - 1).abs().max()),
+                "vap_err_median": float((k["vap"] / v - 1).abs().median()),
+                "vsl_err_max": float((k["vsl"] / v - 1).abs().max()),
+                "str_max": float(k["str"].max()),
+                "alh_err_max": float((k["alh_mean"] / (2 * amp) - 1).abs().max()),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     beat, circ, vfps, jit = beat_table(), circle_table(), vcl_fps_table(), jitter_table()
+    short = short_table()
 
     print("\n1. Beating straight swimmer (40 µm/s, ALH 4 µm): mean relative error, % (VAP / ALH / BCF)")
     freqs = sorted({r["beat_hz"] for r in beat})
@@ -174,12 +203,22 @@ def main() -> None:
         print(
             f"  jitter {r['jitter_px']:.1f} px, speed {r['speed_um_s']:4.0f}: VCL {r['vcl']:6.1f} ({r['vcl_clean']:6.1f})  "
             f"VSL {r['vsl']:6.2f} ({r['vsl_clean']:6.2f})  VAP {r['vap']:6.2f} ({r['vap_clean']:6.2f})  "
+            f"wobble_rms {r['wobble_rms']:.2f} beat_rms {r['beat_rms']:.2f} (95 % {r['beat_rms_p95']:.2f}) µm  "
             f"immotile {100 * r['immotile_share']:3.0f} %  [sqrt(pi) sigma fps = {r['vcl_noise_theory']:.1f}]"
+        )
+
+    print("\n5. Short tracks (40 µm/s, beat +-2 µm at 8-15 Hz, 8 phases, 50 fps): worst |error| %, largest STR")
+    for r in short:
+        print(
+            f"  {r['duration_s']:3.1f} s: VAP {100 * r['vap_err_max']:4.1f} (median {100 * r['vap_err_median']:3.1f})  "
+            f"VSL {100 * r['vsl_err_max']:4.1f}  ALH {100 * r['alh_err_max']:4.1f}  STR max {r['str_max']:.4f}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     with atomic_open(RESULTS / "kinematics_response.json") as fh:
         json.dump(
-            {"benchmark": "kinematics_response", "beat": beat, "circle": circ, "vcl_fps": vfps, "jitter": jit}, fh, indent=2
+            {"benchmark": "kinematics_response", "beat": beat, "circle": circ, "vcl_fps": vfps, "jitter": jit, "short": short},
+            fh,
+            indent=2,
         )
     print(f"wrote {RESULTS / 'kinematics_response.json'}")
 

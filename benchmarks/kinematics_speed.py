@@ -1,7 +1,8 @@
 """Speed of ``spermtrack.kinematics.casa`` against a plain per-track pandas/NumPy reference.
 
 The reference implements the same definitions (VCL, VSL, VAP on the same local-quadratic
-tricube average path, ALH, BCF, MAD, progressive velocity) the obvious way: a pandas
+tricube average path pinned to the end points, ALH, BCF, MAD, progressive velocity, beat
+rms) the obvious way: a pandas
 ``groupby`` over tracks, NumPy per track and a Python loop with ``numpy.linalg.lstsq``
 per point for the average path. Both run on the same tracks in the same process; the
 script checks that they agree, then prints a table of times and the speed-up ratio.
@@ -85,10 +86,27 @@ def _ref_track(g: pd.DataFrame, fps: float, window: float = 0.5, hyst: float = 0
     ang = np.abs(np.arctan2(dx[:-1] * dy[1:] - dy[:-1] * dx[1:], dx[:-1] * dx[1:] + dy[:-1] * dy[1:]))
     out["mad"] = np.degrees(ang.mean())
     ax, ay, vx, vy = _ref_average_path(t, x, y, window)
+    # VAP: the average path moved onto the end points (offsets fading linearly over one
+    # window), over the whole track, no longer than the curvilinear path
+    tau = min(window, T)
+    w0, w1 = np.clip(1 - (t - t[0]) / tau, 0, 1), np.clip(1 - (t[-1] - t) / tau, 0, 1)
+    bx, by = ax + w0 * (x[0] - ax[0]) + w1 * (x[-1] - ax[-1]), ay + w0 * (y[0] - ay[0]) + w1 * (y[-1] - ay[-1])
+    bx[[0, -1]], by[[0, -1]] = x[[0, -1]], y[[0, -1]]
+    out["vap"] = min(np.hypot(np.diff(bx), np.diff(by)).sum(), step.sum()) / T
     inner = (t >= t[0] + window / 2) & (t <= t[-1] - window / 2) if T >= 2 * window else np.ones(len(t), bool)
+    frames = g["frame"].to_numpy()[inner]
     t, x, y, ax, ay, vx, vy = (a[inner] for a in (t, x, y, ax, ay, vx, vy))
     span = t[-1] - t[0]
-    out["vap"] = np.hypot(np.diff(ax), np.diff(ay)).sum() / span
+    # beat_rms: largest autocovariance of the residual over lags of 1 .. window / 2 frames
+    rx, ry = x - ax, y - ay
+    cov = []
+    for lag in range(1, max(1, int(0.5 * window * fps + 1e-9)) + 1):
+        j = np.searchsorted(frames, frames + lag)
+        ok = j < len(frames)
+        ok[ok] = frames[j[ok]] == frames[ok] + lag
+        if ok.any():
+            cov.append(np.mean(rx[ok] * rx[j[ok]] + ry[ok] * ry[j[ok]]))
+    out["beat_rms"] = np.sqrt(max(max(cov), 0.0)) if cov else np.sqrt(np.mean(rx * rx + ry * ry))
     ends = t[t + 1.0 <= t[-1] + 1e-9] + 1.0
     px, py = np.interp(ends, t, ax), np.interp(ends, t, ay)
     out["vprog"] = np.hypot(px - ax[: len(ends)], py - ay[: len(ends)]).mean()

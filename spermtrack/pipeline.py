@@ -658,14 +658,12 @@ def analyze(
         image_size = (int(first_frame.shape[1]), int(first_frame.shape[0]))
     detections = Boxes.concat(parts, num_frames=n)
     t0 = time.perf_counter()
-    from .track.offline import postprocess
-
-    tracks = trk.finish()
-    tracks = postprocess(tracks, trk.params) if len(tracks) else tracks
+    tracks = trk.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
     watch.add("track", time.perf_counter() - t0)
     t0 = time.perf_counter()
-    kin = casa(tracks, cal, **dict(kinematics_options or {}))
+    # boxes clipped at the image border are re-centred on the cell (casa's image_size)
+    kin = casa(tracks, cal, **{"image_size": image_size, **dict(kinematics_options or {})})
     watch.add("kinematics", time.perf_counter() - t0)
     timings = {**watch.seconds, "total": time.perf_counter() - t_start}
     return Analysis(

@@ -89,7 +89,10 @@ def test_sinusoid_around_straight_path_100fps(freq):
     assert rel(r["vap"], v) < TOL
     assert rel(r["lin"], vsl / vcl) < TOL
     assert rel(r["str"], vsl / v) < TOL
-    assert rel(r["wob"], v / vcl) < TOL
+    # WOB = VAP / VCL, with VCL the polyline through the samples by definition (1.9 % under
+    # the analytic arc at 12 Hz and 100 fps, checked above): only VAP's error is left here
+    poly = np.hypot(np.diff(x), np.diff(y)).sum() / T
+    assert rel(r["wob"], v / poly) < TOL
     assert rel(r["alh_mean"], 2 * amp) < TOL  # peak-to-peak convention
     assert rel(r["alh_max"], 2 * amp) < TOL
     assert rel(r["bcf"], 2 * freq) < TOL  # both crossings of each beat count
@@ -391,7 +394,7 @@ def test_average_path_loess_equals_weighted_polyfit(uniform):
     x = 30 * t + rng.normal(0, 0.5, 120)
     y = 5 * np.sin(2 * t) + rng.normal(0, 0.5, 120)
     window = 0.5
-    ours = average_path(t, x, y, window)
+    ours = average_path(t, x, y, window, pin_ends=False)
     for i in (0, 3, 12, 13, 40, 41, 77, 108, 119):
         start = min(max(t[i] - window / 2, t[0]), t[-1] - window)
         h = max(t[i] - start, start + window - t[i])
@@ -407,18 +410,22 @@ def test_average_path_mean_equals_scipy_uniform_filter():
     rng = np.random.default_rng(5)
     t = np.arange(200) / 50.0
     x, y = rng.normal(0, 1, 200).cumsum(), rng.normal(0, 1, 200).cumsum()
-    ours = average_path(t, x, y, 0.2, method="mean")  # 11 points, centred
+    ours = average_path(t, x, y, 0.2, method="mean", pin_ends=False)  # 11 points, centred
     ref = uniform_filter1d(x, 11)
     np.testing.assert_allclose(ours[5:-5, 0], ref[5:-5], atol=1e-9)
-    # the window shrinks to one point at the ends
-    assert ours[0, 0] == pytest.approx(x[0], abs=1e-12) and ours[-1, 1] == pytest.approx(y[-1], abs=1e-12)
-    # with gaps: the mean of the points within the (symmetrically shrunk) window
+    # near the ends the window keeps its 11 points and slides inwards
+    assert ours[0, 0] == pytest.approx(x[:11].mean(), abs=1e-12) and ours[-1, 1] == pytest.approx(y[-11:].mean(), abs=1e-12)
+    # the pinned path (what VAP is measured along) ends on the end points
+    pinned = average_path(t, x, y, 0.2, method="mean")
+    assert pinned[0].tolist() == [x[0], y[0]] and pinned[-1].tolist() == [x[-1], y[-1]]
+    # with gaps: the mean of the points within the window (slid inwards at the ends)
     tg = np.cumsum(rng.choice([0.02, 0.04, 0.06], 80))
     xg = rng.normal(0, 1, 80)
-    got = average_path(tg, xg, xg, 0.3, method="mean")[:, 0]
+    got = average_path(tg, xg, xg, 0.3, method="mean", pin_ends=False)[:, 0]
     for i in range(80):
-        h = min(0.15, tg[i] - tg[0], tg[-1] - tg[i])
-        assert got[i] == pytest.approx(xg[np.abs(tg - tg[i]) <= h + 1e-9].mean(), abs=1e-12)
+        start = max(min(tg[i] - 0.15, tg[-1] - 0.3), tg[0])
+        inside = (tg >= start - 1e-9) & (tg <= start + 0.3 + 1e-9)
+        assert got[i] == pytest.approx(xg[inside].mean(), abs=1e-12)
 
 
 def test_vcl_vsl_equal_plain_numpy_reference_on_random_tracks():

@@ -7,9 +7,12 @@ track with points ``p_0 .. p_{n-1}`` (box centres) at times ``t_i = frame_i / fp
 
 * VCL = sum |p_{i+1} - p_i| / T (curvilinear velocity)
 * VSL = |p_{n-1} - p_0| / T (straight-line velocity)
-* VAP = sum |a_{i+1} - a_i| / T, with ``a`` the average path
-  (:mod:`spermtrack.kinematics.smoothing`, window in seconds)
-* LIN = VSL / VCL, STR = VSL / VAP, WOB = VAP / VCL (fractions, not %)
+* VAP = min(sum |a_{i+1} - a_i|, VCL T) / T, with ``a`` the average path
+  (:mod:`spermtrack.kinematics.smoothing`, window in seconds) moved onto the track's
+  first and last points, so that the three speeds share one span and one duration
+* LIN = VSL / VCL, STR = VSL / VAP, WOB = VAP / VCL (fractions, not %); since
+  VSL <= VAP <= VCL on every track (a chord is no longer than the path it joins, and an
+  average path is no longer than the path it averages), all three are <= 1
 * ALH: lateral distance of the head from the average path; for each half beat
   (between two crossings of the average path) its amplitude, read from a sinusoid
   fitted through the half beat's samples (so a peak between two frames is not
@@ -60,6 +63,7 @@ COLUMNS: tuple[str, ...] = (
     "valid",
     "vprog",
     "wobble_rms",
+    "beat_rms",
     "turn_deg",
     "n_jumps",
     "max_step_speed",
@@ -165,7 +169,10 @@ def casa(
           (quality is "ok");
         - ``vprog`` (progressive velocity, µm/s: mean net displacement of the average
           path per ``progressive_window_s``), ``wobble_rms`` (rms distance of the head
-          from its average path, µm), ``turn_deg`` (net heading change of the average
+          from its average path, µm; detection jitter included), ``beat_rms`` (the part
+          of it that persists from frame to frame, µm: the head's own movement about the
+          average path, with the frame-to-frame detection jitter averaged out; the WHO
+          class reads it), ``turn_deg`` (net heading change of the average
           path, degrees, counter-clockwise positive in image coordinates),
           ``n_jumps``, ``max_step_speed`` (µm/s), ``max_gap_s`` (longest run of missing
           frames, s).
@@ -230,7 +237,9 @@ def casa(
     ids, offsets, frame, cx, cy, cls_major, dup_tracks = _group_tracks(
         tracks, None if image_size is None else _image_size(image_size)
     )
-    t = frame.astype(np.float64) / fps
+    # time from each track's first frame: durations are whole frames / fps with one rounding
+    start = np.repeat(frame[offsets[:-1]], np.diff(offsets)) if len(ids) else frame
+    t = (frame - start).astype(np.float64) / fps
     x = cx * scale
     y = cy * scale
     floor = float(jump_speed) if (jump_speed is not None and calibration.calibrated) else 0.0
@@ -245,6 +254,7 @@ def casa(
         float(progressive_window_s),
         float(jump_factor),
         floor,
+        1.0 / fps,
     )
 
     n_points = np.diff(offsets)
@@ -264,7 +274,7 @@ def casa(
     alh_max = res[:, K.K_ALH_MAX].copy()
     bcf = res[:, K.K_BCF].copy()
     if calibration.calibrated:
-        motility = classify_motility(res[:, K.K_VPROG], vap, res[:, K.K_WOBBLE], thresholds)
+        motility = classify_motility(res[:, K.K_VPROG], vap, res[:, K.K_BEAT], thresholds)
         still = motility == "immotile"
         alh_mean[still] = np.nan
         alh_max[still] = np.nan
@@ -315,6 +325,7 @@ def casa(
             "valid": quality == OK,
             "vprog": res[:, K.K_VPROG],
             "wobble_rms": res[:, K.K_WOBBLE],
+            "beat_rms": res[:, K.K_BEAT],
             "turn_deg": res[:, K.K_TURN],
             "n_jumps": jumps.astype(np.int64),
             "max_step_speed": res[:, K.K_MAX_STEP],

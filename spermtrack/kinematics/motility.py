@@ -18,10 +18,12 @@ circling in place progressive.
 
 "Immotile" cannot be read from the tail in box tracks, so it is read from the head:
 a cell is immotile when it neither progresses (``vprog`` below the slow threshold) nor
-moves along its average path (``vap`` below ``active_vap``) nor beats around it (the
-rms distance of the head from its average path, ``wobble_rms``, below
-``active_wobble``). Detection jitter inflates VCL by tens of µm/s (see
-docs/kinematics.md) but barely moves these three, which is why VCL is not used.
+moves along its average path (``vap`` below ``active_vap``) nor beats around it
+(``beat_rms`` below ``active_wobble``: the rms excursion of the head about its average
+path that persists from one frame to the next, so that detection jitter, independent
+from frame to frame, is averaged out of it). Detection jitter inflates VCL by tens of
+µm/s and the plain rms excursion ``wobble_rms`` by about 1.35 sigma (see
+docs/kinematics.md), which is why neither is used.
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ class MotilityThresholds:
         still cell (1.3 µm/s at 0.25 µm/px and 50 fps, benchmarks/kinematics_response.py)
         and below a cell circling in place.
     active_wobble : float
-        RMS distance (µm) of the head from its average path from which a non-moving
-        cell counts as beating in place. 0.5 µm: a still cell with jitter sigma per
-        coordinate shows about 1.35 sigma (0.34 µm for 1 px at 0.25 µm/px); for
-        detectors with more than ~1 px of jitter raise it to about 1.5 sigma.
+        Beat amplitude ``beat_rms`` (µm, rms excursion of the head about its average
+        path that persists from frame to frame) from which a non-moving cell counts as
+        beating in place: 0.5 µm, a beat of +-0.7 µm. Jitter is averaged out of
+        ``beat_rms``: a still cell reads 0.06, 0.11 and 0.17 µm with 0.5, 1 and 1.5 px of
+        jitter (medians of 3-s tracks, 0.25 µm/px, 50 fps; benchmarks/kinematics_response.py,
+        docs/kinematics.md).
     """
 
     rapid: float = 25.0
@@ -72,7 +76,7 @@ class MotilityThresholds:
 def classify_motility(
     vprog: np.ndarray,
     vap: np.ndarray,
-    wobble_rms: np.ndarray,
+    beat_rms: np.ndarray,
     thresholds: MotilityThresholds | None = None,
 ) -> np.ndarray:
     """WHO motility class of each track.
@@ -83,8 +87,9 @@ def classify_motility(
         Progressive velocity, µm/s (net displacement of the average path per 1 s).
     vap : array (n,)
         Average-path velocity, µm/s.
-    wobble_rms : array (n,)
-        RMS distance of the head from its average path, µm.
+    beat_rms : array (n,)
+        RMS excursion of the head about its average path that persists from frame to
+        frame, µm (the ``beat_rms`` column of :func:`~spermtrack.kinematics.casa`).
     thresholds : MotilityThresholds, optional
         WHO 6th-edition defaults.
 
@@ -100,12 +105,12 @@ def classify_motility(
     ['rapid_progressive', 'slow_progressive', 'non_progressive', 'immotile']
     """
     th = thresholds or MotilityThresholds()
-    vprog, vap, wobble_rms = (np.asarray(a, dtype=np.float64) for a in (vprog, vap, wobble_rms))
+    vprog, vap, beat_rms = (np.asarray(a, dtype=np.float64) for a in (vprog, vap, beat_rms))
     out = np.full(vprog.shape, UNKNOWN, dtype=object)
-    known = np.isfinite(vprog) & np.isfinite(vap) & np.isfinite(wobble_rms)
+    known = np.isfinite(vprog) & np.isfinite(vap) & np.isfinite(beat_rms)
     rapid = known & (vprog >= th.rapid)
     slow = known & (vprog >= th.progressive) & ~rapid
-    active = (vap >= th.active_vap) | (wobble_rms >= th.active_wobble)
+    active = (vap >= th.active_vap) | (beat_rms >= th.active_wobble)
     non_prog = known & ~rapid & ~slow & active
     still = known & ~rapid & ~slow & ~active
     out[rapid] = RAPID
