@@ -33,13 +33,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def simulate(data: Path, videos: int, frames: int, seed: int, workers: int, prefix: str = "sim") -> None:
+def simulate(data: Path, videos: int, frames: int, seed: int, workers: int, prefix: str = "sim", look: str = "mixed") -> None:
     if (data / "split.json").is_file():
         print(f"[1/4] training set exists: {data}")
         return
     code = (
         "from spermtrack.simulate import simulate_dataset; "
-        f"simulate_dataset({str(data)!r}, n_videos={videos}, num_frames={frames}, seed={seed}, look='mixed', "
+        f"simulate_dataset({str(data)!r}, n_videos={videos}, num_frames={frames}, seed={seed}, look={look!r}, "
         f"workers={workers}, mp4=False, prefix={prefix!r})"
     )
     print(f'[1/4] {sys.executable} -c "{code}"', flush=True)
@@ -172,13 +172,28 @@ def main(argv=None) -> int:
     ap.add_argument("--finetune-hours", type=float, default=0.4)
     ap.add_argument("--finetune-old-videos", type=int, default=40, help="stage-1 training videos mixed into stage 2")
     ap.add_argument("--test", type=Path, default=None, help="a held-out simulated root to score on too (all its videos)")
+    ap.add_argument("--look", default="mixed", choices=("mixed", "phase", "bright"), help="look of the --data set")
+    ap.add_argument(
+        "--continue-from",
+        type=Path,
+        default=None,
+        help="skip stage 1: fine-tune these weights (e.g. the shipped spermyolo_p3.pt) with --finetune-data",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("YOLO_OFFLINE", "1")
 
-    simulate(args.data, args.videos, args.frames, args.sim_seed, args.workers)
+    simulate(args.data, args.videos, args.frames, args.sim_seed, args.workers, look=args.look)
     run_dir = args.out / "spermyolo_p3"
     best = run_dir / "weights" / "best.pt"
-    if not args.eval_only and not best.is_file():
+    if args.continue_from is not None:
+        if args.finetune_data is None:
+            ap.error("--continue-from needs --finetune-data")
+        # copy the starting weights: ultralytics must not resume or overwrite the shipped file
+        run_dir.joinpath("weights").mkdir(parents=True, exist_ok=True)
+        best = run_dir / "weights" / "start.pt"
+        if not best.is_file():
+            shutil.copyfile(args.continue_from, best)
+    elif not args.eval_only and not best.is_file():
         from spermtrack.detect.train import train
 
         print(f"[2/4] training spermyolo_p3.yaml for {args.hours} h on {args.device}", flush=True)

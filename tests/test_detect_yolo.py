@@ -38,6 +38,11 @@ def tiny_pt(tmp_path_factory):
     model = ultralytics.YOLO(str(DATA_DIR / "spermyolo_p3.yaml"))
     head = model.model.model[-1]
     with torch.no_grad():
+        # PyTorch's default conv init shrinks activations ~10x per layer in this slim network
+        # (1e-7 at the head, so every score would be sigmoid(0) = 0.5): variance-keeping init instead
+        for conv in model.model.modules():
+            if isinstance(conv, torch.nn.Conv2d) and conv.weight.requires_grad:  # not the fixed DFL conv
+                torch.nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
         for seq in head.cv3:  # ultralytics starts the class layer at zero weights and a very negative bias
             torch.nn.init.normal_(seq[-1].weight, std=0.5)
             seq[-1].bias.fill_(0.0)
