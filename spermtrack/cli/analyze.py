@@ -96,6 +96,7 @@ def print_fastest(table, unit: str, by: str, file=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import jit_warmup
     from ..errors import SpermtrackError
     from ..pipeline import analyze
     from ..viz.overlay import OverlayStyle
@@ -109,18 +110,22 @@ def run(args: argparse.Namespace) -> int:
     tracker = args.tracker_config
     if tracker is not None and not tracker.is_file():
         raise SpermtrackError(f"{tracker}: no such tracker config file")
-    result = analyze(
-        args.source,
-        detector=args.detector,
-        tracker=tracker,
-        um_per_px=args.um_per_px,
-        fps=args.fps,
-        visem_calibration=args.visem_calibration,
-        batch_size=args.batch_size,
-        max_frames=args.max_frames,
-        progress=progress,
-        fastest_by=args.rank_by,
-    )
+    warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
+    try:
+        result = analyze(
+            args.source,
+            detector=args.detector,
+            tracker=tracker,
+            um_per_px=args.um_per_px,
+            fps=args.fps,
+            visem_calibration=args.visem_calibration,
+            batch_size=args.batch_size,
+            max_frames=args.max_frames,
+            progress=progress,
+            fastest_by=args.rank_by,
+        )
+    finally:
+        jit_warmup.finish(warmup)
     with writable(out):
         paths = result.save(
             out,

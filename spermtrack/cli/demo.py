@@ -68,6 +68,7 @@ def simulate_clip(root: Path, frames: int, seed: int, density: float, look: str,
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import jit_warmup
     from ..errors import SpermtrackError
     from ..pipeline import analyze
     from .analyze import print_fastest, writable
@@ -76,23 +77,27 @@ def run(args: argparse.Namespace) -> int:
         raise SpermtrackError(f"--frames must be at least 10, got {args.frames}")
     progress = not args.quiet
     t0 = time.perf_counter()
-    out = args.out
-    with writable(out):
-        folder, sim = simulate_clip(out / "input", args.frames, args.seed, args.density, args.look, progress)
-    if progress:
-        print(f"simulated {args.frames} frames (seed {args.seed}) -> {folder}", file=sys.stderr)
-    result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
-    with writable(out):
-        paths = result.save(out, progress=progress)
-    if progress:
-        s = result.summary
-        print(
-            f"detector {result.detector}: {s['counts']['tracks']} tracks ({s['counts']['valid_tracks']} valid sperm tracks) "
-            f"in {time.perf_counter() - t0:.1f} s",
-            file=sys.stderr,
-        )
-    unit = result.calibration.speed_unit
-    print(f"Five fastest sperm by VSL ({unit}):")
-    print_fastest(result.fastest(5), unit, "vsl")
-    print(f"Report: {paths['report.html'].resolve()}")
+    warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
+    try:
+        out = args.out
+        with writable(out):
+            folder, sim = simulate_clip(out / "input", args.frames, args.seed, args.density, args.look, progress)
+        if progress:
+            print(f"simulated {args.frames} frames (seed {args.seed}) -> {folder}", file=sys.stderr)
+        result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
+        with writable(out):
+            paths = result.save(out, progress=progress)
+        if progress:
+            s = result.summary
+            print(
+                f"detector {result.detector}: {s['counts']['tracks']} tracks ({s['counts']['valid_tracks']} valid sperm tracks) "
+                f"in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
+        unit = result.calibration.speed_unit
+        print(f"Five fastest sperm by VSL ({unit}):")
+        print_fastest(result.fastest(5), unit, "vsl")
+        print(f"Report: {paths['report.html'].resolve()}")
+    finally:
+        jit_warmup.finish(warmup)
     return 0
