@@ -90,7 +90,14 @@ def main(argv=None) -> int:
             vpm, fps, speedup = 60.0 * len(sources) / dt, total_frames / dt, ref / dt
             print(f"{label:<34}{dt:>9.1f}{vpm:>12.2f}{fps:>10.1f}{speedup:>9.2f}x")
             result_rows.append(
-                {"configuration": label, "workers": w, "seconds": dt, "videos_per_min": vpm, "frames_per_s": fps, "speedup": speedup}
+                {
+                    "configuration": label,
+                    "workers": w,
+                    "seconds": dt,
+                    "videos_per_min": vpm,
+                    "frames_per_s": fps,
+                    "speedup": speedup,
+                }
             )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
