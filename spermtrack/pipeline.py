@@ -588,7 +588,8 @@ def analyze(
     min_duration_s : float
         Shortest track (seconds) that may rank among the fastest.
     kinematics_options : mapping, optional
-        Keyword arguments of :func:`spermtrack.kinematics.casa` (smoothing window, ...).
+        Keyword arguments of :func:`spermtrack.kinematics.casa` (smoothing window, ...);
+        ``image_size`` defaults to the frame size (boxes clipped at the border are re-centred).
 
     Returns
     -------
