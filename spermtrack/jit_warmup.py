@@ -6,7 +6,7 @@ compiles them in a separate process at the beginning of a command (``spermtrack 
 ``spermtrack analyze``), on another core while the video is being simulated, decoded,
 detected and tracked. The compiled code lands in Numba's on-disk cache, where the main
 process finds it when it calls :func:`spermtrack.kinematics.casa`. When the cache is
-already filled the process only loads it (about 3 s of one core, mostly imports) and exits.
+already filled (:func:`kernels_cached`) no process is started.
 Nothing depends on it: if it fails or is slow, the main process compiles for itself.
 """
 
@@ -18,11 +18,12 @@ import sys
 
 
 def start() -> subprocess.Popen | None:
-    """Start the background compilation; None where it is switched off or cannot start.
+    """Start the background compilation; None where the kernels are cached already, or it is
+    switched off, or it cannot start.
 
     ``SPERMTRACK_NO_WARMUP=1`` switches it off (e.g. on a one-core machine).
     """
-    if os.environ.get("SPERMTRACK_NO_WARMUP") or (os.cpu_count() or 1) < 2:
+    if os.environ.get("SPERMTRACK_NO_WARMUP") or (os.cpu_count() or 1) < 2 or kernels_cached():
         return None
     try:
         return subprocess.Popen(
@@ -33,6 +34,20 @@ def start() -> subprocess.Popen | None:
         )
     except OSError:
         return None
+
+
+def kernels_cached() -> bool:
+    """Whether Numba's cache holds the kinematics kernel compiled from the current source.
+
+    Reads the kernel's cache index (Numba returns an empty index when the source changed
+    since); on any surprise from Numba's internals it answers False, so the warm-up runs.
+    """
+    try:
+        from .kinematics._kernel import all_tracks
+
+        return bool(all_tracks._cache._cache_file._load_index())
+    except Exception:
+        return False
 
 
 def finish(process: subprocess.Popen | None, timeout_s: float = 2.0) -> None:
