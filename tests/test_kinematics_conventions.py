@@ -11,27 +11,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kinematics_paths import boxes_from_paths
 
-from spermtrack import Boxes, Calibration
+from spermtrack import Calibration
 from spermtrack.kinematics import average_path, casa
 
 UM = 0.25
 #: Relative slack for float rounding only (the inequalities are exact in real arithmetic).
 ROUNDING = 1e-12
-
-
-def boxes(paths, um_per_px=UM):
-    """Boxes centred on head paths ``{track_id: (frames, x_um, y_um)}`` (20-px boxes)."""
-    frames, cx, cy, ids = [], [], [], []
-    for tid, (f, x, y) in paths.items():
-        frames.append(np.asarray(f))
-        cx.append(np.asarray(x, float) / um_per_px + 320.0)
-        cy.append(np.asarray(y, float) / um_per_px + 240.0)
-        ids.append(np.full(len(f), tid))
-    frames, cx, cy, ids = (np.concatenate(a) for a in (frames, cx, cy, ids))
-    order = np.argsort(frames, kind="stable")
-    wh = np.full(len(frames), 20.0)
-    return Boxes.from_cxcywh(frames[order], np.stack([cx, cy, wh, wh], 1)[order], track_id=ids[order])
 
 
 def assert_ordered(df):
@@ -82,7 +69,7 @@ def test_short_beating_tracks_str_at_most_one_and_vap_close_to_the_swimming_spee
     for i, phase in enumerate(np.linspace(0, 2 * np.pi, 8, endpoint=False)):
         for j, freq in enumerate((8.0, 10.0, 12.0, 15.0)):
             paths[1 + 10 * i + j] = (f, v * t, amp * np.sin(2 * np.pi * freq * t + phase))
-    df = casa(boxes(paths), Calibration(UM, fps))
+    df = casa(boxes_from_paths(paths), Calibration(UM, fps))
     assert_ordered(df)
     chord = np.array([np.hypot(v * duration, y[-1] - y[0]) / duration for _, _, y in paths.values()])
     np.testing.assert_allclose(df.vsl, chord, rtol=1e-5)  # VSL: the raw end points (WHO)
@@ -100,7 +87,7 @@ def test_switch_at_the_end_of_a_track_cannot_make_str_above_one():
     rng = np.random.default_rng(3)
     x, y = rng.normal(0, 0.05, n), rng.normal(0, 0.05, n)
     x[-6:] += 8.0
-    r = casa(boxes({1: (np.arange(n), x, y)}), Calibration(UM, fps)).iloc[0]
+    r = casa(boxes_from_paths({1: (np.arange(n), x, y)}), Calibration(UM, fps)).iloc[0]
     assert r["vsl"] == pytest.approx(np.hypot(x[-1] - x[0], y[-1] - y[0]) / ((n - 1) / fps), rel=1e-5)
     assert r["vsl"] <= r["vap"] <= r["vcl"] and r["str"] <= 1.0
     assert "jump" in r["quality"]
@@ -115,7 +102,7 @@ def test_vap_is_capped_at_vcl_where_the_local_quadratic_rings():
     y = np.where(f < 50, 0.0, 10.0)
     fit = average_path(f / fps, np.zeros(n), y)
     assert np.hypot(*np.diff(fit, axis=0).T).sum() > 12.0  # the ringing this test is about
-    r = casa(boxes({1: (f, np.zeros(n), y)}), Calibration(UM, fps)).iloc[0]
+    r = casa(boxes_from_paths({1: (f, np.zeros(n), y)}), Calibration(UM, fps)).iloc[0]
     assert r["vcl"] == pytest.approx(10.0 / ((n - 1) / fps), rel=1e-5)
     assert r["vap"] == r["vcl"] and r["wob"] == 1.0
     assert r["quality"] == "jump"
@@ -166,7 +153,7 @@ def test_vsl_vap_vcl_are_ordered_and_ratios_at_most_one(tracks, smoothing_s, ave
     VSL <= VAP <= VCL, hence 0 <= LIN, STR, WOB <= 1, up to float rounding."""
     fps = tracks[0][3]
     paths = {i + 1: (f, x, y) for i, (f, x, y, _) in enumerate(tracks)}
-    df = casa(boxes(paths), Calibration(um_per_px, fps), smoothing_s=smoothing_s, average=average)
+    df = casa(boxes_from_paths(paths), Calibration(um_per_px, fps), smoothing_s=smoothing_s, average=average)
     assert_ordered(df)
 
 
@@ -181,7 +168,7 @@ def test_durations_and_gaps_are_whole_frames_over_fps(fps):
         2: (np.r_[np.arange(7, 20), np.arange(23, 60)], np.zeros(50), np.zeros(50)),
         3: (np.r_[np.arange(333, 340), np.arange(351, 400)], np.zeros(56), np.zeros(56)),
     }
-    df = casa(boxes(paths), Calibration(UM, fps)).set_index("track_id")
+    df = casa(boxes_from_paths(paths), Calibration(UM, fps)).set_index("track_id")
     assert df.loc[1, "max_gap_s"] == 0.0 and df.loc[1, "duration_s"] == 99 / fps
     assert df.loc[2, "max_gap_s"] == 3 / fps and df.loc[2, "duration_s"] == 52 / fps
     assert df.loc[3, "max_gap_s"] == 11 / fps and df.loc[3, "duration_s"] == 66 / fps
