@@ -81,7 +81,7 @@ def finetune(stage1: Path, root: Path, out: Path, hours: float, args) -> Path:
         name="spermyolo_p3_ft",
         seed=args.seed,
         workers=args.workers,
-        frame_step=10,
+        frame_step=args.finetune_frame_step,
         val_frame_step=20,
         export_onnx=True,
         time=hours,
@@ -170,6 +170,7 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-only", action="store_true", help="skip training: score the existing run")
     ap.add_argument("--finetune-data", type=Path, default=None, help="stage 2: a set made with the current renderer (created)")
     ap.add_argument("--finetune-hours", type=float, default=0.4)
+    ap.add_argument("--finetune-frame-step", type=int, default=10, help="every N-th training frame in the fine-tune")
     ap.add_argument("--finetune-old-videos", type=int, default=40, help="stage-1 training videos mixed into stage 2")
     ap.add_argument("--test", type=Path, default=None, help="a held-out simulated root to score on too (all its videos)")
     ap.add_argument("--look", default="mixed", choices=("mixed", "phase", "bright"), help="look of the --data set")

@@ -134,6 +134,14 @@ class Analysis:
         The frame limit the analysis ran with (the overlay pass stops there too).
     fastest_by, fastest_min_duration_s
         Defaults of :meth:`fastest` (VSL, tracks of at least 1 s).
+    look : dict or None
+        The video's look as the detector's self-calibration measured it (head polarity, head
+        box size in pixels, where each value came from; :class:`~spermtrack.detect.calibrate.LookEstimate`),
+        None for detectors that do not calibrate.
+    detection_check : dict or None
+        Facts the plausibility warnings are drawn from (:class:`~spermtrack.detect.quality.DetectionCheck`).
+    warnings : list of str
+        Why the result may be unreliable, each with what to do (empty when nothing is suspect).
     """
 
     source: str
@@ -151,6 +159,9 @@ class Analysis:
     max_frames: int | None = None
     fastest_by: str = "vsl"
     fastest_min_duration_s: float = 1.0
+    look: dict | None = None
+    detection_check: dict | None = None
+    warnings: list[str] = field(default_factory=list)
     _summary: dict | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -334,6 +345,9 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
     Keys
     ----
     spermtrack_version, created (ISO time), source, detector
+    warnings : why the result may be unreliable (plain sentences with what to do)
+    look : the measured look of the video (polarity, head size; None without self-calibration)
+    detection_check : the facts behind the detection warnings
     calibration : um_per_px, fps, length_unit, speed_unit, calibrated, origin, note
     video : num_frames, fps, duration_s, width, height
     counts : detections, tracked_boxes, tracks, valid_tracks, mean_boxes_per_frame
@@ -374,6 +388,9 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "source": str(analysis.source),
         "detector": analysis.detector,
+        "warnings": list(analysis.warnings),
+        "look": analysis.look,
+        "detection_check": analysis.detection_check,
         "calibration": {**cal.to_dict(), "calibrated": cal.calibrated, "origin": analysis.calibration_origin, "note": note},
         "video": {
             "num_frames": int(analysis.num_frames),
@@ -507,9 +524,12 @@ def _make_tracker(tracker, fps: float):
     return Tracker(fps, config), config
 
 
-def _make_detector(detector, source_path: Path):
+def _make_detector(detector, source_path: Path, options: dict | None = None):
     """A detector object from a name or an object; ``"gt"`` reads the labels of a VISEM video folder."""
+    options = options or {}
     if not isinstance(detector, str):
+        if options:
+            raise SpermtrackError("detector_options apply to a detector given by name, not to a detector object")
         if not hasattr(detector, "detect"):
             raise SpermtrackError(
                 f"detector must be a name such as 'auto' or an object with .detect(), got {type(detector).__name__}"
@@ -529,8 +549,8 @@ def _make_detector(detector, source_path: Path):
                 raise SpermtrackError(
                     f"detector 'gt' reads the labels/ of a VISEM video folder, which {source_path} is not ({exc})"
                 ) from None
-            return get_detector(spec, gt=gt)
-        return get_detector(spec)
+            return get_detector(spec, gt=gt, **options)
+        return get_detector(spec, **options)
     except SpermtrackError:
         raise
     except (ValueError, FileNotFoundError) as exc:
@@ -543,6 +563,7 @@ def analyze(
     calibration: Calibration | None = None,
     tracker=None,
     *,
+    detector_options: Mapping[str, Any] | None = None,
     um_per_px: float | None = None,
     fps: float | None = None,
     visem_calibration: bool = False,
@@ -564,6 +585,10 @@ def analyze(
         ``"auto"`` (the best that runs here: the shipped model), ``"classical"``,
         ``"yolo:WEIGHTS"``, ``"gt"`` (the labels of a VISEM video folder), any name
         :func:`spermtrack.detect.get_detector` knows, or a detector object.
+    detector_options : mapping, optional
+        Keywords of :func:`spermtrack.detect.get_detector` for a detector given by name, e.g.
+        ``{"polarity": "dark", "head_px": 17}`` to pin the per-video self-calibration (heads
+        darker than the background, 17-pixel head boxes) instead of measuring it.
     calibration : Calibration, optional
         µm per pixel and frames per second. Without it: ``um_per_px`` / ``fps``
         if given, the video's frame rate, and pixels (uncalibrated, said in every
@@ -605,6 +630,7 @@ def analyze(
     from tqdm.auto import tqdm
 
     from .detect.base import prefetch
+    from .detect.quality import check_detections, detection_warnings
     from .io.frames import open_frames
     from .kinematics import casa
 
@@ -616,7 +642,7 @@ def analyze(
     if not source_path.exists():
         raise VideoError(f"{source_path}: no such video file or folder")
     t_start = time.perf_counter()
-    det = _make_detector(detector, source_path)
+    det = _make_detector(detector, source_path, dict(detector_options or {}))
     watch = _Stopwatch()
     with open_frames(source_path, fps=fps) as src:
         cal, origin = resolve_calibration(src.fps, calibration, um_per_px, fps, visem_calibration, source=source_path)
@@ -625,6 +651,7 @@ def analyze(
         worker = _TrackingThread(trk, watch)
         worker.start()
         parts: list[Boxes] = []
+        reference = None
         first_frame = None
         n = 0
         bar = tqdm(total=total, desc="analyze", unit="frame", disable=not progress, leave=False)
@@ -640,6 +667,8 @@ def analyze(
                 t0 = time.perf_counter()
                 boxes = det.detect(batch, first_frame=first)
                 watch.add("detect", time.perf_counter() - t0)
+                if first == 0:
+                    reference = _reference_detections(det, batch)
                 n = first + len(batch)
                 boxes = boxes.replace(num_frames=n) if boxes.num_frames != n else boxes
                 parts.append(boxes)
@@ -658,6 +687,9 @@ def analyze(
             raise VideoError(f"{source_path}: the source has no frames")
         image_size = (int(first_frame.shape[1]), int(first_frame.shape[0]))
     detections = Boxes.concat(parts, num_frames=n)
+    look = getattr(det, "look", None)
+    check = check_detections(detections, n, reference, "classical" if reference is not None else None)
+    warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     t0 = time.perf_counter()
     tracks = trk.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
@@ -683,4 +715,23 @@ def analyze(
         max_frames=max_frames,
         fastest_by=fastest_by,
         fastest_min_duration_s=min_duration_s,
+        look=look.to_dict() if look is not None else None,
+        detection_check=check.to_dict(),
+        warnings=warnings,
     )
+
+
+def _reference_detections(det, batch: np.ndarray) -> Boxes | None:
+    """The classical detector's boxes on ``batch`` (the first frames), with ``det``'s measured look.
+
+    Compared with a learnt detector's count to warn when the two disagree strongly; None when
+    ``det`` is not a self-calibrated learnt detector.
+    """
+    from .detect import get_detector
+    from .detect.normalize import CalibratedDetector
+
+    if not isinstance(det, CalibratedDetector) or det.inner.name == "classical" or det.look is None:
+        return None
+    ref = get_detector("classical")
+    ref.set_look(det.look)
+    return ref.detect(batch, 0)

@@ -173,6 +173,7 @@ def test_auto_prefers_the_shipped_model_then_classical(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "DATA_DIR", tmp_path)  # no shipped weights: the classical detector
     assert registry.auto_choice() == ("classical", None)
     det = get_detector("auto", conf=0.3, device="cpu")  # YOLO-only keywords are dropped for the fallback
-    assert isinstance(det, ClassicalDetector)
+    assert isinstance(det.inner, ClassicalDetector)  # inside the per-video self-calibration
+    assert isinstance(get_detector("auto", calibrate=False), ClassicalDetector)
     with pytest.raises(FileNotFoundError, match="default model"):
         get_detector("default")

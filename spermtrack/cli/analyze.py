@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import add_quiet
+from .detect import look_kwargs, look_options
 
 
 def register(subparsers) -> None:
@@ -32,6 +33,7 @@ def register(subparsers) -> None:
         default="auto",
         help="auto (the shipped model; default), classical, yolo:WEIGHTS (.pt or .onnx), gt (labels of a VISEM folder)",
     )
+    look_options(p)
     p.add_argument("--um-per-px", type=float, default=None, metavar="X", help="µm per pixel of the specimen plane (calibration)")
     p.add_argument(
         "--fps", type=float, default=None, metavar="F", help="frames per second (default: the video's; needed for image folders)"
@@ -115,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         result = analyze(
             args.source,
             detector=args.detector,
+            detector_options=look_kwargs(args),
             tracker=tracker,
             um_per_px=args.um_per_px,
             fps=args.fps,
@@ -143,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             f"detector {result.detector}, {result.timings['total']:.1f} s",
             file=sys.stderr,
         )
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         if not cal.calibrated:
             print("note: uncalibrated, speeds in px/s; pass --um-per-px X (see docs/calibration.md)", file=sys.stderr)
     if args.top:

@@ -21,6 +21,40 @@ def _detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iou", type=float, default=None, help="YOLO NMS IoU threshold (default 0.7)")
     p.add_argument("--device", default=None, help="YOLO device: auto, cpu, 0, ...")
     p.add_argument("--batch", type=int, default=16, help="frames per detector call")
+    look_options(p)
+
+
+def look_options(p: argparse.ArgumentParser) -> None:
+    """``--polarity`` and ``--head-px``: pin the per-video self-calibration of the auto/default/classical detectors."""
+    p.add_argument(
+        "--polarity",
+        choices=("auto", "bright", "dark"),
+        default="auto",
+        help="sperm heads brighter (phase contrast) or darker (bright-field) than the background; "
+        "default auto: measured per video",
+    )
+    p.add_argument(
+        "--head-px",
+        type=float,
+        default=None,
+        metavar="N",
+        help="side of a sperm head's box in pixels (VISEM-Tracking: 23); default: measured per video",
+    )
+
+
+def look_kwargs(args) -> dict:
+    """The self-calibration keywords of :func:`~spermtrack.detect.get_detector` given on the command line."""
+    out = {}
+    if args.polarity != "auto":
+        out["polarity"] = args.polarity
+    if args.head_px is not None:
+        out["head_px"] = args.head_px
+    kind = args.detector.partition(":")[0].lower()
+    if out and kind not in ("auto", "default", "classical"):
+        raise SystemExit(
+            f"spermtrack: error: --polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
+        )
+    return out
 
 
 def _yolo_kwargs(args) -> dict:
@@ -29,8 +63,8 @@ def _yolo_kwargs(args) -> dict:
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(args, k) is not None]
         if given:
             raise SystemExit(f"spermtrack: error: {' '.join(given)} apply to YOLO detectors, not to {args.detector!r}")
-        return {}
-    return {k: getattr(args, k) for k in ("conf", "iou", "device") if getattr(args, k) is not None}
+        return look_kwargs(args)
+    return {**{k: getattr(args, k) for k in ("conf", "iou", "device") if getattr(args, k) is not None}, **look_kwargs(args)}
 
 
 def register(subparsers) -> None:

@@ -66,6 +66,10 @@ def get_detector(spec: str = "auto", gt: Boxes | None = None, **kwargs):
     **kwargs
         Passed to the detector's constructor (e.g. ``conf=0.001``, ``device="cpu"``,
         ``miss=0.1`` for ``gt``). Keywords a detector does not take are an error.
+        ``polarity`` (``"auto"``, ``"bright"``, ``"dark"``) and ``head_px`` (head box side in
+        pixels, None: measured) pin the per-video self-calibration of ``auto``, ``default``
+        and ``classical`` (:class:`~spermtrack.detect.normalize.CalibratedDetector`);
+        ``calibrate=False`` switches it off.
 
     Examples
     --------
@@ -74,6 +78,20 @@ def get_detector(spec: str = "auto", gt: Boxes | None = None, **kwargs):
     """
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
+    look = {k: kwargs.pop(k) for k in ("polarity", "head_px") if k in kwargs}
+    calibrate = bool(kwargs.pop("calibrate", True))
+    if kind in ("auto", "default", "classical") and calibrate:
+        from .normalize import CalibratedDetector
+
+        inner = get_detector(spec, gt, calibrate=False, **kwargs)
+        tolerance = 1.4  # a model trained with scale augmentation takes heads within 1.4x of its size
+        if inner.name == "classical":  # the calibration inverts dark-head videos: the inner one sees bright heads
+            inner.polarity = "bright"
+            inner.reset()
+            tolerance = 1.25  # its box sizes are fixed: every video is brought to its scale
+        return CalibratedDetector(inner, size_tolerance=tolerance, **look)
+    if look and kind not in ("auto", "default", "classical"):
+        raise ValueError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
     if kind == "auto":
         choice, weights = auto_choice()
         if choice == "classical":

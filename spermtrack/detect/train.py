@@ -329,3 +329,70 @@ def export_to_onnx(weights: str | Path, imgsz: tuple[int, int] = (480, 640), out
         os.replace(path, out)
         path = out
     return path
+
+
+def calibrated_copy(
+    root: str | Path,
+    out: str | Path,
+    inner_head_px: float = 23.0,
+    size_tolerance: float = 1.4,
+    frame_step: int = 1,
+) -> Path:
+    """Copy a VISEM-layout root as the self-calibration presents it to the detector; return ``out``.
+
+    Each video is measured on its first frames exactly as at inference
+    (:class:`~spermtrack.detect.normalize.CalibratedDetector`): frames of dark-head videos are
+    inverted and frames whose heads fall outside the model's size range are rescaled. A model
+    trained on the copy learns the one canonical look the calibration maps every video to
+    ("self-calibration in the loop"). YOLO labels are normalised, so they are copied unchanged;
+    ``split.json`` and ``truth/`` metadata are copied too. Every ``frame_step``-th frame is kept.
+    """
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    from ..io.visem import VisemDataset
+    from .normalize import CALIBRATION_FRAMES, CalibratedDetector
+
+    root, out = Path(root), Path(out)
+    ds = VisemDataset(root)
+    out.mkdir(parents=True, exist_ok=True)
+    for extra in ("split.json", "simulation.json"):
+        if (root / extra).is_file():
+            shutil.copyfile(root / extra, out / extra)
+    report = {}
+    for vid in ds.video_ids:
+        video = ds.video(vid)
+        src = Path(video.path)
+        images = video.image_files()
+        if not images:
+            raise DatasetError(f"{src / 'images'}: no frames")
+        dst = out / src.name
+        (dst / "images").mkdir(parents=True, exist_ok=True)
+        (dst / "labels").mkdir(parents=True, exist_ok=True)
+        if (src / "truth").is_dir():
+            shutil.copytree(src / "truth", dst / "truth", dirs_exist_ok=True)
+        first = np.stack([cv2.imread(str(p)) for p in images[: 2 * CALIBRATION_FRAMES : 2]])
+        det = CalibratedDetector(_NoDetector(), inner_head_px=inner_head_px, size_tolerance=size_tolerance)
+        det.detect(first, 0)
+        report[vid] = {**det.look.to_dict(), "invert": det.invert, "scale": det.scale}
+        for p in images[::frame_step]:
+            frame = cv2.imread(str(p))
+            cv2.imwrite(str(dst / "images" / p.name), det.map_frames(frame[None])[0], [cv2.IMWRITE_JPEG_QUALITY, 95])
+            label = src / "labels" / (p.stem + ".txt")
+            if label.is_file():
+                shutil.copyfile(label, dst / "labels" / label.name)
+    (out / "calibration.json").write_text(json.dumps(report, indent=1))
+    return out
+
+
+class _NoDetector:
+    """A detector that finds nothing: lets :func:`calibrated_copy` run the calibration alone."""
+
+    name = "none"
+
+    def detect(self, frames, first_frame: int = 0):
+        from ..boxes import Boxes
+
+        return Boxes.empty(first_frame + len(frames))

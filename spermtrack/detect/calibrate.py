@@ -1,0 +1,343 @@
+"""Per-video self-calibration of the look: head polarity, head size, background and noise.
+
+Microscopes differ: phase contrast shows bright heads on a dark field, bright-field and
+negative phase contrast show dark heads on a light field, and the objective and camera set
+the head size from about 8 to 35 pixels. Instead of assuming VISEM-Tracking's look, every
+video is measured on its first frames (well under a second) and the detectors map the
+frames to the look and scale they were made for (:mod:`spermtrack.detect.normalize`).
+
+How the look is measured (:func:`measure_look`):
+
+1. grey levels; the background is the frame shrunk 16x, box-blurred over 5 pixels there
+   (about 80 pixels of the frame: far larger than a head) and enlarged again; the residual
+   is the frame minus the background, its noise the robust standard deviation (1.4826 x the
+   median absolute deviation);
+2. when the frames move (several frames, not repeats), the polarity is decided on moving
+   objects only: the residual is also taken against its per-pixel temporal median, which
+   removes debris stuck to the glass and immotile cells (the head size is always measured
+   on the still residual, so that one frame and a whole video give the same scale);
+3. for each polarity (bright: residual > 0, dark: residual < 0) the *compact blobs* are
+   found: connected components above ``k`` noise sigmas whose centroid lies inside the
+   component and that fill their bounding box. A head is such a blob; the halo of a dark
+   head in bright-field is a ring (its centroid lies in the hole) and does not count;
+4. each blob weighs its contrast times its diameter (a head outranks a speck of debris of
+   the same contrast); the polarity whose strongest blobs weigh more wins, and the
+   confidence is the relative margin between the two;
+5. the head size is the median diameter at half contrast of the strongest blobs of the
+   chosen polarity, turned into a box side with the annotation convention of
+   VISEM-Tracking (boxes about 2.2x the half-contrast diameter of the head's bright core, the median over
+   the 110 heads found among the 133 sperm boxes of ``shared/reference/visem/real_frames``,
+   interquartile range 1.8-2.6).
+
+Every value says where it came from (``"measured"``, ``"user"`` or ``"default"``), and
+:attr:`LookEstimate.reliable` is False when the measurement is unsure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import SpermtrackError
+
+#: Box side (pixels) per unit of half-contrast head diameter: the annotation convention of
+#: VISEM-Tracking (23-pixel boxes around heads whose half-contrast diameter is ~10 px).
+BOX_PER_DIAMETER = 2.2
+#: Box side of a sperm head in VISEM-Tracking at 640x480 (pixels), the scale the shipped model knows.
+VISEM_BOX_PX = 23.0
+#: Polarity confidence below which a measured polarity is reported as unsure.
+MIN_POLARITY_CONFIDENCE = 0.15
+#: Fewest compact blobs for a measured head size to be trusted.
+MIN_BLOBS = 3
+POLARITIES = ("bright", "dark")
+
+
+class LookError(SpermtrackError, ValueError):
+    """A look setting (polarity, head size) is invalid."""
+
+
+@dataclass(frozen=True)
+class LookEstimate:
+    """What one video shows about its look, measured on its first frames.
+
+    Attributes
+    ----------
+    polarity : {"bright", "dark"}
+        Heads brighter than the background (phase contrast) or darker (bright-field,
+        negative phase contrast).
+    polarity_source : {"measured", "user", "default"}
+    polarity_confidence : float
+        0-1: relative margin between the contrasts of the two polarities' strongest blobs.
+    head_box_px : float
+        Typical side of a sperm head's box (pixels of the frame), in VISEM's annotation
+        convention (head plus a small margin: 23 px in VISEM-Tracking at 640x480).
+    head_box_source : {"measured", "user", "default"}
+    blobs : int
+        Compact blobs of the chosen polarity the head size was measured on.
+    background : float
+        Median grey level of the frames (0-255).
+    noise_sigma : float
+        Robust standard deviation of the residual (grey levels).
+    contrast : float
+        Median contrast of the strongest blobs (grey levels from the background).
+    frames_used : int
+        Frames measured.
+    motion : bool
+        True when moving objects were separated from the static scene (several distinct frames).
+    """
+
+    polarity: str
+    polarity_source: str
+    polarity_confidence: float
+    head_box_px: float
+    head_box_source: str
+    blobs: int
+    background: float
+    noise_sigma: float
+    contrast: float
+    frames_used: int
+    motion: bool
+
+    @property
+    def reliable(self) -> bool:
+        """True when both the polarity and the head size were measured with confidence (or given)."""
+        pol_ok = self.polarity_source == "user" or self.polarity_confidence >= MIN_POLARITY_CONFIDENCE
+        size_ok = self.head_box_source == "user" or self.blobs >= MIN_BLOBS
+        return bool(pol_ok and size_ok)
+
+    def problems(self) -> list[str]:
+        """Plain-language reasons why the estimate is unsure (empty when reliable)."""
+        out = []
+        if self.polarity_source != "user" and self.polarity_confidence < MIN_POLARITY_CONFIDENCE:
+            out.append(
+                f"the head polarity is unclear (bright and dark blobs have similar contrast, confidence "
+                f"{self.polarity_confidence:.2f}); pass --polarity bright|dark"
+            )
+        if self.head_box_source != "user" and self.blobs < MIN_BLOBS:
+            out.append(f"only {self.blobs} head-like blobs were found, so the head size is a guess; pass --head-px")
+        return out
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["reliable"] = self.reliable
+        return d
+
+
+def check_polarity(polarity: str) -> str:
+    """Validate a polarity setting: ``"auto"``, ``"bright"`` or ``"dark"``."""
+    if polarity not in ("auto", *POLARITIES):
+        raise LookError(f"polarity must be 'auto', 'bright' or 'dark', got {polarity!r}")
+    return polarity
+
+
+def check_head_px(head_px: float | None) -> float | None:
+    """Validate a head box side in pixels (None: measure it)."""
+    if head_px is None:
+        return None
+    try:
+        v = float(head_px)
+    except (TypeError, ValueError):
+        raise LookError(f"head size must be a number of pixels, got {head_px!r}") from None
+    if not (3.0 <= v <= 400.0):
+        raise LookError(f"head size must be 3-400 pixels, got {head_px!r}")
+    return v
+
+
+def to_gray(frames: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` uint8 grey frames from ``(N, H, W, 3)`` BGR, ``(N, H, W)`` or one frame."""
+    arr = np.asarray(frames)
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3):
+        arr = arr[None]
+    if arr.ndim == 4:
+        if arr.shape[-1] != 3:
+            raise LookError(f"expected BGR frames (N, H, W, 3), got shape {arr.shape}")
+        arr = np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in arr])
+    if arr.ndim != 3 or arr.shape[0] == 0:
+        raise LookError(f"expected frames (N, H, W[, 3]), got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        raise LookError(f"expected uint8 frames, got {arr.dtype}")
+    return arr
+
+
+def background(gray: np.ndarray, scale: int = 16) -> np.ndarray:
+    """Smooth illumination of one grey frame (float32): shrunk ``scale`` x, 5x5 box blur, enlarged."""
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA)
+    small = cv2.blur(small.astype(np.float32), (5, 5))
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def robust_sigma(x: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation of ``x`` (subsampled 2x each way), at least 0.5."""
+    sub = x[::2, ::2]
+    med = np.median(sub)
+    return max(1.4826 * float(np.median(np.abs(sub - med))), 0.5)
+
+
+def compact_blobs(resid: np.ndarray, thr: float, max_area: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compact bright blobs of ``resid`` (float32): ``(peak, half_diameter_px, centre_xy)``, strongest first.
+
+    A blob is a connected component of ``resid > thr`` with at least 6 pixels and at most
+    ``max_area``, whose centroid lies inside it and that fills at least 30 % of its bounding
+    box (rings, arcs and long threads fail). ``half_diameter_px`` is the diameter of the disc
+    with the area of the blob's pixels above half its peak.
+    """
+    mask = (resid > thr).astype(np.uint8)
+    n, labels, stats, cent = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    if n <= 1:
+        return np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros((0, 2), np.float32)
+    lab = labels.ravel()
+    on = lab > 0
+    vals = resid.ravel()[on]
+    ids = lab[on]
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(peak, ids, vals)
+    half = np.bincount(ids[vals >= 0.5 * peak[ids]], minlength=n).astype(np.float32)
+    area = stats[:, cv2.CC_STAT_AREA]
+    bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    cx = np.clip(np.round(cent[:, 0]).astype(np.int64), 0, resid.shape[1] - 1)
+    cy = np.clip(np.round(cent[:, 1]).astype(np.int64), 0, resid.shape[0] - 1)
+    inside = labels[cy, cx] == np.arange(n)
+    fill = area / np.maximum(bw * bh, 1)
+    ok = inside & (fill >= 0.3) & (area >= 6) & (area <= max_area)
+    ok[0] = False
+    idx = np.flatnonzero(ok)
+    idx = idx[np.argsort(-peak[idx], kind="stable")]
+    diam = 2.0 * np.sqrt(half[idx] / np.pi)
+    return peak[idx], diam.astype(np.float32), cent[idx].astype(np.float32)
+
+
+def overlay_mask(gray: np.ndarray, min_area: int) -> np.ndarray:
+    """Pixels of burned-in overlays (time stamps, logos, scale bars, black borders): bool ``(H, W)``.
+
+    An overlay is a flat saturated region (grey level >= 250 or <= 5) of at least
+    ``min_area`` pixels; its bounding rectangle, grown by 8 pixels, is masked (the text
+    inside it is not specimen either).
+    """
+    sat = ((gray >= 250) | (gray <= 5)).astype(np.uint8)
+    out = np.zeros(gray.shape, bool)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(sat, 8)
+    for i in np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1:  # label 0: unsaturated pixels
+        x, y, w, h = stats[i, :4]
+        out[max(0, y - 8) : y + h + 8, max(0, x - 8) : x + w + 8] = True
+    return out
+
+
+def _residuals(gray: np.ndarray, min_overlay: int) -> tuple[list[np.ndarray], list[np.ndarray] | None, float]:
+    """Spatial residuals (frame minus illumination), motion residuals (None without motion), noise sigma.
+
+    The motion residual is the spatial one minus its per-pixel temporal median: debris stuck
+    to the glass and immotile cells vanish, moving objects remain with their own polarity.
+    """
+    n = len(gray)
+    spatial = [g.astype(np.float32) - background(g) for g in gray]
+    for g, r in zip(gray, spatial):
+        r[overlay_mask(g, min_overlay)] = 0.0
+    sigma = float(np.median([robust_sigma(r) for r in spatial]))
+    if n >= 5:
+        stack = np.stack(spatial)
+        moving = list(stack - np.median(stack, axis=0))
+        # distinct frames: the temporal residual must carry more than noise somewhere
+        changed = sum(float(np.percentile(np.abs(m), 99.9)) > 8 * sigma for m in moving)
+        if changed >= max(3, n // 2):
+            return spatial, moving, sigma
+    return spatial, None, sigma
+
+
+def _blob_stats(resid: list[np.ndarray], thr: float, max_area: int, top: int) -> dict:
+    """Per polarity: ``(weight, peak, diameter)`` of the strongest compact blobs over all frames."""
+    out = {}
+    keep = top * max(1, len(resid) // 2)
+    for pol in POLARITIES:
+        peaks, diams = [], []
+        for r in resid:
+            p, d, _ = compact_blobs(r if pol == "bright" else -r, thr, max_area)
+            mass = p * d  # contrast x size: heads outrank small specks of debris of equal contrast
+            o = np.argsort(-mass, kind="stable")[:top]
+            peaks.append(p[o])
+            diams.append(d[o])
+        p, d = np.concatenate(peaks), np.concatenate(diams)
+        o = np.argsort(-(p * d), kind="stable")[:keep]
+        out[pol] = (p[o] * d[o], p[o], d[o], keep)
+    return out
+
+
+def measure_look(
+    frames: np.ndarray,
+    polarity: str = "auto",
+    head_px: float | None = None,
+    k: float = 6.0,
+    top: int = 20,
+) -> LookEstimate:
+    """Measure the head polarity, head box size, background and noise of a video.
+
+    Parameters
+    ----------
+    frames : ndarray
+        A few frames of one video, ``(N, H, W, 3)`` BGR or ``(N, H, W)`` grey uint8; 8-16
+        frames spread over the first seconds work best (one frame works, without motion).
+    polarity : {"auto", "bright", "dark"}
+        Pin the polarity instead of measuring it.
+    head_px : float, optional
+        Pin the head box side (pixels) instead of measuring it.
+    k : float
+        Blob threshold in noise sigmas.
+    top : int
+        Strongest blobs per polarity that decide the polarity and the head size.
+
+    Returns
+    -------
+    LookEstimate
+    """
+    check_polarity(polarity)
+    head_px = check_head_px(head_px)
+    gray = to_gray(frames)
+    h, w = gray.shape[1:]
+    max_area = int((0.08 * min(h, w)) ** 2 * 4)
+    spatial, moving, sigma = _residuals(gray, max_area)
+    thr = max(k * sigma, 4.0)
+    still = _blob_stats(spatial, thr, max_area, top)
+    # polarity from moving objects when the frames move (debris cannot vote), else from the still frame
+    moved = _blob_stats(moving, thr, max_area, top) if moving is not None else None
+    if moved is not None and len(moved["bright"][0]) + len(moved["dark"][0]) < MIN_BLOBS:
+        moved = None
+    votes = moved if moved is not None else still
+    strength = {pol: _strength(votes[pol][0], votes[pol][3]) for pol in POLARITIES}
+    if polarity == "auto":
+        pol = "bright" if strength["bright"] >= strength["dark"] else "dark"
+        hi, lo = max(strength.values()), min(strength.values())
+        conf = float((hi - lo) / hi) if hi > 0 else 0.0
+        pol_source = "measured"
+    else:
+        pol, conf, pol_source = polarity, 1.0, "user"
+    _, peaks, diams, _ = still[pol]
+    if head_px is not None:
+        box, box_source = head_px, "user"
+    elif len(diams) >= 1:
+        box, box_source = float(BOX_PER_DIAMETER * np.median(diams)), "measured"
+    else:
+        box, box_source = VISEM_BOX_PX * min(w / 640.0, h / 480.0), "default"
+    return LookEstimate(
+        polarity=pol,
+        polarity_source=pol_source,
+        polarity_confidence=round(conf, 3),
+        head_box_px=round(float(box), 2),
+        head_box_source=box_source,
+        blobs=int(len(diams)),
+        background=float(np.median(gray[:, ::4, ::4])),
+        noise_sigma=round(sigma, 3),
+        contrast=round(float(np.median(peaks)) if len(peaks) else 0.0, 2),
+        frames_used=len(gray),
+        motion=moved is not None,
+    )
+
+
+def _strength(peaks: np.ndarray, top: int) -> float:
+    """Mean weight of the ``top`` strongest blobs (missing ones count as 0)."""
+    if len(peaks) == 0:
+        return 0.0
+    p = np.sort(peaks)[::-1][:top]
+    return float(p.sum() / top)

@@ -1,0 +1,112 @@
+"""Plausibility checks of a video's detections: say when a result cannot be trusted.
+
+A detector that does not know a microscope's look still returns boxes, and everything
+downstream (tracks, speeds, the fastest sperm) is then computed from noise. These checks
+look at what a video's detections and its measured look say about themselves and return
+plain-language warnings with what to do; ``analyze`` prints them, writes them into
+``summary.json`` and shows them at the top of the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..boxes import SPERM, Boxes
+
+#: Fewer sperm boxes per frame than this (on average) is "almost nothing found".
+MIN_BOXES_PER_FRAME = 0.5
+#: Median score of the sperm boxes below this means the detector is unsure of most of them.
+MIN_MEDIAN_SCORE = 0.35
+#: The detected boxes' median side may differ from the measured head size by this factor.
+MAX_SIZE_RATIO = 2.0
+#: The learnt and the classical detectors' counts may differ by this factor.
+MAX_COUNT_RATIO = 3.0
+
+
+@dataclass(frozen=True)
+class DetectionCheck:
+    """Facts about a video's detections that the warnings are drawn from (all per frame, pixels)."""
+
+    frames: int
+    sperm_per_frame: float
+    median_score: float | None
+    median_box_px: float | None
+    reference_per_frame: float | None = None
+    sample_per_frame: float | None = None
+    reference_name: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: (None if v is None else (round(v, 4) if isinstance(v, float) else v)) for k, v in self.__dict__.items()}
+
+
+def check_detections(
+    detections: Boxes, num_frames: int, reference: Boxes | None = None, reference_name: str | None = None
+) -> DetectionCheck:
+    """Summarise ``detections`` of ``num_frames`` frames.
+
+    ``reference``: a second detector's boxes on the first ``reference.num_frames`` frames,
+    compared with ``detections`` on the same frames.
+    """
+    sperm = detections.filter(detections.cls == SPERM) if len(detections) else detections
+    n = max(int(num_frames), 1)
+    side = np.sqrt(np.maximum(sperm.width, 0) * np.maximum(sperm.height, 0)) if len(sperm) else np.zeros(0)
+    ref = sample = None
+    if reference is not None:
+        ref_frames = max(int(reference.num_frames), 1)
+        ref = float((reference.cls == SPERM).sum()) / ref_frames
+        sample = float(((sperm.frame < ref_frames)).sum()) / ref_frames if len(sperm) else 0.0
+    return DetectionCheck(
+        frames=int(num_frames),
+        sperm_per_frame=float(len(sperm)) / n,
+        median_score=float(np.median(sperm.score)) if len(sperm) else None,
+        median_box_px=float(np.median(side)) if len(sperm) else None,
+        reference_per_frame=ref,
+        sample_per_frame=sample,
+        reference_name=reference_name,
+    )
+
+
+def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) -> list[str]:
+    """Warnings (plain sentences, each with what to do) when the detections look implausible.
+
+    Parameters
+    ----------
+    check : DetectionCheck
+    look : LookEstimate, optional
+        The video's measured look (:func:`~spermtrack.detect.calibrate.measure_look`).
+    scored : bool
+        False for detectors whose scores carry no confidence (ground truth).
+    """
+    todo = "pass --polarity bright|dark and --head-px N, or use a model trained on your recordings (docs/detection.md)"
+    out: list[str] = []
+    if look is not None:
+        out += [f"Self-calibration: {p}." for p in look.problems()]
+    if check.sperm_per_frame < MIN_BOXES_PER_FRAME:
+        out.append(
+            f"Almost no sperm heads were found ({check.sperm_per_frame:.2f} per frame): the field may be empty or "
+            f"the detector may not know this microscope's look; {todo}."
+        )
+        return out
+    if scored and check.median_score is not None and check.median_score < MIN_MEDIAN_SCORE:
+        out.append(
+            f"The detector is unsure of most heads (median score {check.median_score:.2f} < {MIN_MEDIAN_SCORE}); "
+            f"tracks and speeds may come from debris or noise; {todo}."
+        )
+    if look is not None and check.median_box_px is not None:
+        ratio = check.median_box_px / look.head_box_px
+        if not (1 / MAX_SIZE_RATIO <= ratio <= MAX_SIZE_RATIO):
+            out.append(
+                f"Detected heads ({check.median_box_px:.0f} px) are far from the measured head size "
+                f"({look.head_box_px:.0f} px, {look.head_box_source}); {todo}."
+            )
+    ref, own = check.reference_per_frame, check.sample_per_frame
+    if ref is not None and own is not None:
+        hi, lo = max(ref, own), min(ref, own)
+        if hi >= 2.0 and hi > MAX_COUNT_RATIO * max(lo, 1e-9):
+            out.append(
+                f"The detector and the {check.reference_name or 'reference'} detector disagree on how many heads there are "
+                f"({own:.1f} against {ref:.1f} per frame on the same frames); {todo}."
+            )
+    return out

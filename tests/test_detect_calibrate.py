@@ -1,0 +1,155 @@
+"""Per-video self-calibration: head polarity and size measured from the frames, detectors mapped to their look.
+
+Real data: the ten real VISEM-Tracking frames in tests/data/real_frames (CC BY 4.0, see
+their README) must read as bright heads, and as dark heads once inverted; simulated videos
+check polarity, scale equivariance and the round trip of boxes through the mapping.
+"""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from spermtrack.detect import get_detector, run_detector
+from spermtrack.detect.calibrate import LookError, measure_look
+from spermtrack.detect.evaluation import ap50
+from spermtrack.detect.normalize import CalibratedDetector
+from spermtrack.detect.quality import check_detections, detection_warnings
+from spermtrack.simulate import simulate_video
+
+REAL = Path(__file__).parent / "data" / "real_frames"
+
+
+def _real_frames():
+    out = []
+    for folder in sorted(p for p in REAL.iterdir() if p.is_dir()):
+        img = cv2.imread(str(next((folder / "images").glob("*.jpg"))))
+        assert img is not None, folder
+        out.append((folder.name, img))
+    return out
+
+
+@pytest.fixture(scope="module")
+def phase():
+    v = simulate_video(seed=3, num_frames=24, look="phase")
+    return np.stack(list(v.frames())), v.boxes
+
+
+def test_real_visem_frames_read_as_bright_heads_and_inverted_as_dark():
+    frames = _real_frames()
+    assert len(frames) == 10
+    for name, img in frames:
+        look = measure_look(img)
+        assert look.polarity == "bright", (name, look)
+        assert look.polarity_confidence > 0.3, (name, look)
+        inv = measure_look(255 - img)
+        assert inv.polarity == "dark", (name, inv)
+
+
+def test_head_size_follows_magnification():
+    """The measured head size scales with the frame: 0.5x and 2x within 15 % over the ten real frames.
+
+    Single small heads are measured less exactly (a blob of a few pixels at half scale), so
+    each frame alone is held to a looser band.
+    """
+    ratios = []
+    for name, img in _real_frames():
+        base = measure_look(img).head_box_px
+        half = measure_look(cv2.resize(img, (320, 240), interpolation=cv2.INTER_AREA)).head_box_px
+        double = measure_look(cv2.resize(img, (1280, 960))).head_box_px
+        assert 0.35 <= half / base <= 0.85 and 1.5 <= double / base <= 2.6, (name, base, half, double)
+        ratios.append((half / base, double / base))
+    med_half, med_double = np.median(ratios, axis=0)
+    assert 0.5 * 0.85 <= med_half <= 0.5 * 1.15, ratios
+    assert 2 * 0.85 <= med_double <= 2 * 1.15, ratios
+
+
+def test_moving_video_polarity_and_pins(phase):
+    frames, _ = phase
+    look = measure_look(frames[:16])
+    assert look.polarity == "bright" and look.motion and look.reliable
+    assert 12 <= look.head_box_px <= 40
+    dark = measure_look(255 - frames[:16])
+    assert dark.polarity == "dark" and dark.polarity_source == "measured"
+    pinned = measure_look(frames[:4], polarity="dark", head_px=17)
+    assert (pinned.polarity, pinned.polarity_source, pinned.head_box_px, pinned.head_box_source) == ("dark", "user", 17, "user")
+    with pytest.raises(LookError, match="polarity"):
+        measure_look(frames[:2], polarity="white")
+    with pytest.raises(LookError, match="head size"):
+        measure_look(frames[:2], head_px=0.5)
+
+
+def test_noise_and_empty_fields_are_unreliable():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(128, 20, (8, 240, 320)).clip(0, 255).astype(np.uint8)
+    look = measure_look(noise)
+    assert not look.reliable and look.problems()
+    flat = np.full((8, 240, 320), 150, np.uint8)
+    assert not measure_look(flat).reliable
+
+
+@pytest.mark.parametrize("spec", ["classical", "auto"])
+def test_inverted_video_gives_the_same_detections(phase, spec):
+    """Dark heads (an inverted phase-contrast video) are found as well as bright ones."""
+    frames, gt = phase
+    ap = ap50(gt, run_detector(get_detector(spec), frames, batch_size=8), agnostic=True)
+    ap_inv = ap50(gt, run_detector(get_detector(spec), 255 - frames, batch_size=8), agnostic=True)
+    assert ap > 0.7, ap
+    assert abs(ap - ap_inv) < 0.05, (ap, ap_inv)
+    # without the self-calibration the inverted video is lost
+    raw = get_detector(spec, calibrate=False)
+    if spec == "classical":
+        raw.polarity = "bright"
+        raw.reset()
+    assert ap50(gt, run_detector(raw, 255 - frames, batch_size=8), agnostic=True) < ap - 0.3
+
+
+def test_small_heads_are_rescaled_and_boxes_mapped_back(phase):
+    """A video at half magnification (heads ~11 px) is enlarged for the detector; boxes come back in its pixels."""
+    frames, gt = phase
+    small = np.stack([cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA) for f in frames])
+    gt_small = gt.replace(x1=gt.x1 / 2, y1=gt.y1 / 2, x2=gt.x2 / 2, y2=gt.y2 / 2)
+    det = get_detector("classical")
+    boxes = run_detector(det, small, batch_size=8)
+    assert det.scale > 1.3, det.look
+    assert boxes.x2.max() <= 320 and boxes.y2.max() <= 240
+    ap_small = ap50(gt_small, boxes, agnostic=True)
+    raw = get_detector("classical", calibrate=False)
+    ap_raw = ap50(gt_small, run_detector(raw, small, batch_size=8), agnostic=True)
+    assert ap_small > ap_raw + 0.2, (ap_small, ap_raw)
+
+
+def test_calibrated_detector_pins_and_validates():
+    inner = get_detector("classical", calibrate=False)
+    det = CalibratedDetector(inner, polarity="dark", head_px=46)
+    frames = np.full((2, 96, 128, 3), 200, np.uint8)
+    det.detect(frames, 0)
+    assert det.invert and det.scale == pytest.approx(23 * 1.4 / 46)
+    with pytest.raises(ValueError):
+        CalibratedDetector(inner, size_tolerance=0.5)
+    with pytest.raises(ValueError, match="polarity and head_px"):
+        get_detector("gt", gt=None, polarity="dark")
+
+
+def test_quality_warnings():
+    from spermtrack import Boxes
+
+    empty = Boxes.empty(50)
+    warn = detection_warnings(check_detections(empty, 50))
+    assert len(warn) == 1 and "Almost no sperm heads" in warn[0]
+    # confident boxes of the expected size: no warning
+    n = 200
+    f = np.repeat(np.arange(50), 4).astype(np.int32)
+    x = np.tile(np.arange(4) * 50.0, 50).astype(np.float32)
+    good = Boxes(f, x, x, x + 23, x + 23, score=np.full(n, 0.8, np.float32), num_frames=50)
+    look = measure_look(np.zeros((1, 64, 64), np.uint8), head_px=23, polarity="bright")
+    assert detection_warnings(check_detections(good, 50), look) == []
+    unsure = good.replace(score=np.full(n, 0.2, np.float32))
+    assert any("unsure" in w for w in detection_warnings(check_detections(unsure, 50), look))
+    assert detection_warnings(check_detections(unsure, 50), look, scored=False) == []
+    big = good.replace(x2=good.x1 + 80, y2=good.y1 + 80)
+    assert any("far from the measured head size" in w for w in detection_warnings(check_detections(big, 50), look))
+    ref = Boxes(np.zeros(40, np.int32), np.zeros(40, np.float32), np.zeros(40, np.float32), np.full(40, 9, np.float32),
+                np.full(40, 9, np.float32), num_frames=1)
+    assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, ref, "classical"), look))
