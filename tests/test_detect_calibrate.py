@@ -150,6 +150,12 @@ def test_quality_warnings():
     assert detection_warnings(check_detections(unsure, 50), look, scored=False) == []
     big = good.replace(x2=good.x1 + 80, y2=good.y1 + 80)
     assert any("far from the measured head size" in w for w in detection_warnings(check_detections(big, 50), look))
-    ref = Boxes(np.zeros(40, np.int32), np.zeros(40, np.float32), np.zeros(40, np.float32), np.full(40, 9, np.float32),
-                np.full(40, 9, np.float32), num_frames=1)
+    ref = Boxes(
+        np.zeros(40, np.int32),
+        np.zeros(40, np.float32),
+        np.zeros(40, np.float32),
+        np.full(40, 9, np.float32),
+        np.full(40, 9, np.float32),
+        num_frames=1,
+    )
     assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, ref, "classical"), look))

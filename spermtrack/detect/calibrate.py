@@ -219,7 +219,7 @@ def overlay_mask(gray: np.ndarray, min_area: int) -> np.ndarray:
     """
     sat = ((gray >= 250) | (gray <= 5)).astype(np.uint8)
     out = np.zeros(gray.shape, bool)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(sat, 8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(sat, 8)
     for i in np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1:  # label 0: unsaturated pixels
         x, y, w, h = stats[i, :4]
         out[max(0, y - 8) : y + h + 8, max(0, x - 8) : x + w + 8] = True

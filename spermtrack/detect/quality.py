@@ -56,7 +56,7 @@ def check_detections(
     if reference is not None:
         ref_frames = max(int(reference.num_frames), 1)
         ref = float((reference.cls == SPERM).sum()) / ref_frames
-        sample = float(((sperm.frame < ref_frames)).sum()) / ref_frames if len(sperm) else 0.0
+        sample = float((sperm.frame < ref_frames).sum()) / ref_frames if len(sperm) else 0.0
     return DetectionCheck(
         frames=int(num_frames),
         sperm_per_frame=float(len(sperm)) / n,
