@@ -238,7 +238,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         d = dict(
             core=0.0, core_size=u(0.1, 0.14), glow=u(45, 95), glow_size=u(0.18, 0.24), ring=u(12, 32), ring_size=u(0.36, 0.44),
             outline=u(25, 65), head_dark=u(50, 100), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
-            texture_coarse=u(0.8, 3.0), halo_dot=u(20, 50), halo_dot_fraction=u(0.05, 0.2), style_p=(0.3, 0.7, 0.0),
+            texture_coarse=u(0.8, 3.0), halo_dot=u(20, 50), halo_dot_fraction=u(0.05, 0.2), style_p=(0.1, 0.9, 0.0),
             far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15),
         )  # fmt: skip
     shake = float(u(0.4, 2.5)) if rng.random() < 0.25 else 0.0
