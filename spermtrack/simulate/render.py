@@ -96,6 +96,8 @@ class Look:
     far: float = 0.0  # contrast of cells beyond the focal depth drawn as soft out-of-focus blobs, grey levels
     blobs: int = 0  # static out-of-focus blobs (cells and dirt far from focus) in the background
     blob_amp: float = 0.0  # their contrast, grey levels
+    head_flat: bool = False  # solid dark heads are flat-topped ovals (crisp edge) instead of Gaussians
+    acrosome: float = 0.0  # brightening of the front of solid dark heads (acrosome cap), grey levels
     camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
 
     @property
@@ -227,21 +229,22 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         tint = u(-8, 8)
         bgr = (g - tint, g + u(-3, 3), g + tint)
         d = dict(
-            core=0.0, core_size=u(0.11, 0.16), glow=u(0, 30), glow_size=u(0.17, 0.23), ring=u(0, 12), ring_size=u(0.36, 0.44),
+            core=0.0, core_size=u(0.14, 0.2), glow=u(0, 30), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
             outline=u(25, 55), head_dark=u(45, 100), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
             texture_coarse=u(1.0, 3.5), halo_dot=u(0, 25), halo_dot_fraction=u(0.0, 0.08), style_p=(0.15, 0.85, 0.0),
-            far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18),
+            far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18), acrosome=u(0, 35),
         )  # fmt: skip
     else:
         g = u(90, 150)
         bgr = (g + u(-4, 4), g + u(-2, 2), g + u(-4, 4))
         d = dict(
-            core=0.0, core_size=u(0.1, 0.14), glow=u(45, 95), glow_size=u(0.18, 0.24), ring=u(12, 32), ring_size=u(0.36, 0.44),
+            core=0.0, core_size=u(0.12, 0.16), glow=u(45, 95), glow_size=u(0.26, 0.32), ring=u(12, 32), ring_size=u(0.4, 0.5),
             outline=u(25, 65), head_dark=u(50, 100), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
             texture_coarse=u(0.8, 3.0), halo_dot=u(20, 50), halo_dot_fraction=u(0.05, 0.2), style_p=(0.1, 0.9, 0.0),
-            far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15),
+            far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15), acrosome=u(0, 20),
         )  # fmt: skip
     shake = float(u(0.4, 2.5)) if rng.random() < 0.25 else 0.0
+    flat = bool(rng.random() < 0.7)
     return Look(
         name=name,
         background_bgr=tuple(float(v) for v in bgr),
@@ -260,6 +263,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         jpeg_quality=int(rng.integers(40, 96)) if rng.random() < 0.7 else 0,
         shake_px=shake,
         shake_angle=float(u(0, np.pi)),
+        head_flat=flat,
         **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else v) for k, v in d.items()},
     )
 
@@ -904,7 +908,14 @@ class Renderer:
                 k = np.flatnonzero(solid)
                 bk = tuple(b_[k] for b_ in blur)
                 amp = halo0[k] + lk.head_dark * g[k]
-                rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.1 * su[k], 1.1 * sv[k], ang[k], amp, bk))
+                if lk.head_flat:  # a crisp dark oval (flat-topped), as long as the visible head
+                    rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.45 * su[k], 1.45 * sv[k], ang[k], amp, bk, flat=True))
+                else:
+                    rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.1 * su[k], 1.1 * sv[k], ang[k], amp, bk))
+                if lk.acrosome > 0:  # the paler front of the head (acrosome cap)
+                    ax = x[k] + 0.7 * su[k] * c[k]
+                    ay = y[k] + 0.7 * su[k] * s_[k]
+                    rows.append(_gauss_rows(L_BRIGHT, ax, ay, 0.6 * su[k], 0.8 * sv[k], ang[k], lk.acrosome * g[k], bk))
         # dark midpiece just behind the head (phase: often beside the bright core)
         back = self._half_length(su) + 1.0 * self.s
         off = np.zeros(n) if dark_side is None else dark_side
