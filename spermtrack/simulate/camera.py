@@ -136,8 +136,7 @@ class CameraChain:
         if self._lut is not None:
             cv2.LUT(frame, self._lut, dst=frame)
         if cam.grey:
-            g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            frame[...] = g[..., None]
+            cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR, dst=frame)
         if cam.h264_qp > 0:
             frame[...] = self._h264(frame)
         return frame
