@@ -210,6 +210,15 @@ def main(argv=None) -> int:
             f"{r['case']:<44} {r['heads']:>5} {r['background_grey']:>7.0f} {r['blue_minus_red']:>6.0f} {r['head_contrast_median']:>8.0f}"
             f" {100 * r['heads_darker_fraction']:>6.0f} {r['box_side_median_px']:>6.1f} {ms:>6}"
         )
+    print("\nas markdown (docs/simulator.md):\n")
+    print("| case | heads | background grey | blue − red | head contrast | dark % | box side px | render ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        ms = "" if r["render_cpu_ms_per_frame"] is None else f"{r['render_cpu_ms_per_frame']:.1f}"
+        print(
+            f"| {r['case']} | {r['heads']} | {r['background_grey']:.0f} | {r['blue_minus_red']:.0f} | {r['head_contrast_median']:+.0f}"
+            f" | {100 * r['heads_darker_fraction']:.0f} | {r['box_side_median_px']:.1f} | {ms} |"
+        )
     with open(args.out / "simulator_looks.json", "w", encoding="utf-8") as fh:
         json.dump({"seed": args.seed, "frames_per_case": args.frames, "cases": rows}, fh, indent=1)
     print(f"wrote {args.out / 'simulator_looks.png'}, {args.out / 'simulator_heads.png'}, {args.out / 'simulator_looks.json'}")

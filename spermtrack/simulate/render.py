@@ -98,6 +98,7 @@ class Look:
     blob_amp: float = 0.0  # their contrast, grey levels
     head_flat: bool = False  # solid dark heads are flat-topped ovals (crisp edge) instead of Gaussians
     acrosome: float = 0.0  # brightening of the front of solid dark heads (acrosome cap), grey levels
+    debris_scale: float = 1.0  # size of the static debris specks relative to VISEM's (0.45-1.5 px sigma at scale 1)
     camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
 
     @property
@@ -245,6 +246,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         )  # fmt: skip
     shake = float(u(0.4, 2.5)) if rng.random() < 0.25 else 0.0
     flat = bool(rng.random() < 0.7)
+    debris = float(np.exp(u(0.0, np.log(2.2))))
     return Look(
         name=name,
         background_bgr=tuple(float(v) for v in bgr),
@@ -264,6 +266,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         shake_px=shake,
         shake_angle=float(u(0, np.pi)),
         head_flat=flat,
+        debris_scale=debris,
         **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else v) for k, v in d.items()},
     )
 
@@ -284,6 +287,7 @@ def random_look(rng: np.random.Generator, image_size: tuple[int, int] = (640, 48
             lk.shake_angle = float(rng.uniform(0, np.pi))
         lk.far = float(rng.uniform(5, 20))
         lk.jpeg_quality = int(rng.integers(40, 96))
+        lk.debris_scale = float(np.exp(rng.uniform(0.0, np.log(2.2))))  # VISEM's frames also hold larger dark debris
     lk.camera = sample_camera(rng)
     return lk
 
@@ -725,7 +729,7 @@ class Renderer:
             return np.zeros((0, _NCOL), np.float32)
         lk = self.look
         sc = self.s
-        sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n)) * sc
+        sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n)) * (sc * lk.debris_scale)
         amp = rng.uniform(8, 55, n) * (1.0 if lk.name == "phase" else 1.3)
         # some specks are small dense particles: darker, rounder, in a bright phase halo
         halo = rng.random(n) < lk.halo_dot_fraction
