@@ -22,7 +22,9 @@ def register(subparsers) -> None:
         ),
         epilog=(
             "Examples: spermtrack simulate data/sim --videos 20 --frames 1470 --seed 0   |   "
-            "spermtrack simulate data/visem-like --like-visem --seed 1 --workers 2. See docs/simulator.md."
+            "spermtrack simulate data/visem-like --like-visem --seed 1 --workers 2   |   "
+            "spermtrack simulate data/looks --look random --videos 50 --frames 60 (every look, scale and frame size). "
+            "See docs/simulator.md."
         ),
     )
     p.add_argument("out", type=Path, help="dataset folder to write (created)")
@@ -38,12 +40,31 @@ def register(subparsers) -> None:
         "--density", type=_non_negative, default=None, metavar="D",
         help="mean labelled sperm per frame (VISEM: 2 to 62; default: each video takes a real video's counts)",
     )  # fmt: skip
-    p.add_argument("--look", choices=("phase", "bright", "mixed"), default="mixed", help="appearance (default mixed: per video)")
+    p.add_argument(
+        "--look", choices=("phase", "bright", "brightfield", "negative-phase", "mixed", "random"), default="mixed",
+        help=(
+            "appearance: phase (VISEM phase contrast, bright heads), bright (VISEM's light look), brightfield (dark heads "
+            "on light grey), negative-phase (dark heads in bright halos on mid grey), mixed (VISEM's two, per video; "
+            "default), random (per video: any look, camera, and unless given frame size and head size)"
+        ),
+    )  # fmt: skip
+    p.add_argument(
+        "--size", type=_size, default=None, metavar="WxH",
+        help="frame size in px, e.g. 640x384, 698x528, 720x576, 1280x1024 (default 640x480; random with --look random)",
+    )  # fmt: skip
+    p.add_argument(
+        "--head-px", type=float, default=None, metavar="N",
+        help="magnification as the mean box side of a sperm head in px (VISEM 23; real microscopes ~8-35); boxes, cells "
+        "and blur scale with it (default 23; random 8-35 with --look random)",
+    )  # fmt: skip
     p.add_argument(
         "--like-visem", action="store_true", help="mimic the 20 real videos: their ids, lengths, densities, official split"
     )
     p.add_argument("--workers", "-w", type=_positive_int, default=None, metavar="W", help="processes (default: number of CPUs)")
-    p.add_argument("--um-per-px", type=float, default=0.25, metavar="X", help="µm per pixel of the motion model (default 0.25)")
+    p.add_argument(
+        "--um-per-px", type=float, default=None, metavar="X",
+        help="µm per pixel (default 0.25, or 5.75 / --head-px); alone it also sets the head size (5.75 µm / X px)",
+    )  # fmt: skip
     p.add_argument("--fps", type=float, default=50.0, metavar="F", help="frames per second (default 50)")
     p.add_argument("--no-mp4", action="store_true", help="skip the .mp4 of each video (images and labels only)")
     p.add_argument("--overwrite", action="store_true", help="replace existing video folders")
@@ -58,6 +79,16 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in px such as 640x480, got {text!r}") from None
+    if w < 16 or h < 16:
+        raise argparse.ArgumentTypeError(f"frame size must be at least 16x16 px, got {text}")
+    return w, h
+
+
 def _non_negative(text: str) -> float:
     v = float(text)
     if not v >= 0:
@@ -70,7 +101,18 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import SpermtrackError
     from ..simulate.dataset import plan_dataset, simulate_dataset
 
-    calibration = Calibration(args.um_per_px, args.fps)
+    if args.um_per_px is not None and not args.um_per_px > 0:
+        raise SpermtrackError(f"--um-per-px must be > 0, got {args.um_per_px}")
+    if args.head_px is not None and not 4 <= args.head_px <= 120:
+        raise SpermtrackError(f"--head-px must be in [4, 120] px, got {args.head_px}")
+    calibration = Calibration(0.25 if args.um_per_px is None else args.um_per_px, args.fps)
+    extra = {}
+    if args.size is not None:
+        extra["image_size"] = args.size
+    if args.head_px is not None:
+        extra["head_px"] = args.head_px
+    if args.um_per_px is not None:
+        extra["um_per_px"] = args.um_per_px
     n_videos = args.videos if (args.videos is not None or args.like_visem) else 4
     num_frames = args.frames if (args.frames is not None or args.like_visem) else 1470
     try:
@@ -101,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             mp4=not args.no_mp4,
             overwrite=args.overwrite,
             progress=None if bar is None else bar.update,
+            **extra,
         )
     except FileExistsError as exc:
         raise SpermtrackError(str(exc)) from None

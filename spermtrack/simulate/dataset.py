@@ -119,8 +119,13 @@ def simulate_dataset(
     density : float, optional
         Mean labelled sperm per frame of every video; default: each video draws the counts of
         a real VISEM video (or, with ``like_visem``, takes its own).
-    look : {"phase", "bright", "mixed"}
-        Appearance; "mixed" draws it per video.
+    look : str
+        Appearance of every video: "phase", "bright", "brightfield", "negative-phase",
+        "mixed" (VISEM's two, drawn per video) or "random" (per video: a look family, all
+        its parameters, a camera, and unless given in ``video_kwargs`` the frame size and
+        head size; see :func:`~spermtrack.simulate.simulate_video`). Each video's look is in
+        ``simulation.json`` (``videos[i]``: look, head_px, image_size, um_per_px, camera) and
+        in full in ``<vid>/truth/simulation.json`` (key ``look``).
     workers : int, optional
         Processes (default: ``min(n_videos, os.cpu_count())``); 1 runs in this process.
     like_visem : bool
@@ -140,7 +145,7 @@ def simulate_dataset(
         Called with a number of frames each time that many more frames are written.
     **video_kwargs
         More arguments of :func:`~spermtrack.simulate.simulate_video` (clusters, pinheads,
-        motility, motion_params, scene_params, ...).
+        motility, image_size, head_px, um_per_px, motion_params, scene_params, ...).
 
     Returns
     -------
@@ -228,7 +233,15 @@ def _make_video(job: dict, progress: Callable[[int], None] | None) -> dict:
     )
     write_truth(root / job["vid"], video, vid=job["vid"])
     p = video.params["realised"]
-    return {"look": video.look.name, "mean_sperm_per_frame": p["mean_sperm_per_frame"], "tracks": p["labelled_tracks"]}
+    return {
+        "look": video.look.name,
+        "head_px": round(float(video.head_px), 3),
+        "image_size": list(video.image_size),
+        "um_per_px": video.calibration.um_per_px,
+        "camera": video.look.camera.to_dict(),
+        "mean_sperm_per_frame": p["mean_sperm_per_frame"],
+        "tracks": p["labelled_tracks"],
+    }
 
 
 def _counting(frames, progress):

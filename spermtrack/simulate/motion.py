@@ -59,8 +59,9 @@ class Swimmer:
         when it does not beat).
     rotational_diffusion : float
         Heading diffusion, rad²/s (0: deterministic path).
-    box_px : float
-        Side of its labelled box, pixels.
+    box_px : float, optional
+        Side of its labelled box, pixels; default the scene's mean sperm box side (23 px at
+        VISEM's magnification, ``head_px`` of :func:`~spermtrack.simulate.simulate_video`).
     """
 
     x_px: float
@@ -75,7 +76,7 @@ class Swimmer:
     cls: int = SPERM
     who_class: str | None = None
     rotational_diffusion: float = 0.0
-    box_px: float = 23.0
+    box_px: float | None = None
 
 
 @dataclass
@@ -387,12 +388,13 @@ def sample_population(
         )  # fmt: skip
         kind = KIND_PINHEAD_SPERM if s.cls == PINHEAD else KIND_SPERM
         theta = np.deg2rad(s.heading_deg)
+        box = float(scene.sperm_box_px[0]) if s.box_px is None else float(s.box_px)
         rows.append(
             dict(
                 kind=kind, cls=int(s.cls), who=who, x0_um=0.0, y0_um=0.0, theta0=theta, speed=s.speed_um_s,
                 amplitude=s.lateral_amplitude_um, frequency=s.beat_frequency_hz, phase=s.phase_rad,
                 curvature=s.curvature_per_um, rot_diffusion=s.rotational_diffusion, speed_fluct=0.0, trans_diffusion=0.0,
-                z0=s.z_um, vz=0.0, z_diffusion=0.0, box_w=s.box_px, box_h=s.box_px,
+                z0=s.z_um, vz=0.0, z_diffusion=0.0, box_w=box, box_h=box,
                 tail_px=float(np.mean(scene.tail_px)), user=True, present_from=-1.0, present_to=1e9,
             )
         )  # fmt: skip

@@ -13,7 +13,7 @@ Two kinds of numbers live here:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -277,6 +277,31 @@ class SceneParams:
     #: Annotation noise: per-track constant offset and per-frame jitter of the box centre, px.
     box_offset_px: float = 0.7
     box_jitter_px: float = 0.4
+
+    #: Fields in pixels, multiplied by :meth:`scaled`.
+    PX_FIELDS = (
+        "sperm_box_px", "sperm_box_large_px", "pinhead_box_px", "cluster_w_px", "cluster_h_px", "tail_px", "margin_px",
+        "box_offset_px", "box_jitter_px",
+    )  # fmt: skip
+
+    def scaled(self, factor: float, count_factor: float = 1.0) -> SceneParams:
+        """A copy at another magnification: every size in px times ``factor`` (box sides, tail
+        lengths, margin, annotation noise) and the unlabelled object counts (debris, round
+        cells, particles) times ``count_factor`` (e.g. the field of view's area ratio).
+
+        >>> SceneParams().scaled(0.5).sperm_box_px
+        (11.5, 1.8, 6.5, 20.0)
+        """
+        if not factor > 0 or not count_factor > 0:
+            raise ValueError(f"scale factors must be > 0, got {factor}, {count_factor}")
+        d = {}
+        for k in self.PX_FIELDS:
+            v = getattr(self, k)
+            d[k] = tuple(float(x) * factor for x in v) if isinstance(v, tuple) else float(v) * factor
+        for k in ("static_debris", "moving_debris", "round_cells", "bright_particles", "ghost_rings"):
+            lo, hi = getattr(self, k)
+            d[k] = (int(round(lo * count_factor)), int(round(hi * count_factor)))
+        return replace(self, **d)
 
     def to_dict(self) -> dict:
         """JSON-ready copy."""

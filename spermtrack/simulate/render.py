@@ -30,6 +30,7 @@ import cv2
 import numba
 import numpy as np
 
+from .camera import IDENTITY, Camera, CameraChain, sample_camera
 from .motion import KIND_CLUSTER, KIND_PINHEAD_SPERM, KIND_ROUND_CELL, KIND_SPERM, Motion
 
 # primitive types and layers of the display list
@@ -37,14 +38,26 @@ P_GAUSS, P_RING, P_DISC, P_SEG, P_ERING = 0, 1, 2, 3, 4
 L_BRIGHT, L_DARK = 0, 1
 _NCOL = 12
 
-LOOKS = ("phase", "bright")
+#: Look families: VISEM's phase contrast and light look, bright field, negative phase contrast.
+LOOKS = ("phase", "bright", "brightfield", "negative-phase")
+#: Looks with dark heads (darker than the background at the head's centre).
+DARK_HEAD_LOOKS = ("bright", "brightfield", "negative-phase")
+#: Probability of each family when a look is drawn at random (``look="random"``).
+RANDOM_LOOK_P = {"phase": 0.3, "bright": 0.1, "brightfield": 0.35, "negative-phase": 0.25}
+#: Box side of a sperm head at VISEM's magnification (scale 1), px; sizes marked "px at scale 1"
+#: are multiplied by ``head_px / VISEM_HEAD_PX``.
+VISEM_HEAD_PX = 23.0
 
 
 @dataclass
 class Look:
     """Appearance of one video (pixels, 8-bit grey levels). Drawn by :func:`sample_look`.
 
-    Sizes marked "/ box side" are multiplied by each cell's box side (VISEM: ~23 px).
+    Sizes marked "/ box side" are multiplied by each cell's box side (VISEM: ~23 px). Other
+    sizes in px (widths, blurs, debris) are at VISEM's magnification and are multiplied by the
+    video's scale ``head_px / 23`` when rendered (:class:`Renderer`); grey levels are not.
+    Every field is a seeded draw of :func:`sample_look`; ``to_dict`` is written with each
+    simulated video (``truth/simulation.json``, key ``look``).
     """
 
     name: str
@@ -76,22 +89,44 @@ class Look:
     head_dark: float = 0.0  # solid dark head (light look), grey levels
     halo_dot: float = 60.0  # bright halo of small dark dots (debris, particles), grey levels
     halo_dot_fraction: float = 0.1  # fraction of debris specks with such a halo
+    # --- added with the bright-field and negative-phase families (defaults: VISEM's looks)
+    style_p: tuple | None = None  # P(dark ring or "C", solid dark head, bright head); None: 0.4, 0.4, 0.2
+    shake_px: float = 0.0  # motion blur of the whole field (stage or camera shake), std along shake_angle, px
+    shake_angle: float = 0.0  # its direction, radians
+    far: float = 0.0  # contrast of cells beyond the focal depth drawn as soft out-of-focus blobs, grey levels
+    blobs: int = 0  # static out-of-focus blobs (cells and dirt far from focus) in the background
+    blob_amp: float = 0.0  # their contrast, grey levels
+    head_flat: bool = False  # solid dark heads are flat-topped ovals (crisp edge) instead of Gaussians
+    acrosome: float = 0.0  # brightening of the front of solid dark heads (acrosome cap), grey levels
+    debris_scale: float = 1.0  # size of the static debris specks relative to VISEM's (0.45-1.5 px sigma at scale 1)
+    camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
+
+    @property
+    def dark_heads(self) -> bool:
+        """True when heads are darker than the background at their centre."""
+        return self.name in DARK_HEAD_LOOKS
 
     def to_dict(self) -> dict:
+        """JSON-ready copy (tuples as lists, the camera as a dict)."""
         d = asdict(self)
+        d["camera"] = self.camera.to_dict()
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
     @classmethod
     def from_dict(cls, d: dict) -> Look:
+        """Inverse of :meth:`to_dict` (reads looks written before the newer fields existed)."""
         d = dict(d)
         for k in ("background_bgr", "gradient", "bright_tint", "dark_tint"):
             d[k] = tuple(d[k])
         d["bumps"] = [tuple(b) for b in d["bumps"]]
+        if d.get("style_p") is not None:
+            d["style_p"] = tuple(d["style_p"])
+        d["camera"] = Camera.from_dict(d["camera"]) if "camera" in d else IDENTITY
         return cls(**d)
 
 
 def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int] = (640, 480)) -> Look:
-    """Draw the appearance of one video of look ``name`` ("phase" or "bright").
+    """Draw the appearance of one video of look family ``name`` (one of :data:`LOOKS`).
 
     "phase": dark grey-brown to medium grey background (grey level 58-132, as VISEM's
     phase-contrast videos); heads are a small white saturating core in a soft two-scale halo
@@ -99,11 +134,15 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
     tails. "bright": light lavender background (blue 175-205); heads are a broad soft white
     halo (sigma ~10 px) around a small dark navy head (a solid blob or a dark ring / "C"); dark
     navy tails; many dark dots with bright halos. Numbers measured on VISEM's frames
-    (docs/simulator.md).
+    (docs/simulator.md). "brightfield" and "negative-phase": see :func:`_sample_dark_look`.
+    These looks use the identity :class:`~spermtrack.simulate.camera.Camera`; ``look="random"``
+    of :func:`~spermtrack.simulate.simulate_video` adds a random one.
     """
     w, h = image_size
     if name not in LOOKS:
         raise ValueError(f"look must be one of {LOOKS}, got {name!r}")
+    if name in ("brightfield", "negative-phase"):
+        return _sample_dark_look(rng, name, image_size)
     u = rng.uniform
     bumps = [(u(0, w), u(0, h), u(90, 260), u(-0.05, 0.05)) for _ in range(int(rng.integers(1, 4)))]
     if name == "phase":
@@ -169,6 +208,88 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
         jpeg_quality=int(rng.integers(60, 92)),
         **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else float(v)) for k, v in d.items()},
     )
+
+
+def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]) -> Look:
+    """Bright-field and negative phase-contrast looks (dark heads), with wide random ranges.
+
+    "brightfield": light grey background (grey 140-215, a faint warm or cool tint); a solid
+    dark head (sometimes a dark ring) with a weak light halo or none; faint thin tails; many
+    dark specks; out-of-focus cells and dirt as soft blobs. "negative-phase": mid-grey
+    background (90-150); a dark head inside a crisp bright halo rim; darker tails. Both draw
+    illumination (vignetting up to 30 %, gradients), optics blur (defocus) 0.4-1.6 px, field
+    shake, exposure, sensor noise 0.8-5 grey levels and JPEG quality 40-95 (or none) from
+    ranges wider than VISEM's, so a detector trained on them sees many microscopes.
+    """
+    w, h = image_size
+    u = rng.uniform
+    diag = float(np.hypot(w, h)) / 800.0
+    bumps = [(u(0, w), u(0, h), u(90, 260) * diag, u(-0.08, 0.08)) for _ in range(int(rng.integers(1, 5)))]
+    if name == "brightfield":
+        g = u(140, 215)
+        tint = u(-8, 8)
+        bgr = (g - tint, g + u(-3, 3), g + tint)
+        d = dict(
+            core=0.0, core_size=u(0.14, 0.2), glow=u(0, 30), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
+            outline=u(25, 55), head_dark=u(45, 100), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
+            texture_coarse=u(1.0, 3.5), halo_dot=u(0, 25), halo_dot_fraction=u(0.0, 0.08), style_p=(0.15, 0.85, 0.0),
+            far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18), acrosome=u(0, 35),
+        )  # fmt: skip
+    else:
+        g = u(90, 150)
+        bgr = (g + u(-4, 4), g + u(-2, 2), g + u(-4, 4))
+        d = dict(
+            core=0.0, core_size=u(0.12, 0.16), glow=u(45, 95), glow_size=u(0.26, 0.32), ring=u(12, 32), ring_size=u(0.4, 0.5),
+            outline=u(25, 65), head_dark=u(50, 100), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
+            texture_coarse=u(0.8, 3.0), halo_dot=u(20, 50), halo_dot_fraction=u(0.05, 0.2), style_p=(0.1, 0.9, 0.0),
+            far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15), acrosome=u(0, 20),
+        )  # fmt: skip
+    shake = float(u(0.4, 2.5)) if rng.random() < 0.25 else 0.0
+    flat = bool(rng.random() < 0.7)
+    debris = float(np.exp(u(0.0, np.log(2.2))))
+    return Look(
+        name=name,
+        background_bgr=tuple(float(v) for v in bgr),
+        vignette=float(u(0.0, 0.3)),
+        gradient=(float(u(-0.12, 0.12)), float(u(-0.12, 0.12))),
+        bumps=[tuple(float(v) for v in b_) for b_ in bumps],
+        noise=float(u(0.8, 5.0)),
+        flicker=float(u(0.0, 0.01)),
+        bright_tint=(1.0, 1.0, 1.0),
+        dark_tint=(1.0, 1.0, 1.0),
+        tail_width=float(u(0.55, 0.9)),
+        optics_sigma=float(np.exp(u(np.log(0.4), np.log(1.6)))),
+        defocus_px_per_um=0.8,
+        defocus_half_um=2.0,
+        exposure=float(u(0.05, 0.5)),
+        jpeg_quality=int(rng.integers(40, 96)) if rng.random() < 0.7 else 0,
+        shake_px=shake,
+        shake_angle=float(u(0, np.pi)),
+        head_flat=flat,
+        debris_scale=debris,
+        **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else v) for k, v in d.items()},
+    )
+
+
+def random_look(rng: np.random.Generator, image_size: tuple[int, int] = (640, 480), family: str | None = None) -> Look:
+    """A look of a random family (:data:`RANDOM_LOOK_P`, or ``family``) with a random camera
+    (:func:`~spermtrack.simulate.camera.sample_camera`): the randomiser behind ``look="random"``."""
+    if family is None:
+        names = list(RANDOM_LOOK_P)
+        family = names[int(rng.choice(len(names), p=np.array([RANDOM_LOOK_P[k] for k in names])))]
+    lk = sample_look(rng, family, image_size)
+    if family in ("phase", "bright"):  # VISEM's looks, with wider optics and noise
+        lk.optics_sigma = float(np.exp(rng.uniform(np.log(0.3), np.log(1.4))))
+        lk.noise = float(rng.uniform(0.8, 4.5))
+        lk.vignette = float(rng.uniform(0.0, 0.25))
+        if rng.random() < 0.25:
+            lk.shake_px = float(rng.uniform(0.4, 2.5))
+            lk.shake_angle = float(rng.uniform(0, np.pi))
+        lk.far = float(rng.uniform(5, 20))
+        lk.jpeg_quality = int(rng.integers(40, 96))
+        lk.debris_scale = float(np.exp(rng.uniform(0.0, np.log(2.2))))  # VISEM's frames also hold larger dark debris
+    lk.camera = sample_camera(rng)
+    return lk
 
 
 # ---------------------------------------------------------------------------- Numba kernels
@@ -456,6 +577,18 @@ def _scaled(rows, factor):
     return out
 
 
+def _directional_blur(img: np.ndarray, sigma: float, angle: float) -> np.ndarray:
+    """Gaussian blur of std ``sigma`` px along ``angle`` (radians) only: a shaken field."""
+    r = int(np.ceil(3 * sigma))
+    t = np.arange(-r, r + 1, dtype=np.float32)
+    k1 = np.exp(-0.5 * (t / sigma) ** 2)
+    k = np.zeros((2 * r + 1, 2 * r + 1), np.float32)
+    xs = np.round(r + t * np.cos(angle)).astype(int)
+    ys = np.round(r + t * np.sin(angle)).astype(int)
+    np.add.at(k, (ys, xs), k1)
+    return cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
+
+
 def _blur_cov(vx, vy, ell2_scale, sig2):
     """Covariance (sxx, sxy, syy) of motion blur along ``(vx, vy)`` px/frame over an exposure,
     plus an isotropic ``sig2`` (optics and defocus)."""
@@ -483,12 +616,26 @@ class Renderer:
     scene_counts : dict
         Counts of unlabelled objects: static_debris, moving_debris, round_cells,
         bright_particles, ghost_rings (each an int).
+    scale : float
+        Magnification relative to VISEM's: ``head_px / 23``. Sizes of the look and of the
+        scene in px (widths, blurs, debris, round cells) are multiplied by it; head sizes
+        follow the cells' boxes, which the scene parameters already scale.
     """
 
-    def __init__(self, motion: Motion, look: Look, rng: np.random.Generator, seed: int, scene_counts: dict):
+    def __init__(self, motion: Motion, look: Look, rng: np.random.Generator, seed: int, scene_counts: dict, scale: float = 1.0):
         self.motion = motion
         self.look = look
         self.seed = int(seed)
+        self.s = float(scale)
+        if not self.s > 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
+        sc = self.s
+        # optics blur and defocus blur grow with the magnification (px)
+        self.optics = look.optics_sigma * sc
+        self.defocus_px_per_um = look.defocus_px_per_um * sc
+        self.tail_width = look.tail_width * sc
+        self.shake2 = (look.shake_px * sc) ** 2
+        self.camera = None if look.camera.is_identity else CameraChain(look.camera, motion.image_size)
         self.w, self.h = motion.image_size
         pop = motion.population
         n = pop.n
@@ -497,11 +644,11 @@ class Renderer:
         # per-cell appearance
         # drawing scale of each cell, px: its box side (VISEM: 23 px on average), at most 34 px
         # (the largest boxes hold a wide halo, not a larger head)
-        side = np.minimum(0.5 * (pop.box_w + pop.box_h), 34.0)
+        side = np.minimum(0.5 * (pop.box_w + pop.box_h), 34.0 * sc)
         self.cell_gain = np.exp(rng.normal(0.0, 0.15, n))  # brightness varies between cells (log-normal)
         self.cell_side = side
         self.cell_elong = rng.uniform(1.3, 1.7, n)  # head length / width
-        self.tail_extra = np.where(pop.amplitude > 0, rng.uniform(5.0, 16.0, n), 0.0)
+        self.tail_extra = np.where(pop.amplitude > 0, rng.uniform(5.0, 16.0, n) * sc, 0.0)
         self.tail_wavelength = pop.tail_px * rng.uniform(0.7, 1.3, n)
         # static bend of the tail (radians turned at the tip: linear and quadratic parts); dead
         # cells' tails are often bent or hooked, swimmers' less
@@ -514,7 +661,7 @@ class Renderer:
         self.outline_phase = rng.uniform(0, 2 * np.pi, n)
         # light look: 0 a dark ring or "C", 1 a solid dark head, 2 a bright head (dark midpiece only)
         self.head_style = rng.choice(3, n, p=(0.4, 0.4, 0.2)).astype(np.int8)
-        self.dark_side = rng.normal(0.0, 1.2, n)  # sideways offset of the dark midpiece, px
+        self.dark_side = rng.normal(0.0, 1.2, n) * sc  # sideways offset of the dark midpiece, px
         self.clusters = {
             int(i): self._make_cluster(rng, pop.box_w[i], pop.box_h[i]) for i in np.flatnonzero(pop.kind == KIND_CLUSTER)
         }
@@ -526,6 +673,8 @@ class Renderer:
         jump = (vx * vx + vy * vy) > 40.0**2  # wrap-around steps
         self._vx = np.where(jump, 0.0, vx)
         self._vy = np.where(jump, 0.0, vy)
+        if look.style_p is not None:  # the look's own mix of head styles (drawn last: VISEM's looks unchanged)
+            self.head_style = rng.choice(3, n, p=np.asarray(look.style_p) / np.sum(look.style_p)).astype(np.int8)
 
     # ------------------------------------------------------------------ static scene
     def _make_static(self, rng: np.random.Generator, counts: dict) -> np.ndarray:
@@ -537,9 +686,10 @@ class Renderer:
             illum += ba * np.exp(-((xx - bx) ** 2 + (yy - by) ** 2) / (2 * bs * bs))
         base = np.asarray(lk.background_bgr, np.float32)
         static = illum[..., None] * base[None, None, :]
-        fine = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 1.1)
+        sc = self.s
+        fine = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), max(1.1 * sc, 0.6))
         fine *= lk.texture_fine / max(float(fine.std()), 1e-6)
-        coarse = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 9.0)
+        coarse = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 9.0 * sc)
         coarse *= lk.texture_coarse / max(float(coarse.std()), 1e-6)
         static += (fine + coarse)[..., None]
         # debris stuck to the glass and out-of-focus rings, drawn with the same kernel
@@ -550,16 +700,27 @@ class Renderer:
         ng = int(counts.get("ghost_rings", 0))
         if ng:
             gx, gy = rng.uniform(0, w, ng), rng.uniform(0, h, ng)
-            rr = rng.uniform(15, 45, ng)
-            rows.append(_radial_rows(P_RING, L_BRIGHT, gx, gy, rr, rng.uniform(2.5, 6, ng), rng.uniform(1.5, 4, ng)))
+            rr = rng.uniform(15, 45, ng) * sc
+            rows.append(_radial_rows(P_RING, L_BRIGHT, gx, gy, rr, rng.uniform(2.5, 6, ng) * sc, rng.uniform(1.5, 4, ng)))
             rows.append(
-                _radial_rows(P_RING, L_DARK, gx, gy, rr + rng.uniform(4, 8, ng), rng.uniform(2.5, 6, ng), rng.uniform(1, 3, ng))
+                _radial_rows(
+                    P_RING, L_DARK, gx, gy, rr + rng.uniform(4, 8, ng) * sc, rng.uniform(2.5, 6, ng) * sc, rng.uniform(1, 3, ng)
+                )
             )
+        if lk.blobs > 0:  # out-of-focus cells and dirt: soft dark discs, some with a light rim
+            nb = int(lk.blobs)
+            bx, by = rng.uniform(0, w, nb), rng.uniform(0, h, nb)
+            br = rng.uniform(3, 14, nb) * sc
+            amp = lk.blob_amp * rng.uniform(0.4, 1.2, nb)
+            rows.append(_radial_rows(P_DISC, L_DARK, bx, by, br, np.maximum(0.35 * br, 0.8), amp))
+            rows.append(_radial_rows(P_RING, L_BRIGHT, bx, by, br + 0.5 * br, np.maximum(0.3 * br, 0.8), 0.6 * amp))
         _draw(bright, dark, np.ascontiguousarray(np.concatenate(rows), dtype=np.float32))
         bt = np.asarray(lk.bright_tint, np.float32)
         dtn = np.asarray(lk.dark_tint, np.float32)
         static += bright[..., None] * bt - dark[..., None] * dtn
-        static = cv2.GaussianBlur(static, (0, 0), lk.optics_sigma)
+        static = cv2.GaussianBlur(static, (0, 0), self.optics)
+        if self.shake2 > 0:
+            static = _directional_blur(static, np.sqrt(self.shake2), lk.shake_angle)
         return np.ascontiguousarray(static, dtype=np.float32)
 
     def _debris_rows(self, rng, x, y):
@@ -567,20 +728,21 @@ class Renderer:
         if n == 0:
             return np.zeros((0, _NCOL), np.float32)
         lk = self.look
-        sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n))
+        sc = self.s
+        sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n)) * (sc * lk.debris_scale)
         amp = rng.uniform(8, 55, n) * (1.0 if lk.name == "phase" else 1.3)
         # some specks are small dense particles: darker, rounder, in a bright phase halo
         halo = rng.random(n) < lk.halo_dot_fraction
-        sig = np.where(halo, np.maximum(sig, 0.8) * 1.25, sig)
+        sig = np.where(halo, np.maximum(sig, 0.8 * sc) * 1.25, sig)
         amp = np.where(halo, np.maximum(amp, 30.0) * 1.6, amp)
-        opt2 = lk.optics_sigma**2
+        opt2 = self.optics**2
         sig = np.sqrt(sig * sig + opt2)
         elong = np.where(halo, rng.uniform(1.0, 1.15, n), rng.uniform(1.0, 1.6, n))
         rows = [_gauss_rows(L_DARK, x, y, sig * elong, sig, rng.uniform(0, np.pi, n), amp)]
         if halo.any():
             k = int(halo.sum())
             rows.append(
-                _radial_rows(P_RING, L_BRIGHT, x[halo], y[halo], sig[halo] * 1.7 + 1.0, rng.uniform(0.9, 1.7, k),
+                _radial_rows(P_RING, L_BRIGHT, x[halo], y[halo], sig[halo] * 1.7 + 1.0 * sc, rng.uniform(0.9, 1.7, k) * sc,
                              lk.halo_dot * rng.uniform(0.4, 1.1, k))
             )  # fmt: skip
         return np.concatenate(rows)
@@ -602,9 +764,9 @@ class Renderer:
             px = x0[:, None] + disp[None, :, 0] + walk[..., 0]
             py = y0[:, None] + disp[None, :, 1] + walk[..., 1]
             props = {
-                "sig": np.exp(rng.uniform(np.log(0.6), np.log(2.0), k)),
+                "sig": np.exp(rng.uniform(np.log(0.6), np.log(2.0), k)) * self.s,
                 "amp": rng.uniform(10, 50, k),
-                "radius": rng.uniform(8.0, 15.0, k),
+                "radius": rng.uniform(8.0, 15.0, k) * self.s,
                 "halo": rng.uniform(50, 140, k),
                 "inner": rng.uniform(40, 75, k),
                 "grain": rng.uniform(0, 2 * np.pi, (k, 5)),
@@ -623,15 +785,15 @@ class Renderer:
         rh = np.sqrt(rng.uniform(0.2, 1.0, nh))
         return {
             "blob_xy": np.stack([a * r * np.cos(t), b * r * np.sin(t)], 1),
-            "blob_sig": rng.uniform(1.2, 0.06 * min(bw, bh) + 1.5, nb),
+            "blob_sig": rng.uniform(1.2 * self.s, 0.06 * min(bw, bh) + 1.5 * self.s, nb),
             "blob_amp": rng.uniform(50, 110, nb),
             "blob_ang": rng.uniform(0, np.pi, nb),
-            "head_side": rng.uniform(14, 20, nh),
+            "head_side": rng.uniform(14, 20, nh) * self.s,
             "head_xy": np.stack([a * rh * np.cos(th), b * rh * np.sin(th)], 1),
             "head_ang": th + rng.normal(0, 0.6, nh),
             "head_gain": rng.uniform(0.3, 0.7, nh),
-            "tail_len": rng.uniform(25, 60, nh),
-            "tail_amp": rng.uniform(0, 5, nh),
+            "tail_len": rng.uniform(25, 60, nh) * self.s,
+            "tail_amp": rng.uniform(0, 5, nh) * self.s,
             "tail_freq": rng.uniform(2, 10, nh),
             "tail_phase": rng.uniform(0, 2 * np.pi, nh),
         }
@@ -643,10 +805,10 @@ class Renderer:
         pop = m.population
         w, h = self.w, self.h
         x, y = m.x[:, i], m.y[:, i]
-        reach = pop.tail_px + 30.0
+        reach = pop.tail_px + 30.0 * self.s
         vis = (x > -reach) & (x < w + reach) & (y > -reach) & (y < h + reach)
         rows = []
-        opt2 = lk.optics_sigma**2
+        opt2 = self.optics**2
         ell2 = (lk.exposure**2) / 12.0
         kind = pop.kind
         # ---------------- sperm and pinhead sperm: head + tail
@@ -655,6 +817,10 @@ class Renderer:
         sel = np.flatnonzero(vis & near & ((kind == KIND_SPERM) | (kind == KIND_PINHEAD_SPERM)))
         if sel.size:
             rows.extend(self._swimmer_rows(i, sel, opt2, ell2))
+        if lk.far > 0:  # cells beyond the focal depth: soft blobs, no tail, unlabelled
+            sel = np.flatnonzero(vis & ~near & (kind != KIND_CLUSTER) & (np.abs(m.z[:, i]) < 3.0 * lk.defocus_half_um))
+            if sel.size:
+                rows.extend(self._far_rows(sel, i, opt2))
         # ---------------- small round cells (class 2)
         sel = np.flatnonzero(vis & near & (kind == KIND_ROUND_CELL))
         if sel.size:
@@ -680,7 +846,11 @@ class Renderer:
         px, py, pr = self._extras["bright_particles"]
         if px.shape[0]:
             k = px.shape[0]
-            rows.append(_radial_rows(P_RING, L_BRIGHT, px[:, i], py[:, i], pr["sig"] + 1.2, np.full(k, 1.1), pr["halo"] * 0.35))
+            rows.append(
+                _radial_rows(
+                    P_RING, L_BRIGHT, px[:, i], py[:, i], pr["sig"] + 1.2 * self.s, np.full(k, 1.1 * self.s), pr["halo"] * 0.35
+                )
+            )
             rows.append(_gauss_rows(L_DARK, px[:, i], py[:, i], pr["sig"], pr["sig"], np.zeros(k), pr["inner"]))
         rows = [r for r in rows if len(r)]
         if not rows:
@@ -733,7 +903,7 @@ class Renderer:
             if ring.any() and lk.outline > 0:
                 m = np.full(n, 0.5) if outline_m is None else outline_m
                 ph = np.zeros(n) if outline_phase is None else outline_phase
-                blur_w = np.sqrt(0.9**2 + 0.5 * (blur[0] + blur[2]))
+                blur_w = np.sqrt((0.9 * self.s) ** 2 + 0.5 * (blur[0] + blur[2]))
                 k = np.flatnonzero(ring)
                 amp = halo0[k] + lk.outline * g[k]
                 rows.append(_ering_rows(L_DARK, x[k], y[k], 1.3 * su[k], 1.3 * sv[k], ang[k], blur_w[k], amp, m[k], ph[k]))
@@ -742,13 +912,46 @@ class Renderer:
                 k = np.flatnonzero(solid)
                 bk = tuple(b_[k] for b_ in blur)
                 amp = halo0[k] + lk.head_dark * g[k]
-                rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.1 * su[k], 1.1 * sv[k], ang[k], amp, bk))
+                if lk.head_flat:  # a crisp dark oval (flat-topped), as long as the visible head
+                    rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.45 * su[k], 1.45 * sv[k], ang[k], amp, bk, flat=True))
+                else:
+                    rows.append(_gauss_rows(L_DARK, x[k], y[k], 1.1 * su[k], 1.1 * sv[k], ang[k], amp, bk))
+                if lk.acrosome > 0:  # the paler front of the head (acrosome cap)
+                    ax = x[k] + 0.7 * su[k] * c[k]
+                    ay = y[k] + 0.7 * su[k] * s_[k]
+                    rows.append(_gauss_rows(L_BRIGHT, ax, ay, 0.6 * su[k], 0.8 * sv[k], ang[k], lk.acrosome * g[k], bk))
         # dark midpiece just behind the head (phase: often beside the bright core)
-        back = self._half_length(su) + 1.0
+        back = self._half_length(su) + 1.0 * self.s
         off = np.zeros(n) if dark_side is None else dark_side
         mx = x - back * c - off * s_
         my = y - back * s_ + off * c
-        rows.append(_gauss_rows(L_DARK, mx, my, np.full(n, 2.2), np.full(n, 1.5), ang, lk.midpiece * g, blur))
+        rows.append(_gauss_rows(L_DARK, mx, my, np.full(n, 2.2 * self.s), np.full(n, 1.5 * self.s), ang, lk.midpiece * g, blur))
+        return rows
+
+    def _blur(self, vx, vy, ell2, sig2):
+        """Blur covariance (sxx, sxy, syy) of objects moving at ``(vx, vy)`` px/frame: motion
+        blur over the exposure, isotropic ``sig2`` (optics, defocus) and the field's shake."""
+        sxx, sxy, syy = _blur_cov(vx, vy, ell2, sig2)
+        if self.shake2 > 0:
+            c, s_ = np.cos(self.look.shake_angle), np.sin(self.look.shake_angle)
+            sxx = sxx + self.shake2 * c * c
+            sxy = sxy + self.shake2 * c * s_
+            syy = syy + self.shake2 * s_ * s_
+        return sxx, sxy, syy
+
+    def _far_rows(self, sel, i, opt2):
+        """Cells ``sel`` beyond the focal depth in frame ``i``: a soft blob whose width grows and
+        contrast falls with the distance to the focal plane (dark in dark-head looks, bright in
+        phase contrast), with a faint rim of the other polarity."""
+        m, lk = self.motion, self.look
+        z = np.abs(m.z[sel, i])
+        side = self.cell_side[sel]
+        sig = np.sqrt((0.12 * side) ** 2 + opt2 + (self.defocus_px_per_um * z) ** 2)
+        amp = lk.far * self.cell_gain[sel] * (1.22 * lk.defocus_half_um / np.maximum(z, 1e-3)) ** 2
+        ang = m.theta[sel, i]
+        main, rim = (L_DARK, L_BRIGHT) if lk.dark_heads else (L_BRIGHT, L_DARK)
+        rows = [_gauss_rows(main, m.x[sel, i], m.y[sel, i], 1.3 * sig, sig, ang, amp)]
+        rows.append(_radial_rows(P_RING, rim, m.x[sel, i], m.y[sel, i], 1.8 * sig, np.maximum(0.5 * sig, 0.8), 0.35 * amp))
         return rows
 
     def _half_length(self, su):
@@ -765,7 +968,7 @@ class Renderer:
         pin = pop.kind[sel] == KIND_PINHEAD_SPERM
         gain = self.cell_gain[sel]
         contrast = self._contrast(z)
-        defocus2 = (lk.defocus_px_per_um * z) ** 2
+        defocus2 = (self.defocus_px_per_um * z) ** 2
         vx, vy = self._vx[sel, i], self._vy[sel, i]
         # tail: its direction at arc length s is the path's heading plus a static bend plus the
         # slope of a travelling wave w(s) = A(s) sin(psi - 2 pi s / lambda); integrating the
@@ -787,21 +990,21 @@ class Renderer:
         alpha = theta[:, None] + slope + bend + kap * s  # direction of the tail at s (pointing to the head)
         yaw = np.where(immotile, 0.0, 0.7 * slope[:, 0])
         ang = theta + yaw
-        blur = _blur_cov(vx, vy, ell2, opt2 + defocus2)
+        blur = self._blur(vx, vy, ell2, opt2 + defocus2)
         rows = self._head_rows(
             x, y, ang, side, gain, contrast, blur, pin, self.head_style[sel], self.dark_side[sel], self.outline_m[sel],
             self.outline_phase[sel], self.cell_elong[sel],
         )  # fmt: skip
         su = np.where(pin, 0.07, lk.core_size) * side
-        back = self._half_length(su) + 2.0
+        back = self._half_length(su) + 2.0 * self.s
         rx = x - back * np.cos(ang)
         ry = y - back * np.sin(ang)
         ds = (length / (k - 1))[:, None]
         mid = 0.5 * (alpha[:, 1:] + alpha[:, :-1])
         ptx = np.concatenate([rx[:, None], rx[:, None] - np.cumsum(ds * np.cos(mid), axis=1)], axis=1)
         pty = np.concatenate([ry[:, None], ry[:, None] - np.cumsum(ds * np.sin(mid), axis=1)], axis=1)
-        tw = np.sqrt(lk.tail_width**2 + opt2 + defocus2)
-        tamp = lk.tail * self.tail_gain[sel] * np.where(pin, 0.8, 1.0) * contrast * lk.tail_width / tw
+        tw = np.sqrt(self.tail_width**2 + opt2 + defocus2)
+        tamp = lk.tail * self.tail_gain[sel] * np.where(pin, 0.8, 1.0) * contrast * self.tail_width / tw
         amp = tamp[:, None] * (1.0 - 0.55 * grid[None, :]) * np.where(grid[None, :] < 0.1, 1.25, 1.0)
         rows.append(_polyline_rows(L_DARK, np.stack([ptx, pty], axis=-1), tw, amp))
         return rows
@@ -811,13 +1014,14 @@ class Renderer:
         lk = self.look
         n = len(x)
         rows = []
+        sc = self.s
         if not small and lk.name != "phase":
             # light look: round cells show as smaller bright discs with a thin dark rim and a pale spot
             r = 0.55 * radius
             rows.append(
-                _radial_rows(P_DISC, L_BRIGHT, x, y, r, np.full(n, 0.9), 0.8 * (inner if inner is not None else 60.0) * gain)
+                _radial_rows(P_DISC, L_BRIGHT, x, y, r, np.full(n, 0.9 * sc), 0.8 * (inner if inner is not None else 60.0) * gain)
             )
-            rows.append(_radial_rows(P_RING, L_DARK, x, y, r + 0.8, np.full(n, 0.8), np.full(n, 45.0) * gain))
+            rows.append(_radial_rows(P_RING, L_DARK, x, y, r + 0.8 * sc, np.full(n, 0.8 * sc), np.full(n, 45.0) * gain))
             if grain is not None:
                 gx = x + 0.3 * r * np.cos(grain[:, 0])
                 gy = y + 0.3 * r * np.sin(grain[:, 0])
@@ -825,15 +1029,15 @@ class Renderer:
             return rows
         if small:
             halo_amp = (60.0 if lk.name == "phase" else 55.0) * gain
-            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.9, np.full(n, 1.2), halo_amp))
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.9 * sc, np.full(n, 1.2 * sc), halo_amp))
         else:  # large cells: a soft bright phase halo around a dark, lumpy, mottled body
             halo_amp = (55.0 if lk.name == "phase" else 60.0) * gain
-            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.6, np.full(n, 1.8), halo_amp))
-            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 3.0, np.full(n, 2.5), 0.25 * halo_amp))
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 0.6 * sc, np.full(n, 1.8 * sc), halo_amp))
+            rows.append(_radial_rows(P_RING, L_BRIGHT, x, y, radius + 3.0 * sc, np.full(n, 2.5 * sc), 0.25 * halo_amp))
         if inner is None:
             inner = 35.0 * np.minimum(gain, 1.2)
         inner = inner * (1.0 if lk.name == "phase" else 0.8)
-        rows.append(_radial_rows(P_DISC, L_DARK, x, y, radius, np.full(n, 0.6 if grain is not None else 1.0), inner))
+        rows.append(_radial_rows(P_DISC, L_DARK, x, y, radius, np.full(n, (0.6 if grain is not None else 1.0) * sc), inner))
         if grain is not None:
             for j in range(grain.shape[1]):
                 # lobes at the rim make the outline irregular; pale mottling in the middle
@@ -863,7 +1067,7 @@ class Renderer:
         hy = cy + s * geo["head_xy"][:, 0] + c * geo["head_xy"][:, 1]
         ang = geo["head_ang"] + rot
         nh = len(hx)
-        blur = (np.full(nh, opt2), np.zeros(nh), np.full(nh, opt2))
+        blur = self._blur(np.zeros(nh), np.zeros(nh), 0.0, opt2)
         rows.extend(self._head_rows(hx, hy, ang, geo["head_side"], geo["head_gain"], np.ones(nh), blur))
         # tails pointing outwards, slowly beating
         t = i * m.calibration.dt
@@ -872,12 +1076,12 @@ class Renderer:
         wave = (
             geo["tail_amp"][:, None]
             * (sgrid / geo["tail_len"][:, None])
-            * np.sin(2 * np.pi * geo["tail_freq"][:, None] * t + geo["tail_phase"][:, None] - sgrid / 8.0)
+            * np.sin(2 * np.pi * geo["tail_freq"][:, None] * t + geo["tail_phase"][:, None] - sgrid / (8.0 * self.s))
         )
         ex, ey = np.cos(ang)[:, None], np.sin(ang)[:, None]
-        ptx = hx[:, None] - (sgrid + 4.0) * ex - wave * ey
-        pty = hy[:, None] - (sgrid + 4.0) * ey + wave * ex
-        tw = np.sqrt(lk.tail_width**2 + opt2)
+        ptx = hx[:, None] - (sgrid + 4.0 * self.s) * ex - wave * ey
+        pty = hy[:, None] - (sgrid + 4.0 * self.s) * ey + wave * ex
+        tw = np.sqrt(self.tail_width**2 + opt2)
         amp = np.repeat((lk.tail * np.linspace(1.0, 0.4, k))[None, :], nh, 0)
         rows.append(_polyline_rows(L_DARK, np.stack([ptx, pty], -1), np.full(nh, tw), amp))
         return rows
@@ -906,6 +1110,8 @@ class Renderer:
             gain,
             out,
         )
+        if self.camera is not None:
+            self.camera.apply(out)
         if lk.jpeg_quality > 0:
             _, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(lk.jpeg_quality)])
             out[...] = cv2.imdecode(buf, cv2.IMREAD_COLOR)

@@ -21,12 +21,23 @@ from .params import (
     sample_motility_mix,
     visem_video,
 )
-from .render import LOOKS, Look, Renderer, sample_look
+from .render import LOOKS, VISEM_HEAD_PX, Look, Renderer, random_look, sample_look
 from .truth import Truth, label_motion
 
 #: Probability that a video of look "mixed" is "bright" (2 of the 8 clean reference frames, 3
 #: of the 12 annotated ones, have VISEM's light background).
 P_BRIGHT = 0.3
+#: Frame sizes (width, height) drawn by ``look="random"`` when no ``image_size`` is given, and
+#: their probabilities: VISEM's 640x480 and sizes of other labs' cameras.
+RANDOM_SIZES = {(640, 480): 0.3, (640, 384): 0.2, (698, 528): 0.2, (720, 576): 0.2, (1280, 1024): 0.1}
+#: Range of the box side of sperm heads drawn by ``look="random"`` (log-uniform), px.
+RANDOM_HEAD_PX = (8.0, 35.0)
+#: µm per pixel at VISEM's magnification (head box side 23 px): the default calibration.
+VISEM_UM_PER_PX = 0.25
+#: Physical box side of a sperm head, µm: ``head_px = HEAD_BOX_UM / um_per_px``.
+HEAD_BOX_UM = VISEM_HEAD_PX * VISEM_UM_PER_PX
+#: Look names :func:`simulate_video` takes.
+LOOK_CHOICES = (*LOOKS, "mixed", "random")
 
 
 @dataclass
@@ -54,7 +65,9 @@ class SimulatedVideo:
     track_names : dict
         Track id -> Labelbox-like string id (for ``labels_ftid``).
     look : Look
-        The appearance parameters.
+        The appearance parameters (family ``look.name``, camera ``look.camera``).
+    head_px : float
+        Mean box side of a sperm head at this magnification, px (VISEM: 23).
     params : dict
         Every parameter needed to reproduce the video (JSON-ready).
     """
@@ -72,6 +85,7 @@ class SimulatedVideo:
     truth: Truth = field(repr=False)
     renderer: Renderer = field(repr=False)
     _tracks_truth: pd.DataFrame | None = field(default=None, repr=False)
+    head_px: float = VISEM_HEAD_PX
 
     @property
     def fps(self) -> float:
@@ -115,14 +129,16 @@ def simulate_video(
     num_frames: int = 1470,
     calibration: Calibration | None = None,
     density: float | None = None,
-    look: str = "phase",
+    look: str | Look = "phase",
     *,
     clusters: float | None = None,
     pinheads: float | None = None,
     motility: Sequence[float] | Mapping[str, float] | None = None,
     like: str | None = None,
     swimmers: Sequence[Swimmer] = (),
-    image_size: tuple[int, int] = (640, 480),
+    image_size: tuple[int, int] | None = None,
+    um_per_px: float | None = None,
+    head_px: float | None = None,
     motion_params: MotionParams | None = None,
     scene_params: SceneParams | None = None,
 ) -> SimulatedVideo:
@@ -136,13 +152,23 @@ def simulate_video(
     num_frames : int
         Number of frames (VISEM: 1470, i.e. 30 s at 49 fps; 1440 or 1500 for a few videos).
     calibration : Calibration, optional
-        µm per pixel and fps of the motion model; default ``Calibration(0.25, 50)``.
+        µm per pixel and fps of the motion model; default ``Calibration(0.25, 50)``. Its µm per
+        pixel moves the cells only; ``um_per_px`` or ``head_px`` set the magnification of both
+        the motion and the appearance.
     density : float, optional
         Mean number of labelled sperm per frame (VISEM: 2-62). Default: the counts of a
-        randomly chosen real VISEM video (with its cluster and pinhead counts), +-15 %.
-    look : {"phase", "bright", "mixed"}
-        Dark phase-contrast background with bright heads, or light lavender background with
-        dark-cored heads; "mixed" draws one (bright with probability 0.3).
+        randomly chosen real VISEM video (with its cluster and pinhead counts), +-15 %, times
+        the field of view's area relative to VISEM's (frame area / 640x480 / scale², within
+        0.25-3), so a low magnification shows more cells.
+    look : str or Look
+        "phase" (VISEM's phase contrast: bright heads, dark grey-brown background), "bright"
+        (VISEM's light look: dark-cored heads in white halos on lavender), "brightfield" (dark
+        heads, weak or no halo, faint tails, on light grey), "negative-phase" (dark heads in a
+        bright halo rim on mid grey), "mixed" (VISEM's two: bright with probability 0.3) or
+        "random": a family drawn with :data:`~spermtrack.simulate.render.RANDOM_LOOK_P`, every
+        look parameter and a random camera (tone curve, colour cast or grey, H.264), and,
+        unless given, the frame size (:data:`RANDOM_SIZES`) and the head size
+        (:data:`RANDOM_HEAD_PX`). A :class:`Look` is used as it is (to re-render a video).
     clusters, pinheads : float, optional
         Mean cluster and small-or-pinhead boxes per frame (default: from the same real video).
     motility : 4 fractions or dict, optional
@@ -157,8 +183,16 @@ def simulate_video(
     swimmers : sequence of Swimmer
         Cells with given parameters, in addition to the random ones (use ``density=0`` for
         only them).
-    image_size : (int, int)
-        ``(width, height)``; VISEM is 640x480 (appearance is tuned for it).
+    image_size : (int, int), optional
+        ``(width, height)`` in px; default 640x480 (VISEM), with ``look="random"`` a drawn one.
+    um_per_px : float, optional
+        Magnification, µm per pixel: sets the calibration's µm per pixel and the appearance's
+        scale so that a head's box side is ``5.75 µm / um_per_px`` px (0.25: VISEM, 23 px).
+    head_px : float, optional
+        Magnification as the mean box side of a sperm head, px (VISEM 23; real microscopes
+        ~8-35). Boxes, heads, tails, debris and blur scale with ``head_px / 23``; without
+        ``um_per_px`` the calibration becomes ``5.75 µm / head_px`` per pixel. With both, the
+        two are used as given (appearance from ``head_px``, motion from ``um_per_px``).
     motion_params, scene_params : optional
         Model parameters (defaults: :class:`MotionParams`, :class:`SceneParams`).
 
@@ -176,15 +210,48 @@ def simulate_video(
     num_frames = int(num_frames)
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    calibration = Calibration(0.25, 50.0) if calibration is None else calibration
+    calibration = Calibration(VISEM_UM_PER_PX, 50.0) if calibration is None else calibration
     if not isinstance(calibration, Calibration) or not calibration.calibrated:
         raise ValueError("simulate_video needs a Calibration with um_per_px (the motion model is in µm)")
-    if look not in (*LOOKS, "mixed", "random"):
-        raise ValueError(f"look must be one of {(*LOOKS, 'mixed')}, got {look!r}")
+    if not isinstance(look, Look) and look not in LOOK_CHOICES:
+        raise ValueError(f"look must be one of {LOOK_CHOICES} or a Look, got {look!r}")
     mp = motion_params or MotionParams()
     sp = scene_params or SceneParams()
     ss = np.random.SeedSequence(seed)
-    r_scene, r_pop, r_int, r_lab, r_render = (np.random.default_rng(s) for s in ss.spawn(5))
+    # the sixth stream (look="random") was added later: the first five are as before
+    r_scene, r_pop, r_int, r_lab, r_render, r_look = (np.random.default_rng(s) for s in ss.spawn(6))
+
+    # ---------------- magnification and frame size
+    is_random = isinstance(look, str) and look == "random"
+    if image_size is None:
+        if is_random:
+            sizes = list(RANDOM_SIZES)
+            image_size = sizes[int(r_look.choice(len(sizes), p=np.array(list(RANDOM_SIZES.values()))))]
+        else:
+            image_size = (640, 480)
+    image_size = (int(image_size[0]), int(image_size[1]))
+    if min(image_size) < 16:
+        raise ValueError(f"image_size must be at least 16x16 px, got {image_size}")
+    if head_px is None and um_per_px is None and is_random:
+        head_px = float(np.exp(r_look.uniform(np.log(RANDOM_HEAD_PX[0]), np.log(RANDOM_HEAD_PX[1]))))
+    if um_per_px is not None and not float(um_per_px) > 0:
+        raise ValueError(f"um_per_px must be > 0, got {um_per_px}")
+    if head_px is not None and not 4.0 <= float(head_px) <= 120.0:
+        raise ValueError(f"head_px must be in [4, 120] px, got {head_px}")
+    if head_px is not None:
+        scale = float(head_px) / VISEM_HEAD_PX
+    elif um_per_px is not None:
+        scale = VISEM_UM_PER_PX / float(um_per_px)
+    else:
+        scale = 1.0
+    if um_per_px is None and head_px is not None:
+        um_per_px = HEAD_BOX_UM / float(head_px)
+    if um_per_px is not None:
+        calibration = Calibration(float(um_per_px), calibration.fps)
+    # field of view relative to VISEM's (area), for the default counts of cells and debris
+    fov = image_size[0] * image_size[1] / (640.0 * 480.0) / scale**2
+    if scale != 1.0 or fov != 1.0:
+        sp = sp.scaled(scale, float(np.clip(fov, 0.3, 4.0)))
 
     # ---------------- what is in the video
     if like is not None:
@@ -192,14 +259,15 @@ def simulate_video(
     else:
         row = VISEM_VIDEOS[int(r_scene.integers(len(VISEM_VIDEOS)))]
     jitter = 1.0 if like is not None else float(np.exp(r_scene.normal(0.0, 0.15)))
-    density = float(row[2] * jitter) if density is None else float(density)
-    clusters = float(row[4]) if clusters is None else float(clusters)
-    pinheads = float(row[5]) if pinheads is None else float(pinheads)
+    more = float(np.clip(fov, 0.25, 3.0))
+    density = float(row[2] * jitter * more) if density is None else float(density)
+    clusters = float(row[4] * more) if clusters is None else float(clusters)
+    pinheads = float(row[5] * more) if pinheads is None else float(pinheads)
     if density < 0 or clusters < 0 or pinheads < 0:
         raise ValueError(f"density, clusters and pinheads must be >= 0, got {density}, {clusters}, {pinheads}")
     mix, sample_mix, focal_ratio = _motility_mix(r_scene, motility, density, mp)
-    look_name = look
-    if look in ("mixed", "random"):
+    look_name = look.name if isinstance(look, Look) else look
+    if look == "mixed":
         look_name = "bright" if r_scene.random() < P_BRIGHT else "phase"
     counts = {
         "static_debris": int(r_scene.integers(sp.static_debris[0], sp.static_debris[1] + 1)),
@@ -208,7 +276,12 @@ def simulate_video(
         "bright_particles": int(r_scene.integers(sp.bright_particles[0], sp.bright_particles[1] + 1)),
         "ghost_rings": int(r_scene.integers(sp.ghost_rings[0], sp.ghost_rings[1] + 1)),
     }
-    look_obj = sample_look(r_scene, look_name, image_size)
+    if isinstance(look, Look):
+        look_obj = look
+    elif is_random:
+        look_obj = random_look(r_look, image_size)
+    else:
+        look_obj = sample_look(r_scene, look_name, image_size)
 
     # ---------------- motion and labels
     pop = sample_population(
@@ -230,7 +303,7 @@ def simulate_video(
         drift_um_s=drift,
     )  # fmt: skip
     truth = label_motion(motion, r_lab, sp, mp, seed)
-    renderer = Renderer(motion, look_obj, r_render, seed, counts)
+    renderer = Renderer(motion, look_obj, r_render, seed, counts, scale=scale)
 
     cpf = np.zeros((3, num_frames), np.int64)
     np.add.at(cpf, (truth.boxes.cls.astype(np.int64), truth.boxes.frame.astype(np.int64)), 1)
@@ -249,6 +322,9 @@ def simulate_video(
             "sample_motility_mix": None if sample_mix is None else dict(zip(WHO_CLASSES, [float(v) for v in sample_mix])),
             "focal_progressive_ratio": focal_ratio,
             "look": look_obj.to_dict(),
+            "look_requested": look if isinstance(look, str) else "given",
+            "head_px": VISEM_HEAD_PX * scale,
+            "scale": scale,
             "scene_counts": counts,
             "drift_um_s_mean": drift.mean(axis=0).tolist(),
             "motion_params": mp.to_dict(),
@@ -277,6 +353,7 @@ def simulate_video(
         motion=motion,
         truth=truth,
         renderer=renderer,
+        head_px=VISEM_HEAD_PX * scale,
     )
 
 

@@ -1,0 +1,239 @@
+"""Tests of the simulator's looks: families, the random look and camera, magnification, frame size."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from spermtrack.simulate import MotionParams, SceneParams, Swimmer, simulate_video
+from spermtrack.simulate.camera import Camera, CameraChain, sample_camera
+from spermtrack.simulate.render import LOOKS, Look
+
+NO_DRIFT = MotionParams(drift_um_s=(0.0, 0.0))
+#: A clean scene: no debris, particles, round cells or rings (for measuring heads alone).
+CLEAN = SceneParams(static_debris=(0, 0), moving_debris=(0, 0), round_cells=(0, 0), bright_particles=(0, 0), ghost_rings=(0, 0))
+
+
+def _lone_head(look, head_px, seed=4, size=(320, 240), **kw):
+    """One immotile in-focus sperm in the middle of a clean frame, heading +x."""
+    w, h = size
+    return simulate_video(
+        seed=seed, num_frames=1, density=0, clusters=0, pinheads=0, look=look, head_px=head_px, image_size=size,
+        swimmers=[Swimmer(x_px=w / 2, y_px=h / 2, speed_um_s=0.0)], motion_params=NO_DRIFT, scene_params=CLEAN, **kw,
+    )  # fmt: skip
+
+
+def _contrast(frame, boxes, frame_index=0):
+    """Per labelled sperm: mean grey at its box's centre (radius max(1.5, side / 10) px: the
+    head) minus the median grey of a ring from 0.9 to 1.4 box sides around it (the local
+    background)."""
+    g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(float)
+    hh, ww = g.shape
+    yy, xx = np.mgrid[0:hh, 0:ww]
+    sel = (boxes.frame == frame_index) & (boxes.cls == 0)
+    out = []
+    for x1, y1, x2, y2 in zip(boxes.x1[sel], boxes.y1[sel], boxes.x2[sel], boxes.y2[sel]):
+        cx, cy, side = 0.5 * (x1 + x2), 0.5 * (y1 + y2), 0.5 * ((x2 - x1) + (y2 - y1))
+        if not (1.5 * side < cx < ww - 1.5 * side and 1.5 * side < cy < hh - 1.5 * side):
+            continue
+        r = np.hypot(xx - cx, yy - cy)
+        inner = g[r <= max(1.5, side / 10.0)]
+        ring = g[(r >= 0.9 * side) & (r <= 1.4 * side)]
+        out.append(inner.mean() - np.median(ring))
+    return np.array(out)
+
+
+# ---------------------------------------------------------------------------- every look renders
+@pytest.mark.parametrize("look", [*LOOKS, "random"])
+def test_each_look_renders_with_valid_boxes(look):
+    v = simulate_video(seed=5, num_frames=3, density=12, look=look)
+    w, h = v.image_size
+    f = v.frame(2)
+    assert f.shape == (h, w, 3) and f.dtype == np.uint8
+    assert f.std() > 2.0  # not a flat picture
+    b = v.boxes
+    assert len(b) > 0 and b.x1.min() >= 0 and b.y1.min() >= 0 and b.x2.max() <= w and b.y2.max() <= h
+    assert v.look.name in LOOKS and v.params["look"]["name"] == v.look.name
+    if look != "random":
+        assert v.look.name == look and v.image_size == (640, 480) and v.head_px == 23.0
+
+
+@pytest.mark.parametrize("look", ["brightfield", "negative-phase", "random"])
+def test_looks_are_seeded(look):
+    a = simulate_video(seed=21, num_frames=3, density=10, look=look)
+    b = simulate_video(seed=21, num_frames=3, density=10, look=look)
+    assert a.params == b.params and a.boxes.equals(b.boxes)
+    for i in (2, 0):  # any order
+        assert np.array_equal(a.frame(i), b.frame(i))
+    c = simulate_video(seed=22, num_frames=3, density=10, look=look)
+    assert c.params["look"] != a.params["look"]
+    assert c.frame(0).shape != a.frame(0).shape or not np.array_equal(c.frame(0), a.frame(0))
+
+
+def test_random_draws_every_family_scale_and_size():
+    vids = [simulate_video(seed=s, num_frames=1, density=3, clusters=0, pinheads=0, look="random") for s in range(40)]
+    assert {v.look.name for v in vids} == set(LOOKS)
+    sizes = {v.image_size for v in vids}
+    assert {(640, 480), (640, 384), (698, 528), (720, 576)} <= sizes
+    heads = np.array([v.head_px for v in vids])
+    assert heads.min() >= 8.0 and heads.max() <= 35.0 and heads.max() / heads.min() > 2.5
+    assert any(v.look.camera.grey for v in vids) and any(not v.look.camera.grey for v in vids)
+    assert any(v.look.camera.h264_qp > 0 for v in vids)
+    # what was asked for is kept, the rest is drawn
+    v = simulate_video(seed=3, num_frames=1, density=3, look="random", head_px=15, image_size=(698, 528))
+    assert v.head_px == 15 and v.image_size == (698, 528) and v.frame(0).shape == (528, 698, 3)
+
+
+def test_a_video_re_renders_from_its_written_look():
+    v = simulate_video(seed=8, num_frames=2, density=10, look="random", image_size=(640, 480), head_px=20)
+    look = Look.from_dict(json.loads(json.dumps(v.params["look"])))
+    assert look == v.look
+    again = simulate_video(seed=8, num_frames=2, density=10, look=look, image_size=(640, 480), head_px=20)
+    assert np.array_equal(again.frame(1), v.frame(1))
+
+
+# ---------------------------------------------------------------------------- magnification and frame size
+@pytest.mark.parametrize("head_px, size", [(8.0, (640, 384)), (17.0, (698, 528)), (35.0, (1280, 1024))])
+def test_boxes_follow_head_size_and_frame_size(head_px, size):
+    v = simulate_video(
+        seed=2, num_frames=2, density=40, clusters=0, pinheads=0, look="brightfield", head_px=head_px, image_size=size
+    )
+    w, h = size
+    b = v.boxes
+    assert v.frame(0).shape == (h, w, 3)
+    assert b.x2.max() <= w and b.y2.max() <= h
+    full = (b.x1 > 0) & (b.y1 > 0) & (b.x2 < w) & (b.y2 < h) & (b.cls == 0)
+    side = 0.5 * (b.width[full] + b.height[full])
+    assert abs(np.median(side) / head_px - 1.0) < 0.1  # the VISEM convention (23 px at scale 1), scaled
+    # a head's box stays a box in µm: the calibration follows the magnification
+    assert v.calibration.um_per_px == pytest.approx(23.0 * 0.25 / head_px)
+    # boxes are spread over the whole frame
+    cx = 0.5 * (b.x1 + b.x2)
+    assert cx.max() > 0.7 * w and cx.min() < 0.3 * w
+
+
+def test_um_per_px_sets_the_same_magnification_as_head_px():
+    a = simulate_video(seed=6, num_frames=2, density=10, look="phase", um_per_px=0.5)
+    b = simulate_video(seed=6, num_frames=2, density=10, look="phase", head_px=11.5)
+    assert a.head_px == pytest.approx(11.5) and a.calibration.um_per_px == pytest.approx(0.5)
+    assert a.boxes.equals(b.boxes)
+    assert np.array_equal(a.frame(1), b.frame(1))
+
+
+def _dark_blob_area(frame):
+    """Area (px) of the dark blob at the centre of a clean frame: pixels below half-way between
+    the background and the darkest pixel, connected to the darkest pixel near the centre."""
+    g = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32), (0, 0), 0.7)
+    h, w = g.shape
+    bg = float(np.median(g))
+    win = g[h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20]
+    y0, x0 = np.unravel_index(np.argmin(win), win.shape)
+    low = float(win.min())
+    mask = (g < 0.5 * (bg + low)).astype(np.uint8)
+    _, lab = cv2.connectedComponents(mask)
+    return int((lab == lab[h // 2 - 20 + y0, w // 2 - 20 + x0]).sum()), bg - low
+
+
+def test_the_rendered_head_grows_with_head_px():
+    areas = {}
+    for hp in (10.0, 30.0):
+        f = _lone_head("brightfield", hp).frame(0)
+        areas[hp], depth = _dark_blob_area(f)
+        assert depth > 15  # a visible dark head
+    ratio = np.sqrt(areas[30.0] / areas[10.0])  # linear size ratio, 3 expected
+    assert 2.3 < ratio < 3.8, (areas, ratio)
+
+
+# ---------------------------------------------------------------------------- polarity
+@pytest.mark.parametrize("look, dark", [("brightfield", True), ("negative-phase", True), ("phase", False)])
+def test_head_polarity(look, dark):
+    # (VISEM's light look "bright" has no single polarity: a dark core in a brighter halo)
+    c = np.concatenate(
+        [_contrast(v.frame(0), v.boxes) for v in (simulate_video(seed=s, num_frames=1, density=25, look=look) for s in (1, 2))]
+    )
+    assert len(c) > 15
+    if dark:
+        assert np.mean(c < 0) > 0.7 and np.median(c) < -8, np.round(c)
+    else:
+        assert np.mean(c > 0) > 0.8 and np.median(c) > 8, np.round(c)
+
+
+def test_brightfield_is_light_grey_with_dark_specks():
+    v = simulate_video(seed=3, num_frames=1, density=10, look="brightfield")
+    f = v.frame(0).astype(float)
+    med = np.median(f, axis=(0, 1))
+    assert med.min() > 120 and med.max() - med.min() < 25  # light and near-neutral
+    g = f.mean(axis=2)
+    assert np.mean(g < np.median(g) - 25) > 2e-4  # dark debris specks and heads
+
+
+# ---------------------------------------------------------------------------- camera
+def test_camera_grey_tone_and_h264():
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur((rng.random((96, 130, 3)) * 255).astype(np.uint8), (0, 0), 3)
+    assert np.array_equal(CameraChain(Camera(), (130, 96)).apply(img.copy()), img)
+    grey = CameraChain(Camera(grey=True, cast_bgr=(1.1, 1.0, 0.9)), (130, 96)).apply(img.copy())
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+    dark = CameraChain(Camera(gamma=2.0), (130, 96)).apply(img.copy())
+    assert dark.mean() < img.mean() - 10
+    flat = CameraChain(Camera(contrast=0.5), (130, 96)).apply(img.copy())
+    assert flat.std() < 0.6 * img.std()
+    chain = CameraChain(Camera(h264_qp=38), (131, 97))  # odd sizes: the last row/column pass through
+    odd = np.ascontiguousarray(np.pad(img, ((0, 1), (0, 1), (0, 0)), mode="edge"))
+    a = chain.apply(odd.copy())
+    b = chain.apply(odd.copy())  # intra-only at a fixed quantiser: frame by frame, the same
+    assert np.array_equal(a, b) and not np.array_equal(a, odd)
+    assert np.abs(a.astype(int) - odd).mean() < 12
+    assert sample_camera(np.random.default_rng(3)) == sample_camera(np.random.default_rng(3))
+
+
+def test_camera_and_magnification_arguments_are_checked():
+    with pytest.raises(ValueError, match="gamma"):
+        Camera(gamma=0.0)
+    with pytest.raises(ValueError, match="h264_qp"):
+        Camera(h264_qp=60)
+    with pytest.raises(ValueError, match="head_px"):
+        simulate_video(seed=0, num_frames=1, head_px=2)
+    with pytest.raises(ValueError, match="um_per_px"):
+        simulate_video(seed=0, num_frames=1, um_per_px=-1)
+    with pytest.raises(ValueError, match="image_size"):
+        simulate_video(seed=0, num_frames=1, image_size=(8, 8))
+    with pytest.raises(ValueError, match="look"):
+        simulate_video(seed=0, num_frames=1, look="darkfield")
+
+
+# ---------------------------------------------------------------------------- CLI and dataset
+def test_cli_look_random_writes_each_videos_look(tmp_path, capsys):
+    from spermtrack.cli import main
+    from spermtrack.io.visem import VisemVideo
+
+    out = tmp_path / "sim"
+    args = ["simulate", str(out), "--videos", "3", "--frames", "2", "--seed", "1", "--no-mp4", "-q", "--look", "random"]
+    assert main([*args, "--workers", "1"]) == 0
+    summary = json.loads((out / "simulation.json").read_text())
+    assert summary["look"] == "random"
+    for v in summary["videos"]:
+        assert v["look"] in LOOKS and 8 <= v["head_px"] <= 35 and len(v["image_size"]) == 2
+        truth = json.loads((out / v["vid"] / "truth" / "simulation.json").read_text())
+        assert truth["look"]["name"] == v["look"] and truth["head_px"] == pytest.approx(v["head_px"], abs=1e-3)
+        img = cv2.imread(str(out / v["vid"] / "images" / f"{v['vid']}_frame_1.jpg"))
+        assert img.shape[1::-1] == tuple(v["image_size"])
+        vid = VisemVideo(out / v["vid"])
+        assert vid.image_size == tuple(v["image_size"]) and vid.labels().x2.max() <= v["image_size"][0]
+    # fixed size and head size for every video
+    out2 = tmp_path / "sim2"
+    assert main(["simulate", str(out2), "--videos", "2", "--frames", "2", "--no-mp4", "-q", "--look", "brightfield",
+                 "--size", "640x384", "--head-px", "17", "--workers", "1"]) == 0  # fmt: skip
+    for v in json.loads((out2 / "simulation.json").read_text())["videos"]:
+        assert v["look"] == "brightfield" and v["image_size"] == [640, 384] and v["head_px"] == pytest.approx(17.0)
+
+
+def test_cli_rejects_a_bad_size(tmp_path, capsys):
+    from spermtrack.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["simulate", str(tmp_path / "x"), "--size", "640by480"])
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
