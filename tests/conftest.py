@@ -72,8 +72,7 @@ def _police_skip(report) -> None:
         return
     report.outcome = "failed"
     report.longrepr = (
-        f"SPERMTRACK_REQUIRE_EXTRAS=1: this test may not skip here (CI installs every extra and Chromium); "
-        f"skip reason: {reason}"
+        f"SPERMTRACK_REQUIRE_EXTRAS=1: this test may not skip here (CI installs every extra and Chromium); skip reason: {reason}"
     )
 
 

@@ -76,7 +76,9 @@ def test_motmetrics_lap_solver_differs_from_scipy_only_in_tie_breaking(monkeypat
 
     matrices = []
     solve = mm_mot.linear_sum_assignment
-    monkeypatch.setattr(mm_mot, "linear_sum_assignment", lambda costs, solver=None: (matrices.append(costs), solve(costs, solver))[1])
+    monkeypatch.setattr(
+        mm_mot, "linear_sum_assignment", lambda costs, solver=None: (matrices.append(costs), solve(costs, solver))[1]
+    )
     rng = np.random.default_rng(13)
     gt, hyp = tie_case(13, n_gt=int(rng.integers(1, 7)), n_hyp=int(rng.integers(1, 8)))
     ref_lap, ref_scipy = motmetrics_reference(gt, hyp, 0.3, solver="lap"), motmetrics_reference(gt, hyp, 0.3, solver="scipy")
