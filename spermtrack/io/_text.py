@@ -42,7 +42,9 @@ _SPACE, _TAB, _LF, _VT, _FF, _CR, _COMMA = 32, 9, 10, 11, 12, 13, 44
 
 
 @numba.njit(cache=True)
-def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, row_line, row_nfields):  # pragma: no cover - numba
+def scan_rows(
+    buf, file_starts, comma_is_separator, out, row_start, row_file, row_line, row_nfields, letters
+):  # pragma: no cover - numba
     """Normalise ``buf`` into one row per non-blank line (Numba kernel).
 
     Parameters
@@ -58,6 +60,10 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
     row_start, row_file, row_line, row_nfields : int64 arrays (>= number of lines)
         Receive, per row, its offset in ``out``, its file index, its 1-based line
         number inside that file and its number of fields.
+    letters : int64 array (2,)
+        Receives the number of first fields, and of other fields, holding an ASCII
+        letter other than ``e``/``E`` (a number never does; ``True``, ``nan``, ``inf``
+        and text do).
 
     Returns
     -------
@@ -65,6 +71,8 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
     """
     r = 0
     o = 0
+    letters[0] = 0
+    letters[1] = 0
     for fi in range(file_starts.shape[0] - 1):
         i = file_starts[fi]
         end = file_starts[fi + 1]
@@ -73,6 +81,7 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
             nf = 0
             start_o = o
             in_token = False
+            lettered = False
             while i < end and buf[i] != _LF:
                 c = buf[i]
                 if c == _SPACE or c == _TAB or c == _CR or c == _VT or c == _FF or (comma_is_separator and c == _COMMA):
@@ -84,6 +93,10 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
                             o += 1
                         nf += 1
                         in_token = True
+                        lettered = False
+                    if not lettered and ((65 <= c <= 90) or (97 <= c <= 122)) and c != 101 and c != 69:
+                        lettered = True
+                        letters[0 if nf == 1 else 1] += 1
                     out[o] = c
                     o += 1
                 i += 1
@@ -238,6 +251,9 @@ class Rows:
         Number of fields of each row.
     paths : list of Path
         The files, in the order they were read.
+    letters : (int, int) or None
+        First fields, and other fields, holding a letter other than ``e``/``E``
+        (from :func:`scan_rows`); None when unknown.
     """
 
     text: bytes
@@ -246,6 +262,7 @@ class Rows:
     line: np.ndarray
     nfields: np.ndarray
     paths: list[Path]
+    letters: tuple[int, int] | None = None
 
     def __len__(self) -> int:
         return int(self.file.shape[0])
@@ -373,9 +390,14 @@ def scan(buf: bytes, file_starts: np.ndarray, paths: Sequence[str | os.PathLike]
     row_file = np.empty(max_rows, np.int64)
     row_line = np.empty(max_rows, np.int64)
     row_nf = np.empty(max_rows, np.int64)
-    n, o = scan_rows(arr, np.asarray(file_starts, np.int64), comma_is_separator, out, row_start, row_file, row_line, row_nf)
+    letters = np.zeros(2, np.int64)
+    n, o = scan_rows(
+        arr, np.asarray(file_starts, np.int64), comma_is_separator, out, row_start, row_file, row_line, row_nf, letters
+    )
     row_start[n] = o
-    return Rows(out[:o].tobytes(), row_start[: n + 1], row_file[:n], row_line[:n], row_nf[:n], paths)
+    return Rows(
+        out[:o].tobytes(), row_start[: n + 1], row_file[:n], row_line[:n], row_nf[:n], paths, (int(letters[0]), int(letters[1]))
+    )
 
 
 def check_field_count(rows: Rows, allowed: Sequence[int], what: str) -> None:
@@ -404,7 +426,11 @@ def convert(rows: Rows, ncols: int, first_is_text: bool = False) -> tuple[np.nda
     if n == 0:
         return (np.zeros(0, object) if first_is_text else None), np.zeros((0, nnum), np.float64)
     try:
-        if _maybe_boolean(rows.text):
+        if rows.letters is None:
+            suspect = _maybe_boolean(rows.text)
+        else:  # a numeric field with a letter (True, nan, inf, text): let float() judge it
+            suspect = rows.letters[1] > 0 or (not first_is_text and rows.letters[0] > 0)
+        if suspect:
             raise ValueError("pandas would read true/false as 1/0")
         text, values = _convert_fast(rows, ncols, first_is_text)
     except (ValueError, UnicodeDecodeError, OverflowError):
