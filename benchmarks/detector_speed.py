@@ -76,12 +76,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="50 frames, 2 repeats")
+    ap.add_argument("--quick", action="store_true", help="at most 50 frames, 2 repeats")
     ap.add_argument("--e2e", action="store_true", help="also time the classical detector reading JPEGs end to end")
     ap.add_argument("--out", default=str(RESULTS / "detector_speed.json"))
     args = ap.parse_args(argv)
     if args.quick:
-        args.frames, args.repeats = 50, 2
+        args.frames, args.repeats = min(args.frames, 50), min(args.repeats, 2)
 
     from spermtrack.detect import ClassicalDetector, default_weights
     from spermtrack.detect.onnx import OnnxYoloDetector

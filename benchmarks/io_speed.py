@@ -3,29 +3,33 @@
 1. A VISEM-Tracking video of 1,470 frames x 60 boxes (the size of a real video at the
    densest end: video 24 averages 62 sperm per frame) written in the released format
    (``labels/`` and ``labels_ftid/``, numbers as Python ``str(float)``, Labelbox-like
-   string ids). ``VisemVideo.labels()`` / ``.tracks()`` against, per file: ``np.loadtxt``
-   (the naive reader), ``pandas.read_csv`` and a pure-Python ``split``/``float`` loop.
-   Every reader's boxes are checked to equal ours before any time is reported.
-2. The same boxes as one MOTChallenge file: ``read_mot`` against ``motmetrics.io.loadtxt``.
+   string ids). ``VisemVideo.labels()`` / ``.tracks()`` against ``pandas.read_csv`` on
+   all files read into one buffer (the fastest fair reference), and per file:
+   ``pandas.read_csv``, ``np.loadtxt`` (the naive reader) and a pure-Python
+   ``split``/``float`` loop. Every reader's boxes are checked to equal ours before any
+   time is reported.
+2. The same boxes as one MOTChallenge file: ``read_mot`` against ``pd.read_csv(path,
+   header=None)``, ``np.loadtxt(path, delimiter=",")`` and ``motmetrics.io.loadtxt``
+   (the numbers checked equal to ours).
 3. Frames: an H.264 mp4 (decoded by ``open_frames``/PyAV against ``cv2.VideoCapture``) and
    a JPEG folder (``open_frames`` against a ``cv2.imread`` loop).
 
-Files are read from the page cache (each reader runs once untimed first); times are the
-best of ``--repeats`` rounds in which ours and the references run in turn (so they
-share the machine's load); medians are in the JSON.
+Files are read from the page cache (each reader runs once untimed first); times are
+medians of ``--repeats`` interleaved rounds (benchmarks/_timing.py: CPU and wall time,
+machine load printed, tables marked LOADED on a busy machine).
 
-    python benchmarks/io_speed.py [--frames 1470] [--boxes 60] [--repeats 5] [--video-frames 300]
+    python benchmarks/io_speed.py [--frames 1470] [--boxes 60] [--repeats 5] [--video-frames 300] [--smoke] [--out PATH]
 
-Writes benchmarks/results/io_speed.json.
+Writes benchmarks/results/io_speed.json (or ``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +37,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import interleaved, load_average, load_report
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,45 +55,30 @@ def cpu_name() -> str:
 
 
 def race(fns: dict, repeats: int) -> dict:
-    """Time callables round-robin so that they share the machine's load.
+    """Time callables in interleaved rounds (benchmarks/_timing.py); ``{name: Timing}`` (medians of CPU and wall time)."""
+    timing = interleaved(fns, repeats)
+    _GROUPS.append(timing)
+    return timing
 
-    Each runs once untimed (warm-up, page cache), then ``repeats`` rounds run
-    every callable once, in a rotating order. Returns
-    ``{name: (best_wall_s, median_wall_s, result, best_cpu_s)}``; CPU time (all
-    threads of this process) is less disturbed by other jobs on a busy machine.
-    """
-    results = {name: fn() for name, fn in fns.items()}
-    times: dict = {name: [] for name in fns}
-    cpu: dict = {name: [] for name in fns}
-    names = list(fns)
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            c0, t0 = time.process_time(), time.perf_counter()
-            results[name] = fns[name]()
-            times[name].append(time.perf_counter() - t0)
-            cpu[name].append(time.process_time() - c0)
-    return {name: (min(t), statistics.median(t), results[name], min(cpu[name])) for name, t in times.items()}
+
+_GROUPS: list = []  # every race of the run, for the load verdict
 
 
 def row(task: str, ours: str, reference: str, timing: dict, n_items: int | None = None) -> dict:
-    o_best, o_med, _, o_cpu = timing[ours]
-    r_best, r_med, _, r_cpu = timing[reference]
+    o, r = timing[ours], timing[reference]
     out = {
         "task": task,
         "ours": ours,
         "reference": reference,
-        "ours_s": o_best,
-        "ours_median_s": o_med,
-        "reference_s": r_best,
-        "reference_median_s": r_med,
-        "speedup": r_best / o_best,
-        "speedup_of_medians": r_med / o_med,
-        "ours_cpu_s": o_cpu,
-        "reference_cpu_s": r_cpu,
-        "cpu_speedup": r_cpu / o_cpu,
+        "ours_s": o.wall,
+        "reference_s": r.wall,
+        "speedup": r.wall / o.wall,
+        "ours_cpu_s": o.cpu,
+        "reference_cpu_s": r.cpu,
+        "cpu_speedup": r.cpu / o.cpu,
     }
     if n_items:
-        out["ours_fps"], out["reference_fps"] = n_items / o_best, n_items / r_best
+        out["ours_fps"], out["reference_fps"] = n_items / o.wall, n_items / r.wall
     return out
 
 
@@ -175,6 +167,38 @@ def read_pandas(files, size, tracked: bool):
     return _to_pixels(np.concatenate(frames), np.concatenate(parts), size), ids
 
 
+def read_pandas_buffer(folder: Path, size, tracked: bool):
+    """The folder listed, its files read into one buffer, one ``pandas.read_csv``.
+
+    The files are found as ours finds them (``os.scandir``, the frame number from the
+    name ``<video>_frame_<n>...``); frames come from each file's line count (no blank
+    lines in these files).
+    """
+    import pandas as pd
+
+    files = []
+    for entry in os.scandir(folder):
+        if entry.name.endswith(".txt"):
+            files.append((int(entry.name.split("_frame_")[1].split("_")[0].split(".")[0]), entry.path))
+    files.sort()
+    chunks, counts = [], []
+    for _, p in files:
+        with open(p, "rb") as fh:
+            data = fh.read()
+        if data and not data.endswith(b"\n"):
+            data += b"\n"
+        chunks.append(data)
+        counts.append(data.count(b"\n"))
+    df = pd.read_csv(io.BytesIO(b"".join(chunks)), sep=" ", header=None, dtype={0: object} if tracked else None)
+    frames = np.repeat(np.array([f for f, _ in files]), counts)
+    ids = []
+    if tracked:
+        lut: dict[str, int] = {}
+        ids = [lut.setdefault(s, len(lut)) for s in df[0].tolist()]
+        df = df.iloc[:, 1:]
+    return _to_pixels(frames, df.to_numpy(np.float64), size), ids
+
+
 def read_python(files, size, tracked: bool):
     """Open, split and ``float`` in plain Python."""
     frames, rows, ids = [], [], []
@@ -213,15 +237,23 @@ def bench_labels(tmp: Path, args, rows: list) -> None:
         files = _label_paths(folder, sub, "24", args.frames, suffix)
         ours_name = "VisemVideo.tracks()" if tracked else "VisemVideo.labels()"
         fns = {ours_name: (lambda: VisemVideo(folder).tracks()) if tracked else (lambda: VisemVideo(folder).labels())}
-        refs = {"np.loadtxt per file": read_loadtxt, "pandas.read_csv per file": read_pandas, "python split/float": read_python}
+        refs = {
+            "pandas.read_csv, one buffer": read_pandas_buffer,
+            "pandas.read_csv per file": read_pandas,
+            "np.loadtxt per file": read_loadtxt,
+            "python split/float": read_python,
+        }
+        if args.smoke:
+            del refs["np.loadtxt per file"], refs["python split/float"]
         for name, fn in refs.items():
-            fns[name] = lambda fn=fn, files=files, tracked=tracked: fn(files, size, tracked)
+            where = folder / sub if fn is read_pandas_buffer else files  # the buffer reader lists the folder itself
+            fns[name] = lambda fn=fn, where=where, tracked=tracked: fn(where, size, tracked)
         timing = race(fns, args.repeats)
-        ours = timing[ours_name][2]
+        ours = timing[ours_name].result
         if tracked:  # the sidecar keeps the written ids
             assert np.array_equal(ours.track_id, boxes.track_id)
         for name in refs:
-            (frames, xyxy, cls), ids = timing[name][2]
+            (frames, xyxy, cls), ids = timing[name].result
             assert np.array_equal(frames, ours.frame) and np.array_equal(cls, ours.cls), name
             assert np.array_equal(xyxy, ours.xyxy), f"{name}: coordinates differ by {np.abs(xyxy - ours.xyxy).max()}"
             if tracked:  # references number ids by first appearance: compare the partition
@@ -246,14 +278,25 @@ def bench_mot(tmp: Path, args, rows: list) -> None:
     t0 = time.perf_counter()
     write_mot(path, boxes)
     write_s = time.perf_counter() - t0
-    timing = race(
-        {"read_mot": lambda: read_mot(path), "motmetrics.io.loadtxt": lambda: mm.io.loadtxt(str(path), fmt="mot15-2D")},
-        args.repeats,
-    )
-    ours, ref = timing["read_mot"][2], timing["motmetrics.io.loadtxt"][2]
+    import pandas as pd
+
+    fns = {
+        "read_mot": lambda: read_mot(path),
+        "pd.read_csv(path, header=None)": lambda: pd.read_csv(path, header=None),
+        "np.loadtxt(path, delimiter=',')": lambda: np.loadtxt(path, delimiter=","),
+        "motmetrics.io.loadtxt": lambda: mm.io.loadtxt(str(path), fmt="mot15-2D"),
+    }
+    timing = race(fns, args.repeats)
+    ours = timing["read_mot"].result
     assert ours.equals(boxes.replace(cls=np.zeros(len(boxes), np.int16)))
-    assert len(ref) == len(ours)
-    rows.append(row(f"read MOT file ({len(boxes)} rows)", "read_mot", "motmetrics.io.loadtxt", timing))
+    df = timing["pd.read_csv(path, header=None)"].result.to_numpy(np.float64)
+    arr = timing["np.loadtxt(path, delimiter=',')"].result
+    for name, table in (("pandas", df), ("loadtxt", arr)):  # the same numbers as ours
+        assert np.array_equal(table[:, 0] - 1, ours.frame) and np.array_equal(table[:, 1], ours.track_id), name
+        assert np.array_equal(table[:, 2].astype(np.float32), ours.x1), name
+    assert len(timing["motmetrics.io.loadtxt"].result) == len(ours)
+    for name in list(fns)[1:]:
+        rows.append(row(f"read MOT file ({len(boxes)} rows)", "read_mot", name, timing))
     rows.append({"task": f"write MOT file ({len(boxes)} rows)", "ours": "write_mot", "ours_s": write_s})
 
 
@@ -303,12 +346,14 @@ def bench_frames(tmp: Path, args, rows: list) -> None:
 
     reps = max(1, args.repeats // 2)
     timing = race({"open_frames(mp4)": ours_video, "cv2.VideoCapture": cv_video}, reps)
-    assert timing["open_frames(mp4)"][2] == timing["cv2.VideoCapture"][2]  # the same pixels
+    assert timing["open_frames(mp4)"].result == timing["cv2.VideoCapture"].result  # the same pixels
     rows.append(row(f"decode {n} frames 640x480 H.264", "open_frames(mp4)", "cv2.VideoCapture", timing, n))
     timing = race(
         {"open_frames(folder).batches(16)": ours_jpg, "same, threads=2": ours_jpg_threads, "cv2.imread loop": cv_jpg}, reps
     )
-    assert timing["open_frames(folder).batches(16)"][2] == timing["cv2.imread loop"][2] == timing["same, threads=2"][2]
+    assert (
+        timing["open_frames(folder).batches(16)"].result == timing["cv2.imread loop"].result == timing["same, threads=2"].result
+    )
     for ours_name in ("open_frames(folder).batches(16)", "same, threads=2"):
         rows.append(row(f"read {n} JPEG frames 640x480", ours_name, "cv2.imread loop", timing, n))
 
@@ -317,43 +362,47 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=1470, help="frames of the label benchmark (default 1470, a VISEM video)")
     ap.add_argument("--boxes", type=int, default=60, help="boxes per frame (default 60)")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds (medians are reported)")
     ap.add_argument("--video-frames", type=int, default=300, help="frames of the decoding benchmark")
+    ap.add_argument("--smoke", action="store_true", help="40 frames x 20 boxes, 20 video frames, one round: checks, not numbers")
     ap.add_argument("--out", type=Path, default=RESULTS / "io_speed.json")
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.frames, args.boxes, args.repeats, args.video_frames = 40, 20, 1, 20
 
+    _GROUPS.clear()
+    load_start = load_average()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="spermtrack-io-bench-") as tmp:
         tmp = Path(tmp)
         bench_labels(tmp, args, rows)
         bench_mot(tmp, args, rows)
         bench_frames(tmp, args, rows)
+    load = load_report(load_start, [{k: v for k, v in g.items() if "threads=2" not in k} for g in _GROUPS])
 
     print()
-    print(f"{'task':<44} {'ours':<32} {'s':>6} {'cpu s':>6}   {'reference':<25} {'s':>6} {'cpu s':>6} {'ratio':>6} {'cpu':>6}")
+    print(f"Readers, medians of {args.repeats} interleaved rounds; ratio = reference time / ours (CPU, then wall)")
+    print(load.banner())
+    print(f"{'task':<44} {'ours':<32} {'cpu s':>6} {'s':>6}   {'reference':<32} {'cpu s':>6} {'s':>6} {'cpu':>6} {'wall':>6}")
     for r in rows:
         ref = r.get("reference", "")
         cpu = f"{r['ours_cpu_s']:6.3f}" if "ours_cpu_s" in r else " " * 6
-        ref_s = f"{r['reference_s']:6.3f} {r['reference_cpu_s']:6.3f}" if "reference_s" in r else " " * 13
-        ratio = f"{r['speedup']:5.1f}x {r['cpu_speedup']:5.1f}x" if "speedup" in r else ""
-        print(f"{r['task']:<44} {r['ours']:<32} {r['ours_s']:6.3f} {cpu}   {ref:<25} {ref_s} {ratio}")
-    label_rows = [r for r in rows if r["task"].startswith("read labels")]
-    both = sum(r["ours_s"] for r in rows if r.get("reference") == "np.loadtxt per file")
-    both_cpu = sum(r["ours_cpu_s"] for r in rows if r.get("reference") == "np.loadtxt per file")
-    print(
-        f"\nlabels/ + labels_ftid/ of one {args.frames}-frame video: {both:.3f} s wall, {both_cpu:.3f} s CPU (best of {args.repeats})"
-    )
-    if hasattr(os, "getloadavg"):
-        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        ref_s = f"{r['reference_cpu_s']:6.3f} {r['reference_s']:6.3f}" if "reference_s" in r else " " * 13
+        ratio = f"{r['cpu_speedup']:5.1f}x {r['speedup']:5.1f}x" if "speedup" in r else ""
+        print(f"{r['task']:<44} {r['ours']:<32} {cpu} {r['ours_s']:6.3f}   {ref:<32} {ref_s} {ratio}")
+    pandas_rows = [r for r in rows if r.get("reference", "").startswith(("pandas.read_csv, one buffer", "pd.read_csv"))]
+    print("\nagainst pandas (CPU time): " + "; ".join(f"{r['task']}: {r['cpu_speedup']:.2f}x" for r in pandas_rows))
+    if load.loaded:
+        print("LOADED: the machine was busy during this run (see above); rerun on a quiet machine for the headline")
+    label_rows = [r for r in rows if r.get("reference") == "pandas.read_csv, one buffer"]
+    both = sum(r["ours_s"] for r in label_rows)
+    both_cpu = sum(r["ours_cpu_s"] for r in label_rows)
+    print(f"labels/ + labels_ftid/ of one {args.frames}-frame video: {both_cpu:.3f} s CPU, {both:.3f} s wall (medians)")
     result = {
         "benchmark": "io_speed",
         "command": " ".join(["python benchmarks/io_speed.py", *(sys.argv[1:] if argv is None else argv)]),
-        "machine": {
-            "cpu": cpu_name(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        },
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "load": load.as_dict(),
         "params": {
             "frames": args.frames,
             "boxes_per_frame": args.boxes,
@@ -362,10 +411,11 @@ def main(argv=None) -> dict:
         },
         "labels_and_tracks_s": both,
         "labels_and_tracks_cpu_s": both_cpu,
+        "vs_pandas_cpu": {r["task"]: r["cpu_speedup"] for r in pandas_rows},
         "rows": rows,
-        "notes": "best-of-repeats wall and CPU time, round-robin, warm page cache; ratio = reference time / ours",
+        "notes": "medians of interleaved rounds (CPU and wall time), warm page cache; ratio = reference time / ours",
     }
-    assert label_rows
+    assert label_rows and len(pandas_rows) == 3
     args.out.parent.mkdir(parents=True, exist_ok=True)
     from spermtrack.atomic import atomic_open
 

@@ -294,7 +294,7 @@ def main() -> None:
         help="WHO class mix of every video (default: the simulator's VISEM-like mix per video)",
     )
     ap.add_argument("--no-image-size", action="store_true", help="do not re-centre boxes cut by the image border")
-    ap.add_argument("--out", default="kinematics_accuracy.json", help="file name under benchmarks/results/")
+    ap.add_argument("--out", default="kinematics_accuracy.json", help="file name under benchmarks/results/, or a path")
     args = ap.parse_args()
     global USE_IMAGE_SIZE
     USE_IMAGE_SIZE = not args.no_image_size
@@ -366,11 +366,12 @@ def main() -> None:
             {k: v for k, v in r.items() if not isinstance(v, list) or k.startswith(("top10", "true_vsl"))} for r in rows_all
         ],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if Path(args.out).parent != Path() else RESULTS / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     result["image_size"] = USE_IMAGE_SIZE
-    with atomic_open(RESULTS / args.out) as fh:
+    with atomic_open(out) as fh:
         json.dump(result, fh, indent=2, default=str)
-    print(f"wrote {RESULTS / args.out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

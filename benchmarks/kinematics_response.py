@@ -13,9 +13,9 @@ Analytic paths (their true values known by construction) go through
 5. short tracks (0.5-3 s) of a beating swimmer: worst errors of VAP, VSL, ALH and the
    largest STR over the beat phases at the ends.
 
-    python benchmarks/kinematics_response.py
+    python benchmarks/kinematics_response.py [--out PATH]
 
-Writes benchmarks/results/kinematics_response.json. The tables of docs/kinematics.md come from it.
+Writes benchmarks/results/kinematics_response.json (or ``--out``). The tables of docs/kinematics.md come from it.
 """
 
 from __future__ import annotations
@@ -165,7 +165,12 @@ def short_table() -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=RESULTS / "kinematics_response.json")
+    args = ap.parse_args(argv)
     beat, circ, vfps, jit = beat_table(), circle_table(), vcl_fps_table(), jitter_table()
     short = short_table()
 
@@ -213,14 +218,14 @@ def main() -> None:
             f"  {r['duration_s']:3.1f} s: VAP {100 * r['vap_err_max']:4.1f} (median {100 * r['vap_err_median']:3.1f})  "
             f"VSL {100 * r['vsl_err_max']:4.1f}  ALH {100 * r['alh_err_max']:4.1f}  STR max {r['str_max']:.4f}"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with atomic_open(RESULTS / "kinematics_response.json") as fh:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(args.out) as fh:
         json.dump(
             {"benchmark": "kinematics_response", "beat": beat, "circle": circ, "vcl_fps": vfps, "jitter": jit, "short": short},
             fh,
             indent=2,
         )
-    print(f"wrote {RESULTS / 'kinematics_response.json'}")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

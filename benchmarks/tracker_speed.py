@@ -1,22 +1,36 @@
-"""How fast is spermtrack's tracker, against a plain filterpy + SciPy SORT, in the same run?
+"""How fast is spermtrack's tracker against the fastest fair reference, in the same run?
 
 Simulated VISEM-like videos (spermtrack.simulate) at 5, 30 and 65 sperm per
-frame, 1,470 frames (30 s at 49 fps), detections made from the true boxes with
-spermtrack.detect.GroundTruthDetector (10 % missed, 1 false box per frame,
-1 px centre jitter, noisy scores). Timed, on one core after JIT warm-up:
+frame (about 6, 33 and 65 boxes per frame), 1,470 frames (30 s at 50 fps),
+detections made from the true boxes with spermtrack.detect.GroundTruthDetector
+(10 % missed, 1 false box per frame, 1 px centre jitter, noisy scores). On one
+core, after JIT warm-up, in interleaved rounds (benchmarks/_timing.py: medians
+of CPU and wall time, machine load printed, tables marked LOADED on a busy
+machine):
 
 - ``track()``: the offline tracker (online pass in Numba + gap closing,
-  short-track removal, interpolation), best of ``--repeats``;
+  short-track removal, interpolation);
 - ``Tracker.update``: the streaming tracker called once per frame from Python,
-  ``finish()`` included, best of ``--repeats``;
-- the reference: :mod:`tracker_reference` (filterpy KalmanFilter per track,
-  IoU, ``scipy.optimize.linear_sum_assignment``), best of ``--ref-repeats``.
+  ``finish()`` included;
+- references, all given the same detections and the same lost-track lifetime
+  as ours (``TrackerConfig().max_lost_s``):
 
-Prints a table with frames per second and the ratios, writes
-benchmarks/results/tracker_speed.json. Targets (issue 4): >= 10,000 frames/s
-at 65 boxes per frame and >= 40x the reference.
+  * SORT, filterpy + SciPy (:func:`tracker_reference.sort_reference`): one
+    ``KalmanFilter`` per track, as SORT is usually written;
+  * SORT vectorised in NumPy (:func:`tracker_reference.sort_reference_vectorised`):
+    the Kalman steps of all tracks at once; the script asserts that it gives the
+    filterpy SORT's identities exactly;
+  * trackpy ``link`` (nearest-neighbour linking of the box centres, scores >= 0.5,
+    search range 30 px), when trackpy is installed;
+  * ByteTrack from ``trackers`` (Roboflow), when installed.
 
-    python benchmarks/tracker_speed.py [--frames 1470] [--repeats 5] [--ref-frames 1470] [--ref-repeats 3]
+The headline is the ratio of CPU times to the **fastest** of these references.
+Targets (issue 18): ``track()`` >= 10x the fastest fair reference at 33-65
+boxes per frame.
+
+    python benchmarks/tracker_speed.py [--frames 1470] [--repeats 5] [--smoke] [--out PATH]
+
+Writes benchmarks/results/tracker_speed.json (or ``--out``).
 """
 
 from __future__ import annotations
@@ -27,22 +41,29 @@ for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
     os.environ.setdefault(_var, "1")  # one core for everyone
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
+import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tracker_reference import sort_reference  # noqa: E402
+from _timing import interleaved, load_average, load_report  # noqa: E402
+from tracker_reference import sort_reference, sort_reference_vectorised  # noqa: E402
 
 from spermtrack.atomic import atomic_open  # noqa: E402
 from spermtrack.detect.ground_truth import GroundTruthDetector  # noqa: E402
 from spermtrack.simulate import simulate_video  # noqa: E402
-from spermtrack.track import Tracker, track  # noqa: E402
+from spermtrack.track import Tracker, TrackerConfig, track  # noqa: E402
 
 DENSITIES = (5, 30, 65)
 FPS = 50.0
+POINT_MIN_SCORE = 0.5
+SEARCH_RANGE_PX = 30.0
 
 
 def detections(density: int, num_frames: int, seed: int):
@@ -50,85 +71,161 @@ def detections(density: int, num_frames: int, seed: int):
     return GroundTruthDetector(video.boxes, miss=0.1, fp_per_frame=1.0, jitter_px=1.0, score_noise=0.2, seed=seed).degrade()
 
 
-def best_time(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def streaming(dets) -> None:
     tracker = Tracker(FPS)
     for _, frame_boxes in dets.iter_frames():
         tracker.update(frame_boxes)
-    tracker.finish()
+    return tracker.finish()
+
+
+def trackpy_runner(dets, memory: int):
+    """trackpy ``link`` on the centres of the boxes with score >= 0.5 (the DataFrame is built untimed)."""
+    import pandas as pd
+    import trackpy
+
+    logging.getLogger("trackpy").setLevel(logging.WARNING)
+    trackpy.quiet()
+    keep = dets.score >= POINT_MIN_SCORE
+    df = pd.DataFrame({"frame": dets.frame[keep].astype(int), "x": dets.cx[keep].astype(float), "y": dets.cy[keep].astype(float)})
+
+    def run():
+        return trackpy.link(df, search_range=SEARCH_RANGE_PX, memory=memory, adaptive_stop=5.0, adaptive_step=0.9)
+
+    return run
+
+
+def bytetrack_runner(dets, lost_frames: int):
+    """``trackers.ByteTrackTracker`` over the video (the per-frame ``sv.Detections`` are built untimed)."""
+    import supervision as sv
+    from trackers import ByteTrackTracker
+
+    frames = [
+        sv.Detections(xyxy=b.xyxy.astype(np.float32), confidence=b.score.astype(np.float32), class_id=b.cls.astype(int))
+        for _, b in dets.iter_frames()
+    ]
+    # trackers keeps a lost track int(frame_rate / 30 * lost_track_buffer) frames
+    buffer = max(1, round(lost_frames * 30.0 / FPS))
+
+    def run():
+        tracker = ByteTrackTracker(
+            lost_track_buffer=buffer,
+            frame_rate=FPS,
+            track_activation_threshold=0.5,
+            minimum_consecutive_frames=2,
+            minimum_iou_threshold=0.05,
+            high_conf_det_threshold=0.5,
+        )
+        n = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for d in frames:
+                out = tracker.update(d)
+                n += int((np.asarray(out.tracker_id) >= 0).sum()) if out.tracker_id is not None else 0
+        return n
+
+    return run
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=1470)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--ref-frames", type=int, default=1470, help="frames given to the (slow) reference")
-    ap.add_argument("--ref-repeats", type=int, default=3, help="timings of the reference (best kept)")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds (medians are reported)")
+    ap.add_argument("--densities", type=int, nargs="+", default=list(DENSITIES))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-peers", action="store_true", help="SORT references only (no trackpy, no ByteTrack)")
+    ap.add_argument("--smoke", action="store_true", help="60 frames, densities 5 and 30, one round: checks, not numbers")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "tracker_speed.json"))
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.frames, args.repeats, args.densities = 60, 1, [5, 30]
+
+    lost_frames = max(1, round(TrackerConfig().max_lost_s * FPS))
+    peers = {}
+    if not args.no_peers and importlib.util.find_spec("trackpy"):
+        peers["trackpy link"] = lambda d: trackpy_runner(d, lost_frames)
+    if not args.no_peers and importlib.util.find_spec("trackers") and importlib.util.find_spec("supervision"):
+        peers["ByteTrack (trackers)"] = lambda d: bytetrack_runner(d, lost_frames)
+    sort_kw = {"max_age": lost_frames, "min_hits": 3, "iou_threshold": 0.05}
 
     # JIT warm-up (compilation is cached on disk, loading is not free)
     warm = detections(5, 50, 0)
     track(warm, FPS)
     streaming(warm)
 
-    rows = []
-    for density in DENSITIES:
+    load_start = load_average()
+    rows, all_timings = [], []
+    for density in args.densities:
         dets = detections(density, args.frames, args.seed + density)
         nf = dets.num_frames
-        per_frame = len(dets) / nf
-        t_off = best_time(lambda d=dets: track(d, FPS), args.repeats)
-        t_stream = best_time(lambda d=dets: streaming(d), args.repeats)
-        ref_dets = dets.select_frames(0, args.ref_frames)
-        t_ref = best_time(lambda d=ref_dets: sort_reference(d), args.ref_repeats)
-        ref_fps = ref_dets.num_frames / t_ref
+        fns = {
+            "track()": lambda d=dets: track(d, FPS),
+            "Tracker.update": lambda d=dets: streaming(d),
+            "SORT filterpy+SciPy": lambda d=dets: sort_reference(d, **sort_kw),
+            "SORT vectorised NumPy": lambda d=dets: sort_reference_vectorised(d, **sort_kw),
+        }
+        for name, make in peers.items():
+            fns[name] = make(dets)
+        timing = interleaved(fns, args.repeats)
+        all_timings.append(timing)
+        a, b = timing["SORT filterpy+SciPy"].result, timing["SORT vectorised NumPy"].result
+        if not (a.equals(b) and len(a) > 0):
+            raise SystemExit(f"density {density}: the vectorised SORT's identities differ from the filterpy SORT's")
+        refs = [name for name in fns if name not in ("track()", "Tracker.update")]
+        fastest = min(refs, key=lambda n: timing[n].cpu)
         row = {
             "density": density,
-            "boxes_per_frame": round(per_frame, 1),
+            "boxes_per_frame": round(len(dets) / nf, 1),
             "frames": nf,
-            "offline_fps": nf / t_off,
-            "streaming_fps": nf / t_stream,
-            "reference_fps": ref_fps,
-            "reference_frames": ref_dets.num_frames,
-            "offline_vs_reference": nf / t_off / ref_fps,
-            "streaming_vs_reference": nf / t_stream / ref_fps,
+            "fps_cpu": {name: nf / t.cpu for name, t in timing.items()},
+            "fps_wall": {name: nf / t.wall for name, t in timing.items()},
+            "timings": {name: t.as_dict() for name, t in timing.items()},
+            "fastest_reference": fastest,
+            "offline_vs_fastest": timing[fastest].cpu / timing["track()"].cpu,
+            "streaming_vs_fastest": timing[fastest].cpu / timing["Tracker.update"].cpu,
+            "offline_vs_fastest_wall": timing[fastest].wall / timing["track()"].wall,
+            "offline_vs": {name: timing[name].cpu / timing["track()"].cpu for name in refs},
+            "streaming_vs": {name: timing[name].cpu / timing["Tracker.update"].cpu for name in refs},
+            "sort_identities_equal": True,
         }
         rows.append(row)
         print(
-            f"density {density:>2}: {per_frame:5.1f} boxes/frame  track() {row['offline_fps']:>9,.0f} fps  "
-            f"Tracker.update {row['streaming_fps']:>8,.0f} fps  reference {ref_fps:>6,.0f} fps  "
-            f"ratios {row['offline_vs_reference']:6.1f}x / {row['streaming_vs_reference']:6.1f}x",
+            f"density {density:>2}: {row['boxes_per_frame']:5.1f} boxes/frame, fastest reference {fastest}: "
+            f"track() {row['offline_vs_fastest']:.1f}x, Tracker.update {row['streaming_vs_fastest']:.1f}x (CPU time)",
             flush=True,
         )
 
+    load = load_report(load_start, all_timings)
+    names = list(all_timings[0])
     print()
-    print(
-        "| boxes/frame | track() frames/s | Tracker.update frames/s | filterpy+SciPy SORT frames/s | track() / SORT | update / SORT |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"Tracker speed, {args.frames} frames, medians of {args.repeats} interleaved rounds, frames/s of CPU time (wall)")
+    print(load.banner())
+    print("| boxes/frame | " + " | ".join(names) + " | track() / fastest ref | update / fastest ref |")
+    print("|---:|" + "---:|" * (len(names) + 2))
     for r in rows:
+        cells = " | ".join(f"{r['fps_cpu'][n]:,.0f} ({r['fps_wall'][n]:,.0f})" for n in names)
         print(
-            f"| {r['boxes_per_frame']:.1f} | {r['offline_fps']:,.0f} | {r['streaming_fps']:,.0f} | {r['reference_fps']:,.0f} | "
-            f"{r['offline_vs_reference']:.1f}x | {r['streaming_vs_reference']:.1f}x |"
+            f"| {r['boxes_per_frame']:.1f} | {cells} | **{r['offline_vs_fastest']:.1f}x** vs {r['fastest_reference']} | "
+            f"{r['streaming_vs_fastest']:.1f}x |"
         )
+    if load.loaded:
+        print("LOADED: the machine was busy during this run (see above); rerun on a quiet machine for the headline")
     result = {
         "benchmark": "tracker_speed",
+        "command": " ".join(["python benchmarks/tracker_speed.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(), "threads": 1},
+        "load": load.as_dict(),
         "frames": args.frames,
         "repeats": args.repeats,
-        "reference_repeats": args.ref_repeats,
+        "timing": "medians of interleaved rounds; ratios on CPU time (time.process_time)",
         "detections": "simulate_video + GroundTruthDetector(miss=0.1, fp_per_frame=1, jitter_px=1, score_noise=0.2)",
+        "reference_settings": {
+            "lost_frames": lost_frames,
+            "sort": sort_kw,
+            "trackpy": {"search_range_px": SEARCH_RANGE_PX, "memory": lost_frames, "min_score": POINT_MIN_SCORE},
+            "bytetrack": {"minimum_iou_threshold": 0.05, "high_conf_det_threshold": 0.5},
+        },
         "rows": rows,
-        "targets": {"fps_at_65": 10_000, "ratio": 40},
+        "targets": {"offline_vs_fastest_at_33_65_boxes": 10},
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

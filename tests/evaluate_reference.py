@@ -6,9 +6,19 @@ corners) and fed to ``MOTAccumulator.update`` frame by frame, as
 ``motmetrics.utils.compare_to_groundtruth`` does. TrackEval's metric classes are called
 directly on the data dict its datasets build (ids relabelled 0..n-1, one similarity
 matrix per frame).
+
+py-motmetrics picks its assignment solver at import: the first of lapsolver, lap, scipy,
+munkres, ortools that is installed. Where several assignments have the same total cost
+(exact IoU ties) the solvers pick different ones, and the CLEAR counts that follow can
+differ (``lap`` on ``tie_case(13)`` gives 7 matches, SciPy 6). spermtrack reproduces
+SciPy's ``linear_sum_assignment`` on motmetrics' own matrix, so the references here run
+motmetrics with its ``"scipy"`` solver pinned (:func:`motmetrics_scipy_solver`), whatever
+else is installed.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -93,30 +103,54 @@ def ious_reference(a: Boxes, b: Boxes) -> np.ndarray:
     return _BaseDataset._calculate_box_ious(aa, bb, box_format="x0y0x1y1")
 
 
-def motmetrics_accumulator(gt: Boxes, hyp: Boxes, iou_threshold: float = 0.5, num_frames: int | None = None):
-    """A ``MOTAccumulator`` fed frame by frame with distances ``1 - IoU`` (NaN beyond ``1 - iou_threshold``)."""
+#: The motmetrics solver whose tie-breaking spermtrack reproduces.
+MM_SOLVER = "scipy"
+
+
+@contextlib.contextmanager
+def motmetrics_scipy_solver(solver: str = MM_SOLVER):
+    """Run motmetrics with ``solver`` (default SciPy's ``linear_sum_assignment``) instead of its import-time pick."""
+    import motmetrics as mm
+
+    if solver not in mm.lap.solver_map:
+        raise ValueError(f"unknown motmetrics solver {solver!r}")
+    with mm.lap.set_default_solver(solver):
+        yield
+
+
+def motmetrics_accumulator(
+    gt: Boxes, hyp: Boxes, iou_threshold: float = 0.5, num_frames: int | None = None, solver: str = MM_SOLVER
+):
+    """A ``MOTAccumulator`` fed frame by frame with distances ``1 - IoU`` (NaN beyond ``1 - iou_threshold``).
+
+    The frame assignments run on motmetrics' ``solver`` (default ``"scipy"``, see the module docstring).
+    """
     import motmetrics as mm
 
     n = gt.num_frames if num_frames is None else num_frames
     acc = mm.MOTAccumulator()
     max_d = 1.0 - iou_threshold
-    for f in range(n):
-        g, h = gt.at_frame(f), hyp.at_frame(f)
-        if len(g) and len(h):
-            d = 1.0 - ious_reference(g, h)
-            d = np.where(d > max_d, np.nan, d)
-        else:
-            d = np.empty((0, 0))
-        acc.update(g.track_id.tolist(), h.track_id.tolist(), d, frameid=f)
+    with motmetrics_scipy_solver(solver):
+        for f in range(n):
+            g, h = gt.at_frame(f), hyp.at_frame(f)
+            if len(g) and len(h):
+                d = 1.0 - ious_reference(g, h)
+                d = np.where(d > max_d, np.nan, d)
+            else:
+                d = np.empty((0, 0))
+            acc.update(g.track_id.tolist(), h.track_id.tolist(), d, frameid=f)
     return acc
 
 
-def motmetrics_reference(gt: Boxes, hyp: Boxes, iou_threshold: float = 0.5, num_frames: int | None = None) -> dict:
-    """py-motmetrics' metrics (:data:`MM_METRICS`) of one sequence."""
+def motmetrics_reference(
+    gt: Boxes, hyp: Boxes, iou_threshold: float = 0.5, num_frames: int | None = None, solver: str = MM_SOLVER
+) -> dict:
+    """py-motmetrics' metrics (:data:`MM_METRICS`) of one sequence, its assignments on ``solver``."""
     import motmetrics as mm
 
-    acc = motmetrics_accumulator(gt, hyp, iou_threshold, num_frames)
-    return mm.metrics.create().compute(acc, metrics=MM_METRICS, return_dataframe=False)
+    acc = motmetrics_accumulator(gt, hyp, iou_threshold, num_frames, solver)
+    with motmetrics_scipy_solver(solver):
+        return mm.metrics.create().compute(acc, metrics=MM_METRICS, return_dataframe=False)
 
 
 def trackeval_data(gt: Boxes, hyp: Boxes, num_frames: int | None = None) -> dict:

@@ -22,6 +22,8 @@ from evaluate_reference import (
     TE_TO_OURS,
     assert_equal_to_references,
     motmetrics_accumulator,
+    motmetrics_reference,
+    motmetrics_scipy_solver,
     trackeval_data,
 )
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +34,13 @@ from spermtrack.evaluate import EvaluationError, TrackingScores, iou_matrix, jso
 
 mm = pytest.importorskip("motmetrics")
 trackeval = pytest.importorskip("trackeval")
+
+
+@pytest.fixture(autouse=True)
+def _pin_motmetrics_solver():
+    """motmetrics' assignments on SciPy in every test here, whether or not ``lap`` is installed (docs/metrics.md)."""
+    with motmetrics_scipy_solver():
+        yield
 
 
 def boxes(rows, num_frames=None, cls=None):
@@ -46,6 +55,41 @@ def test_random_sequences_equal_references(seed):
     gt, hyp = swimming_case(seed, num_frames=40, n_tracks=8)
     s = tracking(gt, hyp, per_class=False)
     assert_equal_to_references(s, gt, hyp)
+
+
+def test_motmetrics_lap_solver_differs_from_scipy_only_in_tie_breaking(monkeypatch):
+    """With ``lap`` installed, motmetrics 1.4 assigns with ``lap.lapjv`` instead of SciPy (docs/metrics.md).
+
+    Without exact ties both solvers give every metric equal; on ``tie_case(13)`` lapjv picks
+    another assignment of the same total cost in one frame and the counts that follow differ
+    (7 matches against SciPy's 6). spermtrack equals motmetrics on SciPy.
+    """
+    pytest.importorskip("lap", reason="the test extra installs lap")
+    import motmetrics.mot as mm_mot
+
+    def same(a, b):
+        return all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in MM_METRICS)
+
+    for seed in range(3):
+        gt, hyp = swimming_case(seed, num_frames=40, n_tracks=8)
+        assert same(motmetrics_reference(gt, hyp, solver="lap"), motmetrics_reference(gt, hyp, solver="scipy")), seed
+
+    matrices = []
+    solve = mm_mot.linear_sum_assignment
+    monkeypatch.setattr(
+        mm_mot, "linear_sum_assignment", lambda costs, solver=None: (matrices.append(costs), solve(costs, solver))[1]
+    )
+    rng = np.random.default_rng(13)
+    gt, hyp = tie_case(13, n_gt=int(rng.integers(1, 7)), n_hyp=int(rng.integers(1, 8)))
+    ref_lap, ref_scipy = motmetrics_reference(gt, hyp, 0.3, solver="lap"), motmetrics_reference(gt, hyp, 0.3, solver="scipy")
+    assert tracking(gt, hyp, 0.3, per_class=False).num_matches == ref_scipy["num_matches"] == 6
+    assert ref_lap["num_matches"] == 7
+    differ = 0
+    for costs in matrices:
+        a, b = mm.lap.linear_sum_assignment(costs, solver="scipy"), mm.lap.linear_sum_assignment(costs, solver="lap")
+        assert len(a[0]) == len(b[0]) and costs[a].sum() == pytest.approx(costs[b].sum(), abs=1e-12)
+        differ += not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
+    assert differ >= 1, "lapjv and SciPy broke a tie differently"
 
 
 @pytest.mark.parametrize("seed", range(24))

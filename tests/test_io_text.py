@@ -124,3 +124,99 @@ def test_ids_that_look_boolean_do_not_break_the_ids(tmp_path):
 def test_byte_order_mark_is_ignored(tmp_path):
     rows, _ = _rows(tmp_path, [b"\xef\xbb\xbf1 2\n3 4\n"])
     np.testing.assert_array_equal(_text.convert(rows, 2)[1], [[1, 2], [3, 4]])
+
+
+# --------------------------------------------------------------------------- the plain-number fast path
+
+
+def _plain(tmp_path, contents: list[bytes], max_fields: int, comma=False):
+    paths = []
+    for k, c in enumerate(contents):
+        p = tmp_path / f"p{k}.txt"
+        p.write_bytes(c)
+        paths.append(p)
+    buf, starts = _text.read_files(paths)
+    return _text.parse_plain_numbers(buf, starts, paths, max_fields, comma_is_separator=comma), _text.scan(
+        buf, starts, paths, comma
+    )
+
+
+def _bits(a) -> np.ndarray:
+    return np.asarray(a, np.float64).view(np.int64)  # tells -0.0 from 0.0
+
+
+def _plain_token(draw_float: float, style: int) -> str:
+    styles = (
+        repr(draw_float),
+        f"{draw_float:.3f}",
+        f"{draw_float:.0f}",
+        f"{draw_float:.4e}",
+        f"{draw_float:+.2f}",
+        f"{draw_float:.6g}",
+    )
+    return styles[style]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.integers(0, 5)), min_size=0, max_size=6),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from([" ", "\t", ",", " , ", "  "]),
+    st.booleans(),
+)
+def test_plain_numbers_equal_pythons_float_and_the_scanner(tmp_path_factory, lines, sep, crlf):
+    comma = "," in sep
+    text = "".join(sep.join(_plain_token(v, s) for v, s in line) + ("\r\n" if crlf else "\n") for line in lines).encode()
+    plain, rows = _plain(tmp_path_factory.mktemp("plain"), [text, b"\n" + text], 6, comma)
+    tokens = [t for line in text.decode().split("\n") for t in line.replace(",", " ").split()]
+    simple = all(len(t.lstrip("+-").split("e")[0].replace(".", "").lstrip("0")) <= 15 for t in tokens)
+    if plain is None:
+        assert not simple or any(abs(int(t.split("e")[1])) > 15 for t in tokens if "e" in t)
+        return
+    assert plain.file.tolist() == rows.file.tolist() and plain.line.tolist() == rows.line.tolist()
+    assert plain.nfields.tolist() == rows.nfields.tolist()
+    got = [plain.values[r, k] for r in range(len(plain.nfields)) for k in range(int(plain.nfields[r]))]
+    expected = [float(t) for t in rows.text.decode().split()]
+    np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"-0 +5 .5 5. 1e5 1E-5 -2.50e+2 007\n", [-0.0, 5.0, 0.5, 5.0, 1e5, 1e-5, -250.0, 7.0]),
+        (b"123456789012345 0.000000000000001 1e22 1e-22 0.1 0.2 0.3\n", [123456789012345.0, 1e-15, 1e22, 1e-22, 0.1, 0.2, 0.3]),
+    ],
+)
+def test_plain_numbers_edge_tokens(tmp_path, text, expected):
+    plain, _ = _plain(tmp_path, [text], 8)
+    assert plain is not None
+    np.testing.assert_array_equal(_bits(plain.values[0, : len(expected)]), _bits(expected))
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["1234567890123456", "0.0000000000000000001", "1e23", "9e-23", "inf", "nan", "True", "1e", ".", "-", "1.2.3", "1x", "0x10"],
+)
+def test_plain_numbers_give_up_on_other_tokens(tmp_path, token):
+    plain, _ = _plain(tmp_path, [b"1 2\n" + token.encode() + b" 3\n"], 2)
+    assert plain is None
+
+
+def test_plain_numbers_give_up_on_too_many_fields_and_rows(tmp_path):
+    assert _plain(tmp_path, [b"1 2 3\n"], 2)[0] is None
+    paths = [tmp_path / "rows.txt"]
+    paths[0].write_bytes(b"1\n2\n3\n4\n")
+    buf, starts = _text.read_files(paths)
+    assert _text.parse_plain_numbers(buf, starts, paths, 1, min_fields=6) is None  # more rows than 6-field rows fit
+    assert _text.parse_plain_numbers(buf, starts, paths, 1).values.ravel().tolist() == [1, 2, 3, 4]
+
+
+def test_plain_rows_name_the_same_line_as_the_scanner(tmp_path):
+    plain, rows = _plain(tmp_path, [b"\n1 2\n\n  \n3 -4\n"], 2)
+    assert plain.line.tolist() == [2, 5]
+    err = _text.row_error(plain.rows, 1, "bad")
+    assert (err.line, str(err).endswith("bad: '3 -4'")) == (5, True)
+    assert plain.rows.text == rows.text

@@ -14,6 +14,12 @@ Shared by :mod:`spermtrack.io.visem` (one small label file per frame) and
 3. callers check values vectorised and report a bad row with :func:`row_error`,
    which knows the file, the line and the line's text.
 
+Files of plain decimal numbers (MOTChallenge files, untracked label files) take a
+shorter path: :func:`parse_plain_numbers` (Numba) parses them in one pass, with
+Clinger's exact fast path (correctly rounded, as ``float``), and gives up on any
+other token, after which the general path above runs and reports the error. The
+rows for an error message are then scanned lazily (:class:`LazyRows`).
+
 Nothing here loops in Python over rows unless a file is malformed.
 """
 
@@ -36,7 +42,9 @@ _SPACE, _TAB, _LF, _VT, _FF, _CR, _COMMA = 32, 9, 10, 11, 12, 13, 44
 
 
 @numba.njit(cache=True)
-def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, row_line, row_nfields):  # pragma: no cover - numba
+def scan_rows(
+    buf, file_starts, comma_is_separator, out, row_start, row_file, row_line, row_nfields, letters
+):  # pragma: no cover - numba
     """Normalise ``buf`` into one row per non-blank line (Numba kernel).
 
     Parameters
@@ -52,6 +60,10 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
     row_start, row_file, row_line, row_nfields : int64 arrays (>= number of lines)
         Receive, per row, its offset in ``out``, its file index, its 1-based line
         number inside that file and its number of fields.
+    letters : int64 array (2,)
+        Receives the number of first fields, and of other fields, holding an ASCII
+        letter other than ``e``/``E`` (a number never does; ``True``, ``nan``, ``inf``
+        and text do).
 
     Returns
     -------
@@ -59,6 +71,8 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
     """
     r = 0
     o = 0
+    letters[0] = 0
+    letters[1] = 0
     for fi in range(file_starts.shape[0] - 1):
         i = file_starts[fi]
         end = file_starts[fi + 1]
@@ -67,6 +81,7 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
             nf = 0
             start_o = o
             in_token = False
+            lettered = False
             while i < end and buf[i] != _LF:
                 c = buf[i]
                 if c == _SPACE or c == _TAB or c == _CR or c == _VT or c == _FF or (comma_is_separator and c == _COMMA):
@@ -78,6 +93,10 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
                             o += 1
                         nf += 1
                         in_token = True
+                        lettered = False
+                    if not lettered and ((65 <= c <= 90) or (97 <= c <= 122)) and c != 101 and c != 69:
+                        lettered = True
+                        letters[0 if nf == 1 else 1] += 1
                     out[o] = c
                     o += 1
                 i += 1
@@ -92,6 +111,126 @@ def scan_rows(buf, file_starts, comma_is_separator, out, row_start, row_file, ro
             i += 1  # the '\n'
             line += 1
     return r, o
+
+
+_POW10 = np.array([10.0**k for k in range(23)])  # exact in float64
+# byte classes of parse_numbers: 0 digit, 1 separator, 2 newline, 3 '-', 4 '+', 5 '.', 6 'e'/'E', 7 anything else
+_NUMBER_BYTES = np.full(256, 7, np.uint8)
+_NUMBER_BYTES[48:58] = 0
+_NUMBER_BYTES[[_SPACE, _TAB, _CR, _VT, _FF]] = 1
+_NUMBER_BYTES[_LF] = 2
+_NUMBER_BYTES[[45, 43, 46, 101, 69]] = [3, 4, 5, 6, 6]
+_NUMBER_BYTES_COMMA = _NUMBER_BYTES.copy()
+_NUMBER_BYTES_COMMA[_COMMA] = 1
+
+
+@numba.njit(cache=True)
+def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, row_nfields):  # pragma: no cover - numba
+    """Parse rows of plain decimal numbers straight into ``values`` (Numba kernel), or give up.
+
+    The rows are those :func:`scan_rows` finds (blank lines skipped, same file and
+    line numbers). Each token must be ``[+-]digits[.digits][(e|E)[+-]digits]``
+    with at most 15 significant digits and a decimal exponent within +-22 once
+    the fraction is folded in: then ``mantissa * 10**k`` or ``mantissa / 10**k``
+    is one IEEE operation on two exact doubles, so the result is the correctly
+    rounded value of the decimal text (Clinger's fast path), what Python's
+    ``float`` gives. Anything else (a longer number, ``inf``, text, more than
+    ``values.shape[1]`` fields on a line, more rows than ``values`` has) returns
+    ``ok = False`` and the caller falls back to the general path, which also
+    produces the error messages. Every file's bytes must end with ``\\n``
+    (:func:`read_files` ensures it). ``table`` classifies bytes (``_NUMBER_BYTES``,
+    or ``_NUMBER_BYTES_COMMA`` where commas separate fields).
+
+    Returns
+    -------
+    (n_rows, ok)
+    """
+    max_fields = values.shape[1]
+    max_rows = values.shape[0]
+    r = 0
+    for fi in range(file_starts.shape[0] - 1):
+        i = file_starts[fi]
+        end = file_starts[fi + 1]
+        line = 1
+        nf = 0
+        while i < end:
+            t = table[buf[i]]
+            if t == 1:
+                i += 1
+                continue
+            if t == 2:
+                if nf > 0:
+                    row_file[r] = fi
+                    row_line[r] = line
+                    row_nfields[r] = nf
+                    r += 1
+                    nf = 0
+                line += 1
+                i += 1
+                continue
+            if nf >= max_fields or r >= max_rows:
+                return r, False
+            neg = t == 3
+            if t == 3 or t == 4:
+                i += 1
+            # every file region ends with a newline (checked by the caller), which stops these loops
+            m = 0
+            s0 = i
+            while True:
+                d = np.int64(buf[i]) - 48
+                if d < 0 or d > 9:
+                    break
+                m = m * 10 + d
+                i += 1
+            digits = i - s0
+            frac = 0
+            if table[buf[i]] == 5:
+                i += 1
+                s1 = i
+                while True:
+                    d = np.int64(buf[i]) - 48
+                    if d < 0 or d > 9:
+                        break
+                    m = m * 10 + d
+                    i += 1
+                frac = i - s1
+                digits += frac
+            # <= 18 digits cannot overflow int64; < 10**15 means at most 15 significant ones
+            if digits == 0 or digits > 18 or m >= 1_000_000_000_000_000:
+                return r, False
+            e = 0
+            if table[buf[i]] == 6:
+                i += 1
+                eneg = False
+                if table[buf[i]] == 3 or table[buf[i]] == 4:
+                    eneg = table[buf[i]] == 3
+                    i += 1
+                s2 = i
+                while True:
+                    d = np.int64(buf[i]) - 48
+                    if d < 0 or d > 9:
+                        break
+                    if e < 10000:
+                        e = e * 10 + d
+                    i += 1
+                if i == s2:
+                    return r, False
+                if eneg:
+                    e = -e
+            if table[buf[i]] > 2:
+                return r, False  # the token goes on with something else
+            k = e - frac
+            if m == 0:
+                v = 0.0
+            elif 0 <= k <= 22:
+                v = float(m) * pow10[k]
+            elif -22 <= k < 0:
+                v = float(m) / pow10[-k]
+            else:
+                return r, False
+            values[r, nf] = -v if neg else v
+            nf += 1
+    return r, True
 
 
 @dataclass
@@ -112,6 +251,9 @@ class Rows:
         Number of fields of each row.
     paths : list of Path
         The files, in the order they were read.
+    letters : (int, int) or None
+        First fields, and other fields, holding a letter other than ``e``/``E``
+        (from :func:`scan_rows`); None when unknown.
     """
 
     text: bytes
@@ -120,6 +262,7 @@ class Rows:
     line: np.ndarray
     nfields: np.ndarray
     paths: list[Path]
+    letters: tuple[int, int] | None = None
 
     def __len__(self) -> int:
         return int(self.file.shape[0])
@@ -133,6 +276,81 @@ class Rows:
     def rows_per_file(self) -> np.ndarray:
         """Number of rows of each file, shape ``(len(paths),)``."""
         return np.bincount(self.file, minlength=len(self.paths)).astype(np.int64)
+
+
+class LazyRows:
+    """The :class:`Rows` of a buffer, scanned only when something asks for them (an error message).
+
+    :func:`parse_plain_numbers` finds the same rows in the same order as :func:`scan`,
+    so its row ``r`` is row ``r`` here: :func:`row_error` names the same file, line
+    and normalised text as on the general path.
+    """
+
+    def __init__(self, buf: bytes, file_starts: np.ndarray, paths, comma_is_separator: bool) -> None:
+        self._args = (buf, file_starts, paths, comma_is_separator)
+        self._rows: Rows | None = None
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._rows is None:
+            self._rows = scan(*self._args)
+        return getattr(self._rows, name)
+
+
+@dataclass
+class PlainRows:
+    """Rows of numbers parsed by :func:`parse_plain_numbers`.
+
+    Attributes
+    ----------
+    values : float64 array (R, max_fields)
+        Row ``r``'s numbers in ``values[r, :nfields[r]]``; the rest is undefined.
+    nfields, file, line : int64 arrays (R,)
+        Fields, file index and 1-based line of each row.
+    rows : LazyRows
+        The same rows, for error messages.
+    """
+
+    values: np.ndarray
+    nfields: np.ndarray
+    file: np.ndarray
+    line: np.ndarray
+    rows: LazyRows
+
+
+def parse_plain_numbers(
+    buf: bytes,
+    file_starts: np.ndarray,
+    paths: Sequence[str | os.PathLike],
+    max_fields: int,
+    comma_is_separator: bool = False,
+    min_fields: int = 1,
+) -> PlainRows | None:
+    """Rows of plain decimal numbers (the common case) parsed in one Numba pass, or None.
+
+    None when a token is not a plain decimal number of at most 15 significant digits,
+    a row has more than ``max_fields`` fields, or there are more rows than rows of
+    ``min_fields`` fields fit in the buffer: the caller then takes the general path
+    (:func:`scan` + :func:`convert`), which also reports errors. The values are the
+    correctly rounded doubles of the text, as Python's ``float`` gives them.
+    """
+    paths = [p if isinstance(p, Path) else Path(p) for p in paths]
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    max_rows = len(buf) // (2 * max(1, min_fields)) + len(paths) + 1  # a row of k fields takes >= 2k bytes
+    values = np.empty((max_rows, max_fields), np.float64)
+    row_file = np.empty(max_rows, np.int64)
+    row_line = np.empty(max_rows, np.int64)
+    row_nf = np.empty(max_rows, np.int64)
+    table = _NUMBER_BYTES_COMMA if comma_is_separator else _NUMBER_BYTES
+    starts = np.asarray(file_starts, np.int64)
+    nonempty = starts[1:] > starts[:-1]
+    if not (arr[starts[1:][nonempty] - 1] == _LF).all():  # the kernel relies on it (read_files ensures it)
+        return None
+    n, ok = parse_numbers(arr, starts, table, _POW10, values, row_file, row_line, row_nf)
+    if not ok:
+        return None
+    return PlainRows(values[:n], row_nf[:n], row_file[:n], row_line[:n], LazyRows(buf, file_starts, paths, comma_is_separator))
 
 
 def row_error(rows: Rows, r: int, message: str) -> FormatError:
@@ -172,9 +390,14 @@ def scan(buf: bytes, file_starts: np.ndarray, paths: Sequence[str | os.PathLike]
     row_file = np.empty(max_rows, np.int64)
     row_line = np.empty(max_rows, np.int64)
     row_nf = np.empty(max_rows, np.int64)
-    n, o = scan_rows(arr, np.asarray(file_starts, np.int64), comma_is_separator, out, row_start, row_file, row_line, row_nf)
+    letters = np.zeros(2, np.int64)
+    n, o = scan_rows(
+        arr, np.asarray(file_starts, np.int64), comma_is_separator, out, row_start, row_file, row_line, row_nf, letters
+    )
     row_start[n] = o
-    return Rows(out[:o].tobytes(), row_start[: n + 1], row_file[:n], row_line[:n], row_nf[:n], paths)
+    return Rows(
+        out[:o].tobytes(), row_start[: n + 1], row_file[:n], row_line[:n], row_nf[:n], paths, (int(letters[0]), int(letters[1]))
+    )
 
 
 def check_field_count(rows: Rows, allowed: Sequence[int], what: str) -> None:
@@ -203,7 +426,11 @@ def convert(rows: Rows, ncols: int, first_is_text: bool = False) -> tuple[np.nda
     if n == 0:
         return (np.zeros(0, object) if first_is_text else None), np.zeros((0, nnum), np.float64)
     try:
-        if _maybe_boolean(rows.text):
+        if rows.letters is None:
+            suspect = _maybe_boolean(rows.text)
+        else:  # a numeric field with a letter (True, nan, inf, text): let float() judge it
+            suspect = rows.letters[1] > 0 or (not first_is_text and rows.letters[0] > 0)
+        if suspect:
             raise ValueError("pandas would read true/false as 1/0")
         text, values = _convert_fast(rows, ncols, first_is_text)
     except (ValueError, UnicodeDecodeError, OverflowError):
@@ -273,11 +500,13 @@ def _convert_slow(rows: Rows, ncols: int, first_is_text: bool):
 
 def whole_numbers(rows: Rows, values: np.ndarray, name: str, minimum: float) -> np.ndarray:
     """Check that ``values`` (R,) are whole numbers ``>= minimum`` and return them as int64."""
-    ok = (values == np.round(values)) & (values >= minimum) & (np.abs(values) < 2**53)
+    in_range = (values >= minimum) & (values < 2**53)
+    whole = np.where(in_range, values, 0.0).astype(np.int64)  # exact below 2**53: equal back iff whole
+    ok = in_range & (whole == values)
     if not ok.all():
         r = int(np.flatnonzero(~ok)[0])
         raise row_error(rows, r, f"{name} must be a whole number >= {minimum:g}, got {values[r]!r}")
-    return values.astype(np.int64)
+    return whole
 
 
 # --------------------------------------------------------------------------- writing numbers

@@ -60,14 +60,21 @@ def read_label_files(
     ncols = 6 if tracked else 5
     what = "track_id class cx cy w h" if tracked else "class cx cy w h"
     buf, starts = _text.read_files(paths)
-    rows = _text.scan(buf, starts, paths)
-    _text.check_field_count(rows, [ncols], what)
-    ids, v = _text.convert(rows, ncols, first_is_text=tracked)
+    plain = None if tracked else _text.parse_plain_numbers(buf, starts, paths, ncols, min_fields=ncols)
+    if plain is not None:  # plain decimal numbers: parsed in one pass, rows scanned only for an error
+        rows, row_file, ids, v = plain.rows, plain.file, None, plain.values
+        if (plain.nfields != ncols).any():
+            _text.check_field_count(rows, [ncols], what)
+    else:
+        rows = _text.scan(buf, starts, paths)
+        _text.check_field_count(rows, [ncols], what)
+        ids, v = _text.convert(rows, ncols, first_is_text=tracked)
+        row_file = rows.file
     cls = _text.whole_numbers(rows, v[:, 0], "the class (first number)", 0)
     if cls.size and cls.max() > np.iinfo(np.int16).max:
         raise _text.row_error(rows, int(np.argmax(cls)), "class id too large")
     check_normalised(rows, v[:, 1:5], tolerance)
-    frame = np.asarray(frames, np.int64)[rows.file]
+    frame = np.asarray(frames, np.int64)[row_file]
     W, H = float(image_size[0]), float(image_size[1])
     px = v[:, 1:5] * np.array([W, H, W, H])
     track_id = None

@@ -76,16 +76,26 @@ def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class:
     """
     path = Path(path)
     buf, starts = _text.read_files([path])
-    rows = _text.scan(buf, starts, [path], comma_is_separator=True)
-    if len(rows) == 0:
+    plain = _text.parse_plain_numbers(buf, starts, [path], MOT_COLUMNS, comma_is_separator=True, min_fields=_MIN_COLUMNS)
+    if plain is not None:  # plain decimal numbers: parsed in one pass, rows scanned only for an error
+        rows, nfields, line0 = plain.rows, plain.nfields, (int(plain.line[0]) if len(plain.line) else 0)
+    else:
+        rows = _text.scan(buf, starts, [path], comma_is_separator=True)
+        nfields, line0 = rows.nfields, (int(rows.line[0]) if len(rows) else 0)
+    if len(nfields) == 0:
         return Boxes.empty(num_frames or 0)
-    _text.check_field_count(rows, range(_MIN_COLUMNS, MOT_COLUMNS + 1), "frame,id,x,y,w,h[,conf,c8,c9,c10]")
-    ncols = int(rows.nfields[0])
-    same = rows.nfields == ncols
+    bad_count = (nfields < _MIN_COLUMNS) | (nfields > MOT_COLUMNS)
+    if bad_count.any():
+        _text.check_field_count(rows, range(_MIN_COLUMNS, MOT_COLUMNS + 1), "frame,id,x,y,w,h[,conf,c8,c9,c10]")
+    ncols = int(nfields[0])
+    same = nfields == ncols
     if not same.all():
         r = int(np.flatnonzero(~same)[0])
-        raise _text.row_error(rows, r, f"has {int(rows.nfields[r])} fields but line {int(rows.line[0])} has {ncols}")
-    _, v = _text.convert(rows, ncols)
+        raise _text.row_error(rows, r, f"has {int(nfields[r])} fields but line {line0} has {ncols}")
+    if plain is not None:
+        v = plain.values[:, :ncols]
+    else:
+        _, v = _text.convert(rows, ncols)
 
     frame = _text.whole_numbers(rows, v[:, 0], "the frame (column 1)", 1) - 1
     tid = _text.whole_numbers(rows, v[:, 1], "the id (column 2)", -1)
@@ -103,6 +113,8 @@ def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class:
     y1 = v[:, 3].astype(np.float32)
     x2 = (x1.astype(np.float64) + v[:, 4]).astype(np.float32)
     y2 = (y1.astype(np.float64) + v[:, 5]).astype(np.float32)
+    if frame.size < 2 or bool((frame[1:] >= frame[:-1]).all()):  # the usual file: already in frame order
+        return Boxes(frame, x1, y1, x2, y2, score=score, cls=cls, track_id=tid, num_frames=num_frames)
     return Boxes.from_unsorted(frame, x1, y1, x2, y2, score=score, cls=cls, track_id=tid, num_frames=num_frames)
 
 

@@ -1,0 +1,87 @@
+"""Every script in benchmarks/ runs at a tiny size, passes its own correctness checks and writes its JSON.
+
+Each script runs in a child process (as a user runs it), with its smoke or size
+flags, its output redirected into the test's temporary folder (never into
+benchmarks/results/). A script that raises, exits non-zero (its built-in
+assertions: equal identities of the two SORTs, references agreeing with casa(),
+readers equal to ours...) or writes no JSON fails the test. The numbers of such
+tiny runs mean nothing and are not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+VISEM_DATA = ROOT / "tests" / "data" / "visem"
+HELPERS = {"_timing.py", "tracker_reference.py"}  # imported by the scripts, not scripts
+
+#: script -> (arguments, where the JSON goes: "file" for --out FILE, "dir" for --out DIR, "slow").
+#: ``{out}`` is replaced by the output path.
+SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
+    "tracker_speed.py": (["--smoke", "--out", "{out}"], "file", False),
+    "kinematics_speed.py": (["--smoke", "--out", "{out}"], "file", False),
+    "io_speed.py": (["--smoke", "--out", "{out}"], "file", False),
+    "kinematics_response.py": (["--out", "{out}"], "file", True),
+    "kinematics_accuracy.py": (["--videos", "24", "--frames", "60", "--levels", "realistic", "--out", "{out}"], "file", True),
+    "simulator_speed.py": (["--quick", "--frames", "30", "--out", "{out}"], "dir", False),
+    "simulator_realism.py": (
+        ["--reference", str(VISEM_DATA), "--no-pixels", "--frames", "40", "--turnover-seeds", "1", "--out", "{out}"],
+        "dir",
+        True,
+    ),
+    "detector_speed.py": (["--quick", "--frames", "8", "--repeats", "1", "--out", "{out}"], "file", True),
+    "eval_speed.py": (
+        ["--frames", "40", "--objects", "8", "--repeats", "1", "--ref-repeats", "1", "--no-detection", "--out", "{out}"],
+        "file",
+        False,
+    ),
+    "pipeline_speed.py": (
+        ["--frames", "16", "--density", "8", "--repeats", "1", "--detectors", "classical", "--no-save", "--out", "{out}"],
+        "file",
+        True,
+    ),
+    "batch_scaling.py": (["--videos", "2", "--frames", "12", "--density", "6", "--workers", "1", "--out", "{out}"], "file", True),
+    "visem_benchmark.py": (["--split", "all", "--sim-videos", "1", "--sim-frames", "20", "--out", "{out}"], "file", True),
+    "tracker_coldstart.py": (["--smoke", "--out", "{out}"], "file", False),
+    # tracker_accuracy.py and tracker_tuning.py through their own flags only
+    "tracker_accuracy.py": (["--frames", "40", "--seeds", "1", "--out", "{out}"], "file", True),
+    "tracker_tuning.py": (["--frames", "40", "--seeds", "1", "--variants", "[{}]", "--out", "{out}"], "file", True),
+}
+
+
+def test_every_benchmark_script_has_a_smoke_run():
+    scripts = {p.name for p in BENCH.glob("*.py")} - HELPERS
+    assert scripts == set(SCRIPTS), f"add a smoke invocation for {sorted(scripts - set(SCRIPTS))}"
+
+
+PARAMS = [
+    pytest.param(name, id=name.removesuffix(".py"), marks=[pytest.mark.slow] if slow else [])
+    for name, (_, _, slow) in SCRIPTS.items()
+]
+
+
+@pytest.mark.parametrize("script", PARAMS)
+def test_benchmark_smoke(script, tmp_path):
+    args, kind, _ = SCRIPTS[script]
+    out = tmp_path / ("out" if kind == "dir" else "result.json")
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "YOLO_OFFLINE": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    cmd = [sys.executable, str(BENCH / script), *(a.replace("{out}", str(out)) for a in args)]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    written = sorted(out.glob("*.json")) if kind == "dir" else [out]
+    assert written and all(p.is_file() for p in written), f"{script} wrote no JSON under {out}:\n{proc.stdout[-2000:]}"
+    for p in written:
+        assert json.loads(p.read_text()), p
