@@ -379,9 +379,14 @@ class Analysis:
 
 def output_settings(overlay: bool = True, report: bool = True, style=None, embed_video=None, highlight: int = 3) -> dict:
     """The output options of :meth:`Analysis.save` as recorded in the completion marker."""
-    from dataclasses import asdict, is_dataclass
+    from dataclasses import asdict, is_dataclass, replace
 
-    look = asdict(style) if is_dataclass(style) else (None if style is None else str(style))
+    look = None
+    if overlay:  # the look of the overlay as render_overlay draws it (defaults filled in)
+        from .viz.overlay import OverlayStyle
+
+        style = style if style is not None else OverlayStyle()
+        look = asdict(replace(style, highlight=highlight)) if is_dataclass(style) else str(style)
     return {
         "overlay": bool(overlay),
         "report": bool(report),

@@ -37,6 +37,7 @@ VERB_MODULES = (
     "train",
     "batch",
     "stats",
+    "verify",
 )
 
 
@@ -80,8 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except UnicodeDecodeError as exc:
         print(
-            f"spermtrack {args.verb}: error: a text input is not UTF-8 (byte {exc.start}: {exc.reason}); "
-            "save it as UTF-8",
+            f"spermtrack {args.verb}: error: a text input is not UTF-8 (byte {exc.start}: {exc.reason}); save it as UTF-8",
             file=sys.stderr,
         )
         return 1
@@ -125,6 +125,41 @@ def describe_os_error(exc: OSError) -> str:
     }.get(exc.errno)
     text = (": ".join(names) + ": " if names else "") + what + (f" ({hint})" if hint else "")
     return _one_line(text)
+
+
+def parse_classes(text: str | None) -> list[int]:
+    """The class ids of a ``--classes 3,4`` option (empty without one)."""
+    from ..errors import SpermtrackError
+
+    if not text:
+        return []
+    try:
+        return [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise SpermtrackError(f"--classes must be whole numbers separated by commas, got {text!r}") from None
+
+
+def check_output_file(path, sources=()) -> None:
+    """Refuse an output file that is a folder, lies inside a folder that is a file, or is one of the inputs."""
+    from pathlib import Path
+
+    from ..errors import SpermtrackError
+    from ..results import resolve_path
+
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir() or str(path).endswith(("/", "\\")) or p.name in ("", ".", ".."):
+        raise SpermtrackError(f"{path}: is a folder; give a file name for the output")
+    target = resolve_path(p)
+    for src in sources:
+        if src is not None and Path(src).exists() and target == resolve_path(src):
+            raise SpermtrackError(f"{path}: is the input {src}; spermtrack never writes into its input")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SpermtrackError(f"{path}: {parent} is a file, not a folder")
+            break
 
 
 def load_tracker_config(path):

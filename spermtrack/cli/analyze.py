@@ -66,9 +66,7 @@ def register(subparsers) -> None:
         action="store_true",
         help="analyse again even when --out holds a complete result of the same source and settings (skipped otherwise)",
     )
-    p.add_argument(
-        "--force", action="store_true", help="replace an --out folder that holds the result of another source"
-    )
+    p.add_argument("--force", action="store_true", help="replace an --out folder that holds the result of another source")
     add_quiet(p)
     p.set_defaults(func=run)
 
