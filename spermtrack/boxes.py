@@ -431,15 +431,14 @@ def _column(name: str, values, n: int) -> np.ndarray:
         raise BoxesError(f"column '{name}' must be one-dimensional, got shape {arr.shape}")
     if arr.shape[0] != n:
         raise BoxesError(f"column '{name}' has {arr.shape[0]} values but 'frame' has {n}")
-    if arr.dtype.kind not in "biuf":
-        if arr.dtype.kind == "O" or arr.dtype.kind in "SU":
-            try:
-                arr = arr.astype(np.float64)
-            except (ValueError, TypeError):
-                raise BoxesError(f"column '{name}' holds values that are not numbers (dtype {arr.dtype})") from None
-        else:
-            raise BoxesError(f"column '{name}' holds values that are not numbers (dtype {arr.dtype})")
     dtype = COLUMNS[name]
+    if arr.dtype.kind == "O" and n:  # Python numbers: converted exactly, each checked
+        arr = _from_objects(name, arr, dtype)
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise BoxesError(f"column '{name}' holds values that are not numbers (dtype {arr.dtype})") from None
     if dtype.kind in "iu" and n:
         if arr.dtype.kind == "f":
             if not np.all(np.isfinite(arr)):
@@ -456,7 +455,41 @@ def _column(name: str, values, n: int) -> np.ndarray:
             raise BoxesError(
                 f"column '{name}' row {i} holds {value}, outside what its type {dtype} can hold ({info.min} to {info.max})"
             )
+    elif dtype.kind == "f" and n and arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize:
+        big = np.isfinite(arr) & (np.abs(arr) > np.finfo(dtype).max)
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            raise BoxesError(f"column '{name}' row {i} holds {float(arr[i])!r}, too large for its type {dtype}")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _from_objects(name: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    values = arr.tolist()
+    if dtype.kind not in "iu":
+        try:
+            return np.array(values, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise BoxesError(f"column '{name}' holds values that are not numbers") from None
+    info = np.iinfo(dtype)
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, (float, np.floating)):
+            if not np.isfinite(v):
+                raise BoxesError(f"column '{name}' has a non-finite value at row {i}")
+            if v != round(v):
+                raise BoxesError(f"column '{name}' must hold whole numbers, row {i} has {v}")
+            v = int(v)
+        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            if isinstance(v, (bool, np.bool_)):
+                v = int(v)
+            else:
+                raise BoxesError(f"column '{name}' row {i} holds {v!r}, not a whole number")
+        if not info.min <= int(v) <= info.max:
+            raise BoxesError(
+                f"column '{name}' row {i} holds {int(v)}, outside what its type {dtype} can hold ({info.min} to {info.max})"
+            )
+        out.append(int(v))
+    return np.array(out, dtype=dtype)
 
 
 def check_classes(boxes: Boxes, where: str, declared: Iterable[int] | None = None) -> None:

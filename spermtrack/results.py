@@ -559,8 +559,13 @@ def _swap(tmp: Path, final: Path) -> None:
         if old.exists():
             shutil.rmtree(old)
         os.replace(final, old)
-        checkpoint("old moved aside")
-        os.replace(tmp, final)
+        try:
+            checkpoint("old moved aside")
+            os.replace(tmp, final)
+        except BaseException:  # interrupted between the renames: put the old result back
+            if not final.exists():
+                os.replace(old, final)
+            raise
         checkpoint("new in place")
         shutil.rmtree(old, ignore_errors=True)
     else:
