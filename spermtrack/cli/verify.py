@@ -69,5 +69,5 @@ def run(args: argparse.Namespace) -> int:
                 print(f"        {len(r.extra)} file(s) not in the marker (added afterwards): {', '.join(r.extra[:5])}")
     bad = sum(not r.ok for r in results)
     if bad:
-        print(f"spermtrack verify: {bad} of {len(results)} folder(s) incomplete", file=sys.stderr)
+        print(f"spermtrack verify: error: {bad} of {len(results)} folder(s) incomplete", file=sys.stderr)
     return 1 if bad else 0

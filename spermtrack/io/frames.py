@@ -457,10 +457,12 @@ def _avi_header_rate(path: Path) -> float | None:
             head = fh.read(1 << 16)
     except OSError:
         return None
-    i = head.find(b"strhvids")
+    i = head.find(b"strh")
+    while i >= 0 and head[i + 8 : i + 12] != b"vids":  # chunk id, chunk size, then fccType
+        i = head.find(b"strh", i + 4)
     if i < 0 or i + 8 + 28 > len(head):
         return None
-    scale, rate = struct.unpack_from("<II", head, i + 8 + 20)
+    scale, rate = struct.unpack_from("<II", head, i + 8 + 20)  # dwScale, dwRate after 20 bytes of fields
     return _plausible(Fraction(rate, scale)) if scale and rate else None
 
 
