@@ -16,6 +16,7 @@ named, and no output may lie inside an input.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -476,7 +477,9 @@ def run_batch(
                     rows[row["video"]] = row
         except KeyboardInterrupt:  # keep what finished: summary.csv lists it, the rest as interrupted
             for job in jobs:
-                rows.setdefault(job.name, _interrupted_row(job))
+                if job.name not in rows:
+                    done = why_redo(job.output, job.source, settings) is None
+                    rows[job.name] = {**_interrupted_row(job), **(_finished_row(out, job) if done else {})}
             _write_summary(out, jobs, rows)
             raise
         seconds = time.perf_counter() - t0
@@ -490,6 +493,11 @@ def resolve_input(item: str | os.PathLike) -> Path:
     from .results import resolve_path
 
     return resolve_path(item)
+
+
+def _finished_row(out: Path, job: Job) -> dict:
+    """The row of a video whose worker finished although its result had not reached us before Ctrl-C."""
+    return {**_previous_row(out, job), "status": "done", "error": None}
 
 
 def _interrupted_row(job: Job) -> dict:
@@ -538,13 +546,14 @@ def _run_on_dask(fn, jobs: list[Job], options: AnalysisOptions, scheduler: str |
         cluster = None
     else:
         n = workers or os.cpu_count() or 1
-        cluster = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-        )
+        with _workers_ignore_sigint():
+            cluster = distributed.LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=50,
+            )
         client = distributed.Client(cluster)
     try:
         futures = {
@@ -572,6 +581,22 @@ def _run_on_dask(fn, jobs: list[Job], options: AnalysisOptions, scheduler: str |
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Start worker processes with Ctrl-C ignored: this process handles it and closes them (no worker tracebacks)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def describe(result: BatchResult) -> str:

@@ -284,6 +284,37 @@ def test_sigint_into_a_running_analyze_process(clip, tmp_path):
         assert verify(out).ok, f"delay {delay}: {verify(out).problems}"
 
 
+@pytest.mark.slow
+def test_sigint_into_a_running_batch(clip, tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) into `batch` on a local Dask cluster."""
+    pytest.importorskip("distributed")
+    vids = tmp_path / "vids"
+    vids.mkdir()
+    for i in range(4):
+        shutil.copy(clip / "sim.mp4", vids / f"v{i}.mp4")
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, "-m", "spermtrack", "batch", str(vids), "--detector", "classical", "--no-video"]
+    cmd += ["--no-report", "-q", "--workers", "2", "--max-frames", "20"]
+    for delay in (4.0, 7.0, 10.0):
+        out = tmp_path / f"out{delay:g}"
+        proc = subprocess.Popen([*cmd, "--out", str(out)], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 130:
+            assert err.strip().splitlines()[-1] == "spermtrack batch: interrupted", err
+        for job in out.iterdir() if out.exists() else ():
+            if job.is_dir():
+                assert verify(job).ok, f"delay {delay}: {job.name}: {verify(job).problems}"
+        if (out / "summary.csv").exists():
+            import pandas as pd
+
+            table = pd.read_csv(out / "summary.csv")
+            for row in table.itertuples():
+                assert row.status in ("done", "interrupted")
+                assert (row.status == "done") == (out / row.video).is_dir()
+
+
 # ---------------------------------------------------------------------------- concurrency
 def test_a_second_writer_is_refused_with_a_clear_message(clip, tmp_path, capsys):
     out = tmp_path / "r"
