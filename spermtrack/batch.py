@@ -4,15 +4,19 @@ One task per video runs on a Dask worker: a local cluster by default, or a
 running Dask scheduler given by its address (``tcp://host:8786``), so the same
 command scales from a laptop to many machines (docs/batch.md).
 
-Every video writes its outputs into a hidden temporary folder that is renamed
-to its final name only when complete, so a visible output folder is always a
-complete one. A rerun skips those and redoes the rest (leftover temporary
-folders of interrupted runs are removed). A video that fails is reported with
-its error in ``summary.csv`` and the others finish.
+Every video writes its outputs through :func:`spermtrack.results.result_dir`:
+built in a hidden temporary folder, swapped into place in one rename, with a
+completion marker recording the source and every setting. A rerun skips a
+video only when its folder's marker matches the source and the settings (and
+says why it redoes the others); leftovers of interrupted runs are cleaned. A
+video that fails is reported with its error in ``summary.csv`` and the others
+finish. Inputs are resolved (``.``, ``..``, symbolic links) before jobs are
+named, and no output may lie inside an input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_dir, atomic_open
+from .atomic import atomic_open
 from .errors import SpermtrackError, require
 from .io.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .io.visem import is_video_folder
@@ -84,6 +88,17 @@ class AnalysisOptions:
     overlay: bool = True
     report: bool = True
 
+    def settings(self, task: str = "analyze") -> dict:
+        """Every setting of one video's job, as recorded in its completion marker (see :mod:`spermtrack.results`)."""
+        from .pipeline import analysis_settings, output_settings
+
+        settings = analysis_settings(**self.analyze_kwargs())
+        if task == "analyze":
+            settings["outputs"] = output_settings(self.overlay, self.report)
+        else:
+            settings["task"] = task
+        return settings
+
     def analyze_kwargs(self) -> dict:
         """Keyword arguments for :func:`spermtrack.analyze`."""
         return {
@@ -113,17 +128,22 @@ class BatchResult:
     ----------
     summary : pandas.DataFrame
         One row per video (``SUMMARY_COLUMNS``); ``status`` is ``done``, ``skipped``
-        (complete outputs found) or ``failed`` (``error`` says why).
+        (a complete result of the same source and settings found), ``failed`` (``error``
+        says why) or ``interrupted`` (Ctrl-C came first; written before the interrupt goes on).
     summary_path : Path
         ``summary.csv``.
     seconds : float
         Wall time of the run.
+    counts : dict status -> int
+    notes : dict video -> str
+        Why each video whose folder existed was redone (settings or source changed, incomplete, ``--rerun``).
     """
 
     summary: Any
     summary_path: Path
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -139,13 +159,15 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     SpermtrackError
         An input does not exist or holds no video.
     """
+    from .results import resolve_path
+
     out: list[Path] = []
     seen: set[Path] = set()
     for item in inputs:
-        p = Path(item)
+        p = resolve_path(item)  # '.', '..' and links resolved: a job is named after the real folder
         if not p.exists():
-            raise SpermtrackError(f"{p}: no such file or folder")
-        found = _sources_in(p)
+            raise SpermtrackError(f"{item}: no such file or folder")
+        found = _sources_in(p, set())
         if not found:
             raise SpermtrackError(
                 f"{p}: no video here (expected a video file {VIDEO_EXTENSIONS}, an image folder or a VISEM video folder)"
@@ -158,19 +180,28 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _sources_in(p: Path) -> list[Path]:
+def _sources_in(p: Path, visited: set[Path]) -> list[Path]:
     if p.is_file():
         return [p] if p.suffix.lower() in VIDEO_EXTENSIONS else []
+    if not p.is_dir():  # a broken link or a link loop
+        return []
+    real = p.resolve()
+    if real in visited:  # a link back to a folder already searched
+        return []
+    visited.add(real)
     if is_video_folder(p):
         return [p]
-    entries = sorted(p.iterdir(), key=lambda e: _natural(e.name))
+    try:
+        entries = sorted(p.iterdir(), key=lambda e: _natural(e.name))
+    except OSError as exc:
+        raise SpermtrackError(f"{p}: cannot list the folder ({exc.strerror or exc})") from None
     if any(e.is_file() and e.suffix.lower() in IMAGE_EXTENSIONS for e in entries):
         return [p]
     found: list[Path] = []
     for e in entries:
         if e.name.startswith("."):
             continue
-        found.extend(_sources_in(e))
+        found.extend(_sources_in(e, visited))
     return found
 
 
@@ -181,10 +212,20 @@ def _natural(name: str):
 
 
 def plan_jobs(sources: Sequence[Path], out_dir: Path) -> list[Job]:
-    """One job per source, each with its own output folder named after the source (made unique)."""
+    """One job per source, each with its own output folder named after the source (made unique).
+
+    Sources are resolved first (``.`` is named after the folder it stands for); a
+    name is never empty nor hidden, and at most 200 bytes.
+    """
+    from .results import resolve_path
+
     jobs, used = [], set()
+    out_dir = Path(out_dir)
     for src in sources:
+        src = resolve_path(src)
         base = src.stem if src.suffix.lower() in VIDEO_EXTENSIONS else src.name
+        base = base.lstrip(".") or "video"
+        base = base.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore") or "video"
         name, k = base, 1
         while name in used:
             k += 1
@@ -194,9 +235,16 @@ def plan_jobs(sources: Sequence[Path], out_dir: Path) -> list[Job]:
     return jobs
 
 
-def is_complete(output: str | os.PathLike) -> bool:
-    """True when a job's output folder exists: folders appear only when complete (atomic rename)."""
-    return Path(output).is_dir()
+def is_complete(output: str | os.PathLike, source=None, settings=None) -> bool:
+    """True when a job's output folder is a complete result of ``source`` with ``settings`` (its marker matches)."""
+    return why_redo(output, source, settings) is None
+
+
+def why_redo(output: str | os.PathLike, source=None, settings=None) -> str | None:
+    """None when ``output`` is up to date, else why the job must run (see :func:`spermtrack.results.up_to_date`)."""
+    from .results import up_to_date
+
+    return up_to_date(output, source, settings)
 
 
 def clean_partials(out_dir: Path, names: Iterable[str]) -> int:
@@ -257,45 +305,61 @@ def _worker_name() -> str:
 
 def _analyze_and_save(job: Job, options: AnalysisOptions) -> dict:
     from .pipeline import analyze
+    from .results import preflight
 
+    preflight(job.output, job.source)  # refuse a foreign folder before the work
     analysis = analyze(job.source, **options.analyze_kwargs())
-    with atomic_dir(job.output, overwrite=True) as tmp:
-        analysis.save(tmp, overlay=options.overlay, report=options.report)
+    analysis.save(job.output, overlay=options.overlay, report=options.report)
     return _row_from_analysis(analysis)
 
 
 def _row_from_analysis(analysis) -> dict:
     """The summary-table columns of one analysis, read from its sample summary (summary.json)."""
-    s = analysis.summary
+    return _row_from_summary(analysis.summary)
+
+
+def _row_from_summary(s: dict) -> dict:
+    """The summary-table columns of a sample summary (the content of summary.json)."""
     speeds = s.get("speeds", {})
     return {
-        "frames": int(analysis.num_frames),
+        "frames": int(s["video"]["num_frames"]),
         "tracks": int(s["counts"]["tracks"]),
         "valid_tracks": int(s["counts"]["valid_tracks"]),
         "progressive_pct": s.get("progressive_percent"),
         "motile_pct": s.get("total_motility_percent"),
         **{f"{c}_mean": (speeds.get(c) or {}).get("mean") for c in ("vcl", "vsl", "vap")},
-        "speed_unit": analysis.calibration.speed_unit,
+        "speed_unit": s.get("calibration", {}).get("speed_unit"),
     }
 
 
 def _pseudo_label(job: Job, options: AnalysisOptions) -> dict:
+    from .pipeline import analyze
+    from .results import preflight, result_dir
+
+    preflight(job.output, job.source)
+    analysis = analyze(job.source, **options.analyze_kwargs())
+    with result_dir(job.output, kind="pseudo-label", source=job.source, settings=options.settings("pseudo-label")) as tmp:
+        _write_pseudo_labels(job, options, analysis, tmp)
+    return _row_from_analysis(analysis)
+
+
+def _write_pseudo_labels(job: Job, options: AnalysisOptions, analysis, tmp: Path) -> None:
+    """Write the VISEM layout of one pseudo-labelled clip into the (temporary) folder ``tmp``."""
     import numpy as np
 
     from .boxes import UNTRACKED
     from .io.frames import open_frames
     from .io.visem import write_video
-    from .pipeline import analyze
 
-    analysis = analyze(job.source, **options.analyze_kwargs())
     tracks = analysis.tracks
-    out = Path(job.output)
     with open_frames(job.source, fps=options.fps) as src:
         n = tracks.num_frames
         frames = _first(src, n)
-        folder = write_video(
-            out.parent, out.name, tracks, frames=frames, fps=analysis.calibration.fps, image_size=src.size, overwrite=True
-        )
+        built = write_video(tmp, job.name, tracks, frames=frames, fps=analysis.calibration.fps, image_size=src.size)
+    for entry in list(built.iterdir()):  # the video folder's content becomes the result folder's
+        os.replace(entry, tmp / entry.name)
+    built.rmdir()
+    folder = tmp
     # Scores and per-track confidence next to the labels, for the expert's review.
     w, h = analysis.image_size
     names = _read_track_names(folder)
@@ -327,9 +391,6 @@ def _pseudo_label(job: Job, options: AnalysisOptions) -> dict:
         )
     with atomic_open(folder / "pseudo_labels.csv") as fh:
         fh.write(buf.getvalue())
-    row = _row_from_analysis(analysis)
-    row["output"] = str(folder)
-    return row
 
 
 def _first(src, n: int):
@@ -383,41 +444,90 @@ def run_batch(
     -------
     BatchResult
     """
-    import pandas as pd
-
     options = options or AnalysisOptions()
     fn = {"analyze": analyze_task, "pseudo-label": pseudo_label_task}.get(task)
     if fn is None:
         raise SpermtrackError(f"task must be 'analyze' or 'pseudo-label', got {task!r}")
-    out = Path(out_dir)
+    from .results import check_output, lock
+
+    sources = expand_inputs(inputs)
+    out = check_output(out_dir, [p for p in (resolve_input(i) for i in inputs) if p.is_dir()], what="--out")
     out.mkdir(parents=True, exist_ok=True)
-    jobs = plan_jobs(expand_inputs(inputs), out)
-    clean_partials(out, [j.name for j in jobs])
-    rows: dict[str, dict] = {}
-    todo = []
+    jobs = plan_jobs(sources, out)
     for job in jobs:
-        if not rerun and is_complete(job.output):
-            rows[job.name] = {**{c: None for c in SUMMARY_COLUMNS}, **_previous_row(out, job), "status": "skipped"}
-        else:
-            todo.append(job)
-    t0 = time.perf_counter()
-    if todo:
-        for row in _run_on_dask(fn, todo, options, scheduler, workers, progress):
-            rows[row["video"]] = row
-    seconds = time.perf_counter() - t0
+        check_output(job.output, [job.source])
+    settings = options.settings(task)
+    with lock(out):
+        clean_partials(out, [j.name for j in jobs])
+        rows: dict[str, dict] = {}
+        notes: dict[str, str] = {}
+        todo = []
+        for job in jobs:
+            why = why_redo(job.output, job.source, settings)
+            if not rerun and why is None:
+                rows[job.name] = {**{c: None for c in SUMMARY_COLUMNS}, **_previous_row(out, job), "status": "skipped"}
+            else:
+                todo.append(job)
+                if Path(job.output).exists():
+                    notes[job.name] = "--rerun" if why is None else why
+        t0 = time.perf_counter()
+        try:
+            if todo:
+                for row in _run_on_dask(fn, todo, options, scheduler, workers, progress):
+                    rows[row["video"]] = row
+        except KeyboardInterrupt:  # keep what finished: summary.csv lists it, the rest as interrupted
+            for job in jobs:
+                if job.name not in rows:
+                    done = why_redo(job.output, job.source, settings) is None
+                    rows[job.name] = {**_interrupted_row(job), **(_finished_row(out, job) if done else {})}
+            _write_summary(out, jobs, rows)
+            raise
+        seconds = time.perf_counter() - t0
+        table = _write_summary(out, jobs, rows)
+    counts = table["status"].value_counts().to_dict()
+    return BatchResult(table, out / "summary.csv", seconds, {k: int(v) for k, v in counts.items()}, notes)
+
+
+def resolve_input(item: str | os.PathLike) -> Path:
+    """An input path with ``.``, ``..`` and links resolved (:func:`spermtrack.results.resolve_path`)."""
+    from .results import resolve_path
+
+    return resolve_path(item)
+
+
+def _finished_row(out: Path, job: Job) -> dict:
+    """The row of a video whose worker finished although its result had not reached us before Ctrl-C."""
+    return {**_previous_row(out, job), "status": "done", "error": None}
+
+
+def _interrupted_row(job: Job) -> dict:
+    row = {c: None for c in SUMMARY_COLUMNS}
+    row.update(video=job.name, source=job.source, output=job.output, status="interrupted")
+    row["error"] = "interrupted before this video finished (Ctrl-C); a rerun does it"
+    return row
+
+
+def _write_summary(out: Path, jobs: list[Job], rows: dict[str, dict]):
+    import pandas as pd
+
     table = pd.DataFrame([rows[j.name] for j in jobs], columns=list(SUMMARY_COLUMNS))
     for col in ("frames", "tracks", "valid_tracks"):
         table[col] = pd.to_numeric(table[col]).astype("Int64")
-    summary_path = out / "summary.csv"
-    with atomic_open(summary_path, newline="") as fh:
+    with atomic_open(out / "summary.csv", newline="") as fh:
         table.to_csv(fh, index=False, lineterminator="\n")
-    counts = table["status"].value_counts().to_dict()
-    return BatchResult(table, summary_path, seconds, {k: int(v) for k, v in counts.items()})
+    return table
 
 
 def _previous_row(out: Path, job: Job) -> dict:
-    """The row of an earlier run for a skipped video (from the old summary.csv), else the basics."""
+    """The row of a skipped video: its numbers from its own summary.json, else from the old summary.csv."""
+    import json
+
     base = {"video": job.name, "source": job.source, "output": job.output}
+    try:
+        summary = json.loads((Path(job.output) / "summary.json").read_text(encoding="utf-8"))
+        return {**_row_from_summary(summary), **base}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     path = out / "summary.csv"
     if path.is_file():
         with open(path, newline="", encoding="utf-8") as fh:
@@ -436,13 +546,14 @@ def _run_on_dask(fn, jobs: list[Job], options: AnalysisOptions, scheduler: str |
         cluster = None
     else:
         n = workers or os.cpu_count() or 1
-        cluster = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-        )
+        with _workers_ignore_sigint():
+            cluster = distributed.LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=50,
+            )
         client = distributed.Client(cluster)
     try:
         futures = {
@@ -472,6 +583,22 @@ def _run_on_dask(fn, jobs: list[Job], options: AnalysisOptions, scheduler: str |
             cluster.close()
 
 
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Start worker processes with Ctrl-C ignored: this process handles it and closes them (no worker tracebacks)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def describe(result: BatchResult) -> str:
     """One-paragraph text summary of a batch run."""
     c = result.counts
@@ -482,6 +609,8 @@ def describe(result: BatchResult) -> str:
     failed = result.summary[result.summary["status"] == "failed"]
     for r in failed.itertuples(index=False):
         lines.append(f"  FAILED {r.video}: {r.error}")
+    for video, why in result.notes.items():
+        lines.append(f"  redone {video}: {why}")
     return "\n".join(lines)
 
 

@@ -420,20 +420,134 @@ class Boxes:
 
 
 def _column(name: str, values, n: int) -> np.ndarray:
-    arr = np.asarray(values)
+    """One column converted to its dtype; refuses other ranks, non-numbers and values the dtype cannot hold."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise BoxesError(f"column '{name}' is not an array of numbers ({exc})") from None
+    if arr.ndim == 0 and n == 1:
+        arr = arr.reshape(1)
     if arr.ndim != 1:
-        arr = arr.reshape(-1)
+        raise BoxesError(f"column '{name}' must be one-dimensional, got shape {arr.shape}")
     if arr.shape[0] != n:
         raise BoxesError(f"column '{name}' has {arr.shape[0]} values but 'frame' has {n}")
     dtype = COLUMNS[name]
-    if dtype.kind in "iu" and arr.dtype.kind == "f" and n:
-        if not np.all(np.isfinite(arr)):
-            i = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise BoxesError(f"column '{name}' has a non-finite value at row {i}")
-        if not np.all(arr == np.round(arr)):
-            i = int(np.flatnonzero(arr != np.round(arr))[0])
-            raise BoxesError(f"column '{name}' must hold whole numbers, row {i} has {arr[i]}")
+    if arr.dtype.kind == "O" and n:  # Python numbers: converted exactly, each checked
+        arr = _from_objects(name, arr, dtype)
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise BoxesError(f"column '{name}' holds values that are not numbers (dtype {arr.dtype})") from None
+    if dtype.kind in "iu" and n:
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)):
+                i = int(np.flatnonzero(~np.isfinite(arr))[0])
+                raise BoxesError(f"column '{name}' has a non-finite value at row {i}")
+            if not np.all(arr == np.round(arr)):
+                i = int(np.flatnonzero(arr != np.round(arr))[0])
+                raise BoxesError(f"column '{name}' must hold whole numbers, row {i} has {float(arr[i])}")
+        info = np.iinfo(dtype)
+        lo, hi = arr.min(), arr.max()
+        if lo < info.min or hi > info.max:
+            i = int(np.flatnonzero((arr < info.min) | (arr > info.max))[0])
+            value = arr[i].item()
+            raise BoxesError(
+                f"column '{name}' row {i} holds {value}, outside what its type {dtype} can hold ({info.min} to {info.max})"
+            )
+    elif dtype.kind == "f" and n and arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize:
+        big = np.isfinite(arr) & (np.abs(arr) > np.finfo(dtype).max)
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            raise BoxesError(f"column '{name}' row {i} holds {float(arr[i])!r}, too large for its type {dtype}")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _from_objects(name: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    values = arr.tolist()
+    if dtype.kind not in "iu":
+        try:
+            return np.array(values, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise BoxesError(f"column '{name}' holds values that are not numbers") from None
+    info = np.iinfo(dtype)
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, (float, np.floating)):
+            if not np.isfinite(v):
+                raise BoxesError(f"column '{name}' has a non-finite value at row {i}")
+            if v != round(v):
+                raise BoxesError(f"column '{name}' must hold whole numbers, row {i} has {v}")
+            v = int(v)
+        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            if isinstance(v, (bool, np.bool_)):
+                v = int(v)
+            else:
+                raise BoxesError(f"column '{name}' row {i} holds {v!r}, not a whole number")
+        if not info.min <= int(v) <= info.max:
+            raise BoxesError(
+                f"column '{name}' row {i} holds {int(v)}, outside what its type {dtype} can hold ({info.min} to {info.max})"
+            )
+        out.append(int(v))
+    return np.array(out, dtype=dtype)
+
+
+def check_classes(boxes: Boxes, where: str, declared: Iterable[int] | None = None) -> None:
+    """Refuse boxes whose class is neither a VISEM class (0, 1, 2) nor in ``declared``.
+
+    A label of an unknown class is an error unless declared: it would otherwise be
+    scored as a class of its own (e.g. halving a mean over classes) or vanish from
+    per-class counts without a word.
+
+    Raises
+    ------
+    BoxesError
+        Naming ``where``, the unknown classes and their box counts.
+    """
+    known = set(range(len(CLASS_NAMES))) | {int(c) for c in (declared or ())}
+    if not len(boxes):
+        return
+    values, counts = np.unique(boxes.cls, return_counts=True)
+    unknown = {int(v): int(c) for v, c in zip(values, counts) if int(v) not in known}
+    if unknown:
+        first = int(np.flatnonzero(~np.isin(boxes.cls, list(known)))[0])
+        listing = ", ".join(f"class {k}: {v} box{'es' if v != 1 else ''}" for k, v in unknown.items())
+        raise BoxesError(
+            f"{where}: unknown class(es) ({listing}; first at frame {int(boxes.frame[first])}); VISEM classes are "
+            f"0 sperm, 1 cluster, 2 small_or_pinhead; declare others with --classes"
+        )
+
+
+def duplicate_rows(boxes: Boxes) -> np.ndarray:
+    """Boolean mask of rows that repeat an earlier row of the same frame (same class and coordinates).
+
+    A detections file concatenated twice gives every box twice; the tracker would
+    make two tracks of every sperm. :func:`drop_duplicates` removes them.
+    """
+    if len(boxes) < 2:
+        return np.zeros(len(boxes), bool)
+    key = np.stack(
+        [
+            boxes.frame.astype(np.float64),
+            boxes.cls.astype(np.float64),
+            boxes.x1.astype(np.float64),
+            boxes.y1.astype(np.float64),
+            boxes.x2.astype(np.float64),
+            boxes.y2.astype(np.float64),
+        ],
+        axis=1,
+    )
+    _, first = np.unique(key, axis=0, return_index=True)
+    mask = np.ones(len(boxes), bool)
+    mask[first] = False
+    return mask
+
+
+def drop_duplicates(boxes: Boxes) -> tuple[Boxes, int]:
+    """``boxes`` without repeated rows (see :func:`duplicate_rows`) and how many were dropped."""
+    dup = duplicate_rows(boxes)
+    k = int(dup.sum())
+    return (boxes[~dup] if k else boxes), k
 
 
 def _is_bool_mask(index) -> bool:

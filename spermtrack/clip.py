@@ -3,7 +3,9 @@
 The dataset's videos are 30-s clips of longer recordings; the shorter tail of a
 recording is dropped. :func:`clip_video` does the same: it streams the source
 once (memory bounded by one frame), re-encodes each clip as browser-playable
-H.264, writes each clip atomically and a ``clips.csv`` index last.
+H.264 and writes a ``clips.csv`` index. The output folder is one transaction
+(:func:`spermtrack.results.result_dir`): built under a temporary name with a
+completion marker and swapped into place at the end, never inside the source.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .atomic import atomic_open
@@ -57,6 +59,7 @@ def clip_video(
     keep_tail: bool = False,
     crf: int = 18,
     progress: bool = False,
+    force: bool = False,
 ) -> list[Clip]:
     """Cut ``video`` into consecutive clips of ``seconds`` seconds.
 
@@ -65,7 +68,8 @@ def clip_video(
     video : path-like
         A video file, an image folder or a VISEM video folder.
     out_dir : path-like
-        Where ``<prefix>_clip_<k>.mp4`` and ``clips.csv`` are written (created).
+        Where ``<prefix>_clip_<k>.mp4`` and ``clips.csv`` are written: a new or
+        empty folder, or an earlier clip folder of the same source (replaced whole).
     seconds : float
         Clip length in seconds (30 in VISEM-Tracking). Each clip has
         ``round(seconds * fps)`` frames.
@@ -79,6 +83,8 @@ def clip_video(
         x264 quality of the re-encoded clips (18: visually lossless).
     progress : bool
         Show a progress bar.
+    force : bool
+        Replace an ``out_dir`` holding the clips of another source.
 
     Returns
     -------
@@ -93,14 +99,29 @@ def clip_video(
         No frame rate is known, ``seconds`` is not positive, or the recording is
         shorter than one clip (and ``keep_tail`` is False).
     """
+    from .results import preflight, result_dir
+
     if not seconds > 0:
         raise SpermtrackError(f"seconds must be > 0, got {seconds}")
-    out_dir = Path(out_dir)
+    if not Path(video).exists():
+        raise VideoError(f"{video}: no such file or folder")
+    preflight(out_dir, video, force=force)
+    settings = {"seconds": float(seconds), "fps": fps, "prefix": prefix, "keep_tail": bool(keep_tail), "crf": int(crf)}
+    with result_dir(out_dir, kind="clips", source=video, settings=settings, force=force) as tmp:
+        clips, rate = _cut(video, tmp, seconds, fps, prefix, keep_tail, crf, progress)
+        _write_index(tmp / "clips.csv", clips, video, rate)
+    final = Path(out_dir)
+    return [replace(c, path=final / c.path.name) for c in clips]
+
+
+def _cut(video, out_dir: Path, seconds, fps, prefix, keep_tail, crf, progress) -> tuple[list[Clip], float]:
     clips: list[Clip] = []
     with open_frames(video, fps=fps) as src:
         rate = src.fps
         if not rate:
-            raise SpermtrackError(f"{src.path}: the frame rate is unknown; pass fps (e.g. --fps 50)")
+            raise SpermtrackError(
+                f"{src.path}: the frame rate is unknown (not stated by the file, no timestamps); pass fps (--fps F)"
+            )
         per_clip = max(1, round(seconds * rate))
         stem = prefix or Path(video).stem
         bar = None
@@ -149,8 +170,7 @@ def clip_video(
                 f"{src.path}: {frame_index + 1} frames ({(frame_index + 1) / rate:.1f} s) is shorter than one "
                 f"{seconds:g}-s clip; use keep_tail (--keep-tail) to keep it"
             )
-    _write_index(out_dir / "clips.csv", clips, video, rate)
-    return clips
+    return clips, rate
 
 
 def _write_index(path: Path, clips: list[Clip], source, fps: float) -> None:

@@ -38,8 +38,9 @@ class DatasetStats:
         One row per class: ``class, boxes, fraction, width_mean/min/max, height_mean/min/max``
         (pixels) and ``boxes_per_frame_mean``.
     boxes : Boxes
-        All boxes, frames renumbered so videos follow each other (for the histograms),
-        scaled to :attr:`image_size`.
+        All boxes, frames renumbered so videos follow each other (for the centre
+        histograms), scaled to :attr:`image_size`. Box sizes in ``per_class`` are in
+        each image's own pixels, not scaled.
     image_size : (width, height)
         The most common frame size, in pixels.
     counts_per_frame : dict video -> ndarray (num_frames, 3)
@@ -84,15 +85,24 @@ class DatasetStats:
             )
         return "\n".join(lines)
 
-    def save(self, out_dir: str | os.PathLike) -> dict[str, Path]:
+    def save(self, out_dir: str | os.PathLike, force: bool = False) -> dict[str, Path]:
         """Write ``stats.json``, ``per_video.csv``, ``per_class.csv`` and the figures (PNG).
 
+        The folder is one transaction (:func:`spermtrack.results.result_dir`): built
+        under a temporary name with a completion marker, swapped in at the end,
+        never inside the dataset root. ``force`` replaces the statistics of another root.
         Returns the written paths by name.
         """
+        from .results import result_dir
+
+        settings = {"videos": [str(v) for v in self.per_video["video"]]}
+        with result_dir(out_dir, kind="stats", source=self.root, settings=settings, force=force) as tmp:
+            paths = self._write(tmp)
+        return {k: Path(out_dir) / p.relative_to(tmp) for k, p in paths.items()}
+
+    def _write(self, out: Path) -> dict[str, Path]:
         from .viz.plots import figure_box_centers, figure_box_sizes, save_figure
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         paths = {"stats": out / "stats.json", "per_video": out / "per_video.csv", "per_class": out / "per_class.csv"}
         with atomic_open(paths["stats"]) as fh:
             json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
@@ -126,7 +136,9 @@ class DatasetStats:
         return fig
 
 
-def dataset_stats(root: str | os.PathLike, videos: list[str] | None = None, progress: bool = False) -> DatasetStats:
+def dataset_stats(
+    root: str | os.PathLike, videos: list[str] | None = None, progress: bool = False, classes: list[int] | None = None
+) -> DatasetStats:
     """Read the labels of every video of a VISEM-layout root and compute its statistics.
 
     Parameters
@@ -137,7 +149,13 @@ def dataset_stats(root: str | os.PathLike, videos: list[str] | None = None, prog
         Only these video ids.
     progress : bool
         Show a progress bar over videos.
+    classes : list of int, optional
+        Class ids besides VISEM's 0, 1, 2 that the labels may hold; any other class
+        is an error (:class:`~spermtrack.errors.BoxesError` naming the video) rather
+        than a box that silently vanishes from the per-class tables.
     """
+    from .boxes import check_classes
+
     ds = VisemDataset(root)
     ids = list(ds.video_ids) if videos is None else [str(v) for v in videos]
     iterator = ids
@@ -145,13 +163,14 @@ def dataset_stats(root: str | os.PathLike, videos: list[str] | None = None, prog
         from tqdm.auto import tqdm
 
         iterator = tqdm(ids, unit="video", desc="stats")
-    rows, parts, counts = [], [], {}
+    rows, parts, own_parts, counts = [], [], [], {}
     sizes: Counter = Counter()
     loaded = []
     for vid in iterator:
         video = ds.video(vid)
         has_ids = (video.path / "labels_ftid").is_dir()
-        boxes = video.tracks() if has_ids else video.labels()
+        boxes = _own_sizes(video, video.tracks() if has_ids else video.labels())
+        check_classes(boxes, str(video.path), classes)
         w, h = video.image_size
         sizes[(w, h)] += 1
         loaded.append((vid, video, boxes, (w, h), has_ids))
@@ -176,6 +195,7 @@ def dataset_stats(root: str | os.PathLike, videos: list[str] | None = None, prog
             row[f"{name}_per_frame"] = float(per_cls[:, c].mean()) if nf else 0.0
         rows.append(row)
         sx, sy = image_size[0] / w, image_size[1] / h
+        own_parts.append(boxes.replace(frame=boxes.frame + offset, num_frames=offset + nf))
         parts.append(
             Boxes(
                 boxes.frame + offset,
@@ -191,9 +211,39 @@ def dataset_stats(root: str | os.PathLike, videos: list[str] | None = None, prog
         )
         offset += nf
     all_boxes = Boxes.concat(parts, num_frames=offset) if parts else Boxes.empty()
+    own = Boxes.concat(own_parts, num_frames=offset) if own_parts else Boxes.empty()
     per_video = pd.DataFrame(rows, columns=_PER_VIDEO_COLUMNS)
-    per_class = _per_class(all_boxes, offset)
+    per_class = _per_class(own, offset, classes)
     return DatasetStats(Path(root), per_video, per_class, all_boxes, image_size, counts)
+
+
+def _own_sizes(video, boxes: Boxes) -> Boxes:
+    """Boxes converted with each image's own size (the loader normalises with the first image's size).
+
+    VISEM labels are normalised to their image; a frame whose image differs in size
+    from frame 0 is rescaled here by its own width and height (read from the header).
+    """
+    from .io.frames import image_size
+
+    files = video.image_files()
+    if not files or not len(boxes):
+        return boxes
+    w0, h0 = video.image_size
+    frames = np.unique(boxes.frame)
+    scale = {}
+    for f in frames:
+        if f < len(files):
+            w, h = image_size(files[f])
+            if (w, h) != (w0, h0):
+                scale[int(f)] = (w / w0, h / h0)
+    if not scale:
+        return boxes
+    sx = np.ones(len(boxes))
+    sy = np.ones(len(boxes))
+    for f, (a, b) in scale.items():
+        sel = boxes.frame == f
+        sx[sel], sy[sel] = a, b
+    return boxes.replace(x1=boxes.x1 * sx, x2=boxes.x2 * sx, y1=boxes.y1 * sy, y2=boxes.y2 * sy)
 
 
 _PER_VIDEO_COLUMNS = [
@@ -208,10 +258,12 @@ _PER_VIDEO_COLUMNS = [
 ]
 
 
-def _per_class(boxes: Boxes, total_frames: int) -> pd.DataFrame:
+def _per_class(boxes: Boxes, total_frames: int, extra: list[int] | None = None) -> pd.DataFrame:
     rows = []
     n = max(1, len(boxes))
-    for c, name in enumerate(CLASS_NAMES):
+    names = dict(enumerate(CLASS_NAMES))
+    names.update({int(c): str(c) for c in (extra or []) if int(c) not in names})
+    for c, name in sorted(names.items()):
         sel = boxes.cls == c
         w, h = boxes.width[sel].astype(np.float64), boxes.height[sel].astype(np.float64)
         k = int(sel.sum())

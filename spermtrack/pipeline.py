@@ -57,6 +57,19 @@ VISEM_NOTE = (
 
 
 # ---------------------------------------------------------------------------- calibration
+#: How a source's frame rate was obtained -> the words added to the calibration's origin.
+_FPS_ORIGINS = {
+    "container": " (stated by its container)",
+    "timestamps": " (derived from its packet timestamps)",
+    "spermtrack.json": " (from its spermtrack.json)",
+}
+
+
+def fps_source_of(fps: float | None, source_fps_source: str | None) -> str:
+    """``"user"`` when the user gave the rate, else how the source's was obtained (``"container"``, ...)."""
+    return "user" if fps is not None else (source_fps_source or "unknown")
+
+
 def resolve_calibration(
     source_fps: float | None,
     calibration: Calibration | None = None,
@@ -64,13 +77,16 @@ def resolve_calibration(
     fps: float | None = None,
     visem_calibration: bool = False,
     source: object = "the source",
+    fps_source: str | None = None,
 ) -> tuple[Calibration, str]:
     """The calibration of an analysis and a phrase saying where it came from.
 
     Priority: an explicit ``calibration``; else ``um_per_px``/``fps`` given by the
     user, the frame rate of the video otherwise; µm per pixel from the user, the
     VISEM-Tracking estimate only when ``visem_calibration`` is asked for, and
-    otherwise none (results in pixels, said everywhere).
+    otherwise none (results in pixels, said everywhere). ``fps_source`` says how
+    the source's rate was obtained (``"container"``, ``"timestamps"``, ...; see
+    :func:`spermtrack.io.frames.probe_video`); it is named in the phrase.
 
     >>> resolve_calibration(50.0)
     (Calibration(um_per_px=None, fps=50.0, strict=True), 'uncalibrated; frame rate of the video')
@@ -88,11 +104,12 @@ def resolve_calibration(
     if fps is not None:
         rate, fps_origin = float(fps), "frame rate given by the user"
     elif source_fps:
-        rate, fps_origin = float(source_fps), "frame rate of the video"
+        rate, fps_origin = float(source_fps), "frame rate of the video" + _FPS_ORIGINS.get(fps_source or "", "")
     else:
         raise CalibrationError(
-            f"{source} has no frame rate (an image folder?): pass fps=... (command line: --fps F), "
-            "the camera's frames per second; VISEM-Tracking videos run at about 50"
+            f"{source}: the frame rate is unknown (an image folder, a raw stream, or a container that states none and "
+            "has no timestamps); pass --fps F (API: fps=F), the camera's frames per second; VISEM-Tracking videos "
+            "run at about 50"
         )
     if um_per_px is not None:
         return Calibration(um_per_px, rate), f"µm per pixel given by the user; {fps_origin}"
@@ -134,6 +151,12 @@ class Analysis:
         The frame limit the analysis ran with (the overlay pass stops there too).
     fastest_by, fastest_min_duration_s
         Defaults of :meth:`fastest` (VSL, tracks of at least 1 s).
+    fps_source : str
+        How the frame rate was obtained: ``"user"``, ``"container"``, ``"timestamps"``
+        (docs/reliability.md), or ``"spermtrack.json"`` for a written VISEM folder.
+    settings : dict
+        Every setting of the run (:func:`analysis_settings`), recorded in the
+        completion marker of a saved result.
     look : dict or None
         The video's look as the detector's self-calibration measured it (head polarity, head
         box size in pixels, where each value came from; :class:`~spermtrack.detect.calibrate.LookEstimate`),
@@ -159,6 +182,8 @@ class Analysis:
     max_frames: int | None = None
     fastest_by: str = "vsl"
     fastest_min_duration_s: float = 1.0
+    fps_source: str = "unknown"
+    settings: dict = field(default_factory=dict)
     look: dict | None = None
     detection_check: dict | None = None
     warnings: list[str] = field(default_factory=list)
@@ -202,20 +227,26 @@ class Analysis:
         embed_video: bool | None = None,
         progress: bool = False,
         highlight: int = 3,
+        force: bool = False,
     ) -> dict[str, Path]:
-        """Write every output into ``out_dir`` (created), each file atomically.
+        """Write every output into ``out_dir`` as one transaction (docs/reliability.md).
 
         Writes ``tracks.txt`` (MOTChallenge, class in the 8th column),
-        ``labels_ftid/`` (VISEM-Tracking track labels, one file per frame),
-        ``kinematics.csv``, ``summary.json``, ``overlay.mp4`` (H.264, drawn in a
-        second pass over the source), ``plots/*.png`` and ``report.html`` (last,
-        so a folder with a report is complete). Other files in ``out_dir`` are
-        left alone; earlier outputs of the same names are replaced.
+        ``labels_ftid/`` (VISEM-Tracking track labels, one file per frame with
+        boxes), ``kinematics.csv``, ``summary.json``, ``overlay.mp4`` (H.264,
+        drawn in a second pass over the source), ``plots/*.png``,
+        ``report.html`` and the completion marker ``.spermtrack.json`` (source
+        fingerprint, spermtrack version, every setting, every file's size and
+        SHA-256). The folder is built under a hidden temporary name and swapped
+        into place in one rename at the end, so ``out_dir`` always holds either
+        the complete previous result or the complete new one, never a mix; a
+        second process writing the same folder is refused.
 
         Parameters
         ----------
         out_dir : path
-            Output folder.
+            Output folder: new, empty, or an earlier spermtrack result (replaced
+            whole). It must not be, contain or lie inside the source.
         overlay : bool
             Render ``overlay.mp4`` (the slowest output: it decodes the video again).
         report : bool
@@ -228,26 +259,48 @@ class Analysis:
             Progress bars on stderr.
         highlight : int
             Number of fastest sperm highlighted in the video and the trajectory plot.
+        force : bool
+            Replace a result made from another source.
 
         Returns
         -------
         dict name -> Path
-            Every output written.
-        """
-        from .io.mot import write_mot
+            Every output written (final paths).
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        Raises
+        ------
+        spermtrack.results.OutputError
+            ``out_dir`` overlaps the source, holds files spermtrack did not write,
+            or holds the result of another source (without ``force``).
+        spermtrack.results.ResultLockedError
+            Another process is writing ``out_dir``.
+        """
+        from .results import result_dir
+
+        settings = {**self.settings, "outputs": output_settings(overlay, report, style, embed_video, highlight)}
+        with result_dir(out_dir, kind="analysis", source=self.source, settings=settings, force=force) as tmp:
+            written = self._write_outputs(tmp, overlay, report, style, embed_video, progress, highlight)
+        return {name: Path(out_dir) / p.relative_to(tmp) for name, p in written.items()}
+
+    def _write_outputs(self, out: Path, overlay, report, style, embed_video, progress, highlight) -> dict[str, Path]:
+        """Write every output into the (temporary) folder ``out``; the report last."""
+        from .io.mot import write_mot
+        from .results import checkpoint
+
         paths: dict[str, Path] = {}
         paths["tracks.txt"] = write_mot(out / "tracks.txt", self.tracks, with_class=True)
+        checkpoint("tracks.txt written")
         paths["labels_ftid"] = self._write_labels_ftid(out / "labels_ftid")
+        checkpoint("labels_ftid written")
         with atomic_open(out / "kinematics.csv", "w", newline="") as fh:
             self.kinematics.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
         paths["kinematics.csv"] = out / "kinematics.csv"
+        checkpoint("kinematics.csv written")
         summary = self.summary
         top_ids = self._fastest_ids(highlight)
         if overlay:
             paths["overlay.mp4"] = self.render_overlay(out / "overlay.mp4", style=style, progress=progress, highlight=highlight)
+            checkpoint("overlay.mp4 written")
         if report:
             from .viz.plots import save_plots
             from .viz.report import write_report
@@ -266,15 +319,18 @@ class Analysis:
                 )
             plots = {k: out / "plots" / p.name for k, p in plots.items()}
             paths["plots"] = out / "plots"
+            checkpoint("plots written")
         with atomic_open(out / "summary.json", "w") as fh:
             json.dump(to_jsonable(summary), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         paths["summary.json"] = out / "summary.json"
+        checkpoint("summary.json written")
         if report:
             files = [n for n in ("tracks.txt", "kinematics.csv", "summary.json", "overlay.mp4") if n in paths]
             paths["report.html"] = write_report(
                 out / "report.html", summary, plots=plots, video=paths.get("overlay.mp4"), embed_video=embed_video, files=files
             )
+            checkpoint("report.html written")
         return paths
 
     def render_overlay(self, path: str | Path, style=None, progress: bool = False, highlight: int = 3) -> Path:
@@ -332,6 +388,75 @@ class Analysis:
         return folder
 
 
+def output_settings(overlay: bool = True, report: bool = True, style=None, embed_video=None, highlight: int = 3) -> dict:
+    """The output options of :meth:`Analysis.save` as recorded in the completion marker."""
+    from dataclasses import asdict, is_dataclass, replace
+
+    look = None
+    if overlay:  # the look of the overlay as render_overlay draws it (defaults filled in)
+        from .viz.overlay import OverlayStyle
+
+        style = style if style is not None else OverlayStyle()
+        look = asdict(replace(style, highlight=highlight)) if is_dataclass(style) else str(style)
+    return {
+        "overlay": bool(overlay),
+        "report": bool(report),
+        "style": look,
+        "embed_video": embed_video,
+        "highlight": int(highlight),
+    }
+
+
+def tracker_settings(tracker) -> dict:
+    """The tracker settings (``TrackerConfig.to_dict()``) of anything :func:`analyze` takes as ``tracker``."""
+    from .track import Tracker
+
+    if isinstance(tracker, Tracker):
+        return tracker.config.to_dict()
+    return _tracker_config(tracker).to_dict()
+
+
+def analysis_settings(
+    detector="auto",
+    calibration: Calibration | None = None,
+    tracker=None,
+    *,
+    detector_options: Mapping[str, Any] | None = None,
+    um_per_px: float | None = None,
+    fps: float | None = None,
+    visem_calibration: bool = False,
+    batch_size: int = 8,
+    max_frames: int | None = None,
+    fastest_by: str = "vsl",
+    min_duration_s: float = 1.0,
+    kinematics_options: Mapping[str, Any] | None = None,
+) -> dict:
+    """Every setting of an :func:`analyze` run as one JSON-able dict (the arguments, resolved).
+
+    ``analyze`` stores it in :attr:`Analysis.settings`; :meth:`Analysis.save`
+    records it (with the output options) in the completion marker, and
+    ``batch``/``analyze`` compare it to decide whether a result is up to date.
+    The tracker is recorded as its full configuration, a detector object by its name.
+    """
+    det = detector if isinstance(detector, str) else str(getattr(detector, "name", type(detector).__name__))
+    return to_jsonable(
+        {
+            "detector": det.strip(),
+            "detector_options": dict(detector_options or {}),
+            "calibration": None if calibration is None else calibration.to_dict(),
+            "um_per_px": um_per_px,
+            "fps": fps,
+            "visem_calibration": bool(visem_calibration),
+            "tracker": tracker_settings(tracker),
+            "batch_size": int(batch_size),
+            "max_frames": max_frames,
+            "fastest_by": fastest_by,
+            "min_duration_s": float(min_duration_s),
+            "kinematics_options": dict(kinematics_options or {}),
+        }
+    )
+
+
 def _video_id(source: str) -> str:
     """A VISEM-style video id for file names: the folder or file stem."""
     p = Path(source)
@@ -349,7 +474,10 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
     look : the measured look of the video (polarity, head size; None without self-calibration)
     detection_check : the facts behind the detection warnings
     calibration : um_per_px, fps, length_unit, speed_unit, calibrated, origin, note
-    video : num_frames, fps, duration_s, width, height
+    calibration.fps_source, video.fps_source : how the frame rate was obtained: "user" (--fps),
+        "container" (stated by the video file), "timestamps" (derived from its packet times),
+        "spermtrack.json" (a written VISEM folder); never guessed (docs/reliability.md)
+    video : num_frames, fps, fps_source, duration_s, width, height
     counts : detections, tracked_boxes, tracks, valid_tracks, mean_boxes_per_frame
     counts : detections, tracked_boxes, tracks (all classes), tracks_per_class, graded_tracks
         (the tracks of the graded classes: sperm), valid_tracks (graded tracks with quality "ok"),
@@ -391,10 +519,17 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
         "warnings": list(analysis.warnings),
         "look": analysis.look,
         "detection_check": analysis.detection_check,
-        "calibration": {**cal.to_dict(), "calibrated": cal.calibrated, "origin": analysis.calibration_origin, "note": note},
+        "calibration": {
+            **cal.to_dict(),
+            "calibrated": cal.calibrated,
+            "origin": analysis.calibration_origin,
+            "fps_source": analysis.fps_source,
+            "note": note,
+        },
         "video": {
             "num_frames": int(analysis.num_frames),
             "fps": cal.fps,
+            "fps_source": analysis.fps_source,
             "duration_s": analysis.num_frames / cal.fps,
             "width": int(w),
             "height": int(h),
@@ -501,7 +636,7 @@ class _TrackingThread(threading.Thread):
 
 def _make_tracker(tracker, fps: float):
     """A streaming Tracker and its config from ``None``, a TrackerConfig, a dict, a JSON path or a Tracker."""
-    from .track import Tracker, TrackerConfig
+    from .track import Tracker
 
     if isinstance(tracker, Tracker):
         if not math.isclose(tracker.fps, fps, rel_tol=1e-9):
@@ -509,19 +644,25 @@ def _make_tracker(tracker, fps: float):
         if tracker.frame >= 0:
             raise SpermtrackError("the tracker has already been used; pass a new Tracker or a TrackerConfig")
         return tracker, tracker.config
-    if tracker is None:
-        config = TrackerConfig()
-    elif isinstance(tracker, TrackerConfig):
-        config = tracker
-    elif isinstance(tracker, Mapping):
-        config = TrackerConfig.from_dict(dict(tracker))
-    elif isinstance(tracker, (str, Path)):
-        config = TrackerConfig.from_json(tracker)
-    else:
-        raise SpermtrackError(
-            f"tracker must be None, a TrackerConfig, a dict, a JSON path or a Tracker, got {type(tracker).__name__}"
-        )
+    config = _tracker_config(tracker)
     return Tracker(fps, config), config
+
+
+def _tracker_config(tracker):
+    """The TrackerConfig of ``None``, a TrackerConfig, a dict or a JSON path."""
+    from .track import TrackerConfig
+
+    if tracker is None:
+        return TrackerConfig()
+    if isinstance(tracker, TrackerConfig):
+        return tracker
+    if isinstance(tracker, Mapping):
+        return TrackerConfig.from_dict(dict(tracker))
+    if isinstance(tracker, (str, Path)):
+        return TrackerConfig.from_json(tracker)
+    raise SpermtrackError(
+        f"tracker must be None, a TrackerConfig, a dict, a JSON path or a Tracker, got {type(tracker).__name__}"
+    )
 
 
 def _make_detector(detector, source_path: Path, options: dict | None = None):
@@ -633,6 +774,7 @@ def analyze(
     from .detect.quality import check_detections, detection_warnings
     from .io.frames import open_frames
     from .kinematics import casa
+    from .results import checkpoint
 
     if batch_size < 1:
         raise SpermtrackError(f"batch_size must be >= 1, got {batch_size}")
@@ -645,7 +787,9 @@ def analyze(
     det = _make_detector(detector, source_path, dict(detector_options or {}))
     watch = _Stopwatch()
     with open_frames(source_path, fps=fps) as src:
-        cal, origin = resolve_calibration(src.fps, calibration, um_per_px, fps, visem_calibration, source=source_path)
+        cal, origin = resolve_calibration(
+            src.fps, calibration, um_per_px, fps, visem_calibration, source=source_path, fps_source=src.fps_source
+        )
         trk, config = _make_tracker(tracker, cal.fps)
         total = src.num_frames if max_frames is None else min(max_frames, src.num_frames or max_frames)
         worker = _TrackingThread(trk, watch)
@@ -672,6 +816,7 @@ def analyze(
                 n = first + len(batch)
                 boxes = boxes.replace(num_frames=n) if boxes.num_frames != n else boxes
                 parts.append(boxes)
+                checkpoint("batch detected")
                 worker.put((boxes, first, len(batch)))
                 bar.update(len(batch))
                 if max_frames is not None and n >= max_frames:
@@ -718,6 +863,21 @@ def analyze(
         look=look.to_dict() if look is not None else None,
         detection_check=check.to_dict(),
         warnings=warnings,
+        fps_source=fps_source_of(fps, src.fps_source) if calibration is None else "user",
+        settings=analysis_settings(
+            detector,
+            calibration,
+            detector_options=detector_options,
+            config,
+            um_per_px=um_per_px,
+            fps=fps,
+            visem_calibration=visem_calibration,
+            batch_size=batch_size,
+            max_frames=max_frames,
+            fastest_by=fastest_by,
+            min_duration_s=min_duration_s,
+            kinematics_options=kinematics_options,
+        ),
     )
 
 

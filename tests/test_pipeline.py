@@ -85,7 +85,7 @@ def test_fastest_and_summary(gt_analysis):
     assert s["counts"]["tracks"] == len(k) == len(a.tracks.unique_tracks())
     assert s["counts"]["graded_tracks"] == int((k.cls == 0).sum()) and s["graded_classes"] == ["sperm"]
     assert s["calibration"]["calibrated"] and s["calibration"]["speed_unit"] == "µm/s"
-    assert s["video"] == {"num_frames": 60, "fps": 50.0, "duration_s": 1.2, "width": 640, "height": 480}
+    assert s["video"] == {"num_frames": 60, "fps": 50.0, "fps_source": "user", "duration_s": 1.2, "width": 640, "height": 480}
     json.dumps(s)  # JSON-ready
 
 
@@ -159,9 +159,10 @@ def test_save_writes_every_output_and_they_agree(gt_analysis, tmp_path):
 
     with av.open(str(paths["overlay.mp4"])) as c:
         assert sum(1 for _ in c.decode(video=0)) == a.num_frames
-    # saving again replaces the outputs in place
+    # saving again replaces the whole folder: no overlay or report of the earlier save is left beside the new files
     a.save(tmp_path / "out", overlay=False, report=False)
-    check_outputs(tmp_path / "out")
+    check_outputs(tmp_path / "out", overlay=False, report=False)
+    assert not (tmp_path / "out" / "overlay.mp4").exists() and not (tmp_path / "out" / "report.html").exists()
 
 
 def test_uncalibrated_analysis_is_in_pixels_everywhere(clip, tmp_path):

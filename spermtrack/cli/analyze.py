@@ -44,7 +44,11 @@ def register(subparsers) -> None:
         help="use the VISEM-Tracking estimate of 0.25 µm/px (an estimate, not a measurement; see docs/calibration.md)",
     )
     p.add_argument(
-        "--tracker-config", type=Path, default=None, metavar="JSON", help="tracker settings (JSON object; see docs/tracking.md)"
+        "--tracker-config",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="path of a JSON file holding the tracker settings as one object (see docs/tracking.md)",
     )
     p.add_argument(
         "--opacity", type=float, default=0.85, metavar="A", help="opacity of the overlay drawing, 0 to 1 (default 0.85)"
@@ -59,6 +63,12 @@ def register(subparsers) -> None:
     p.add_argument("--no-video", action="store_true", help="skip the overlay video (the slowest output)")
     p.add_argument("--no-report", action="store_true", help="skip plots/ and report.html")
     p.add_argument("--link-video", action="store_true", help="link overlay.mp4 from the report instead of embedding it")
+    p.add_argument(
+        "--rerun",
+        action="store_true",
+        help="analyse again even when --out holds a complete result of the same source and settings (skipped otherwise)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an --out folder that holds the result of another source")
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -97,6 +107,13 @@ def print_fastest(table, unit: str, by: str, file=None) -> None:
         print(line, file=file)
 
 
+_FPS_WORDS = {
+    "user": "given with --fps",
+    "container": "stated by the video file",
+    "timestamps": "derived from the video's timestamps",
+}
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
     from ..errors import SpermtrackError
@@ -107,11 +124,40 @@ def run(args: argparse.Namespace) -> int:
         raise SpermtrackError(f"--opacity must be between 0 and 1, got {args.opacity}")
     if args.top < 0:
         raise SpermtrackError(f"--top must be >= 0, got {args.top}")
-    out = args.out or Path("out") / (args.source.stem if args.source.is_file() else args.source.resolve().name)
+    from ..pipeline import analysis_settings, output_settings
+    from ..results import preflight, resolve_path, up_to_date
+    from . import load_tracker_config
+
+    source = resolve_path(args.source)
+    if not source.exists():
+        raise SpermtrackError(f"{args.source}: no such video file or folder")
+    out = args.out or Path("out") / (source.stem if source.is_file() else source.name)
     progress = not args.quiet
-    tracker = args.tracker_config
-    if tracker is not None and not tracker.is_file():
-        raise SpermtrackError(f"{tracker}: no such tracker config file")
+    tracker = load_tracker_config(args.tracker_config)
+    style = OverlayStyle(opacity=args.opacity, trail_s=args.trail)
+    embed = False if args.link_video else None
+    preflight(out, args.source, force=args.force)  # refuse a bad --out before minutes of work
+    settings = {
+        **analysis_settings(
+            args.detector,
+            None,
+            tracker,
+            detector_options=look_kwargs(args),
+            um_per_px=args.um_per_px,
+            fps=args.fps,
+            visem_calibration=args.visem_calibration,
+            batch_size=args.batch_size,
+            max_frames=args.max_frames,
+            fastest_by=args.rank_by,
+        ),
+        "outputs": output_settings(not args.no_video, not args.no_report, style, embed),
+    }
+    why = up_to_date(out, args.source, settings)
+    if why is None and not args.rerun:
+        print(f"{out}: up to date (a complete result of this source with these settings); pass --rerun to redo it")
+        return 0
+    if out.exists() and not args.quiet:
+        print(f"{out}: analysing again: {why}", file=sys.stderr)
     warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
     try:
         result = analyze(
@@ -134,9 +180,10 @@ def run(args: argparse.Namespace) -> int:
             out,
             overlay=not args.no_video,
             report=not args.no_report,
-            style=OverlayStyle(opacity=args.opacity, trail_s=args.trail),
-            embed_video=False if args.link_video else None,
+            style=style,
+            embed_video=embed,
             progress=progress,
+            force=args.force,
         )
     cal = result.calibration
     s = result.summary
@@ -146,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
             f"detector {result.detector}, {result.timings['total']:.1f} s",
             file=sys.stderr,
         )
+        print(f"frame rate {cal.fps:g} frames/s ({_FPS_WORDS.get(result.fps_source, result.fps_source)})", file=sys.stderr)
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if not cal.calibrated:

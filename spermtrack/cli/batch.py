@@ -19,9 +19,15 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--um-per-px", type=float, default=None, metavar="X", help="µm per pixel (calibration)")
     p.add_argument("--fps", type=float, default=None, metavar="F", help="frames per second (default: each video's)")
     p.add_argument("--visem-calibration", action="store_true", help="use the VISEM-Tracking estimate of 0.25 µm/px")
-    p.add_argument("--tracker-config", type=Path, default=None, metavar="JSON", help="tracker settings (JSON)")
+    p.add_argument(
+        "--tracker-config", type=Path, default=None, metavar="FILE.json", help="path of a JSON file of tracker settings"
+    )
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="analyse only the first N frames of each video")
-    p.add_argument("--rerun", action="store_true", help="redo videos whose complete outputs already exist")
+    p.add_argument(
+        "--rerun",
+        action="store_true",
+        help="redo videos whose complete results (same source and settings) exist; only folders spermtrack wrote are replaced",
+    )
     add_quiet(p)
 
 
@@ -64,6 +70,7 @@ def register(subparsers) -> None:
     p.add_argument("--seconds", type=float, default=30.0, help="clip length in seconds (default 30)")
     p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
     p.add_argument("--fps", type=float, default=None, metavar="F", help="frame rate (needed for image folders)")
+    p.add_argument("--force", action="store_true", help="replace an --out folder holding the clips of another source")
     p.add_argument("--keep-tail", action="store_true", help="keep the last, shorter clip")
     add_quiet(p)
     p.set_defaults(func=run_clip)
@@ -72,9 +79,9 @@ def register(subparsers) -> None:
 def _options(args: argparse.Namespace, **extra):
     from ..batch import AnalysisOptions
     from ..errors import SpermtrackError
+    from . import load_tracker_config
 
-    if args.tracker_config is not None and not args.tracker_config.is_file():
-        raise SpermtrackError(f"{args.tracker_config}: no such tracker config file")
+    load_tracker_config(args.tracker_config)  # a missing or malformed file fails here, not on every worker
     if args.workers is not None and args.workers < 1:
         raise SpermtrackError(f"--workers must be >= 1, got {args.workers}")
     return AnalysisOptions(
@@ -117,7 +124,13 @@ def run_clip(args: argparse.Namespace) -> int:
     from ..clip import clip_video
 
     clips = clip_video(
-        args.video, args.out, seconds=args.seconds, fps=args.fps, keep_tail=args.keep_tail, progress=not args.quiet
+        args.video,
+        args.out,
+        seconds=args.seconds,
+        fps=args.fps,
+        keep_tail=args.keep_tail,
+        progress=not args.quiet,
+        force=args.force,
     )
     for c in clips:
         print(f"{c.path}  frames {c.first_frame}-{c.last_frame}  ({c.start_s:.2f}-{c.end_s:.2f} s)")

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from . import add_quiet
+from ..errors import SpermtrackError
+from . import add_quiet, check_output_file, parse_classes
 
 DETECTOR_HELP = (
     "auto (best available), default (shipped model, ONNX), classical, gt (labels), yolo:WEIGHTS, onnx:WEIGHTS, yolov5:WEIGHTS"
@@ -51,8 +52,8 @@ def look_kwargs(args) -> dict:
         out["head_px"] = args.head_px
     kind = args.detector.partition(":")[0].lower()
     if out and kind not in ("auto", "default", "classical"):
-        raise SystemExit(
-            f"spermtrack: error: --polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
+        raise SpermtrackError(
+            f"--polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
         )
     return out
 
@@ -62,7 +63,7 @@ def _yolo_kwargs(args) -> dict:
     if kind in ("classical", "gt", "gt-noisy"):
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(args, k) is not None]
         if given:
-            raise SystemExit(f"spermtrack: error: {' '.join(given)} apply to YOLO detectors, not to {args.detector!r}")
+            raise SpermtrackError(f"{' '.join(given)} apply to YOLO detectors, not to {args.detector!r}")
         return look_kwargs(args)
     return {**{k: getattr(args, k) for k in ("conf", "iou", "device") if getattr(args, k) is not None}, **look_kwargs(args)}
 
@@ -94,6 +95,12 @@ def register(subparsers) -> None:
     e.add_argument("--max-frames", type=int, default=None, help="evaluate only the first N frames of each video")
     e.add_argument("--json", action="store_true", help="print JSON (keys precision, recall, mAP50, mAP50-95, fitness)")
     e.add_argument("--output", default=None, help="also write the JSON to this file")
+    e.add_argument(
+        "--classes",
+        default=None,
+        metavar="C,C,...",
+        help="class ids besides VISEM's 0,1,2 that the labels may hold (an undeclared class is an error)",
+    )
     e.add_argument("--miss", type=float, default=0.0, help="gt detector: probability of missing a box")
     e.add_argument("--jitter-px", type=float, default=0.0, help="gt detector: centre jitter sigma in pixels")
     e.add_argument("--fp-per-frame", type=float, default=0.0, help="gt detector: mean false positives per frame")
@@ -108,8 +115,9 @@ def run_detect(args) -> int:
     from ..io.mot import write_mot
 
     if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
-        raise SystemExit("spermtrack: error: 'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
+        raise SpermtrackError("'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
     kwargs = _yolo_kwargs(args)
+    check_output_file(args.output, [args.source])
     detector = get_detector(args.detector, **kwargs)
     boxes = run_detector(detector, args.source, batch_size=args.batch, progress=not args.quiet, max_frames=args.max_frames)
     write_mot(args.output, boxes, with_class=True)
@@ -118,15 +126,28 @@ def run_detect(args) -> int:
     return 0
 
 
+def _check_label_classes(root, declared: list[int]) -> None:
+    """Refuse labels of an undeclared class before scoring (it would count as a class of its own in mAP)."""
+    from ..boxes import check_classes
+    from ..io.visem import VisemDataset
+
+    ds = VisemDataset(root)
+    for vid in ds.video_ids:
+        video = ds.video(vid)
+        check_classes(video.labels(), f"{video.path} (labels)", declared)
+
+
 def run_eval(args) -> int:
     from ..atomic import atomic_open
     from ..detect.evaluation import evaluate_detector
 
     kwargs = _yolo_kwargs(args)
+    check_output_file(args.output, [args.root])
+    _check_label_classes(args.root, parse_classes(args.classes))
     if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
         kwargs = {"miss": args.miss, "jitter_px": args.jitter_px, "fp_per_frame": args.fp_per_frame, "seed": args.seed}
     elif args.miss or args.jitter_px or args.fp_per_frame:
-        raise SystemExit("spermtrack: error: --miss, --jitter-px and --fp-per-frame apply to --detector gt only")
+        raise SpermtrackError("--miss, --jitter-px and --fp-per-frame apply to --detector gt only")
     result = evaluate_detector(
         args.root,
         args.detector,

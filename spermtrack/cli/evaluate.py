@@ -28,8 +28,42 @@ def register(subparsers) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
     p.add_argument("-o", "--output", metavar="FILE.json", default=None, help="also write the scores as JSON to this file")
+    p.add_argument(
+        "--classes",
+        default=None,
+        metavar="C,C,...",
+        help="class ids besides VISEM's 0,1,2 that the files may hold (an undeclared class is an error)",
+    )
+    p.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="drop boxes that repeat an earlier box of the same frame (reported as a warning otherwise)",
+    )
     add_quiet(p)
     p.set_defaults(func=run)
+
+
+def dedupe(video, where: str, drop: bool, verb: str):
+    """Warn about (and with ``drop`` remove) repeated boxes of a source's video."""
+    import sys
+    from dataclasses import replace
+
+    from ..boxes import drop_duplicates, duplicate_rows
+
+    k = int(duplicate_rows(video.boxes).sum())
+    if not k:
+        return video
+    frames = len(set(video.boxes.frame[duplicate_rows(video.boxes)].tolist()))
+    if drop:
+        boxes, _ = drop_duplicates(video.boxes)
+        print(f"spermtrack {verb}: warning: {where}: dropped {k} duplicate boxes in {frames} frames", file=sys.stderr)
+        return replace(video, boxes=boxes)
+    print(
+        f"spermtrack {verb}: warning: {where}: {k} boxes repeat an earlier box of the same frame ({frames} frames; "
+        "a file concatenated twice?); pass --drop-duplicates to drop them",
+        file=sys.stderr,
+    )
+    return video
 
 
 def run(args) -> int:
@@ -37,10 +71,21 @@ def run(args) -> int:
     import sys
 
     from ..atomic import atomic_open
+    from ..boxes import check_classes
     from ..evaluate import EvaluationError, detection_many, json_safe, tracking_many
     from ..evaluate.sources import pair_sources
+    from . import check_output_file, parse_classes
 
-    pairs = pair_sources(args.gt, args.hyp)
+    check_output_file(args.output, [args.gt, args.hyp])
+    declared = parse_classes(args.classes)
+    notes: list[str] = []
+    pairs = pair_sources(args.gt, args.hyp, notes)
+    for note in notes:
+        print(f"spermtrack evaluate: note: {note}", file=sys.stderr)
+    for vid, (g, h, _) in pairs.items():
+        check_classes(g.boxes, f"{g.path} (ground truth of video {vid})", declared)
+        check_classes(h.boxes, f"{h.path} (hypothesis of video {vid})", declared)
+    pairs = {v: (g, dedupe(h, f"{h.path}", args.drop_duplicates, "evaluate"), n) for v, (g, h, n) in pairs.items()}
     nframes = {v: n for v, (_, _, n) in pairs.items()}
     videos = {v: (g.boxes, h.boxes) for v, (g, h, _) in pairs.items()}
     try:

@@ -129,22 +129,25 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=total, unit="frame", desc=f"simulate {len(plans)} video(s)", file=sys.stderr)
     t0 = time.perf_counter()
+    from ..results import lock, resolve_path
+
     try:
-        ids = simulate_dataset(
-            args.out,
-            n_videos=n_videos,
-            num_frames=num_frames,
-            seed=args.seed,
-            density=args.density,
-            look=args.look,
-            workers=args.workers,
-            like_visem=args.like_visem,
-            calibration=calibration,
-            mp4=not args.no_mp4,
-            overwrite=args.overwrite,
-            progress=None if bar is None else bar.update,
-            **extra,
-        )
+        with lock(resolve_path(args.out)):  # a second simulate into the same root is refused, not interleaved
+            ids = simulate_dataset(
+                args.out,
+                n_videos=n_videos,
+                num_frames=num_frames,
+                seed=args.seed,
+                density=args.density,
+                look=args.look,
+                workers=args.workers,
+                like_visem=args.like_visem,
+                calibration=calibration,
+                mp4=not args.no_mp4,
+                overwrite=args.overwrite,
+                progress=None if bar is None else bar.update,
+                **extra,
+            )
     except FileExistsError as exc:
         raise SpermtrackError(str(exc)) from None
     finally:

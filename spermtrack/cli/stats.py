@@ -24,15 +24,25 @@ def register(subparsers) -> None:
     p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
     p.add_argument("--videos", nargs="*", default=None, metavar="VID", help="only these video ids")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON instead of a table")
+    p.add_argument(
+        "--classes",
+        default=None,
+        metavar="C,C,...",
+        help="class ids besides VISEM's 0,1,2 that the labels may hold (an undeclared class is an error)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an --out folder holding the statistics of another root")
     add_quiet(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..dataset_stats import dataset_stats
+    from ..results import preflight
+    from . import parse_classes
 
-    stats = dataset_stats(args.root, videos=args.videos, progress=not args.quiet)
-    paths = stats.save(args.out)
+    preflight(args.out, args.root, force=args.force)
+    stats = dataset_stats(args.root, videos=args.videos, progress=not args.quiet, classes=parse_classes(args.classes))
+    paths = stats.save(args.out, force=args.force)
     if args.json:
         print(json.dumps(stats.to_dict(), indent=1))
     else:

@@ -19,21 +19,47 @@ def register(subparsers) -> None:
     p.add_argument("--detections", required=True, metavar="DETS.txt", help="MOTChallenge file of detections (ids ignored)")
     p.add_argument("--fps", required=True, type=float, help="frames per second of the video (lifecycles are in seconds)")
     p.add_argument("--out", required=True, metavar="TRACKS.txt", help="MOTChallenge file to write (atomically)")
-    p.add_argument("--config", default=None, metavar="JSON", help="tracker settings as a JSON object (see docs/tracking.md)")
+    p.add_argument(
+        "--config", default=None, metavar="FILE.json", help="path of a JSON file holding the tracker settings (docs/tracking.md)"
+    )
     p.add_argument("--num-frames", type=int, default=None, help="frames in the video (default: the last frame in the file)")
     p.add_argument("--streaming", action="store_true", help="frame-by-frame mode only (no whole-video gap closing)")
+    p.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="drop detections that repeat an earlier one of the same frame (a warning with counts otherwise)",
+    )
     add_quiet(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    import sys
     import time
 
+    from ..boxes import drop_duplicates, duplicate_rows
+    from ..errors import SpermtrackError
     from ..io.mot import read_mot, write_mot
     from ..track import Tracker, TrackerConfig, track
+    from . import check_output_file, load_tracker_config
 
-    config = TrackerConfig.from_json(args.config) if args.config else TrackerConfig()
+    if not args.fps > 0 or args.fps != args.fps:
+        raise SpermtrackError(f"--fps must be a positive number, got {args.fps}")
+    check_output_file(args.out, [args.detections])
+    config = load_tracker_config(args.config) if args.config else TrackerConfig()
     dets = read_mot(args.detections, num_frames=args.num_frames)
+    dup = duplicate_rows(dets)
+    if dup.any():
+        k, frames = int(dup.sum()), len(set(dets.frame[dup].tolist()))
+        if args.drop_duplicates:
+            dets, _ = drop_duplicates(dets)
+            print(f"spermtrack track: warning: dropped {k} duplicate detections in {frames} frames", file=sys.stderr)
+        else:
+            print(
+                f"spermtrack track: warning: {args.detections}: {k} detections repeat an earlier one of the same frame "
+                f"({frames} frames; a file concatenated twice?); each would start its own track; pass --drop-duplicates",
+                file=sys.stderr,
+            )
     start = time.perf_counter()
     if args.streaming:
         tracker = Tracker(args.fps, config)

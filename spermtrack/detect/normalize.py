@@ -1,24 +1,29 @@
 """Run a detector made for one look on any video: measure the video, map its frames, map the boxes back.
 
-:class:`CalibratedDetector` wraps a detector that knows one look (the shipped model and the
-classical detector know bright heads of VISEM-Tracking's size: 23-pixel boxes). On the
-first batch of each video it measures the video's look (:func:`~spermtrack.detect.calibrate.measure_look`:
-head polarity and head size), then for every batch
+:class:`CalibratedDetector` wraps a detector that knows one look: the shipped model and the
+classical detector know bright heads of a given size (VISEM-Tracking's 23-pixel boxes, or
+the 16-pixel heads the shipped model runs at). On the first batch of each video it measures
+the video's look (:func:`~spermtrack.detect.calibrate.measure_look`: head polarity and head
+size), then for every batch
 
 1. inverts the grey levels when the video's heads are dark and the detector expects bright ones;
-2. rescales the frames when the video's heads fall outside the size range the detector was
-   made for (``head_box_px`` / ``size_tolerance`` .. ``head_box_px`` x ``size_tolerance``),
-   just enough to bring them to the nearest edge of that range (a model trained with scale
-   augmentation needs no rescaling inside it, and every resampling blurs);
-3. runs the detector, and maps its boxes back to the pixels of the original frame.
+2. picks the scale: for a detector with a fixed network input (YOLO), the scale that fits the
+   frame into the input (no tiling, as ultralytics' letterbox would) as long as the heads
+   then stay within ``inner_head_px / size_tolerance .. inner_head_px x size_tolerance``,
+   else the nearest scale that keeps them there; for other detectors, 1 unless the heads
+   fall outside that range;
+3. resizes the frames by that scale, and either pads them to the network input (so that the
+   letterbox does not resize them again) or cuts them into overlapping tiles of the input's
+   size when they are larger;
+4. runs the detector, and maps its boxes back to the pixels of the original frame (boxes cut
+   by an inner tile border are dropped: the overlap holds the whole head in the next tile;
+   duplicates in the overlap are merged by non-maximum suppression).
 
 The measured look is kept in :attr:`CalibratedDetector.look` (and reported by ``analyze`` in
 ``summary.json``); ``polarity`` and ``head_px`` pin either value.
 """
 
 from __future__ import annotations
-
-import math
 
 import cv2
 import numpy as np
@@ -29,6 +34,8 @@ from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity
 
 #: Frames of the first batch used to measure a video's look.
 CALIBRATION_FRAMES = 16
+#: IoU above which two boxes of one class from overlapping tiles are one head.
+TILE_NMS_IOU = 0.5
 
 
 class CalibratedDetector:
@@ -37,18 +44,19 @@ class CalibratedDetector:
     Parameters
     ----------
     inner : Detector
-        The detector to run on mapped frames (anything with ``name`` and ``detect``).
+        The detector to run on mapped frames (anything with ``name`` and ``detect``; an
+        ``input_size`` attribute ``(width, height)`` marks a fixed network input).
     inner_polarity : {"bright", "dark"}
         Head polarity ``inner`` was made for.
     inner_head_px : float
-        Head box side (pixels) ``inner`` was made for (23 px: VISEM-Tracking at 640x480).
+        Head box side (pixels) ``inner`` works best at (23 px: VISEM-Tracking at 640x480).
     polarity : {"auto", "bright", "dark"}
         The videos' head polarity; ``"auto"`` measures it per video.
     head_px : float, optional
         The videos' head box side in pixels; None measures it per video.
     size_tolerance : float
-        Heads within ``inner_head_px / size_tolerance .. inner_head_px * size_tolerance`` are
-        not rescaled.
+        Heads within ``inner_head_px / size_tolerance .. inner_head_px * size_tolerance`` (at
+        the detector's input) need no rescaling.
     """
 
     def __init__(
@@ -61,19 +69,21 @@ class CalibratedDetector:
         size_tolerance: float = 1.4,
     ) -> None:
         self.inner = inner
-        self.inner_polarity = check_polarity(inner_polarity)
-        if self.inner_polarity == "auto":
-            raise ValueError("inner_polarity must be 'bright' or 'dark'")
+        if inner_polarity not in ("bright", "dark"):
+            raise ValueError(f"inner_polarity must be 'bright' or 'dark', got {inner_polarity!r}")
+        self.inner_polarity = inner_polarity
         self.inner_head_px = float(check_head_px(inner_head_px))
         self.polarity = check_polarity(polarity)
         self.head_px = check_head_px(head_px)
         if not size_tolerance >= 1.0:
             raise ValueError(f"size_tolerance must be >= 1, got {size_tolerance!r}")
         self.size_tolerance = float(size_tolerance)
+        self.input_size: tuple[int, int] | None = getattr(inner, "input_size", None)
         self.name = inner.name
         #: The look of the current video (set on its first batch, or by :meth:`set_look`).
         self.look: LookEstimate | None = None
         self._pinned = False
+        self._frame_size: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ public API
     def set_look(self, look: LookEstimate) -> None:
@@ -92,12 +102,18 @@ class CalibratedDetector:
     @property
     def scale(self) -> float:
         """Factor by which the current video's frames are resized before detection (1: none)."""
+        if self.look is None or self._frame_size is None:
+            return 1.0
+        return self.scale_for(*self._frame_size)
+
+    def scale_for(self, width: int, height: int) -> float:
+        """The resize factor for frames of ``width`` x ``height`` pixels with the current look."""
         if self.look is None:
             return 1.0
-        lo, hi = self.inner_head_px / self.size_tolerance, self.inner_head_px * self.size_tolerance
-        target = min(max(self.look.head_box_px, lo), hi)
-        s = target / self.look.head_box_px
-        return 1.0 if abs(math.log(s)) < 1e-3 else float(s)
+        fit = 1.0 if self.input_size is None else min(self.input_size[0] / width, self.input_size[1] / height)
+        lo = self.inner_head_px / self.size_tolerance / self.look.head_box_px
+        hi = self.inner_head_px * self.size_tolerance / self.look.head_box_px
+        return float(min(max(fit, lo), hi))
 
     def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
         """Boxes of a ``(B, H, W, 3)`` BGR batch, in pixels of the original frames."""
@@ -109,34 +125,85 @@ class CalibratedDetector:
         if self.look is None:
             pick = np.linspace(0, len(batch) - 1, min(len(batch), CALIBRATION_FRAMES)).round().astype(int)
             self.look = measure_look(batch[pick], polarity=self.polarity, head_px=self.head_px)
-        self._pinned = False if first_frame == 0 else self._pinned
+        if first_frame == 0:
+            self._pinned = False  # a pinned look holds for one video
+        height, width = batch.shape[1:3]
+        self._frame_size = (width, height)
         mapped = self.map_frames(batch)
-        boxes = self.inner.detect(mapped, first_frame)
-        return self.map_boxes(boxes, batch.shape[2], batch.shape[1])
+        s = self.scale
+        if self.input_size is None:
+            return self.map_boxes(self.inner.detect(mapped, first_frame), width, height, s)
+        return self._detect_tiled(mapped, first_frame, width, height, s)
 
     def map_frames(self, batch: np.ndarray) -> np.ndarray:
-        """The batch as the inner detector expects it (inverted and resized as needed)."""
+        """The batch inverted and resized as the inner detector expects it (no padding or tiling)."""
         out = batch
         if self.invert:
             out = 255 - out
-        s = self.scale
-        if s != 1.0:
-            h, w = batch.shape[1:3]
+        h, w = batch.shape[1:3]
+        s = self.scale_for(w, h)
+        if abs(s - 1.0) > 1e-3:
             size = (max(8, round(w * s)), max(8, round(h * s)))
             interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
             out = np.stack([cv2.resize(f, size, interpolation=interp) for f in out])
         return np.ascontiguousarray(out)
 
-    def map_boxes(self, boxes: Boxes, width: int, height: int) -> Boxes:
+    def map_boxes(self, boxes: Boxes, width: int, height: int, scale: float | None = None) -> Boxes:
         """Boxes found on mapped frames, in pixels of the original ``width`` x ``height`` frames."""
-        s = self.scale
-        if s == 1.0 or len(boxes) == 0:
+        s = self.scale_for(width, height) if scale is None else scale
+        if abs(s - 1.0) <= 1e-3 or len(boxes) == 0:
             return boxes
-        x1 = np.clip(boxes.x1 / s, 0, width).astype(np.float32)
-        x2 = np.clip(boxes.x2 / s, 0, width).astype(np.float32)
-        y1 = np.clip(boxes.y1 / s, 0, height).astype(np.float32)
-        y2 = np.clip(boxes.y2 / s, 0, height).astype(np.float32)
-        return boxes.replace(x1=x1, y1=y1, x2=x2, y2=y2)
+        return boxes.replace(
+            x1=np.clip(boxes.x1 / s, 0, width).astype(np.float32),
+            y1=np.clip(boxes.y1 / s, 0, height).astype(np.float32),
+            x2=np.clip(boxes.x2 / s, 0, width).astype(np.float32),
+            y2=np.clip(boxes.y2 / s, 0, height).astype(np.float32),
+        )
+
+    # ------------------------------------------------------------------ tiles
+    def _detect_tiled(self, mapped: np.ndarray, first_frame: int, width: int, height: int, s: float) -> Boxes:
+        """Pad or tile ``mapped`` to the inner detector's input, detect, stitch, map back."""
+        tw, th = self.input_size
+        b, mh, mw = mapped.shape[:3]
+        overlap = int(np.ceil(3 * self.inner_head_px))
+        xs, ys = _tile_starts(mw, tw, overlap), _tile_starts(mh, th, overlap)
+        tiles = []
+        fill = [int(v) for v in np.median(mapped[:, ::8, ::8].reshape(-1, 3), axis=0)]
+        for f in mapped:
+            for y0 in ys:
+                for x0 in xs:
+                    crop = f[y0 : y0 + th, x0 : x0 + tw]
+                    if crop.shape[:2] != (th, tw):
+                        crop = cv2.copyMakeBorder(crop, 0, th - crop.shape[0], 0, tw - crop.shape[1], cv2.BORDER_CONSTANT, value=fill)
+                    tiles.append(crop)
+        found = self.inner.detect(np.stack(tiles), 0)
+        per_frame = len(xs) * len(ys)
+        tile = found.frame.astype(np.int64)
+        fi, ti = tile // per_frame, tile % per_frame
+        ox = np.asarray(xs, np.float32)[ti % len(xs)]
+        oy = np.asarray(ys, np.float32)[ti // len(xs)]
+        x1, y1, x2, y2 = found.x1 + ox, found.y1 + oy, found.x2 + ox, found.y2 + oy
+        keep = np.ones(len(found), bool)
+        if per_frame > 1:  # drop boxes cut by an inner tile border: the overlap shows the whole head elsewhere
+            m = 2.0
+            keep &= ~((found.x1 <= m) & (ox > 0)) & ~((found.y1 <= m) & (oy > 0))
+            keep &= ~((found.x2 >= tw - m) & (ox + tw < mw)) & ~((found.y2 >= th - m) & (oy + th < mh))
+        boxes = Boxes(
+            (fi[keep] + first_frame).astype(np.int32),
+            x1[keep],
+            y1[keep],
+            x2[keep],
+            y2[keep],
+            score=found.score[keep],
+            cls=found.cls[keep],
+            num_frames=first_frame + b,
+        ) if keep.any() else Boxes.empty(first_frame + b)  # fmt: skip
+        if per_frame > 1 and len(boxes):
+            boxes = _nms_per_frame(boxes, TILE_NMS_IOU)
+        boxes = boxes.replace(
+            x1=np.minimum(boxes.x1, mw), y1=np.minimum(boxes.y1, mh), x2=np.minimum(boxes.x2, mw), y2=np.minimum(boxes.y2, mh)
+        )
+        return self.map_boxes(boxes, width, height, s)
 
     def __getattr__(self, name):
         # conf, iou, imgsz, device, ... of the inner detector
@@ -146,3 +213,24 @@ class CalibratedDetector:
 
     def __repr__(self) -> str:
         return f"CalibratedDetector({self.inner!r}, polarity={self.polarity!r}, head_px={self.head_px!r})"
+
+
+def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` pixels covering ``size`` pixels, neighbours overlapping by >= ``overlap``."""
+    if size <= tile:
+        return [0]
+    step = max(1, tile - overlap)
+    n = int(np.ceil((size - tile) / step)) + 1
+    return [int(round(i * (size - tile) / (n - 1))) for i in range(n)]
+
+
+def _nms_per_frame(boxes: Boxes, iou: float) -> Boxes:
+    """Class-aware non-maximum suppression within each frame (boxes from overlapping tiles)."""
+    rel = (boxes.frame - boxes.frame.min()).astype(np.float32)
+    off = (rel * 4096 + boxes.cls.astype(np.float32) * 1024)[:, None]
+    xyxy = np.stack([boxes.x1, boxes.y1, boxes.x2, boxes.y2], 1).astype(np.float32)
+    rects = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], 1)
+    rects[:, 0:1] += off  # no suppression across frames or classes
+    keep = cv2.dnn.NMSBoxes(rects.tolist(), boxes.score.tolist(), 0.0, iou)
+    keep = np.sort(np.asarray(keep, np.int64).reshape(-1))
+    return boxes[keep]

@@ -11,6 +11,8 @@ from ..boxes import Boxes
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Stem of the shipped default model (``.onnx`` always, ``.pt`` when small enough to ship).
 DEFAULT_MODEL = "spermyolo_p3"
+#: Head box side (pixels at the network input) the self-calibration brings the shipped model's input to.
+DEFAULT_MODEL_HEAD_PX = 23.0
 
 
 def default_weights(kind: str = "onnx") -> Path | None:
@@ -84,12 +86,13 @@ def get_detector(spec: str = "auto", gt: Boxes | None = None, **kwargs):
         from .normalize import CalibratedDetector
 
         inner = get_detector(spec, gt, calibrate=False, **kwargs)
-        tolerance = 1.4  # a model trained with scale augmentation takes heads within 1.4x of its size
+        # a model trained with scale augmentation takes heads within 1.4x of its size
+        head, tolerance = DEFAULT_MODEL_HEAD_PX, 1.4
         if inner.name == "classical":  # the calibration inverts dark-head videos: the inner one sees bright heads
             inner.polarity = "bright"
             inner.reset()
-            tolerance = 1.25  # its box sizes are fixed: every video is brought to its scale
-        return CalibratedDetector(inner, size_tolerance=tolerance, **look)
+            head, tolerance = 23.0, 1.25  # its box sizes are fixed near VISEM's
+        return CalibratedDetector(inner, inner_head_px=head, size_tolerance=tolerance, **look)
     if look and kind not in ("auto", "default", "classical"):
         raise ValueError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
     if kind == "auto":

@@ -137,6 +137,17 @@ class YoloDetector:
                 cls.append(mapped[ok])
         return boxes_from_lists(fr, xyxy, score, cls, num_frames=first_frame + len(batch))
 
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """``(width, height)`` of the network input that frames are letterboxed to, if fixed."""
+        if self._onnx is not None:
+            h, w = self._onnx.input_shape
+            return int(w), int(h)
+        if isinstance(self.imgsz, int):
+            return self.imgsz, self.imgsz
+        h, w = self.imgsz
+        return int(w), int(h)
+
     def __repr__(self) -> str:
         return f"YoloDetector({str(self.weights)!r}, backend={self.backend!r}, device={self.device!r}, conf={self.conf}, iou={self.iou})"
 

@@ -83,26 +83,44 @@ def load_source(path: str | os.PathLike) -> dict[str, VideoBoxes]:
     return out
 
 
-def pair_sources(gt_path: str | os.PathLike, hyp_path: str | os.PathLike) -> dict[str, tuple[VideoBoxes, VideoBoxes, int]]:
+def pair_sources(
+    gt_path: str | os.PathLike, hyp_path: str | os.PathLike, notes: list[str] | None = None
+) -> dict[str, tuple[VideoBoxes, VideoBoxes, int]]:
     """Match ground-truth and hypothesis videos by id: ``vid -> (gt, hyp, num_frames)``.
 
-    A single video on each side is paired whatever the names. With several
-    videos, every ground-truth video needs a hypothesis of the same id
-    (DatasetError otherwise); hypothesis videos without ground truth are left
-    out. ``num_frames`` is the ground truth's known length, else (MOT file
+    Videos are paired by id only. One exception: when each side holds a single
+    video and one side is a MOTChallenge *file* (whose name is often not a video
+    id, e.g. ``tracks.txt`` written by ``spermtrack analyze``), the two are paired
+    and, when the names differ, a note saying so is appended to ``notes``.
+    Every ground-truth video needs a hypothesis of the same id (DatasetError
+    otherwise); hypothesis videos without ground truth are left out (a note says
+    which). ``num_frames`` is the ground truth's known length, else (MOT file
     ground truth) the largest of both sides, so that hypothesis boxes after the
     last ground-truth box count as false positives (py-motmetrics' convention).
     """
     gt = load_source(gt_path)
     hyp = load_source(hyp_path)
-    if len(gt) == 1 and len(hyp) == 1:
-        pairs = {next(iter(gt)): (next(iter(gt.values())), next(iter(hyp.values())))}
+    notes = notes if notes is not None else []
+    single = len(gt) == 1 and len(hyp) == 1
+    one_file = source_kind(gt_path) == "mot" or source_kind(hyp_path) == "mot"
+    if single and one_file:
+        (g_id, g), (h_id, h) = next(iter(gt.items())), next(iter(hyp.items()))
+        if g_id != h_id:
+            notes.append(
+                f"names differ: paired hypothesis '{h_id}' ({h.path}) with ground-truth video '{g_id}' ({g.path}), "
+                "the only video on each side"
+            )
+        pairs = {g_id: (g, h)}
     else:
         missing = [v for v in gt if v not in hyp]
         if missing:
             raise DatasetError(
-                f"{hyp_path}: no hypothesis for video(s) {missing} of the ground truth {gt_path} (hypothesis has {sorted(hyp)})"
+                f"{hyp_path}: no hypothesis for video(s) {missing} of the ground truth {gt_path} (hypothesis has "
+                f"{sorted(hyp)}); videos are paired by id (folder or file name)"
             )
+        extra = sorted(v for v in hyp if v not in gt)
+        if extra:
+            notes.append(f"hypothesis video(s) {extra} have no ground truth and are not scored")
         pairs = {v: (gt[v], hyp[v]) for v in gt}
     out = {}
     for vid, (g, h) in pairs.items():

@@ -57,6 +57,8 @@ class FrameSource:
         ``(width, height)`` in pixels.
     num_frames : int or None
         Number of frames when the container says so (always known for images).
+    fps_source : str or None
+        How the frame rate was obtained (``"user"``, ``"container"``, ``"timestamps"``).
 
     Notes
     -----
@@ -68,6 +70,8 @@ class FrameSource:
     fps: float | None
     size: tuple[int, int]
     num_frames: int | None
+    #: How :attr:`fps` was obtained: ``"user"``, ``"container"``, ``"timestamps"``, a sidecar file name, or None.
+    fps_source: str | None = None
 
     def __iter__(self) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -144,6 +148,7 @@ class ImageSequence(FrameSource):
             raise VideoError(f"{path}: no image files")
         self.path = Path(path) if path is not None else self.files[0].parent
         self.fps = None if fps is None else float(fps)
+        self.fps_source = None if fps is None else "user"
         self.num_frames = len(self.files)
         self.size = image_size(self.files[0])
         self.threads = max(0, int(threads))
@@ -289,6 +294,7 @@ class VideoFile(FrameSource):
         self.size = info["size"]
         self.num_frames = info["num_frames"]
         self.fps = float(fps) if fps is not None else info["fps"]
+        self.fps_source = "user" if fps is not None else info["fps_source"]
         if backend not in ("auto", "opencv", "pyav"):
             raise ValueError(f"backend must be 'auto', 'opencv' or 'pyav', got {backend!r}")
         if backend == "auto":
@@ -366,15 +372,32 @@ def _open_container(path: Path):
     return container
 
 
+#: Container formats that hold a bare codec stream: no timestamps, and the frame rate
+#: FFmpeg reports for them is its default guess (25), not a statement of the file.
+RAW_STREAM_FORMATS = frozenset(
+    {"h264", "hevc", "h263", "m4v", "mjpeg", "mpegvideo", "cavsvideo", "vc1", "rawvideo", "obu", "dirac", "avs2", "vvc"}
+)
+#: Frame rates outside this range (frames per second) are not taken from a container.
+PLAUSIBLE_FPS = (0.1, 10_000.0)
+#: Packets read to derive a frame rate from timestamps.
+TIMESTAMP_PACKETS = 500
+
+
 def probe_video(path: str | os.PathLike) -> dict:
     """Size, frame rate and frame count of a video file without decoding it.
+
+    The frame rate is never guessed (docs/reliability.md): it is the
+    container's when the container states a real one; else it is derived from
+    the packets' presentation timestamps (median interval) when they exist;
+    else it is None and the caller must be given one (``--fps``).
 
     Returns
     -------
     dict
         ``size`` ``(width, height)`` in pixels, ``fps`` (float or None),
-        ``num_frames`` (from the container, else by counting packets; None if
-        the stream cannot be counted).
+        ``fps_source`` (``"container"``, ``"timestamps"`` or None), ``num_frames``
+        (from the container, else by counting packets; None if the stream cannot
+        be counted).
     """
     path = Path(path)
     container = _open_container(path)
@@ -383,14 +406,81 @@ def probe_video(path: str | os.PathLike) -> dict:
         w, h = int(stream.codec_context.width), int(stream.codec_context.height)
         if not w or not h:
             raise VideoError(f"{path}: the video stream has no frame size (corrupt header)")
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(Fraction(rate)) if rate else None
+        fps, fps_source = _stated_rate(container, stream, path), "container"
         n = int(stream.frames or 0)
-        if n <= 0:
-            n = sum(1 for p in container.demux(stream) if p.size)
-        return {"size": (w, h), "fps": fps, "num_frames": n if n > 0 else None}
+        pts: list[int] = []
+        if n <= 0 or fps is None:
+            count = 0
+            for p in container.demux(stream):
+                if not p.size:
+                    continue
+                count += 1
+                if p.pts is not None and len(pts) < TIMESTAMP_PACKETS:
+                    pts.append(int(p.pts))
+                if n > 0 and len(pts) >= TIMESTAMP_PACKETS:
+                    break
+            if n <= 0:
+                n = count
+        if fps is None:
+            fps = _timestamp_rate(pts, stream.time_base) if _independent_timestamps(container, path) else None
+            fps_source = "timestamps" if fps is not None else None
+        return {"size": (w, h), "fps": fps, "fps_source": fps_source, "num_frames": n if n > 0 else None}
     finally:
         container.close()
+
+
+def _plausible(rate) -> float | None:
+    if not rate:
+        return None
+    value = float(Fraction(rate))
+    return value if PLAUSIBLE_FPS[0] <= value <= PLAUSIBLE_FPS[1] else None
+
+
+def _stated_rate(container, stream, path: Path) -> float | None:
+    """The frame rate the container states, or None when it states none (FFmpeg's guesses are not taken)."""
+    fmt = (container.format.name or "").split(",")
+    if any(f in RAW_STREAM_FORMATS for f in fmt):
+        return None
+    if "avi" in fmt:  # FFmpeg replaces a 0 rate in the header by 25 and numbers the packets with it
+        header = _avi_header_rate(path)
+        if header is None:
+            return None
+    return _plausible(stream.average_rate)
+
+
+def _avi_header_rate(path: Path) -> float | None:
+    """``dwRate / dwScale`` of the first video stream header of an AVI file, or None when 0 or unreadable."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return None
+    i = head.find(b"strh")
+    while i >= 0 and head[i + 8 : i + 12] != b"vids":  # chunk id, chunk size, then fccType
+        i = head.find(b"strh", i + 4)
+    if i < 0 or i + 8 + 28 > len(head):
+        return None
+    scale, rate = struct.unpack_from("<II", head, i + 8 + 20)  # dwScale, dwRate after 20 bytes of fields
+    return _plausible(Fraction(rate, scale)) if scale and rate else None
+
+
+def _independent_timestamps(container, path: Path) -> bool:
+    """False for containers whose timestamps are only frame numbers times the stated (here: absent) rate."""
+    fmt = (container.format.name or "").split(",")
+    return not any(f in RAW_STREAM_FORMATS or f == "avi" for f in fmt)
+
+
+def _timestamp_rate(pts: list[int], time_base) -> float | None:
+    """Frames per second from presentation timestamps: 1 / median interval (None with fewer than 2 distinct)."""
+    if len(pts) < 2 or not time_base:
+        return None
+    steps = np.diff(np.unique(np.asarray(pts, np.int64)))
+    if steps.size == 0:
+        return None
+    step_s = float(np.median(steps)) * float(Fraction(time_base))
+    return _plausible(Fraction(1.0 / step_s).limit_denominator(1001 * 1000)) if step_s > 0 else None
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -432,15 +522,16 @@ def open_frames(source, fps: float | None = None) -> FrameSource:
     if isinstance(source, FrameSource):
         if fps is not None:
             source.fps = float(fps)
+            source.fps_source = "user"
         return source
     if isinstance(source, VisemVideo):
-        return source.open_frames(fps=fps)
+        return _open_visem(source, fps)
     path = Path(source)
     if not path.exists():
         raise VideoError(f"{path}: no such file or folder")
     if path.is_dir():
         if is_video_folder(path):
-            return VisemVideo(path).open_frames(fps=fps)
+            return _open_visem(VisemVideo(path), fps)
         images = list_images(path)
         if images:
             return ImageSequence(images, fps=fps, path=path)
@@ -448,3 +539,23 @@ def open_frames(source, fps: float | None = None) -> FrameSource:
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageSequence([path], fps=fps, path=path)
     return VideoFile(path, fps=fps)
+
+
+def _open_visem(video, fps: float | None) -> FrameSource:
+    """The frames of a VISEM video folder with the frame rate's origin; VISEM's nominal 50 is never assumed."""
+    if fps is not None:
+        src = video.open_frames(fps=fps)
+        src.fps_source = "user"
+        return src
+    origin = video.fps_source
+    if origin == "default":  # neither the mp4 nor spermtrack.json states a rate: none is known
+        src = video.open_frames(fps=None)
+        src.fps, src.fps_source = None, None
+        return src
+    src = video.open_frames(fps=video.fps)
+    if origin == "mp4":
+        info = video._video_info() or {}
+        src.fps_source = info.get("fps_source") or "container"
+    else:
+        src.fps_source = origin
+    return src

@@ -279,6 +279,17 @@ def render_report(
         )
     elif cal.get("note"):
         warning = f'<div class="warn">{_esc(cal["note"])}</div>'
+    detection_warnings = summary.get("warnings") or []
+    if detection_warnings:
+        items = "".join(f"<li>{_esc(w)}</li>" for w in detection_warnings)
+        warning = f'<div class="warn"><b>This result may be unreliable.</b><ul>{items}</ul></div>' + warning
+    look = summary.get("look")
+    if look:
+        warning += (
+            f'<p class="note">Measured on the video: heads {_esc(look.get("polarity"))} '
+            f"({_esc(look.get('polarity_source'))}), head box {_esc(look.get('head_box_px'))} px "
+            f"({_esc(look.get('head_box_source'))}); see docs/detection.md.</p>"
+        )
     motility_fig = plots.pop("motility", None)
     motility_html = (
         f'<img alt="{_esc(captions.get("motility", "motility"))}" src="{data_uri(motility_fig, "image/png")}">'

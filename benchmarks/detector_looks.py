@@ -1,0 +1,187 @@
+"""Does detection hold on microscopes it has never seen? Sperm AP@0.5 per look, scale and real frames.
+
+For each look family of the simulator (phase contrast, VISEM's light look, bright field,
+negative phase contrast) at several head sizes and frame sizes, and for the real
+VISEM-Tracking frames of ``shared/reference/visem/real_frames`` as they are, inverted (dark
+heads, as bright field shows them) and at 0.5x and 2x magnification, this prints sperm
+AP@0.5 of
+
+- ``default``: the shipped model with the per-video self-calibration (what ``--detector auto`` runs);
+- ``default-raw``: the same model without it (what spermtrack did before the self-calibration);
+- ``classical``: the classical detector with the self-calibration;
+- ``threshold``: a plain threshold baseline written here (blur, background subtraction,
+  threshold at 6 noise sigmas, connected components, one box per component), *told* the
+  true polarity: what a ten-line script by a careful user gets.
+
+Scores use every frame with conf 0.001 (as ultralytics' val), the classes of the labels.
+
+    python benchmarks/detector_looks.py [--frames 20] [--videos 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from spermtrack.boxes import SPERM, Boxes
+from spermtrack.detect import get_detector, run_detector
+from spermtrack.evaluate import detection
+from spermtrack.simulate import simulate_video
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[1]
+
+#: (label, look, head_px, image_size, heads dark?) of the simulated rows.
+SIM_CASES = [
+    ("phase 23px 640x480", "phase", None, None, False),
+    ("phase 12px 640x480", "phase", 12.0, None, False),
+    ("bright 23px 640x480", "bright", None, None, False),
+    ("brightfield 17px 640x384", "brightfield", 17.0, (640, 384), True),
+    ("brightfield 12px 698x528", "brightfield", 12.0, (698, 528), True),
+    ("brightfield 30px 640x480", "brightfield", 30.0, None, True),
+    ("negative-phase 15px 720x576", "negative-phase", 15.0, (720, 576), True),
+    ("negative-phase 32px 1280x1024", "negative-phase", 32.0, (1280, 1024), True),
+]
+
+
+def default_real() -> Path:
+    """``shared/reference/visem/real_frames`` beside the checkout, else the copy in tests/data."""
+    for base in (REPO.parent, REPO.parent.parent):
+        p = base / "shared" / "reference" / "visem" / "real_frames"
+        if p.is_dir():
+            return p
+    return REPO / "tests" / "data" / "real_frames"
+
+
+class ThresholdBaseline:
+    """Blur, subtract the background, threshold at 6 robust sigmas, one box per component (told the polarity)."""
+
+    name = "threshold"
+
+    def __init__(self, dark: bool) -> None:
+        self.dark = dark
+
+    def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
+        rows = []
+        for i, frame in enumerate(frames):
+            g = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32), (5, 5), 1.5)
+            r = g - cv2.blur(g, (61, 61))
+            r = -r if self.dark else r
+            sigma = 1.4826 * np.median(np.abs(r - np.median(r)))
+            n, _, st, _ = cv2.connectedComponentsWithStats((r > 6 * max(sigma, 0.5)).astype(np.uint8))
+            for x, y, w, h, a in st[1:]:
+                if a >= 6:
+                    rows.append((first_frame + i, x - 2, y - 2, x + w + 2, y + h + 2, min(1.0, a / 200)))
+        if not rows:
+            return Boxes.empty(first_frame + len(frames))
+        a = np.array(rows, np.float64)
+        return Boxes(a[:, 0].astype(np.int32), *a[:, 1:5].T.astype(np.float32), score=a[:, 5].astype(np.float32),
+                     num_frames=first_frame + len(frames))  # fmt: skip
+
+
+def sperm_ap50(gt: Boxes, det: Boxes) -> float:
+    n = max(gt.num_frames, det.num_frames)
+    res = detection(gt.replace(num_frames=n), det.replace(num_frames=n))
+    return float(res.per_class["sperm"]["mAP50"]) if "sperm" in res.per_class else float("nan")
+
+
+def detectors(dark: bool) -> dict:
+    return {
+        "default": lambda: get_detector("auto", conf=0.001),
+        "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
+        "classical": lambda: get_detector("classical"),
+        "threshold": lambda: ThresholdBaseline(dark),
+    }
+
+
+def score_frames(frames_gt: list[tuple[np.ndarray, Boxes]], dark: bool) -> dict:
+    """Sperm AP@0.5 of each detector over several videos (each ``(frames, gt)``), boxes pooled."""
+    out = {}
+    for name, make in detectors(dark).items():
+        gts, dets, t = [], [], 0.0
+        offset = 0
+        for frames, gt in frames_gt:
+            t0 = time.process_time()
+            det = run_detector(make(), frames, batch_size=8)
+            t += time.process_time() - t0
+            shift = lambda b: b.replace(frame=b.frame + offset, num_frames=b.num_frames + offset)  # noqa: E731
+            gts.append(shift(gt.replace(num_frames=len(frames))))
+            dets.append(shift(det.replace(num_frames=len(frames))))
+            offset += len(frames)
+        out[name] = round(sperm_ap50(Boxes.concat(gts, num_frames=offset), Boxes.concat(dets, num_frames=offset)), 3)
+        out[name + "_cpu_ms_per_frame"] = round(1000 * t / offset, 1)
+    return out
+
+
+def real_cases(root: Path) -> dict[str, tuple[list, bool]]:
+    """The real frames as they are, inverted, and at 0.5x / 2x (one 'video' per frame)."""
+    from spermtrack.io.visem import VisemDataset
+
+    ds = VisemDataset(root)
+    base = []
+    for vid in ds.video_ids:
+        v = ds.video(vid)
+        with v.open_frames() as src:
+            frames = np.stack(list(src))
+        base.append((frames, v.labels()))
+
+    def scaled(f, s):
+        return np.stack([cv2.resize(x, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR) for x in f])
+
+    def gt_scaled(b, s):
+        return b.replace(x1=b.x1 * s, y1=b.y1 * s, x2=b.x2 * s, y2=b.y2 * s)
+
+    return {
+        "real VISEM frames": (base, False),
+        "real, inverted (dark heads)": ([(255 - f, g) for f, g in base], True),
+        "real, 0.5x": ([(scaled(f, 0.5), gt_scaled(g, 0.5)) for f, g in base], False),
+        "real, 2x": ([(scaled(f, 2.0), gt_scaled(g, 2.0)) for f, g in base], False),
+        "real, inverted 0.6x": ([(255 - scaled(f, 0.6), gt_scaled(g, 0.6)) for f, g in base], True),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=20, help="frames per simulated video")
+    ap.add_argument("--videos", type=int, default=2, help="simulated videos per case")
+    ap.add_argument("--real", type=Path, default=None, help="VISEM-layout root of real frames (default: real_frames)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 2 cases, 4 frames, 1 video")
+    ap.add_argument("--out", type=Path, default=RESULTS / "detector_looks.json")
+    args = ap.parse_args(argv)
+    cases = SIM_CASES[:2] if args.quick else SIM_CASES
+    n_frames, n_videos = (4, 1) if args.quick else (args.frames, args.videos)
+    rows = {}
+    for label, look, head_px, size, dark in cases:
+        vids = []
+        for k in range(n_videos):
+            v = simulate_video(seed=900 + 17 * k, num_frames=n_frames, look=look, head_px=head_px, image_size=size)
+            gt = v.boxes
+            vids.append((np.stack(list(v.frames())), gt))
+        rows[label] = {**score_frames(vids, dark), "sperm_boxes": int(sum((g.cls == SPERM).sum() for _, g in vids))}
+        print(label, rows[label], flush=True)
+    real = args.real or default_real()
+    for label, (vids, dark) in real_cases(real).items():
+        if args.quick and label != "real VISEM frames":
+            continue
+        rows[label] = {**score_frames(vids, dark), "sperm_boxes": int(sum((g.cls == SPERM).sum() for _, g in vids))}
+        print(label, rows[label], flush=True)
+    names = list(detectors(False))
+    print("\n| case | sperm boxes | " + " | ".join(names) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in names) + " |")
+    for label, r in rows.items():
+        print(f"| {label} | {r['sperm_boxes']} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |")
+    for name in names:
+        assert all(0.0 <= r[name] <= 1.0 for r in rows.values() if r[name] == r[name]), name
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"frames": n_frames, "videos": n_videos, "real": str(real), "rows": rows}, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""``spermtrack verify DIR``: is a result folder complete (its marker and every file it lists)?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "verify",
+        help="check that result folders are complete: completion marker present, every listed file with its size and hash",
+        description=(
+            "Check result folders written by spermtrack (analyze, batch jobs, pseudo-label, clip, stats) against their "
+            "completion marker .spermtrack.json: it must be present and every file it lists must exist with its size "
+            "and SHA-256. Files added later are listed but are not an error. Exit 0 when every folder is complete, "
+            "1 otherwise. A batch output folder is checked job by job. See docs/reliability.md."
+        ),
+        epilog="Example: spermtrack verify results/sample",
+    )
+    p.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="result folder(s), or a batch --out folder")
+    p.add_argument("--fast", action="store_true", help="compare sizes only, not SHA-256 hashes")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(func=run)
+
+
+def _targets(folder: Path) -> list[Path]:
+    """The folder itself, or for a batch --out folder (summary.csv, no marker) its job folders."""
+    from ..results import MARKER
+
+    if (folder / MARKER).exists() or not (folder / "summary.csv").is_file():
+        return [folder]
+    jobs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return jobs or [folder]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..results import verify
+
+    results = []
+    for folder in args.folders:
+        for target in _targets(folder):
+            results.append(verify(target, hashes=not args.fast))
+    if args.json:
+        data = [
+            {
+                "folder": str(r.folder),
+                "ok": r.ok,
+                "problems": r.problems,
+                "extra": r.extra,
+                "kind": (r.marker or {}).get("kind"),
+                "source": ((r.marker or {}).get("source") or {}).get("path"),
+                "files": len((r.marker or {}).get("files") or {}),
+            }
+            for r in results
+        ]
+        print(json.dumps(data, indent=1))
+    else:
+        for r in results:
+            if r.ok:
+                m = r.marker or {}
+                src = (m.get("source") or {}).get("path", "-")
+                print(f"ok      {r.folder}  ({m.get('kind')}, {len(m.get('files') or {})} files, source {src})")
+            else:
+                print(f"BROKEN  {r.folder}: " + "; ".join(r.problems[:5]) + (" ..." if len(r.problems) > 5 else ""))
+            if r.extra:
+                print(f"        {len(r.extra)} file(s) not in the marker (added afterwards): {', '.join(r.extra[:5])}")
+    bad = sum(not r.ok for r in results)
+    if bad:
+        print(f"spermtrack verify: error: {bad} of {len(results)} folder(s) incomplete", file=sys.stderr)
+    return 1 if bad else 0
