@@ -73,7 +73,7 @@ class ThresholdBaseline:
             r = g - cv2.blur(g, (61, 61))
             r = -r if self.dark else r
             sigma = 1.4826 * np.median(np.abs(r - np.median(r)))
-            n, _, st, _ = cv2.connectedComponentsWithStats((r > 6 * max(sigma, 0.5)).astype(np.uint8))
+            _, _, st, _ = cv2.connectedComponentsWithStats((r > 6 * max(sigma, 0.5)).astype(np.uint8))
             for x, y, w, h, a in st[1:]:
                 if a >= 6:
                     rows.append((first_frame + i, x - 2, y - 2, x + w + 2, y + h + 2, min(1.0, a / 200)))
@@ -109,13 +109,17 @@ def score_frames(frames_gt: list[tuple[np.ndarray, Boxes]], dark: bool) -> dict:
             t0 = time.process_time()
             det = run_detector(make(), frames, batch_size=8)
             t += time.process_time() - t0
-            shift = lambda b: b.replace(frame=b.frame + offset, num_frames=b.num_frames + offset)  # noqa: E731
-            gts.append(shift(gt.replace(num_frames=len(frames))))
-            dets.append(shift(det.replace(num_frames=len(frames))))
+            gts.append(_shifted(gt.replace(num_frames=len(frames)), offset))
+            dets.append(_shifted(det.replace(num_frames=len(frames)), offset))
             offset += len(frames)
         out[name] = round(sperm_ap50(Boxes.concat(gts, num_frames=offset), Boxes.concat(dets, num_frames=offset)), 3)
         out[name + "_cpu_ms_per_frame"] = round(1000 * t / offset, 1)
     return out
+
+
+def _shifted(b: Boxes, offset: int) -> Boxes:
+    """``b`` with every frame moved by ``offset`` (videos pooled into one sequence)."""
+    return b.replace(frame=(b.frame + offset).astype(np.int32), num_frames=b.num_frames + offset)
 
 
 def real_cases(root: Path) -> dict[str, tuple[list, bool]]:

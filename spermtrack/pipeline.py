@@ -867,8 +867,8 @@ def analyze(
         settings=analysis_settings(
             detector,
             calibration,
-            detector_options=detector_options,
             config,
+            detector_options=detector_options,
             um_per_px=um_per_px,
             fps=fps,
             visem_calibration=visem_calibration,

@@ -174,7 +174,9 @@ class CalibratedDetector:
                 for x0 in xs:
                     crop = f[y0 : y0 + th, x0 : x0 + tw]
                     if crop.shape[:2] != (th, tw):
-                        crop = cv2.copyMakeBorder(crop, 0, th - crop.shape[0], 0, tw - crop.shape[1], cv2.BORDER_CONSTANT, value=fill)
+                        crop = cv2.copyMakeBorder(
+                            crop, 0, th - crop.shape[0], 0, tw - crop.shape[1], cv2.BORDER_CONSTANT, value=fill
+                        )
                     tiles.append(crop)
         found = self.inner.detect(np.stack(tiles), 0)
         per_frame = len(xs) * len(ys)
