@@ -1,0 +1,49 @@
+"""analyze() on looks it was not made for: inverted videos give the same tracks, unreadable videos warn."""
+
+import numpy as np
+import pytest
+
+from spermtrack import analyze
+from spermtrack.io.video import VideoWriter
+from spermtrack.simulate import simulate_video
+
+
+def _write(path, frames, fps=50.0):
+    with VideoWriter(path, fps, (frames.shape[2], frames.shape[1])) as w:
+        for f in frames:
+            w.write(f)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("look", ["brightfield", "phase"])
+def test_inverted_copy_gives_nearly_the_same_valid_tracks(tmp_path, look):
+    """A video and its inverted copy (dark heads <-> bright heads) give nearly the same number of valid tracks."""
+    v = simulate_video(seed=11, num_frames=80, look=look, density=20)
+    frames = np.stack(list(v.frames()))
+    counts = {}
+    for name, fr in (("as recorded", frames), ("inverted", 255 - frames)):
+        r = analyze(_write(tmp_path / f"{name}.mp4", fr), um_per_px=0.25)
+        counts[name] = (r.summary["counts"]["valid_tracks"], r.look["polarity"])
+    (a, pa), (b, pb) = counts.values()
+    assert pa != pb, counts  # the polarity was measured, not assumed
+    assert a >= 5, counts
+    assert abs(a - b) <= max(2, 0.15 * max(a, b)), counts
+
+
+@pytest.mark.slow
+def test_warnings_fire_on_noise_and_empty_fields_not_on_the_demo(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = rng.normal(128, 20, (40, 240, 320, 3)).clip(0, 255).astype(np.uint8)
+    r = analyze(_write(tmp_path / "noise.mp4", noise), um_per_px=0.25)
+    assert r.warnings and r.summary["warnings"] == r.warnings
+    assert any("--polarity" in w for w in r.warnings)
+    # a cell-free field: the simulator's background and debris, no cells
+    empty = simulate_video(seed=5, num_frames=40, density=0.0, clusters=0.0, pinheads=0.0)
+    r = analyze(_write(tmp_path / "empty.mp4", np.stack(list(empty.frames()))), um_per_px=0.25)
+    assert r.warnings and all("--polarity" in w for w in r.warnings), r.warnings
+    # the demo's clip (spermtrack demo: seed 7, 25 sperm per frame, phase contrast), shortened
+    demo = simulate_video(seed=7, num_frames=60, density=25)
+    r = analyze(_write(tmp_path / "demo.mp4", np.stack(list(demo.frames()))), calibration=demo.calibration)
+    assert r.warnings == [], r.warnings
+    assert r.look["polarity"] == "bright" and r.look["reliable"]
