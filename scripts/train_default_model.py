@@ -66,6 +66,19 @@ def mix_root(out: Path, old: Path, new: Path, old_videos: int) -> Path:
     return mix
 
 
+def calibrated(root: Path, enabled: bool) -> Path:
+    """``root`` itself, or (``--calibrate``) its copy as the self-calibration presents it (made once)."""
+    if not enabled:
+        return root
+    out = root.with_name(root.name + "-calibrated")
+    if not (out / "calibration.json").is_file():
+        from spermtrack.detect.train import calibrated_copy
+
+        print(f"      self-calibrated copy of {root} -> {out}", flush=True)
+        calibrated_copy(root, out)
+    return out
+
+
 def finetune(stage1: Path, root: Path, out: Path, hours: float, args) -> Path:
     """Stage 2: continue training the stage-1 weights on ``root`` (no warm-up, lower learning rate)."""
     from spermtrack.detect.train import train
@@ -126,7 +139,7 @@ def evaluate(data: Path, onnx: Path, out: Path, split: str = "val") -> dict:
             n = max(gt.num_frames, det.num_frames)
             per_video[vid] = (gt.replace(num_frames=n), det.replace(num_frames=n))
         entry = {"frames_per_s": round(n_total / t_total, 1)}
-        for look in ("phase", "bright", "all"):
+        for look in (*sorted(set(look_of.values())), "all"):
             sel = {v: p for v, p in per_video.items() if look == "all" or look_of[v] == look}
             if not sel:
                 continue
@@ -140,7 +153,7 @@ def evaluate(data: Path, onnx: Path, out: Path, split: str = "val") -> dict:
             entry[look]["per_class"] = {c: {k: round(float(v), 4) for k, v in m.items()} for c, m in s.per_class.items()}
         results[name] = entry
         print(
-            f"  {name}: " + ", ".join(f"{lk} mAP50 {entry[lk]['mAP50']:.3f}" for lk in ("phase", "bright", "all") if lk in entry)
+            f"  {name}: " + ", ".join(f"{lk} mAP50 {entry[lk]['mAP50']:.3f}" for lk in (*sorted(set(look_of.values())), "all"))
         )
     results["data"], results["split"] = str(data), split
     name = "default_model_eval.json" if split == "val" else "default_model_test.json"
@@ -170,10 +183,24 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-only", action="store_true", help="skip training: score the existing run")
     ap.add_argument("--finetune-data", type=Path, default=None, help="stage 2: a set made with the current renderer (created)")
     ap.add_argument("--finetune-hours", type=float, default=0.4)
+    ap.add_argument("--finetune-videos", type=int, default=40, help="videos of the --finetune-data set it simulates")
+    ap.add_argument("--finetune-frames", type=int, default=80, help="frames per video of the --finetune-data set")
+    ap.add_argument("--finetune-look", default="mixed", help="look of the --finetune-data set it simulates")
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="self-calibration in the loop: train and score on copies of the sets as the per-video self-calibration "
+        "presents them to the model (inverted, rescaled; spermtrack.detect.train.calibrated_copy)",
+    )
     ap.add_argument("--finetune-frame-step", type=int, default=10, help="every N-th training frame in the fine-tune")
     ap.add_argument("--finetune-old-videos", type=int, default=40, help="stage-1 training videos mixed into stage 2")
     ap.add_argument("--test", type=Path, default=None, help="a held-out simulated root to score on too (all its videos)")
-    ap.add_argument("--look", default="mixed", choices=("mixed", "phase", "bright"), help="look of the --data set")
+    ap.add_argument(
+        "--export-imgsz",
+        default="352,480",
+        help="static ONNX input height,width: the self-calibration brings heads to ~17 px, so 640x480 frames fit 352x480",
+    )
+    ap.add_argument("--look", default="mixed", help="look of the --data set (any look spermtrack simulate --look takes)")
     ap.add_argument(
         "--continue-from",
         type=Path,
@@ -184,6 +211,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("YOLO_OFFLINE", "1")
 
     simulate(args.data, args.videos, args.frames, args.sim_seed, args.workers, look=args.look)
+    data = calibrated(args.data, args.calibrate)
     run_dir = args.out / "spermyolo_p3"
     best = run_dir / "weights" / "best.pt"
     if args.continue_from is not None:
@@ -199,7 +227,7 @@ def main(argv=None) -> int:
 
         print(f"[2/4] training spermyolo_p3.yaml for {args.hours} h on {args.device}", flush=True)
         best = train(
-            args.data,
+            data,
             model="spermyolo_p3.yaml",
             epochs=args.epochs,
             imgsz=640,
@@ -225,10 +253,18 @@ def main(argv=None) -> int:
     if args.finetune_data is not None:
         # the simulator's rendering kept improving after the first training set was made: stage 2
         # continues on a mix of the first set and a set made with the current renderer
-        simulate(args.finetune_data, 40, 80, args.sim_seed + 1, args.workers, prefix="new")
+        simulate(
+            args.finetune_data,
+            args.finetune_videos,
+            args.finetune_frames,
+            args.sim_seed + 1,
+            args.workers,
+            prefix="new",
+            look=args.finetune_look,
+        )
         ft_best = args.out / "spermyolo_p3_ft" / "weights" / "best.pt"
         if not ft_best.is_file():
-            root = mix_root(args.out, args.data, args.finetune_data, args.finetune_old_videos)
+            root = mix_root(args.out, data, calibrated(args.finetune_data, args.calibrate), args.finetune_old_videos)
             print(f"[2b/4] fine-tuning for {args.finetune_hours} h on {root}", flush=True)
             ft_best = finetune(best, root, args.out, args.finetune_hours, args)
         best = ft_best
@@ -236,7 +272,7 @@ def main(argv=None) -> int:
     if not onnx.is_file():
         from spermtrack.detect.train import export_to_onnx
 
-        onnx = export_to_onnx(best, imgsz=(480, 640))
+        onnx = export_to_onnx(best, imgsz=tuple(int(v) for v in args.export_imgsz.split(",")))
     print(f"[3/4] weights: {best} ({best.stat().st_size / 1e6:.2f} MB), {onnx} ({onnx.stat().st_size / 1e6:.2f} MB)")
     if args.install:
         data_dir = REPO / "spermtrack" / "data"
@@ -244,10 +280,10 @@ def main(argv=None) -> int:
         shutil.copyfile(onnx, data_dir / "spermyolo_p3.onnx")
         print(f"      installed into {data_dir}")
     print("[4/4] scoring on the validation videos", flush=True)
-    evaluate(args.data, onnx, args.out)
+    evaluate(data, onnx, args.out)
     if args.test is not None:
         print(f"      and on every video of the held-out set {args.test}", flush=True)
-        evaluate(args.test, onnx, args.out, split="all")
+        evaluate(calibrated(args.test, args.calibrate), onnx, args.out, split="all")
     return 0
 
 
