@@ -230,7 +230,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         tint = u(-8, 8)
         bgr = (g - tint, g + u(-3, 3), g + tint)
         d = dict(
-            core=0.0, core_size=u(0.14, 0.2), glow=u(0, 30), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
+            core=0.0, core_size=u(0.14, 0.2), glow=u(0, 45), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
             outline=u(25, 55), head_dark=u(45, 100), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
             texture_coarse=u(1.0, 3.5), halo_dot=u(0, 25), halo_dot_fraction=u(0.0, 0.08), style_p=(0.15, 0.85, 0.0),
             far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18), acrosome=u(0, 35),
@@ -239,8 +239,8 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         g = u(90, 150)
         bgr = (g + u(-4, 4), g + u(-2, 2), g + u(-4, 4))
         d = dict(
-            core=0.0, core_size=u(0.12, 0.16), glow=u(45, 95), glow_size=u(0.26, 0.32), ring=u(12, 32), ring_size=u(0.4, 0.5),
-            outline=u(25, 65), head_dark=u(50, 100), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
+            core=0.0, core_size=u(0.12, 0.16), glow=u(40, 85), glow_size=u(0.26, 0.32), ring=u(12, 32), ring_size=u(0.4, 0.5),
+            outline=u(25, 65), head_dark=u(65, 115), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
             texture_coarse=u(0.8, 3.0), halo_dot=u(20, 50), halo_dot_fraction=u(0.05, 0.2), style_p=(0.1, 0.9, 0.0),
             far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15), acrosome=u(0, 20),
         )  # fmt: skip
