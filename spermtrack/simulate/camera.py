@@ -152,8 +152,8 @@ class CameraChain:
             enc.time_base = fractions.Fraction(1, 50)
             # intra only at a fixed quantiser, one thread: every frame is coded alone and the
             # result does not depend on the frames before it (frames stay renderable in any order)
-            enc.options = {"qp": str(self.camera.h264_qp), "keyint": "1", "threads": "1", "tune": "zerolatency",
-                           "preset": "ultrafast"}  # fmt: skip
+            params = f"keyint=1:min-keyint=1:scenecut=0:qp={self.camera.h264_qp}:threads=1:sliced-threads=0"
+            enc.options = {"x264-params": params, "tune": "zerolatency", "preset": "ultrafast"}
             enc.open()
             dec = av.codec.CodecContext.create("h264", "r")
             dec.options = {"threads": "1"}
