@@ -231,7 +231,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         bgr = (g - tint, g + u(-3, 3), g + tint)
         d = dict(
             core=0.0, core_size=u(0.14, 0.2), glow=u(0, 45), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
-            outline=u(25, 55), head_dark=u(45, 100), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
+            outline=u(20, 55), head_dark=float(np.exp(u(np.log(30), np.log(100)))), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
             texture_coarse=u(1.0, 3.5), halo_dot=u(0, 25), halo_dot_fraction=u(0.0, 0.08), style_p=(0.15, 0.85, 0.0),
             far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18), acrosome=u(0, 35),
         )  # fmt: skip
