@@ -40,8 +40,10 @@ _NCOL = 12
 
 #: Look families: VISEM's phase contrast and light look, bright field, negative phase contrast.
 LOOKS = ("phase", "bright", "brightfield", "negative-phase")
-#: Looks with dark heads (darker than the background at the head's centre).
-DARK_HEAD_LOOKS = ("bright", "brightfield", "negative-phase")
+#: Looks with dark heads (darker than the background at the head's centre). VISEM's light look
+#: "bright" is not one: its dark head sits inside a brighter halo, and the box centre is
+#: brighter than the surroundings in most heads (real and simulated, docs/simulator.md).
+DARK_HEAD_LOOKS = ("brightfield", "negative-phase")
 #: Probability of each family when a look is drawn at random (``look="random"``).
 RANDOM_LOOK_P = {"phase": 0.3, "bright": 0.1, "brightfield": 0.35, "negative-phase": 0.25}
 #: Box side of a sperm head at VISEM's magnification (scale 1), px; sizes marked "px at scale 1"
@@ -99,6 +101,7 @@ class Look:
     head_flat: bool = False  # solid dark heads are flat-topped ovals (crisp edge) instead of Gaussians
     acrosome: float = 0.0  # brightening of the front of solid dark heads (acrosome cap), grey levels
     debris_scale: float = 1.0  # size of the static debris specks relative to VISEM's (0.45-1.5 px sigma at scale 1)
+    debris_amp: float = 1.0  # darkness of the static debris specks relative to VISEM's (8-55 grey levels)
     camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
 
     @property
@@ -231,7 +234,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         bgr = (g - tint, g + u(-3, 3), g + tint)
         d = dict(
             core=0.0, core_size=u(0.14, 0.2), glow=u(0, 45), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
-            outline=u(20, 55), head_dark=float(np.exp(u(np.log(30), np.log(100)))), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
+            outline=u(20, 55), head_dark=float(np.exp(u(np.log(40), np.log(110)))), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
             texture_coarse=u(1.0, 3.5), halo_dot=u(0, 25), halo_dot_fraction=u(0.0, 0.08), style_p=(0.15, 0.85, 0.0),
             far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18), acrosome=u(0, 35),
         )  # fmt: skip
@@ -245,8 +248,10 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
             far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15), acrosome=u(0, 20),
         )  # fmt: skip
     shake = float(u(0.4, 2.5)) if rng.random() < 0.25 else 0.0
-    flat = bool(rng.random() < 0.7)
-    debris = float(np.exp(u(0.0, np.log(2.2))))
+    flat = bool(rng.random() < 0.7) or name == "negative-phase"  # negative phase: always a crisp dark oval
+    debris = float(np.exp(u(0.0, np.log(1.8))))
+    # specks are mostly fainter than the heads (dirt on the glass, out of the focal plane)
+    debris_amp = float(u(0.35, 0.9) * d["head_dark"] / 60.0)
     return Look(
         name=name,
         background_bgr=tuple(float(v) for v in bgr),
@@ -267,6 +272,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         shake_angle=float(u(0, np.pi)),
         head_flat=flat,
         debris_scale=debris,
+        debris_amp=debris_amp,
         **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else v) for k, v in d.items()},
     )
 
@@ -731,6 +737,8 @@ class Renderer:
         sc = self.s
         sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n)) * (sc * lk.debris_scale)
         amp = rng.uniform(8, 55, n) * (1.0 if lk.name == "phase" else 1.3)
+        if lk.debris_amp != 1.0:
+            amp = amp * lk.debris_amp
         # some specks are small dense particles: darker, rounder, in a bright phase halo
         halo = rng.random(n) < lk.halo_dot_fraction
         sig = np.where(halo, np.maximum(sig, 0.8 * sc) * 1.25, sig)
