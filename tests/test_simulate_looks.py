@@ -204,6 +204,10 @@ def test_camera_grey_tone_and_h264():
     b = chain.apply(odd.copy())  # intra-only at a fixed quantiser: frame by frame, the same
     assert np.array_equal(a, b) and not np.array_equal(a, odd)
     assert np.abs(a.astype(int) - odd).mean() < 12
+    sharp = cv2.GaussianBlur((rng.random((96, 130, 3)) * 255).astype(np.uint8), (0, 0), 0.8)
+    soft = CameraChain(Camera(resample=2.0), (130, 96)).apply(sharp.copy())
+    lap = lambda a: cv2.Laplacian(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), cv2.CV_32F).std()  # noqa: E731
+    assert lap(soft) < 0.6 * lap(sharp) and abs(float(soft.mean()) - float(sharp.mean())) < 2
     assert sample_camera(np.random.default_rng(3)) == sample_camera(np.random.default_rng(3))
 
 
@@ -212,6 +216,8 @@ def test_camera_and_magnification_arguments_are_checked():
         Camera(gamma=0.0)
     with pytest.raises(ValueError, match="h264_qp"):
         Camera(h264_qp=60)
+    with pytest.raises(ValueError, match="resample"):
+        Camera(resample=0.5)
     with pytest.raises(ValueError, match="head_px"):
         simulate_video(seed=0, num_frames=1, head_px=2)
     with pytest.raises(ValueError, match="um_per_px"):

@@ -294,6 +294,7 @@ def random_look(rng: np.random.Generator, image_size: tuple[int, int] = (640, 48
         lk.far = float(rng.uniform(5, 20))
         lk.jpeg_quality = int(rng.integers(40, 96))
         lk.debris_scale = float(np.exp(rng.uniform(0.0, np.log(2.2))))  # VISEM's frames also hold larger dark debris
+        lk.core *= float(rng.uniform(0.45, 1.0))  # dimmer cores, as in VISEM's recompressed frames
     lk.camera = sample_camera(rng)
     return lk
 
