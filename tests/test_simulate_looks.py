@@ -232,12 +232,17 @@ def test_camera_and_magnification_arguments_are_checked():
 def test_cli_look_random_writes_each_videos_look(tmp_path, capsys):
     from spermtrack.cli import main
     from spermtrack.io.visem import VisemVideo
+    from spermtrack.simulate.dataset import dataset_looks
 
     out = tmp_path / "sim"
     args = ["simulate", str(out), "--videos", "3", "--frames", "2", "--seed", "1", "--no-mp4", "-q", "--look", "random"]
     assert main([*args, "--workers", "1"]) == 0
     summary = json.loads((out / "simulation.json").read_text())
     assert summary["look"] == "random"
+    assert "looks drawn:" in capsys.readouterr().out
+    looks = dataset_looks(out)
+    assert sorted(looks) == [v["vid"] for v in summary["videos"]]
+    assert all(looks[v["vid"]]["look"] == v["look"] and looks[v["vid"]]["head_px"] == v["head_px"] for v in summary["videos"])
     for v in summary["videos"]:
         assert v["look"] in LOOKS and 8 <= v["head_px"] <= 35 and len(v["image_size"]) == 2
         truth = json.loads((out / v["vid"] / "truth" / "simulation.json").read_text())
@@ -252,6 +257,14 @@ def test_cli_look_random_writes_each_videos_look(tmp_path, capsys):
                  "--size", "640x384", "--head-px", "17", "--workers", "1"]) == 0  # fmt: skip
     for v in json.loads((out2 / "simulation.json").read_text())["videos"]:
         assert v["look"] == "brightfield" and v["image_size"] == [640, 384] and v["head_px"] == pytest.approx(17.0)
+
+
+def test_dataset_looks_names_a_missing_summary(tmp_path):
+    from spermtrack.errors import DatasetError
+    from spermtrack.simulate.dataset import dataset_looks
+
+    with pytest.raises(DatasetError, match=r"simulation\.json"):
+        dataset_looks(tmp_path)
 
 
 def test_cli_rejects_a_bad_size(tmp_path, capsys):
