@@ -92,7 +92,10 @@ def test_random_draws_every_family_scale_and_size():
     heads = np.array([v.head_px for v in vids])
     assert heads.min() >= 8.0 and heads.max() <= 35.0 and heads.max() / heads.min() > 2.5
     assert any(v.look.camera.grey for v in vids) and any(not v.look.camera.grey for v in vids)
-    assert any(v.look.camera.h264_qp > 0 for v in vids)
+    assert any(v.look.camera.h264_qp > 0 for v in vids) and any(v.look.camera.resample > 1 for v in vids)
+    for v in vids:  # every drawn combination renders
+        f = v.frame(0)
+        assert f.shape == (v.image_size[1], v.image_size[0], 3) and f.std() > 1.0
     # what was asked for is kept, the rest is drawn
     v = simulate_video(seed=3, num_frames=1, density=3, look="random", head_px=15, image_size=(698, 528))
     assert v.head_px == 15 and v.image_size == (698, 528) and v.frame(0).shape == (528, 698, 3)
