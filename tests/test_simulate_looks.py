@@ -270,9 +270,13 @@ def test_dataset_looks_names_a_missing_summary(tmp_path):
         dataset_looks(tmp_path)
 
 
-def test_cli_rejects_a_bad_size(tmp_path, capsys):
+def test_cli_rejects_a_bad_size_and_head_size(tmp_path, capsys):
     from spermtrack.cli import main
 
     with pytest.raises(SystemExit):
         main(["simulate", str(tmp_path / "x"), "--size", "640by480"])
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "x"), "--head-px", "2", "-q"]) != 0
+    err = capsys.readouterr().err
+    assert "--head-px must be in [4, 120] px" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
