@@ -119,6 +119,7 @@ class SimulatedVideo:
     def __repr__(self) -> str:
         return (
             f"SimulatedVideo(seed={self.seed}, num_frames={self.num_frames}, look={self.look.name!r}, "
+            f"size={self.image_size[0]}x{self.image_size[1]}, head_px={self.head_px:.1f}, "
             f"boxes={len(self.boxes)}, tracks={len(self.boxes.unique_tracks())}, "
             f"mean_sperm_per_frame={self.params['realised']['mean_sperm_per_frame']:.1f})"
         )
