@@ -1,4 +1,4 @@
-"""Rendering of simulated frames that look like VISEM-Tracking's phase-contrast videos.
+"""Rendering of simulated frames: VISEM-Tracking's looks, bright field and negative phase contrast.
 
 A frame is built from
 
@@ -10,7 +10,8 @@ A frame is built from
   and a *dark* layer (tails, debris, dark cores; combined by maximum so that overlapping parts
   of one tail do not double);
 * **composition** ``background + bright·tint_b − dark·tint_d + sensor noise``, clipped to
-  8 bits, then a JPEG round trip (the camera's compression).
+  8 bits, then the look's camera (:mod:`spermtrack.simulate.camera`: tone curve, colour cast
+  or grey, resampling, H.264) and a JPEG round trip (the camera's compression).
 
 Each object's Gaussians grow with its distance to the focal plane (defocus; the amplitude drops
 so that the integral is kept, and the contrast falls as ``1 / (1 + (z / 2 µm)^8)``) and are
@@ -18,8 +19,10 @@ stretched along its velocity (motion blur over the exposure). A sperm is a head 
 small saturating core in a two-scale soft halo beside a dark midpiece; light look: a dark head,
 ring or "C" inside a crisp flat-topped white halo) and a tail whose direction is integrated
 along its length (static bend + travelling wave), so tails curve and hook without stretching.
-All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame, tuned on the real
-frames (docs/simulator.md); :class:`Look` holds the values of one video.
+Bright field and negative phase contrast draw solid dark heads (crisp ovals) with a weak or
+strong bright halo. All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame
+at VISEM's magnification, tuned on the real frames (docs/simulator.md); sizes in pixels are
+multiplied by the video's scale (``head_px / 23``). :class:`Look` holds the values of one video.
 """
 
 from __future__ import annotations
