@@ -105,6 +105,8 @@ class Look:
     acrosome: float = 0.0  # brightening of the front of solid dark heads (acrosome cap), grey levels
     debris_scale: float = 1.0  # size of the static debris specks relative to VISEM's (0.45-1.5 px sigma at scale 1)
     debris_amp: float = 1.0  # darkness of the static debris specks relative to VISEM's (8-55 grey levels)
+    particles_factor: float = 1.0  # multiplies the scene's count of small bright particles
+    round_cells_factor: float = 1.0  # multiplies the scene's count of large round cells
     camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
 
     @property
@@ -299,6 +301,10 @@ def random_look(rng: np.random.Generator, image_size: tuple[int, int] = (640, 48
         lk.debris_scale = float(np.exp(rng.uniform(0.0, np.log(2.2))))  # VISEM's frames also hold larger dark debris
         lk.core *= float(rng.uniform(0.45, 1.0))  # dimmer cores, as in VISEM's recompressed frames
     lk.camera = sample_camera(rng)
+    # more distractors than VISEM's average scene: bright particles and round cells with halos
+    # are what real frames hold besides heads
+    lk.particles_factor = float(rng.uniform(1.0, 4.0))
+    lk.round_cells_factor = float(rng.uniform(1.0, 3.0))
     return lk
 
 

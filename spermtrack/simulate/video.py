@@ -36,8 +36,6 @@ RANDOM_HEAD_PX = (8.0, 35.0)
 VISEM_UM_PER_PX = 0.25
 #: Physical box side of a sperm head, µm: ``head_px = HEAD_BOX_UM / um_per_px``.
 HEAD_BOX_UM = VISEM_HEAD_PX * VISEM_UM_PER_PX
-#: ``look="random"`` multiplies these unlabelled object counts by a factor drawn in the range.
-RANDOM_DISTRACTORS = {"bright_particles": (1.0, 4.0), "round_cells": (1.0, 3.0)}
 #: Look names :func:`simulate_video` takes.
 LOOK_CHOICES = (*LOOKS, "mixed", "random")
 
@@ -170,7 +168,7 @@ def simulate_video(
         bright halo rim on mid grey), "mixed" (VISEM's two: bright with probability 0.3) or
         "random": a family drawn with :data:`~spermtrack.simulate.render.RANDOM_LOOK_P`, every
         look parameter and a random camera (tone curve, colour cast or grey, resampling,
-        H.264), more distractors (:data:`RANDOM_DISTRACTORS`), and, unless given, the frame
+        H.264), more distractors (``Look.particles_factor``, ``round_cells_factor``), and, unless given, the frame
         size (:data:`RANDOM_SIZES`) and the head size (:data:`RANDOM_HEAD_PX`). A :class:`Look` is used as it is (to re-render a video).
     clusters, pinheads : float, optional
         Mean cluster and small-or-pinhead boxes per frame (default: from the same real video).
@@ -283,12 +281,13 @@ def simulate_video(
         look_obj = look
     elif is_random:
         look_obj = random_look(r_look, image_size)
-        # more distractors than VISEM's average scene: bright particles and round cells with
-        # halos are what real frames hold besides heads (RANDOM_DISTRACTORS: x1-4 and x1-3)
-        for key, (lo, hi) in RANDOM_DISTRACTORS.items():
-            counts[key] = int(round(counts[key] * r_look.uniform(lo, hi)))
     else:
         look_obj = sample_look(r_scene, look_name, image_size)
+    # the look's distractors (random looks: more bright particles and round cells than VISEM's)
+    if look_obj.particles_factor != 1.0:
+        counts["bright_particles"] = int(round(counts["bright_particles"] * look_obj.particles_factor))
+    if look_obj.round_cells_factor != 1.0:
+        counts["round_cells"] = int(round(counts["round_cells"] * look_obj.round_cells_factor))
 
     # ---------------- motion and labels
     pop = sample_population(
