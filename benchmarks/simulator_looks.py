@@ -11,6 +11,13 @@ boxes, the same numbers as on the real VISEM-Tracking frames of
   heads darker than their surroundings;
 - the median box side (px) and the rendering cost (CPU ms per frame).
 
+A difficulty check, also on both: AP@0.5 (class-agnostic, sperm boxes) of a plain threshold
+detector told the true polarity and head size (background-subtracted grey, 4 MADs, one
+head-sized box per blob, scored by its peak), per look family over ``--videos`` videos. On
+real VISEM frames it scores about what issue 13's threshold baseline scores (0.36); issue 13
+reports 0.51-0.58 for such a baseline on two real bright-field sets, which the bright-field
+looks should not make much easier or harder.
+
 Writes two figures (native-pixel crops, so magnifications compare): ``simulator_looks.png``
 (real frames on top, then each look) and ``simulator_heads.png`` (zoomed heads), plus
 ``simulator_looks.json``, all under ``benchmarks/results/``.
@@ -28,6 +35,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from spermtrack import Boxes
+from spermtrack.evaluate.detection import detection
 from spermtrack.simulate import simulate_video
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -44,6 +53,10 @@ def default_real() -> Path:
 
 
 TILE = (320, 240)
+#: (look, head_px, image_size) of the threshold-detector check.
+DIFFICULTY = [("phase", None, None), ("bright", None, None), ("brightfield", None, None), ("brightfield", 17.0, (640, 384)),
+              ("brightfield", 15.0, (698, 528)), ("negative-phase", None, None), ("negative-phase", 15.0, None),
+              ("random", None, None)]  # fmt: skip
 #: Cases whose heads are shown zoomed in ``simulator_heads.png``.
 HEAD_ROWS = ("phase 23px", "bright 23px", "brightfield 23px", "brightfield 17px 640x384", "brightfield 30px",
              "negative-phase 23px", "negative-phase 32px 1280x1024")  # fmt: skip
@@ -100,6 +113,40 @@ def summarise(label: str, stats: list[dict], ms: float | None, extra: dict | Non
     }
 
 
+def threshold_detect(frame: np.ndarray, bright: bool, head_px: float) -> np.ndarray:
+    """Boxes (N, 5: x1 y1 x2 y2 score) of blobs 4 MADs brighter (``bright``) or darker than
+    the local background (Gaussian of 1.5 head sides), each a head_px square on its centroid."""
+    g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    d = (g - cv2.GaussianBlur(g, (0, 0), 1.5 * head_px)) * (1.0 if bright else -1.0)
+    d = cv2.GaussianBlur(d, (0, 0), max(head_px / 12.0, 0.7))
+    mad = 1.4826 * float(np.median(np.abs(d - np.median(d)))) + 1e-3
+    n, lab, stats, cent = cv2.connectedComponentsWithStats((d > 4.0 * mad).astype(np.uint8))
+    out = []
+    for k in range(1, n):
+        if stats[k, 4] >= max(2.0, (head_px / 8.0) ** 2):
+            cx, cy = cent[k]
+            h = head_px / 2.0
+            out.append((cx - h, cy - h, cx + h, cy + h, float(d[lab == k].max())))
+    return np.asarray(out, np.float64).reshape(-1, 5)
+
+
+def threshold_ap50(frames: list[tuple[np.ndarray, np.ndarray]], bright: bool, head_px: float) -> float:
+    """AP@0.5 (class-agnostic) of :func:`threshold_detect` over (frame, sperm boxes (N, 4))."""
+    det = [(i, b) for i, (f, _) in enumerate(frames) for b in threshold_detect(f, bright, head_px)]
+    gt = [(i, b) for i, (_, bs) in enumerate(frames) for b in bs]
+    n = len(frames)
+
+    def boxes(rows, score):
+        if not rows:
+            return Boxes([], [], [], [], [], num_frames=n)
+        fr = [r[0] for r in rows]
+        a = np.array([r[1] for r in rows], np.float64)
+        kw = {"score": a[:, 4]} if score else {}
+        return Boxes(fr, a[:, 0], a[:, 1], a[:, 2], a[:, 3], num_frames=n, **kw)
+
+    return float(detection(boxes(gt, False), boxes(det, True), agnostic=True).mAP50)
+
+
 def read_real(root: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     out = []
     for img in sorted(root.glob("*/images/*.jpg")):
@@ -154,6 +201,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=6, help="frames rendered per case (for the CPU time)")
     ap.add_argument("--real", type=Path, default=None, help="real VISEM frames with labels (default: found next to the checkout)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--videos", type=int, default=8, help="videos per look for the threshold-detector check")
     args = ap.parse_args(argv)
     rows, tiles, heads = [], [], []
     # ---------------- real frames
@@ -219,8 +267,34 @@ def main(argv=None) -> int:
             f"| {r['case']} | {r['heads']} | {r['background_grey']:.0f} | {r['blue_minus_red']:.0f} | {r['head_contrast_median']:+.0f}"
             f" | {100 * r['heads_darker_fraction']:.0f} | {r['box_side_median_px']:.1f} | {ms} |"
         )
+    # ---------------- difficulty: a threshold detector told the polarity and head size
+    diff = []
+    if real:
+        diff.append(
+            {"case": "real VISEM, phase (dark), 7 frames", "ap50": [threshold_ap50([(f, b) for _, f, b in dark], True, 23.0)]}
+        )
+        if light:
+            diff.append(
+                {"case": "real VISEM, light, 3 frames", "ap50": [threshold_ap50([(f, b) for _, f, b in light], True, 23.0)]}
+            )
+    for look, head_px, size in DIFFICULTY:
+        aps = []
+        for k in range(args.videos):
+            v = simulate_video(seed=1000 + k, num_frames=1, look=look, head_px=head_px, image_size=size)
+            b = v.boxes
+            sel = (b.frame == 0) & (b.cls == 0)
+            xyxy = np.stack([b.x1[sel], b.y1[sel], b.x2[sel], b.y2[sel]], axis=1)
+            aps.append(threshold_ap50([(v.frame(0), xyxy)], not v.look.dark_heads, v.head_px))
+        text = f"{look} {head_px or 23:g}px" + (f" {size[0]}x{size[1]}" if size else "")
+        diff.append({"case": text if look != "random" else "random (any look, size, scale)", "ap50": aps})
+    print(f"\nthreshold detector told the polarity and head size, AP@0.5 (sperm, class-agnostic), {args.videos} videos per look:")
+    print("\n| case | AP@0.5 mean | min | max |\n| --- | ---: | ---: | ---: |")
+    for r in diff:
+        a = np.asarray(r["ap50"])
+        r["mean"] = float(a.mean())
+        print(f"| {r['case']} | {a.mean():.2f} | {a.min():.2f} | {a.max():.2f} |")
     with open(args.out / "simulator_looks.json", "w", encoding="utf-8") as fh:
-        json.dump({"seed": args.seed, "frames_per_case": args.frames, "cases": rows}, fh, indent=1)
+        json.dump({"seed": args.seed, "frames_per_case": args.frames, "cases": rows, "threshold_ap50": diff}, fh, indent=1)
     print(f"wrote {args.out / 'simulator_looks.png'}, {args.out / 'simulator_heads.png'}, {args.out / 'simulator_looks.json'}")
     return 0
 

@@ -12,6 +12,10 @@ ratio says how much the simulation itself adds. Also printed: the ratio to the o
 target and to real time (the video's duration).
 
     python benchmarks/simulator_speed.py [--frames 1470] [--repeats 1] [--cpu 0]
+        [--looks phase,bright,brightfield,negative-phase,random]
+
+``--looks`` picks the looks (default VISEM's two); a ``random`` look draws its own frame size
+and head size (printed), so its cost per frame is not comparable with the 640x480 ones.
 
 Prints a table and writes benchmarks/results/simulator_speed.json.
 """
@@ -76,6 +80,9 @@ def run_case(frames: int, density: float, look: str, seed: int, tmp: Path) -> di
         "frames": frames,
         "density": density,
         "look": look,
+        "drawn_look": video.look.name,
+        "image_size": list(video.image_size),
+        "head_px": video.head_px,
         "boxes": len(video.boxes),
         "simulate_s": t_sim,
         "render_s": t_render,
@@ -93,12 +100,19 @@ def run_case(frames: int, density: float, look: str, seed: int, tmp: Path) -> di
     }
 
 
+def _look_label(r: dict) -> str:
+    if r["look"] != "random":
+        return r["look"]
+    return f"random: {r['drawn_look']} {r['image_size'][0]}x{r['image_size'][1]}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=1470)
     ap.add_argument("--repeats", type=int, default=1, help="runs per case; the fastest is reported")
     ap.add_argument("--cpu", type=int, default=None, help="core to pin to (default: the first allowed one)")
     ap.add_argument("--quick", action="store_true", help="one case (density 21, phase) only")
+    ap.add_argument("--looks", default="phase,bright", help="comma-separated looks (default phase,bright)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     pinned = None
@@ -106,7 +120,8 @@ def main(argv=None) -> int:
         allowed = sorted(os.sched_getaffinity(0))
         pinned = args.cpu if args.cpu is not None else allowed[0]
         os.sched_setaffinity(0, {pinned})
-    cases = [(21.0, "phase")] if args.quick else [(21.0, "phase"), (21.0, "bright"), (62.0, "phase"), (62.0, "bright")]
+    looks = [x.strip() for x in args.looks.split(",") if x.strip()]
+    cases = [(21.0, "phase")] if args.quick else [(d, lk) for d in (21.0, 62.0) for lk in looks]
     # warm-up: Numba compilation and the encoder are not timed
     with tempfile.TemporaryDirectory() as d:
         simulate_dataset(Path(d), n_videos=1, num_frames=3, seed=0, workers=1)
@@ -115,15 +130,17 @@ def main(argv=None) -> int:
         for density, look in cases:
             runs = [run_case(args.frames, density, look, seed=1, tmp=Path(d)) for _ in range(max(1, args.repeats))]
             rows.append(min(runs, key=lambda r: r["end_to_end_wall_s"]))
-    print(f"\nSimulator speed, one core ({cpu_name()}, pinned to CPU {pinned}), {args.frames} frames of 640x480 per video")
+    print(
+        f"\nSimulator speed, one core ({cpu_name()}, pinned to CPU {pinned}), {args.frames} frames per video (640x480 unless said)"
+    )
     hdr = (
-        f"{'density':>7} {'look':>7} {'boxes':>7} {'sim s':>6} {'render ms/f':>11} {'(cpu)':>6} {'total s':>8} {'cpu s':>7}"
+        f"{'density':>7} {'look':>30} {'boxes':>7} {'sim s':>6} {'render ms/f':>11} {'(cpu)':>6} {'total s':>8} {'cpu s':>7}"
         f" {'write-only s':>12} {'(cpu)':>6} {'x write-only':>12} {'x 60 s':>7} {'(cpu)':>6} {'x real time':>11} {'load':>5}"
     )
     print(hdr)
     for r in rows:
         print(
-            f"{r['density']:>7.0f} {r['look']:>7} {r['boxes']:>7} {r['simulate_s']:>6.1f} {r['render_ms_per_frame']:>11.1f}"
+            f"{r['density']:>7.0f} {_look_label(r):>30} {r['boxes']:>7} {r['simulate_s']:>6.1f} {r['render_ms_per_frame']:>11.1f}"
             f" {r['render_cpu_ms_per_frame']:>6.1f} {r['end_to_end_wall_s']:>8.1f} {r['end_to_end_cpu_s']:>7.1f}"
             f" {r['write_only_reference_wall_s']:>12.1f} {r['write_only_reference_cpu_s']:>6.1f} {r['ratio_to_write_only']:>12.2f}"
             f" {r['ratio_to_target']:>7.2f} {r['cpu_ratio_to_target']:>6.2f} {r['ratio_to_real_time']:>11.2f} {r['load_average']:>5.1f}"

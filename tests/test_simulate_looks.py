@@ -10,7 +10,7 @@ import pytest
 
 from spermtrack.simulate import MotionParams, SceneParams, Swimmer, simulate_video
 from spermtrack.simulate.camera import Camera, CameraChain, sample_camera
-from spermtrack.simulate.render import LOOKS, Look
+from spermtrack.simulate.render import LOOKS, Look, sample_look
 
 NO_DRIFT = MotionParams(drift_um_s=(0.0, 0.0))
 #: A clean scene: no debris, particles, round cells or rings (for measuring heads alone).
@@ -73,6 +73,17 @@ def test_looks_are_seeded(look):
     assert c.frame(0).shape != a.frame(0).shape or not np.array_equal(c.frame(0), a.frame(0))
 
 
+def test_frames_with_h264_and_a_grey_camera_do_not_depend_on_rendering_order():
+    look = sample_look(np.random.default_rng(1), "brightfield")
+    look.camera = Camera(gamma=0.8, grey=True, h264_qp=34)
+    v = simulate_video(seed=9, num_frames=4, density=10, look=look, image_size=(321, 243))
+    forward = list(v.frames())
+    w = simulate_video(seed=9, num_frames=4, density=10, look=look, image_size=(321, 243))
+    assert all(np.array_equal(w.frame(i), forward[i]) for i in (3, 1, 0, 2))
+    f = forward[2]
+    assert f.shape == (243, 321, 3) and np.array_equal(f[..., 0], f[..., 2])
+
+
 def test_random_draws_every_family_scale_and_size():
     vids = [simulate_video(seed=s, num_frames=1, density=3, clusters=0, pinheads=0, look="random") for s in range(40)]
     assert {v.look.name for v in vids} == set(LOOKS)
@@ -81,7 +92,10 @@ def test_random_draws_every_family_scale_and_size():
     heads = np.array([v.head_px for v in vids])
     assert heads.min() >= 8.0 and heads.max() <= 35.0 and heads.max() / heads.min() > 2.5
     assert any(v.look.camera.grey for v in vids) and any(not v.look.camera.grey for v in vids)
-    assert any(v.look.camera.h264_qp > 0 for v in vids)
+    assert any(v.look.camera.h264_qp > 0 for v in vids) and any(v.look.camera.resample > 1 for v in vids)
+    for v in vids:  # every drawn combination renders
+        f = v.frame(0)
+        assert f.shape == (v.image_size[1], v.image_size[0], 3) and f.std() > 1.0
     # what was asked for is kept, the rest is drawn
     v = simulate_video(seed=3, num_frames=1, density=3, look="random", head_px=15, image_size=(698, 528))
     assert v.head_px == 15 and v.image_size == (698, 528) and v.frame(0).shape == (528, 698, 3)
@@ -123,28 +137,34 @@ def test_um_per_px_sets_the_same_magnification_as_head_px():
     assert np.array_equal(a.frame(1), b.frame(1))
 
 
-def _dark_blob_area(frame):
+def _dark_blob_area(frame, up=4):
     """Area (px) of the dark blob at the centre of a clean frame: pixels below half-way between
-    the background and the darkest pixel, connected to the darkest pixel near the centre."""
-    g = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32), (0, 0), 0.7)
+    the background and the darkest pixel, connected to the darkest pixel near the centre,
+    measured on a ``up``-times upsampled (cubic) copy so small heads are not pixelised."""
+    g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    g = cv2.resize(cv2.GaussianBlur(g, (0, 0), 0.7), None, fx=up, fy=up, interpolation=cv2.INTER_CUBIC)
     h, w = g.shape
     bg = float(np.median(g))
-    win = g[h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20]
+    r = 20 * up
+    win = g[h // 2 - r : h // 2 + r, w // 2 - r : w // 2 + r]
     y0, x0 = np.unravel_index(np.argmin(win), win.shape)
     low = float(win.min())
     mask = (g < 0.5 * (bg + low)).astype(np.uint8)
     _, lab = cv2.connectedComponents(mask)
-    return int((lab == lab[h // 2 - 20 + y0, w // 2 - 20 + x0]).sum()), bg - low
+    return float((lab == lab[h // 2 - r + y0, w // 2 - r + x0]).sum()) / up**2, bg - low
 
 
 def test_the_rendered_head_grows_with_head_px():
+    look = sample_look(np.random.default_rng(2), "brightfield")
+    look.head_dark, look.head_flat, look.optics_sigma, look.noise = 70.0, True, 0.5, 1.5
+    look.tail, look.midpiece, look.acrosome, look.blobs, look.far = 5.0, 5.0, 0.0, 0, 0.0  # the head alone
     areas = {}
-    for hp in (10.0, 30.0):
-        f = _lone_head("brightfield", hp).frame(0)
+    for hp in (12.0, 36.0):
+        f = _lone_head(look, hp).frame(0)
         areas[hp], depth = _dark_blob_area(f)
         assert depth > 15  # a visible dark head
-    ratio = np.sqrt(areas[30.0] / areas[10.0])  # linear size ratio, 3 expected
-    assert 2.3 < ratio < 3.8, (areas, ratio)
+    ratio = np.sqrt(areas[36.0] / areas[12.0])  # linear size ratio, 3 expected
+    assert 2.6 < ratio < 3.9, (areas, ratio)  # 3.2-3.7 over 10 seeds (the measuring blur is not scaled)
 
 
 # ---------------------------------------------------------------------------- polarity
@@ -187,6 +207,10 @@ def test_camera_grey_tone_and_h264():
     b = chain.apply(odd.copy())  # intra-only at a fixed quantiser: frame by frame, the same
     assert np.array_equal(a, b) and not np.array_equal(a, odd)
     assert np.abs(a.astype(int) - odd).mean() < 12
+    sharp = cv2.GaussianBlur((rng.random((96, 130, 3)) * 255).astype(np.uint8), (0, 0), 0.8)
+    soft = CameraChain(Camera(resample=2.0), (130, 96)).apply(sharp.copy())
+    lap = lambda a: cv2.Laplacian(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), cv2.CV_32F).std()  # noqa: E731
+    assert lap(soft) < 0.6 * lap(sharp) and abs(float(soft.mean()) - float(sharp.mean())) < 2
     assert sample_camera(np.random.default_rng(3)) == sample_camera(np.random.default_rng(3))
 
 
@@ -195,6 +219,8 @@ def test_camera_and_magnification_arguments_are_checked():
         Camera(gamma=0.0)
     with pytest.raises(ValueError, match="h264_qp"):
         Camera(h264_qp=60)
+    with pytest.raises(ValueError, match="resample"):
+        Camera(resample=0.5)
     with pytest.raises(ValueError, match="head_px"):
         simulate_video(seed=0, num_frames=1, head_px=2)
     with pytest.raises(ValueError, match="um_per_px"):
@@ -209,12 +235,17 @@ def test_camera_and_magnification_arguments_are_checked():
 def test_cli_look_random_writes_each_videos_look(tmp_path, capsys):
     from spermtrack.cli import main
     from spermtrack.io.visem import VisemVideo
+    from spermtrack.simulate.dataset import dataset_looks
 
     out = tmp_path / "sim"
     args = ["simulate", str(out), "--videos", "3", "--frames", "2", "--seed", "1", "--no-mp4", "-q", "--look", "random"]
     assert main([*args, "--workers", "1"]) == 0
     summary = json.loads((out / "simulation.json").read_text())
     assert summary["look"] == "random"
+    assert "looks drawn:" in capsys.readouterr().out
+    looks = dataset_looks(out)
+    assert sorted(looks) == [v["vid"] for v in summary["videos"]]
+    assert all(looks[v["vid"]]["look"] == v["look"] and looks[v["vid"]]["head_px"] == v["head_px"] for v in summary["videos"])
     for v in summary["videos"]:
         assert v["look"] in LOOKS and 8 <= v["head_px"] <= 35 and len(v["image_size"]) == 2
         truth = json.loads((out / v["vid"] / "truth" / "simulation.json").read_text())
@@ -231,9 +262,21 @@ def test_cli_look_random_writes_each_videos_look(tmp_path, capsys):
         assert v["look"] == "brightfield" and v["image_size"] == [640, 384] and v["head_px"] == pytest.approx(17.0)
 
 
-def test_cli_rejects_a_bad_size(tmp_path, capsys):
+def test_dataset_looks_names_a_missing_summary(tmp_path):
+    from spermtrack.errors import DatasetError
+    from spermtrack.simulate.dataset import dataset_looks
+
+    with pytest.raises(DatasetError, match=r"simulation\.json"):
+        dataset_looks(tmp_path)
+
+
+def test_cli_rejects_a_bad_size_and_head_size(tmp_path, capsys):
     from spermtrack.cli import main
 
     with pytest.raises(SystemExit):
         main(["simulate", str(tmp_path / "x"), "--size", "640by480"])
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "x"), "--head-px", "2", "-q"]) != 0
+    err = capsys.readouterr().err
+    assert "--head-px must be in [4, 120] px" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

@@ -157,5 +157,12 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {len(ids)} video(s), {total} frames, to {args.out} in {dt:.1f} s ({', '.join(ids[:6])}{', ...' if len(ids) > 6 else ''})"
     )
+    if args.look in ("mixed", "random"):
+        from collections import Counter
+
+        from ..simulate.dataset import dataset_looks
+
+        drawn = Counter(v["look"] for v in dataset_looks(args.out).values())
+        print("looks drawn: " + ", ".join(f"{k} {n}" for k, n in sorted(drawn.items())) + " (per video in simulation.json)")
     print(f"train/val split in {Path(args.out) / 'split.json'}; truth in <video>/truth/ (heads.csv, tracks.csv, simulation.json)")
     return 0

@@ -5,11 +5,15 @@
   and true CASA values);
 - :func:`simulate_dataset` (out, n_videos, num_frames, seed, ...) writes many videos in the
   VISEM-Tracking layout plus ``<vid>/truth/`` and ``split.json``;
-- :class:`Swimmer`: a cell with given parameters ("digital twin").
+- :class:`Swimmer`: a cell with given parameters ("digital twin");
+- :class:`Look` and :class:`Camera`: the appearance of a video (families "phase", "bright",
+  "brightfield", "negative-phase"; ``look="random"`` draws one, a camera, a frame size and a
+  head size).
 
 Models, parameters and their sources: docs/simulator.md.
 """
 
+from .camera import Camera
 from .motion import Swimmer
 from .params import WHO_CLASSES, MotionParams, SceneParams
 from .render import Look
@@ -23,6 +27,7 @@ __all__ = [
     "MotionParams",
     "SceneParams",
     "Look",
+    "Camera",
     "WHO_CLASSES",
 ]
 

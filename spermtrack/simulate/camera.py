@@ -7,7 +7,9 @@ noise stays sharp). The camera chain then applies, in this order:
 1. a tone curve per channel, one lookup table: ``v' = 255·((contrast·(v/255 − 0.5) + 0.5 +
    brightness/255) ^ gamma)·cast[c]`` (the cast multiplies the channel's gain);
 2. a grey camera: all three channels set to the luma (cameras without a colour sensor);
-3. H.264 intra-frame compression at a fixed quantiser (libx264 through PyAV), whose 4x4/16x16
+3. a resampling: the frame shrunk by ``resample`` (area average) and enlarged back (bicubic),
+   as by a recorder or viewer that stores a smaller picture than it shows;
+4. H.264 intra-frame compression at a fixed quantiser (libx264 through PyAV), whose 4x4/16x16
    blocks and smeared chroma are what a lab's MP4 recordings show;
 
 and the look's own JPEG round trip (``Look.jpeg_quality``) comes last. The identity camera
@@ -43,6 +45,9 @@ class Camera:
     h264_qp : int
         Quantiser of an H.264 intra-frame round trip (libx264, 0-51; larger is blockier);
         0: no H.264 compression.
+    resample : float
+        Shrink factor of a down-and-up resampling (1: none; 2: half the resolution, as the
+        real reference frames of ``shared/reference/visem/real_frames``).
     """
 
     gamma: float = 1.0
@@ -51,6 +56,7 @@ class Camera:
     cast_bgr: tuple = (1.0, 1.0, 1.0)
     grey: bool = False
     h264_qp: int = 0
+    resample: float = 1.0
 
     def __post_init__(self):
         if not (0.2 <= self.gamma <= 5.0):
@@ -61,6 +67,9 @@ class Camera:
             raise ValueError(f"Camera.cast_bgr must be 3 positive gains, got {self.cast_bgr}")
         if not (0 <= int(self.h264_qp) <= 51):
             raise ValueError(f"Camera.h264_qp must be 0 (off) to 51, got {self.h264_qp}")
+        if not (1.0 <= float(self.resample) <= 8.0):
+            raise ValueError(f"Camera.resample must be in [1, 8], got {self.resample}")
+        object.__setattr__(self, "resample", float(self.resample))
         object.__setattr__(self, "cast_bgr", tuple(float(v) for v in self.cast_bgr))
         object.__setattr__(self, "h264_qp", int(self.h264_qp))
         object.__setattr__(self, "grey", bool(self.grey))
@@ -73,7 +82,7 @@ class Camera:
     @property
     def is_identity(self) -> bool:
         """True when the camera changes nothing."""
-        return self.tone_is_identity and not self.grey and self.h264_qp == 0
+        return self.tone_is_identity and not self.grey and self.h264_qp == 0 and self.resample == 1.0
 
     def lut(self) -> np.ndarray:
         """The tone curve and cast as a (256, 1, 3) uint8 lookup table for ``cv2.LUT``."""
@@ -103,7 +112,8 @@ IDENTITY = Camera()
 def sample_camera(rng: np.random.Generator) -> Camera:
     """Draw a random camera: gamma 0.7-1.4 (log-uniform), contrast 0.65-1.4, brightness ±15,
     colour cast up to ±12 % per channel (warm, cool or green tints), a grey camera with
-    probability 0.3, H.264 (qp 22-38) with probability 0.4."""
+    probability 0.3, a down-and-up resampling by 1.3-2.2 with probability 0.25, H.264 (qp
+    22-38) with probability 0.4."""
     u = rng.uniform
     gamma = float(np.exp(u(np.log(0.7), np.log(1.4))))
     contrast = float(np.exp(u(np.log(0.65), np.log(1.4))))
@@ -111,7 +121,8 @@ def sample_camera(rng: np.random.Generator) -> Camera:
     cast = tuple(float(np.exp(u(-0.12, 0.12))) for _ in range(3))
     grey = bool(rng.random() < 0.3)
     qp = int(rng.integers(22, 39)) if rng.random() < 0.4 else 0
-    return Camera(gamma=gamma, contrast=contrast, brightness=brightness, cast_bgr=cast, grey=grey, h264_qp=qp)
+    resample = float(u(1.3, 2.2)) if rng.random() < 0.25 else 1.0
+    return Camera(gamma=gamma, contrast=contrast, brightness=brightness, cast_bgr=cast, grey=grey, h264_qp=qp, resample=resample)
 
 
 class CameraChain:
@@ -137,6 +148,10 @@ class CameraChain:
             cv2.LUT(frame, self._lut, dst=frame)
         if cam.grey:
             cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR, dst=frame)
+        if cam.resample > 1.0:
+            small = cv2.resize(frame, (max(1, round(self.w / cam.resample)), max(1, round(self.h / cam.resample))),
+                               interpolation=cv2.INTER_AREA)  # fmt: skip
+            cv2.resize(small, (self.w, self.h), dst=frame, interpolation=cv2.INTER_CUBIC)
         if cam.h264_qp > 0:
             frame[...] = self._h264(frame)
         return frame
@@ -152,8 +167,8 @@ class CameraChain:
             enc.time_base = fractions.Fraction(1, 50)
             # intra only at a fixed quantiser, one thread: every frame is coded alone and the
             # result does not depend on the frames before it (frames stay renderable in any order)
-            enc.options = {"qp": str(self.camera.h264_qp), "keyint": "1", "threads": "1", "tune": "zerolatency",
-                           "preset": "ultrafast"}  # fmt: skip
+            params = f"keyint=1:min-keyint=1:scenecut=0:qp={self.camera.h264_qp}:threads=1:sliced-threads=0"
+            enc.options = {"x264-params": params, "tune": "zerolatency", "preset": "ultrafast"}
             enc.open()
             dec = av.codec.CodecContext.create("h264", "r")
             dec.options = {"threads": "1"}

@@ -289,6 +289,23 @@ def read_truth(video_dir: str | os.PathLike):
     return heads, tracks, params
 
 
+def dataset_looks(out: str | os.PathLike) -> dict[str, dict]:
+    """Per video id, the look it was rendered with, from ``out/simulation.json``: ``look``
+    (family), ``head_px``, ``image_size``, ``um_per_px``, ``camera`` (for per-look reports).
+
+    Datasets written before looks were recorded give the family only (``look``).
+    """
+    from ..errors import DatasetError
+
+    path = Path(out) / SIM_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: cannot read the simulation summary ({exc})") from None
+    keys = ("look", "head_px", "image_size", "um_per_px", "camera")
+    return {v["vid"]: {k: v[k] for k in keys if k in v} for v in data.get("videos", [])}
+
+
 def dataset_ids(out: str | os.PathLike) -> Sequence[str]:
     """Video ids listed in ``out/simulation.json``."""
     data = json.loads((Path(out) / SIM_JSON).read_text(encoding="utf-8"))

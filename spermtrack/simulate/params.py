@@ -7,8 +7,10 @@ Two kinds of numbers live here:
   them to pixels and frames;
 * **appearance** parameters, in pixels and 8-bit grey levels of a 640x480 frame, measured on
   the real VISEM-Tracking frames of ``shared/reference/visem`` (box sizes, per-frame counts,
-  background levels). Appearance does not scale with the calibration: a simulated frame looks
-  like a VISEM frame whatever µm-per-pixel the motion model is converted with.
+  background levels). Appearance does not follow ``calibration``: a simulated frame looks
+  like a VISEM frame whatever µm-per-pixel the motion model is converted with, unless the
+  magnification is set with ``simulate_video(head_px=...)`` or ``um_per_px=...``, which
+  scales the pixel sizes here (:meth:`SceneParams.scaled`) and the renderer's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Rendering of simulated frames that look like VISEM-Tracking's phase-contrast videos.
+"""Rendering of simulated frames: VISEM-Tracking's looks, bright field and negative phase contrast.
 
 A frame is built from
 
@@ -10,7 +10,8 @@ A frame is built from
   and a *dark* layer (tails, debris, dark cores; combined by maximum so that overlapping parts
   of one tail do not double);
 * **composition** ``background + bright·tint_b − dark·tint_d + sensor noise``, clipped to
-  8 bits, then a JPEG round trip (the camera's compression).
+  8 bits, then the look's camera (:mod:`spermtrack.simulate.camera`: tone curve, colour cast
+  or grey, resampling, H.264) and a JPEG round trip (the camera's compression).
 
 Each object's Gaussians grow with its distance to the focal plane (defocus; the amplitude drops
 so that the integral is kept, and the contrast falls as ``1 / (1 + (z / 2 µm)^8)``) and are
@@ -18,8 +19,10 @@ stretched along its velocity (motion blur over the exposure). A sperm is a head 
 small saturating core in a two-scale soft halo beside a dark midpiece; light look: a dark head,
 ring or "C" inside a crisp flat-topped white halo) and a tail whose direction is integrated
 along its length (static bend + travelling wave), so tails curve and hook without stretching.
-All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame, tuned on the real
-frames (docs/simulator.md); :class:`Look` holds the values of one video.
+Bright field and negative phase contrast draw solid dark heads (crisp ovals) with a weak or
+strong bright halo. All appearance numbers are pixels and 8-bit grey levels of a 640x480 frame
+at VISEM's magnification, tuned on the real frames (docs/simulator.md); sizes in pixels are
+multiplied by the video's scale (``head_px / 23``). :class:`Look` holds the values of one video.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ _NCOL = 12
 
 #: Look families: VISEM's phase contrast and light look, bright field, negative phase contrast.
 LOOKS = ("phase", "bright", "brightfield", "negative-phase")
-#: Looks with dark heads (darker than the background at the head's centre).
-DARK_HEAD_LOOKS = ("bright", "brightfield", "negative-phase")
+#: Looks with dark heads (darker than the background at the head's centre). VISEM's light look
+#: "bright" is not one: its dark head sits inside a brighter halo, and the box centre is
+#: brighter than the surroundings in most heads (real and simulated, docs/simulator.md).
+DARK_HEAD_LOOKS = ("brightfield", "negative-phase")
 #: Probability of each family when a look is drawn at random (``look="random"``).
 RANDOM_LOOK_P = {"phase": 0.3, "bright": 0.1, "brightfield": 0.35, "negative-phase": 0.25}
 #: Box side of a sperm head at VISEM's magnification (scale 1), px; sizes marked "px at scale 1"
@@ -99,6 +104,9 @@ class Look:
     head_flat: bool = False  # solid dark heads are flat-topped ovals (crisp edge) instead of Gaussians
     acrosome: float = 0.0  # brightening of the front of solid dark heads (acrosome cap), grey levels
     debris_scale: float = 1.0  # size of the static debris specks relative to VISEM's (0.45-1.5 px sigma at scale 1)
+    debris_amp: float = 1.0  # darkness of the static debris specks relative to VISEM's (8-55 grey levels)
+    particles_factor: float = 1.0  # multiplies the scene's count of small bright particles
+    round_cells_factor: float = 1.0  # multiplies the scene's count of large round cells
     camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
 
     @property
@@ -230,8 +238,8 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         tint = u(-8, 8)
         bgr = (g - tint, g + u(-3, 3), g + tint)
         d = dict(
-            core=0.0, core_size=u(0.14, 0.2), glow=u(0, 30), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
-            outline=u(25, 55), head_dark=u(45, 100), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
+            core=0.0, core_size=u(0.14, 0.2), glow=u(0, 45), glow_size=u(0.2, 0.28), ring=u(0, 12), ring_size=u(0.36, 0.44),
+            outline=u(20, 55), head_dark=float(np.exp(u(np.log(40), np.log(110)))), midpiece=u(20, 55), tail=u(8, 35), texture_fine=u(1.0, 3.5),
             texture_coarse=u(1.0, 3.5), halo_dot=u(0, 25), halo_dot_fraction=u(0.0, 0.08), style_p=(0.15, 0.85, 0.0),
             far=u(8, 28), blobs=int(rng.integers(5, 40)), blob_amp=u(4, 18), acrosome=u(0, 35),
         )  # fmt: skip
@@ -239,14 +247,16 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         g = u(90, 150)
         bgr = (g + u(-4, 4), g + u(-2, 2), g + u(-4, 4))
         d = dict(
-            core=0.0, core_size=u(0.12, 0.16), glow=u(45, 95), glow_size=u(0.26, 0.32), ring=u(12, 32), ring_size=u(0.4, 0.5),
-            outline=u(25, 65), head_dark=u(50, 100), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
+            core=0.0, core_size=u(0.12, 0.16), glow=u(40, 85), glow_size=u(0.26, 0.32), ring=u(12, 32), ring_size=u(0.4, 0.5),
+            outline=u(25, 65), head_dark=u(65, 115), midpiece=u(50, 110), tail=u(25, 60), texture_fine=u(0.8, 3.0),
             texture_coarse=u(0.8, 3.0), halo_dot=u(20, 50), halo_dot_fraction=u(0.05, 0.2), style_p=(0.1, 0.9, 0.0),
             far=u(10, 30), blobs=int(rng.integers(3, 25)), blob_amp=u(4, 15), acrosome=u(0, 20),
         )  # fmt: skip
     shake = float(u(0.4, 2.5)) if rng.random() < 0.25 else 0.0
-    flat = bool(rng.random() < 0.7)
-    debris = float(np.exp(u(0.0, np.log(2.2))))
+    flat = bool(rng.random() < 0.7) or name == "negative-phase"  # negative phase: always a crisp dark oval
+    debris = float(np.exp(u(0.0, np.log(1.8))))
+    # specks are mostly fainter than the heads (dirt on the glass, out of the focal plane)
+    debris_amp = float(u(0.35, 0.9) * d["head_dark"] / 60.0)
     return Look(
         name=name,
         background_bgr=tuple(float(v) for v in bgr),
@@ -267,6 +277,7 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
         shake_angle=float(u(0, np.pi)),
         head_flat=flat,
         debris_scale=debris,
+        debris_amp=debris_amp,
         **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else v) for k, v in d.items()},
     )
 
@@ -288,7 +299,12 @@ def random_look(rng: np.random.Generator, image_size: tuple[int, int] = (640, 48
         lk.far = float(rng.uniform(5, 20))
         lk.jpeg_quality = int(rng.integers(40, 96))
         lk.debris_scale = float(np.exp(rng.uniform(0.0, np.log(2.2))))  # VISEM's frames also hold larger dark debris
+        lk.core *= float(rng.uniform(0.45, 1.0))  # dimmer cores, as in VISEM's recompressed frames
     lk.camera = sample_camera(rng)
+    # more distractors than VISEM's average scene: bright particles and round cells with halos
+    # are what real frames hold besides heads
+    lk.particles_factor = float(rng.uniform(1.0, 4.0))
+    lk.round_cells_factor = float(rng.uniform(1.0, 3.0))
     return lk
 
 
@@ -731,6 +747,8 @@ class Renderer:
         sc = self.s
         sig = np.exp(rng.uniform(np.log(0.45), np.log(1.5), n)) * (sc * lk.debris_scale)
         amp = rng.uniform(8, 55, n) * (1.0 if lk.name == "phase" else 1.3)
+        if lk.debris_amp != 1.0:
+            amp = amp * lk.debris_amp
         # some specks are small dense particles: darker, rounder, in a bright phase halo
         halo = rng.random(n) < lk.halo_dot_fraction
         sig = np.where(halo, np.maximum(sig, 0.8 * sc) * 1.25, sig)

@@ -119,6 +119,7 @@ class SimulatedVideo:
     def __repr__(self) -> str:
         return (
             f"SimulatedVideo(seed={self.seed}, num_frames={self.num_frames}, look={self.look.name!r}, "
+            f"size={self.image_size[0]}x{self.image_size[1]}, head_px={self.head_px:.1f}, "
             f"boxes={len(self.boxes)}, tracks={len(self.boxes.unique_tracks())}, "
             f"mean_sperm_per_frame={self.params['realised']['mean_sperm_per_frame']:.1f})"
         )
@@ -166,9 +167,9 @@ def simulate_video(
         heads, weak or no halo, faint tails, on light grey), "negative-phase" (dark heads in a
         bright halo rim on mid grey), "mixed" (VISEM's two: bright with probability 0.3) or
         "random": a family drawn with :data:`~spermtrack.simulate.render.RANDOM_LOOK_P`, every
-        look parameter and a random camera (tone curve, colour cast or grey, H.264), and,
-        unless given, the frame size (:data:`RANDOM_SIZES`) and the head size
-        (:data:`RANDOM_HEAD_PX`). A :class:`Look` is used as it is (to re-render a video).
+        look parameter and a random camera (tone curve, colour cast or grey, resampling,
+        H.264), more distractors (``Look.particles_factor``, ``round_cells_factor``), and, unless given, the frame
+        size (:data:`RANDOM_SIZES`) and the head size (:data:`RANDOM_HEAD_PX`). A :class:`Look` is used as it is (to re-render a video).
     clusters, pinheads : float, optional
         Mean cluster and small-or-pinhead boxes per frame (default: from the same real video).
     motility : 4 fractions or dict, optional
@@ -282,6 +283,11 @@ def simulate_video(
         look_obj = random_look(r_look, image_size)
     else:
         look_obj = sample_look(r_scene, look_name, image_size)
+    # the look's distractors (random looks: more bright particles and round cells than VISEM's)
+    if look_obj.particles_factor != 1.0:
+        counts["bright_particles"] = int(round(counts["bright_particles"] * look_obj.particles_factor))
+    if look_obj.round_cells_factor != 1.0:
+        counts["round_cells"] = int(round(counts["round_cells"] * look_obj.round_cells_factor))
 
     # ---------------- motion and labels
     pop = sample_population(
