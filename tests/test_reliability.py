@@ -302,7 +302,7 @@ def test_sigint_into_a_running_batch(clip, tmp_path):
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)
         if proc.returncode == 130:
-            assert err.strip().splitlines()[-1] == "spermtrack batch: interrupted", err
+            assert "spermtrack batch: interrupted" in err and "Traceback" not in err, err
         for job in out.iterdir() if out.exists() else ():
             if job.is_dir():
                 assert verify(job).ok, f"delay {delay}: {job.name}: {verify(job).problems}"
