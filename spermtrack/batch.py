@@ -464,6 +464,7 @@ def run_batch(
     settings = options.settings(task)
     with lock(out):
         clean_partials(out, [j.name for j in jobs])
+        _recover_jobs(jobs)
         rows: dict[str, dict] = {}
         notes: dict[str, str] = {}
         todo = []
@@ -498,6 +499,21 @@ def resolve_input(item: str | os.PathLike) -> Path:
     from .results import resolve_path
 
     return resolve_path(item)
+
+
+def _recover_jobs(jobs: list[Job]) -> None:
+    """Repair what interrupted writes left beside each job folder (even one that will be skipped).
+
+    A job folder another process is writing right now is left alone.
+    """
+    from .results import ResultLockedError, lock, recover
+
+    for job in jobs:
+        try:
+            with lock(Path(job.output)):
+                recover(job.output)
+        except ResultLockedError:
+            continue
 
 
 def _finished_row(out: Path, job: Job) -> dict:

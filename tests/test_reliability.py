@@ -148,6 +148,12 @@ def test_batch_and_pseudo_label_resolve_dot_and_never_delete_user_files(clip, tm
     assert res.counts == {"done": 1} and "um_per_px" in res.notes["a"]
     res = run_batch([vids], tmp_path / "res", AnalysisOptions(**{**opts.__dict__, "um_per_px": 0.3}), workers=1, progress=False)
     assert res.counts == {"skipped": 1} and res.summary["tracks"][0] is not None
+    # leftovers of a killed writer beside a skipped job are cleaned; an interrupted swap is undone
+    (tmp_path / "res" / ".a.part-killed").mkdir()
+    os.replace(tmp_path / "res" / "a", tmp_path / "res" / ".a.old")
+    res = run_batch([vids], tmp_path / "res", AnalysisOptions(**{**opts.__dict__, "um_per_px": 0.3}), workers=1, progress=False)
+    assert res.counts == {"skipped": 1} and verify(tmp_path / "res" / "a").ok
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["a", "summary.csv"]
 
 
 def test_symlink_loops_and_dot_dot(clip, tmp_path, capsys):
