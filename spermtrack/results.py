@@ -139,13 +139,14 @@ def file_digest(path: Path, limit: int | None = None) -> str:
     return h.hexdigest()
 
 
-def source_fingerprint(source: str | os.PathLike) -> dict:
+def source_fingerprint(source: str | os.PathLike, missing_ok: bool = False) -> dict:
     """What identifies a source: resolved path, kind, size and a SHA-256 of its first MiB.
 
     A file: its size and the hash of its first :data:`HASH_BYTES` bytes. A folder
     (image folder, VISEM video folder or root): the total size of its files and
     the hash of its sorted listing (relative name and size of every file, hidden
-    ones skipped) together with the first MiB of its first file.
+    ones skipped) together with the first MiB of its first file. A source that no
+    longer exists raises, or with ``missing_ok`` is recorded as ``kind: "missing"``.
     """
     p = resolve_path(source)
     if p.is_file():
@@ -173,6 +174,8 @@ def source_fingerprint(source: str | os.PathLike) -> dict:
         if first is not None:
             h.update(file_digest(first, HASH_BYTES).encode())
         return {"path": str(p), "kind": "folder", "size": total, "files": count, "sha256_first_mib": h.hexdigest()}
+    if missing_ok:
+        return {"path": str(p), "kind": "missing", "size": None, "sha256_first_mib": None}
     raise SpermtrackError(f"{source}: no such file or folder")
 
 
@@ -530,7 +533,7 @@ def result_dir(
         Another process writes the same folder.
     """
     final = check_output(out, [source, *protect])
-    fingerprint = source_fingerprint(source) if source is not None else None
+    fingerprint = source_fingerprint(source, missing_ok=True) if source is not None else None
     with lock(final):
         recovered = recover(final)
         _check_replaceable(out, final, fingerprint, force)

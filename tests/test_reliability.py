@@ -566,3 +566,15 @@ def test_stats_converts_each_frame_with_its_own_image_size(clip, tmp_path):
     expected = np.where(labels.frame == 1, 2.0, 1.0) * labels.width
     assert stats.per_class.loc[0, "width_max"] == pytest.approx(expected[labels.cls == 0].max(), rel=1e-5)
     assert stats.per_class.loc[0, "width_mean"] == pytest.approx(expected[labels.cls == 0].mean(), rel=1e-5)
+
+
+def test_saving_after_the_source_is_gone_records_it_as_missing(clip, tmp_path):
+    from spermtrack.pipeline import analyze
+
+    src = tmp_path / "v.mp4"
+    shutil.copy(clip / "sim.mp4", src)
+    a = analyze(src, detector="classical", max_frames=8)
+    src.unlink()
+    a.save(tmp_path / "out", overlay=False, report=False)
+    m = read_marker(tmp_path / "out")
+    assert m["source"]["kind"] == "missing" and m["source"]["path"] == str(src.resolve()) and verify(tmp_path / "out").ok
