@@ -87,7 +87,8 @@ def check_output(out: str | os.PathLike, sources: Iterable[str | os.PathLike | N
     """Resolve ``out`` and refuse it when it is, contains or lies inside one of ``sources``.
 
     A source that is a VISEM video folder also protects the dataset folder holding
-    it: an output there would later be read as one more video of the dataset.
+    it (a folder with a ``split.json`` or other video folders): an output there would
+    later be read as one more video of the dataset.
 
     Returns
     -------
@@ -115,12 +116,31 @@ def check_output(out: str | os.PathLike, sources: Iterable[str | os.PathLike | N
             raise OutputError(
                 f"the {what} folder {out} contains the source {src}: replacing it would delete the input; choose another --out"
             )
-        if s.is_dir() and is_video_folder(s) and _inside(target, s.parent):
+        if s.is_dir() and is_video_folder(s) and _inside(target, s.parent) and _is_dataset(s.parent, s):
             raise OutputError(
                 f"the {what} folder {out} lies inside {s.parent}, the dataset folder of the VISEM video {src}, "
                 f"where it would be read as one more video; choose an --out outside {s.parent}"
             )
     return target
+
+
+def _is_dataset(folder: Path, video: Path, look: int = 200) -> bool:
+    """True when ``folder`` looks like a VISEM dataset: a ``split.json``, or another video folder beside ``video``."""
+    from .io.visem import is_video_folder
+
+    if (folder / "split.json").is_file():
+        return True
+    try:
+        with os.scandir(folder) as it:
+            for k, entry in enumerate(it):
+                if k >= look:
+                    break
+                if entry.name != video.name and not entry.name.startswith(".") and entry.is_dir():
+                    if is_video_folder(Path(entry.path)):
+                        return True
+    except OSError:
+        return False
+    return False
 
 
 # ---------------------------------------------------------------------------- fingerprints

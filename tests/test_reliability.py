@@ -60,6 +60,7 @@ def one_line_error(capsys, verb: str) -> str:
 
 # ---------------------------------------------------------------------------- never write into the input
 def test_analyze_refuses_every_output_that_overlaps_its_source(clip, tmp_path, capsys):
+    (clip.parent / "split.json").write_text('{"train": ["sim"], "val": []}')  # data/ is a dataset
     before = tree_digest(clip.parent)
     link = tmp_path / "link"
     link.symlink_to(clip)
@@ -74,6 +75,10 @@ def test_analyze_refuses_every_output_that_overlaps_its_source(clip, tmp_path, c
         assert main(["analyze", str(clip), "--out", str(out), *GT]) == 1
         assert why in one_line_error(capsys, "analyze")
     assert tree_digest(clip.parent) == before, "the source changed"
+    (clip.parent / "split.json").unlink()
+    # a lone VISEM video folder (no dataset around it) does not forbid its parent
+    assert main(["analyze", str(clip), "--out", str(clip.parent / "results"), *GT]) == 0
+    shutil.rmtree(clip.parent / "results")
 
 
 def test_a_folder_spermtrack_did_not_write_is_never_replaced(clip, tmp_path, capsys):
