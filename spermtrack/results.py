@@ -560,7 +560,10 @@ def result_dir(
         if info is not None:
             info.final, info.recovered = final, recovered
         checkpoint("lock taken")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.part-", dir=final.parent))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.part-", dir=final.parent))
+        except OSError as exc:  # name the result folder, not the temporary one
+            raise type(exc)(exc.errno, exc.strerror or str(exc), str(final)) from None
         from .atomic import _UMASK
 
         os.chmod(tmp, 0o777 & ~_UMASK)

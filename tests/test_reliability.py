@@ -470,6 +470,9 @@ def _cases(tmp: Path, clip: Path) -> list[tuple[list[str], str]]:
         (["track", "--detections", str(dets), "--fps", "50", "--out", str(tmp / "t.txt"), "--config", str(latin)], "UTF-8"),
         (["track", "--detections", str(dets), "--fps", "0", "--out", str(tmp / "t.txt")], "--fps"),
         (["evaluate", str(tmp / "nope"), str(dets)], "nope"),
+        (["evaluate", str(ro), str(dets)], "neither a MOTChallenge file"),  # a folder that is no source
+        (["track", "--detections", str(dets), "--fps", "50", "--out", "/sys/spermtrack_t.txt"], "/sys/spermtrack_t.txt"),
+        (["detect-eval", str(gt99.parent), "--detector", "gt"], "class 99"),
         (["evaluate", str(dets), str(tmp / "nope.txt")], "nope.txt"),
         (["evaluate", str(dets), str(dets), "-o", "."], "is a folder"),
         (["evaluate", str(dets), str(dets), "-o", str(afile / "x.json")], "is a file"),
