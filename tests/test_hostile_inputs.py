@@ -243,10 +243,14 @@ def test_split_json_is_valid_or_an_error(tmp_path, data):
     (root / "11" / "labels").mkdir(parents=True, exist_ok=True)
     (root / "11" / "labels" / "11_frame_0.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     (root / "split.json").write_bytes(data)
+    import warnings
+
     try:
         ds = VisemDataset(root)
-        for name in ("train", "val"):
-            assert all(isinstance(v, str) for v in ds.split(name))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "split lists videos not found here": expected for junk ids
+            for name in ("train", "val"):
+                assert all(isinstance(v, str) for v in ds.split(name))
     except SpermtrackError:
         pass
 
