@@ -77,6 +77,9 @@ class AnalysisOptions:
         Render ``overlay.mp4`` (batch only).
     report : bool
         Write plots and ``report.html`` (batch only).
+    force : bool
+        Replace a job folder that holds the result of another source (not a setting
+        of the result: not recorded in the marker).
     """
 
     detector: str = "auto"
@@ -87,6 +90,7 @@ class AnalysisOptions:
     max_frames: int | None = None
     overlay: bool = True
     report: bool = True
+    force: bool = False
 
     def settings(self, task: str = "analyze") -> dict:
         """Every setting of one video's job, as recorded in its completion marker (see :mod:`spermtrack.results`)."""
@@ -307,9 +311,9 @@ def _analyze_and_save(job: Job, options: AnalysisOptions) -> dict:
     from .pipeline import analyze
     from .results import preflight
 
-    preflight(job.output, job.source)  # refuse a foreign folder before the work
+    preflight(job.output, job.source, force=options.force)  # refuse a foreign folder before the work
     analysis = analyze(job.source, **options.analyze_kwargs())
-    analysis.save(job.output, overlay=options.overlay, report=options.report)
+    analysis.save(job.output, overlay=options.overlay, report=options.report, force=options.force)
     return _row_from_analysis(analysis)
 
 
@@ -336,9 +340,10 @@ def _pseudo_label(job: Job, options: AnalysisOptions) -> dict:
     from .pipeline import analyze
     from .results import preflight, result_dir
 
-    preflight(job.output, job.source)
+    preflight(job.output, job.source, force=options.force)
     analysis = analyze(job.source, **options.analyze_kwargs())
-    with result_dir(job.output, kind="pseudo-label", source=job.source, settings=options.settings("pseudo-label")) as tmp:
+    settings = options.settings("pseudo-label")
+    with result_dir(job.output, kind="pseudo-label", source=job.source, settings=settings, force=options.force) as tmp:
         _write_pseudo_labels(job, options, analysis, tmp)
     return _row_from_analysis(analysis)
 
@@ -459,6 +464,7 @@ def run_batch(
     settings = options.settings(task)
     with lock(out):
         clean_partials(out, [j.name for j in jobs])
+        _recover_jobs(jobs)
         rows: dict[str, dict] = {}
         notes: dict[str, str] = {}
         todo = []
@@ -493,6 +499,21 @@ def resolve_input(item: str | os.PathLike) -> Path:
     from .results import resolve_path
 
     return resolve_path(item)
+
+
+def _recover_jobs(jobs: list[Job]) -> None:
+    """Repair what interrupted writes left beside each job folder (even one that will be skipped).
+
+    A job folder another process is writing right now is left alone.
+    """
+    from .results import ResultLockedError, lock, recover
+
+    for job in jobs:
+        try:
+            with lock(Path(job.output)):
+                recover(job.output)
+        except ResultLockedError:
+            continue
 
 
 def _finished_row(out: Path, job: Job) -> dict:

@@ -839,6 +839,7 @@ def analyze(
     tracks = trk.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
     watch.add("track", time.perf_counter() - t0)
+    checkpoint("tracks finished")
     t0 = time.perf_counter()
     # boxes clipped at the image border are re-centred on the cell (casa's image_size)
     kin = casa(tracks, cal, **{"image_size": image_size, **dict(kinematics_options or {})})

@@ -87,7 +87,8 @@ def check_output(out: str | os.PathLike, sources: Iterable[str | os.PathLike | N
     """Resolve ``out`` and refuse it when it is, contains or lies inside one of ``sources``.
 
     A source that is a VISEM video folder also protects the dataset folder holding
-    it: an output there would later be read as one more video of the dataset.
+    it (a folder with a ``split.json`` or other video folders): an output there would
+    later be read as one more video of the dataset.
 
     Returns
     -------
@@ -115,12 +116,31 @@ def check_output(out: str | os.PathLike, sources: Iterable[str | os.PathLike | N
             raise OutputError(
                 f"the {what} folder {out} contains the source {src}: replacing it would delete the input; choose another --out"
             )
-        if s.is_dir() and is_video_folder(s) and _inside(target, s.parent):
+        if s.is_dir() and is_video_folder(s) and _inside(target, s.parent) and _is_dataset(s.parent, s):
             raise OutputError(
                 f"the {what} folder {out} lies inside {s.parent}, the dataset folder of the VISEM video {src}, "
                 f"where it would be read as one more video; choose an --out outside {s.parent}"
             )
     return target
+
+
+def _is_dataset(folder: Path, video: Path, look: int = 200) -> bool:
+    """True when ``folder`` looks like a VISEM dataset: a ``split.json``, or another video folder beside ``video``."""
+    from .io.visem import is_video_folder
+
+    if (folder / "split.json").is_file():
+        return True
+    try:
+        with os.scandir(folder) as it:
+            for k, entry in enumerate(it):
+                if k >= look:
+                    break
+                if entry.name != video.name and not entry.name.startswith(".") and entry.is_dir():
+                    if is_video_folder(Path(entry.path)):
+                        return True
+    except OSError:
+        return False
+    return False
 
 
 # ---------------------------------------------------------------------------- fingerprints
@@ -139,13 +159,14 @@ def file_digest(path: Path, limit: int | None = None) -> str:
     return h.hexdigest()
 
 
-def source_fingerprint(source: str | os.PathLike) -> dict:
+def source_fingerprint(source: str | os.PathLike, missing_ok: bool = False) -> dict:
     """What identifies a source: resolved path, kind, size and a SHA-256 of its first MiB.
 
     A file: its size and the hash of its first :data:`HASH_BYTES` bytes. A folder
     (image folder, VISEM video folder or root): the total size of its files and
     the hash of its sorted listing (relative name and size of every file, hidden
-    ones skipped) together with the first MiB of its first file.
+    ones skipped) together with the first MiB of its first file. A source that no
+    longer exists raises, or with ``missing_ok`` is recorded as ``kind: "missing"``.
     """
     p = resolve_path(source)
     if p.is_file():
@@ -173,6 +194,8 @@ def source_fingerprint(source: str | os.PathLike) -> dict:
         if first is not None:
             h.update(file_digest(first, HASH_BYTES).encode())
         return {"path": str(p), "kind": "folder", "size": total, "files": count, "sha256_first_mib": h.hexdigest()}
+    if missing_ok:
+        return {"path": str(p), "kind": "missing", "size": None, "sha256_first_mib": None}
     raise SpermtrackError(f"{source}: no such file or folder")
 
 
@@ -530,14 +553,17 @@ def result_dir(
         Another process writes the same folder.
     """
     final = check_output(out, [source, *protect])
-    fingerprint = source_fingerprint(source) if source is not None else None
+    fingerprint = source_fingerprint(source, missing_ok=True) if source is not None else None
     with lock(final):
         recovered = recover(final)
         _check_replaceable(out, final, fingerprint, force)
         if info is not None:
             info.final, info.recovered = final, recovered
         checkpoint("lock taken")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.part-", dir=final.parent))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.part-", dir=final.parent))
+        except OSError as exc:  # name the result folder, not the temporary one
+            raise type(exc)(exc.errno, exc.strerror or str(exc), str(final)) from None
         from .atomic import _UMASK
 
         os.chmod(tmp, 0o777 & ~_UMASK)

@@ -218,3 +218,64 @@ def test_bad_marker_file_lists_are_problems_not_crashes(tmp_path):
     (folder / MARKER).write_text(json.dumps({"format": 1, "files": {"a.txt": {"size": 3, "sha256": "x"}}}))
     v = verify(folder)
     assert not v.ok and "a.txt: missing" in v.problems[0]
+
+
+_json_values = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), numbers.filter(lambda v: not isinstance(v, float) or np.isfinite(v)), st.text(max_size=8)
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+@FAST
+@given(
+    st.one_of(
+        st.binary(max_size=60),
+        st.dictionaries(st.sampled_from(["train", "val", "x"]), _json_values, max_size=3).map(lambda d: json.dumps(d).encode()),
+    )
+)
+def test_split_json_is_valid_or_an_error(tmp_path, data):
+    from spermtrack.io.visem import VisemDataset
+
+    root = tmp_path / "root"
+    (root / "11" / "labels").mkdir(parents=True, exist_ok=True)
+    (root / "11" / "labels" / "11_frame_0.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (root / "split.json").write_bytes(data)
+    import warnings
+
+    try:
+        ds = VisemDataset(root)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "split lists videos not found here": expected for junk ids
+            for name in ("train", "val"):
+                assert all(isinstance(v, str) for v in ds.split(name))
+    except SpermtrackError:
+        pass
+
+
+@FAST
+@given(
+    st.one_of(
+        st.binary(max_size=60),
+        st.dictionaries(st.sampled_from(["fps", "num_frames", "image_size", "track_names"]), _json_values, max_size=4).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    )
+)
+def test_spermtrack_json_sidecar_is_valid_or_an_error(tmp_path, data):
+    """A VISEM folder's spermtrack.json with any content: the folder's facts are sane, or an error says why."""
+    from spermtrack.io.visem import VisemVideo
+
+    folder = tmp_path / "11"
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    (folder / "labels" / "11_frame_0.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (folder / "spermtrack.json").write_bytes(data)
+    v = VisemVideo(folder)
+    try:
+        fps, n, size = v.fps, v.num_frames, v.image_size
+        boxes = v.labels()
+    except SpermtrackError:
+        return
+    assert fps > 0 and n >= 1 and size[0] > 0 and size[1] > 0 and len(boxes) == 1

@@ -109,3 +109,7 @@ def test_cli_simulate(tmp_path, capsys):
     assert VisemDataset(out).video("sim0000").num_frames == 3
     heads = pd.read_csv(out / "sim0000" / "truth" / "heads.csv")
     assert heads["frame"].max() == 2
+    # a new root is written as one transaction; replacing a video keeps its completion marker true
+    from spermtrack.results import read_marker, verify
+
+    assert verify(out).ok and [r["frames"] for r in read_marker(out)["settings"]["runs"]] == [4, 3]

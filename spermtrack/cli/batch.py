@@ -28,6 +28,9 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="redo videos whose complete results (same source and settings) exist; only folders spermtrack wrote are replaced",
     )
+    p.add_argument(
+        "--force", action="store_true", help="replace job folders that hold the result of another source of the same name"
+    )
     add_quiet(p)
 
 
@@ -91,6 +94,7 @@ def _options(args: argparse.Namespace, **extra):
         visem_calibration=args.visem_calibration,
         tracker=None if args.tracker_config is None else str(args.tracker_config),
         max_frames=args.max_frames,
+        force=args.force,
         **extra,
     )
 

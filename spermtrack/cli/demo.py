@@ -8,6 +8,7 @@ every run gives the same video), the detector is the built-in default
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,41 @@ def simulate_clip(root: Path, frames: int, seed: int, density: float, look: str,
     return folder, sim
 
 
+@contextlib.contextmanager
+def _scratch(out: Path):
+    """A hidden folder beside ``out`` for the simulated clip until it moves into the result."""
+    import shutil
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.input-", dir=out.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _save_with_input(result, out: Path, clip: Path, args, progress: bool) -> dict:
+    """Write the analysis and the simulated clip (``input/demo/``) into ``out`` as one transaction."""
+    import shutil
+
+    from ..pipeline import build_summary
+    from ..results import resolve_path, result_dir
+
+    settings = {"frames": args.frames, "seed": args.seed, "density": args.density, "look": args.look, "detector": args.detector}
+    final_clip = resolve_path(out) / "input" / DEMO_VIDEO_ID
+    with result_dir(out, kind="demo", settings={**result.settings, "demo": settings}) as tmp:
+        moved = tmp / "input" / DEMO_VIDEO_ID
+        moved.parent.mkdir()
+        shutil.move(str(clip), str(moved))
+        result.source = str(final_clip)
+        result._summary = build_summary(result)  # summary.json names the clip where it will be
+        result.source = str(moved)  # the overlay is drawn from the clip, now inside the new result
+        written = result._write_outputs(tmp, True, True, None, None, progress, 3)
+    result.source = str(final_clip)
+    return {name: out / p.relative_to(tmp) for name, p in written.items()}
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
     from ..errors import SpermtrackError
@@ -80,13 +116,12 @@ def run(args: argparse.Namespace) -> int:
     warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
     try:
         out = args.out
-        with writable(out):
-            folder, sim = simulate_clip(out / "input", args.frames, args.seed, args.density, args.look, progress)
-        if progress:
-            print(f"simulated {args.frames} frames (seed {args.seed}) -> {folder}", file=sys.stderr)
-        result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
-        with writable(out):
-            paths = result.save(out, progress=progress)
+        with writable(out), _scratch(out) as scratch:
+            folder, sim = simulate_clip(scratch, args.frames, args.seed, args.density, args.look, progress)
+            if progress:
+                print(f"simulated {args.frames} frames (seed {args.seed})", file=sys.stderr)
+            result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
+            paths = _save_with_input(result, out, folder, args, progress)
         if progress:
             s = result.summary
             print(

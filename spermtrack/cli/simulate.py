@@ -72,6 +72,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[str]:
+    """Simulate into ``out``: a new (or empty) root is one transaction; videos added to an existing root are
+    each written atomically under a lock on the root, and its completion marker is rewritten afterwards."""
+    from ..results import MARKER, lock, read_marker, resolve_path, result_dir, write_marker
+
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        with result_dir(out, kind="simulation", settings={"runs": [settings]}) as tmp:
+            return simulate_into(tmp, True)
+    with lock(resolve_path(out)):  # a second simulate into the same root is refused, not interleaved
+        old = read_marker(out)
+        runs = list(((old or {}).get("settings") or {}).get("runs") or [])
+        if old is not None:
+            (out / MARKER).unlink()  # while videos are replaced the root is not one complete result
+        ids = simulate_into(out, overwrite)
+        if old is not None:
+            write_marker(out, "simulation", None, {"runs": [*runs, settings]})
+        return ids
+
+
 def _positive_int(text: str) -> int:
     v = int(text)
     if v < 1:
@@ -129,25 +148,27 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=total, unit="frame", desc=f"simulate {len(plans)} video(s)", file=sys.stderr)
     t0 = time.perf_counter()
-    from ..results import lock, resolve_path
+    settings = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "verb", "quiet", "out", "workers")}
+
+    def simulate_into(root: Path, overwrite: bool) -> list[str]:
+        return simulate_dataset(
+            root,
+            n_videos=n_videos,
+            num_frames=num_frames,
+            seed=args.seed,
+            density=args.density,
+            look=args.look,
+            workers=args.workers,
+            like_visem=args.like_visem,
+            calibration=calibration,
+            mp4=not args.no_mp4,
+            overwrite=overwrite,
+            progress=None if bar is None else bar.update,
+            **extra,
+        )
 
     try:
-        with lock(resolve_path(args.out)):  # a second simulate into the same root is refused, not interleaved
-            ids = simulate_dataset(
-                args.out,
-                n_videos=n_videos,
-                num_frames=num_frames,
-                seed=args.seed,
-                density=args.density,
-                look=args.look,
-                workers=args.workers,
-                like_visem=args.like_visem,
-                calibration=calibration,
-                mp4=not args.no_mp4,
-                overwrite=args.overwrite,
-                progress=None if bar is None else bar.update,
-                **extra,
-            )
+        ids = _write(args.out, settings, simulate_into, args.overwrite)
     except FileExistsError as exc:
         raise SpermtrackError(str(exc)) from None
     finally:

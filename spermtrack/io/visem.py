@@ -216,6 +216,25 @@ def _read_split(root: Path) -> dict[str, list[str]]:
     return {str(k): [str(v) for v in vals] for k, vals in data.items()}
 
 
+def _check_sidecar(meta: dict, path: Path) -> None:
+    """Refuse a ``spermtrack.json`` whose frame rate, frame count or size is not a sane number (FormatError)."""
+    import math
+
+    def positive_number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+    def whole(v) -> bool:
+        return positive_number(v) and float(v).is_integer()
+
+    if "fps" in meta and not positive_number(meta["fps"]):
+        raise FormatError(f"fps must be a positive number of frames per second, got {meta['fps']!r}", path)
+    if "num_frames" in meta and not whole(meta["num_frames"]):
+        raise FormatError(f"num_frames must be a positive whole number, got {meta['num_frames']!r}", path)
+    size = meta.get("image_size", [1, 1])
+    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(whole(v) for v in size)):
+        raise FormatError(f"image_size must be [width, height] in pixels (positive whole numbers), got {size!r}", path)
+
+
 # =========================================================================== one video
 
 
@@ -308,6 +327,7 @@ class VisemVideo:
                     raise FormatError(f"not valid JSON ({exc})", p, getattr(exc, "lineno", None)) from exc
                 if not isinstance(meta, dict):
                     raise FormatError("expected a JSON object", p)
+                _check_sidecar(meta, p)
             self._cache["meta"] = meta
         return self._cache["meta"]
 
