@@ -72,7 +72,7 @@ def test_ci_script_requires_extras_and_runs_the_readme_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert 'pip install -e ".[all,test]" && .venv/bin/python -m pytest -q' in readme
-    assert '-m pip install -q -e ".[all,test]"' in ci and '-m pytest -q -p no:cacheprovider\n' in ci
+    assert '-m pip install -q -e ".[all,test]"' in ci and "-m pytest -q -p no:cacheprovider\n" in ci
     assert "export SPERMTRACK_REQUIRE_EXTRAS=1" in ci and "SPERMTRACK_SKIP_REPORT" in ci
     install = ci[ci.index("apt-get install") : ci.index("python3 -m venv")]
     assert "exit 1" in install and "will be skipped" not in install
