@@ -124,17 +124,63 @@ _NUMBER_BYTES_COMMA = _NUMBER_BYTES.copy()
 _NUMBER_BYTES_COMMA[_COMMA] = 1
 
 
+_TWO53 = 2**53
+_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitter
+
+
+@numba.njit(cache=True)
+def _long_quotient(m, p):  # pragma: no cover - numba
+    """The correctly rounded double of ``m / p`` for an integer ``2**53 < m < 10**18`` and ``p = 10**q`` (q <= 22).
+
+    ``m`` is not a double: it is split exactly into ``mh + ml``; ``q1 = mh / p`` and its
+    exact remainder (Dekker's product) give the quotient as ``q1 + q2`` with ``q2``
+    within two roundings of the rest. ``s = q1 + q2`` rounded is the correctly rounded
+    quotient unless the exact sum lies within that error of a rounding boundary (half
+    an ulp away from ``s``) or ``s`` is a power of two: then ``ok`` is False and the
+    caller takes the general path.
+
+    Returns
+    -------
+    (value, ok)
+    """
+    mh = float(m)
+    ml = float(m - np.int64(mh))  # |ml| <= 64: exact
+    q1 = mh / p
+    ph = q1 * p
+    c = _SPLIT * q1
+    ah = c - (c - q1)
+    al = q1 - ah
+    c = _SPLIT * p
+    bh = c - (c - p)
+    bl = p - bh
+    pl = ((ah * bh - ph) + ah * bl + al * bh) + al * bl  # q1 * p == ph + pl exactly
+    rem = (mh - ph) - pl  # the exact remainder of the rounded division
+    q2 = (rem + ml) / p
+    s = q1 + q2
+    err = q2 - (s - q1)  # s + err == q1 + q2 exactly (|q1| >= |q2|)
+    bits = np.float64(s).view(np.int64)
+    if bits & 0xFFFFFFFFFFFFF == 0:  # a power of two: the ulp below is half the ulp above
+        return s, False
+    ulp = np.int64((((bits >> 52) & 0x7FF) - 52) << 52).view(np.float64)  # s > 2**-900: a normal ulp
+    # the true quotient is s + err + d, |d| <= 2 roundings of q2 (bounded with a margin of 4)
+    if 0.5 * ulp - abs(err) <= abs(q2) * 2.0**-50:
+        return s, False
+    return s, True
+
+
 @numba.njit(cache=True)
 def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, row_nfields):  # pragma: no cover - numba
     """Parse rows of plain decimal numbers straight into ``values`` (Numba kernel), or give up.
 
     The rows are those :func:`scan_rows` finds (blank lines skipped, same file and
     line numbers). Each token must be ``[+-]digits[.digits][(e|E)[+-]digits]``
-    with at most 15 significant digits and a decimal exponent within +-22 once
-    the fraction is folded in: then ``mantissa * 10**k`` or ``mantissa / 10**k``
-    is one IEEE operation on two exact doubles, so the result is the correctly
-    rounded value of the decimal text (Clinger's fast path), what Python's
-    ``float`` gives. Anything else (a longer number, ``inf``, text, more than
+    with at most 18 significant digits and a decimal exponent within +-22 once the fraction
+    is folded in. A mantissa up to 2**53 makes ``mantissa * 10**k`` or
+    ``mantissa / 10**k`` one IEEE operation on two exact doubles, so the result is
+    the correctly rounded value of the decimal text (Clinger's fast path), what
+    Python's ``float`` gives; a longer mantissa with a negative exponent (the
+    17-digit ``repr`` of a fraction) goes through :func:`_long_quotient`, exact or
+    refused. Anything else (a longer number, ``inf``, text, more than
     ``values.shape[1]`` fields on a line, more rows than ``values`` has) returns
     ``ok = False`` and the caller falls back to the general path, which also
     produces the error messages. Every file's bytes must end with ``\\n``
@@ -195,9 +241,18 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
                     i += 1
                 frac = i - s1
                 digits += frac
-            # <= 18 digits cannot overflow int64; < 10**15 means at most 15 significant ones
-            if digits == 0 or digits > 18 or m >= 1_000_000_000_000_000:
+            if digits == 0:
                 return r, False
+            if digits > 18:  # m may have overflowed: recount without the leading zeros
+                m = 0
+                sig = 0
+                for j in range(s0, i):
+                    d = np.int64(buf[j]) - 48
+                    if 0 <= d <= 9 and (m > 0 or d > 0):
+                        sig += 1
+                        if sig > 18:  # <= 18 significant digits cannot overflow int64
+                            return r, False
+                        m = m * 10 + d
             e = 0
             if table[buf[i]] == 6:
                 i += 1
@@ -222,10 +277,14 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
             k = e - frac
             if m == 0:
                 v = 0.0
-            elif 0 <= k <= 22:
+            elif m <= _TWO53 and 0 <= k <= 22:
                 v = float(m) * pow10[k]
-            elif -22 <= k < 0:
+            elif m <= _TWO53 and -22 <= k < 0:
                 v = float(m) / pow10[-k]
+            elif -22 <= k < 0:
+                v, exact = _long_quotient(m, pow10[-k])
+                if not exact:
+                    return r, False
             else:
                 return r, False
             values[r, nf] = -v if neg else v
