@@ -268,3 +268,37 @@ def test_long_quotient_is_exact_or_refuses():
                 checked += 1
                 assert not ok or value == float(text), text
     assert checked > 10_000
+
+
+def test_plain_rows_with_text_ids_equal_the_general_path(tmp_path):
+    """labels_ftid rows (a string id, then numbers): ids factorised by first appearance, as pandas reads them."""
+    rng = np.random.default_rng(5)
+    names = ["ckabc", "cküñí-ç", "x" * 64, "a", "0.5", "True", "b1", "-7"]
+    lines = [
+        f"{names[int(k)]} {int(c)} {x!r} {y!r} 0.03593750000000001 0.5"
+        for k, c, x, y in zip(
+            rng.integers(0, len(names), 300), rng.integers(0, 3, 300), rng.random(300).tolist(), rng.random(300).tolist()
+        )
+    ]
+    contents = ["\n".join(lines[:100]).encode(), b"\n\n", ("\r\n".join(lines[100:]) + "\n").encode()]
+    paths = []
+    for k, c in enumerate(contents):
+        paths.append(tmp_path / f"t{k}.txt")
+        paths[-1].write_bytes(c)
+    buf, starts = _text.read_files(paths)
+    plain = _text.parse_plain_numbers(buf, starts, paths, 6, min_fields=6, first_is_text=True)
+    rows = _text.scan(buf, starts, paths)
+    ids, values = _text.convert(rows, 6, first_is_text=True)
+    assert plain is not None
+    assert [plain.text_uniques[c] for c in plain.text_codes] == ids.tolist()
+    assert plain.text_uniques == list(dict.fromkeys(ids.tolist()))  # numbered by first appearance
+    np.testing.assert_array_equal(_bits(plain.values), _bits(values))
+    assert plain.file.tolist() == rows.file.tolist() and plain.line.tolist() == rows.line.tolist()
+
+
+@pytest.mark.parametrize("name", [b"x" * 65, b"a\x00b", b"\xff\xfe"])
+def test_plain_rows_leave_odd_ids_to_the_general_path(tmp_path, name):
+    p = tmp_path / "t.txt"
+    p.write_bytes(b"ck1 0 0.5 0.5 0.1 0.1\n" + name + b" 0 0.5 0.5 0.1 0.1\n")
+    buf, starts = _text.read_files([p])
+    assert _text.parse_plain_numbers(buf, starts, [p], 6, min_fields=6, first_is_text=True) is None

@@ -169,7 +169,9 @@ def _long_quotient(m, p):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, row_nfields):  # pragma: no cover - numba
+def parse_numbers(
+    buf, file_starts, table, pow10, values, row_file, row_line, row_nfields, text_start, text_end
+):  # pragma: no cover - numba
     """Parse rows of plain decimal numbers straight into ``values`` (Numba kernel), or give up.
 
     The rows are those :func:`scan_rows` finds (blank lines skipped, same file and
@@ -183,7 +185,10 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
     refused. Anything else (a longer number, ``inf``, text, more than
     ``values.shape[1]`` fields on a line, more rows than ``values`` has) returns
     ``ok = False`` and the caller falls back to the general path, which also
-    produces the error messages. Every file's bytes must end with ``\\n``
+    produces the error messages. With ``text_start``/``text_end`` of one entry
+    per possible row (empty arrays otherwise) the first field of each row is text:
+    its byte range is recorded there and the numbers go to ``values[r, nf - 1]``.
+    Every file's bytes must end with ``\\n``
     (:func:`read_files` ensures it). ``table`` classifies bytes (``_NUMBER_BYTES``,
     or ``_NUMBER_BYTES_COMMA`` where commas separate fields).
 
@@ -191,7 +196,8 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
     -------
     (n_rows, ok)
     """
-    max_fields = values.shape[1]
+    first_is_text = text_start.shape[0] > 0
+    max_fields = values.shape[1] + (1 if first_is_text else 0)
     max_rows = values.shape[0]
     r = 0
     for fi in range(file_starts.shape[0] - 1):
@@ -216,6 +222,13 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
                 continue
             if nf >= max_fields or r >= max_rows:
                 return r, False
+            if first_is_text and nf == 0:  # the row's first field is text (a track id): any bytes
+                text_start[r] = i
+                while table[buf[i]] != 1 and table[buf[i]] != 2:
+                    i += 1
+                text_end[r] = i
+                nf = 1
+                continue
             neg = t == 3
             if t == 3 or t == 4:
                 i += 1
@@ -287,7 +300,7 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
                     return r, False
             else:
                 return r, False
-            values[r, nf] = -v if neg else v
+            values[r, nf - 1 if first_is_text else nf] = -v if neg else v
             nf += 1
     return r, True
 
@@ -364,11 +377,16 @@ class PlainRows:
     Attributes
     ----------
     values : float64 array (R, max_fields)
-        Row ``r``'s numbers in ``values[r, :nfields[r]]``; the rest is undefined.
+        Row ``r``'s numbers in ``values[r, :nfields[r]]`` (``nfields[r] - 1`` of them
+        after a text field); the rest is undefined.
     nfields, file, line : int64 arrays (R,)
-        Fields, file index and 1-based line of each row.
+        Fields (the text field included), file index and 1-based line of each row.
     rows : LazyRows
         The same rows, for error messages.
+    text_codes : int64 array (R,) or None
+        With ``first_is_text``: the code of each row's first field, numbered by first
+        appearance; ``text_uniques[code]`` is the field as ``str``.
+    text_uniques : list of str or None
     """
 
     values: np.ndarray
@@ -376,6 +394,8 @@ class PlainRows:
     file: np.ndarray
     line: np.ndarray
     rows: LazyRows
+    text_codes: np.ndarray | None = None
+    text_uniques: list[str] | None = None
 
 
 def parse_plain_numbers(
@@ -385,31 +405,86 @@ def parse_plain_numbers(
     max_fields: int,
     comma_is_separator: bool = False,
     min_fields: int = 1,
+    first_is_text: bool = False,
 ) -> PlainRows | None:
     """Rows of plain decimal numbers (the common case) parsed in one Numba pass, or None.
 
-    None when a token is not a plain decimal number of at most 15 significant digits,
-    a row has more than ``max_fields`` fields, or there are more rows than rows of
-    ``min_fields`` fields fit in the buffer: the caller then takes the general path
-    (:func:`scan` + :func:`convert`), which also reports errors. The values are the
-    correctly rounded doubles of the text, as Python's ``float`` gives them.
+    None when a token is not a plain decimal number that :func:`parse_numbers` converts
+    exactly, a row has more than ``max_fields`` fields, there are more rows than rows
+    of ``min_fields`` fields fit in the buffer, or (``first_is_text``) a first field is
+    longer than 64 bytes, holds a NUL byte or is not UTF-8: the caller then takes the
+    general path (:func:`scan` + :func:`convert`), which also reports errors. The values
+    are the correctly rounded doubles of the text, as Python's ``float`` gives them.
+    ``max_fields`` counts the text field.
     """
     paths = [p if isinstance(p, Path) else Path(p) for p in paths]
     arr = np.frombuffer(buf, dtype=np.uint8)
     max_rows = len(buf) // (2 * max(1, min_fields)) + len(paths) + 1  # a row of k fields takes >= 2k bytes
-    values = np.empty((max_rows, max_fields), np.float64)
+    values = np.empty((max_rows, max_fields - int(first_is_text)), np.float64)
     row_file = np.empty(max_rows, np.int64)
     row_line = np.empty(max_rows, np.int64)
     row_nf = np.empty(max_rows, np.int64)
+    text_start = np.empty(max_rows if first_is_text else 0, np.int64)
+    text_end = np.empty(max_rows if first_is_text else 0, np.int64)
     table = _NUMBER_BYTES_COMMA if comma_is_separator else _NUMBER_BYTES
     starts = np.asarray(file_starts, np.int64)
     nonempty = starts[1:] > starts[:-1]
     if not (arr[starts[1:][nonempty] - 1] == _LF).all():  # the kernel relies on it (read_files ensures it)
         return None
-    n, ok = parse_numbers(arr, starts, table, _POW10, values, row_file, row_line, row_nf)
+    n, ok = parse_numbers(arr, starts, table, _POW10, values, row_file, row_line, row_nf, text_start, text_end)
     if not ok:
         return None
-    return PlainRows(values[:n], row_nf[:n], row_file[:n], row_line[:n], LazyRows(buf, file_starts, paths, comma_is_separator))
+    codes = uniques = None
+    if first_is_text:
+        factorised = _factorise_fields(arr, text_start[:n], text_end[:n])
+        if factorised is None:
+            return None
+        codes, uniques = factorised
+    lazy = LazyRows(buf, file_starts, paths, comma_is_separator)
+    return PlainRows(values[:n], row_nf[:n], row_file[:n], row_line[:n], lazy, codes, uniques)
+
+
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def _factorise_fields(arr: np.ndarray, start: np.ndarray, end: np.ndarray, max_len: int = 64):
+    """Codes (by first appearance) and ``str`` values of the byte ranges ``arr[start:end]``, or None.
+
+    The fields are gathered into a zero-padded ``(R, width)`` table, hashed, factorised
+    with pandas, then checked byte for byte against the first field of each code (so a
+    hash collision cannot merge two ids: it returns None). None also for a field longer
+    than ``max_len``, one holding a NUL byte or one that is not UTF-8.
+    """
+    import pandas as pd
+
+    n = start.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    length = end - start
+    width = int(length.max())
+    if width > max_len or width == 0:
+        return None
+    width8 = -(-width // 8) * 8
+    col = np.arange(width8)
+    inside = col[None, :] < length[:, None]
+    table = np.where(inside, arr[np.minimum(start[:, None] + col[None, :], arr.shape[0] - 1)], 0).astype(np.uint8)
+    if (table[inside] == 0).any():
+        return None
+    words = table.view(np.uint64)
+    h = np.full(n, np.uint64(0xCBF29CE484222325))
+    with np.errstate(over="ignore"):
+        for k in range(words.shape[1]):
+            h = (h ^ words[:, k]) * _FNV_PRIME
+    codes, hashes = pd.factorize(h, sort=False)
+    first = np.full(len(hashes), n, np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    if not (words == words[first[codes]]).all():  # a hash collision: let the general path do it
+        return None
+    try:
+        uniques = [table[i, : length[i]].tobytes().decode("utf-8") for i in first.tolist()]
+    except UnicodeDecodeError:
+        return None
+    return codes.astype(np.int64), uniques
 
 
 def row_error(rows: Rows, r: int, message: str) -> FormatError:
