@@ -273,7 +273,7 @@ def test_long_quotient_is_exact_or_refuses():
 def test_plain_rows_with_text_ids_equal_the_general_path(tmp_path):
     """labels_ftid rows (a string id, then numbers): ids factorised by first appearance, as pandas reads them."""
     rng = np.random.default_rng(5)
-    names = ["ckabc", "cküñí-ç", "x" * 64, "a", "0.5", "True", "b1", "-7"]
+    names = ["ckabc", "cküñí-ç", "x" * 200, "a", "0.5", "True", "b1", "-7"]
     lines = [
         f"{names[int(k)]} {int(c)} {x!r} {y!r} 0.03593750000000001 0.5"
         for k, c, x, y in zip(
@@ -296,7 +296,7 @@ def test_plain_rows_with_text_ids_equal_the_general_path(tmp_path):
     assert plain.file.tolist() == rows.file.tolist() and plain.line.tolist() == rows.line.tolist()
 
 
-@pytest.mark.parametrize("name", [b"x" * 65, b"a\x00b", b"\xff\xfe"])
+@pytest.mark.parametrize("name", [b"a\x00b", b"\xff\xfe"])
 def test_plain_rows_leave_odd_ids_to_the_general_path(tmp_path, name):
     p = tmp_path / "t.txt"
     p.write_bytes(b"ck1 0 0.5 0.5 0.1 0.1\n" + name + b" 0 0.5 0.5 0.1 0.1\n")

@@ -411,8 +411,8 @@ def parse_plain_numbers(
 
     None when a token is not a plain decimal number that :func:`parse_numbers` converts
     exactly, a row has more than ``max_fields`` fields, there are more rows than rows
-    of ``min_fields`` fields fit in the buffer, or (``first_is_text``) a first field is
-    longer than 64 bytes, holds a NUL byte or is not UTF-8: the caller then takes the
+    of ``min_fields`` fields fit in the buffer, or (``first_is_text``) a first field
+    holds a NUL byte or is not UTF-8: the caller then takes the
     general path (:func:`scan` + :func:`convert`), which also reports errors. The values
     are the correctly rounded doubles of the text, as Python's ``float`` gives them.
     ``max_fields`` counts the text field.
@@ -444,47 +444,67 @@ def parse_plain_numbers(
     return PlainRows(values[:n], row_nf[:n], row_file[:n], row_line[:n], lazy, codes, uniques)
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def _factorise_fields(arr: np.ndarray, start: np.ndarray, end: np.ndarray, max_len: int = 64):
+@numba.njit(cache=True)
+def _hash_fields(buf, start, end, out):  # pragma: no cover - numba
+    """FNV-1a hash of each byte range ``buf[start[r]:end[r]]`` into ``out``; False if one holds a NUL byte."""
+    for r in range(start.shape[0]):
+        h = _FNV_OFFSET
+        for j in range(start[r], end[r]):
+            c = buf[j]
+            if c == 0:
+                return False
+            h = (h ^ np.uint64(c)) * _FNV_PRIME
+        out[r] = h
+    return True
+
+
+@numba.njit(cache=True)
+def _first_rows_match(buf, start, end, codes, n_codes, first):  # pragma: no cover - numba
+    """First row of each code into ``first``; True when every row's bytes equal its code's first row's."""
+    for k in range(n_codes):
+        first[k] = -1
+    for r in range(codes.shape[0]):
+        c = codes[r]
+        f = first[c]
+        if f < 0:
+            first[c] = r
+            continue
+        n = end[r] - start[r]
+        if n != end[f] - start[f]:
+            return False
+        for j in range(n):
+            if buf[start[r] + j] != buf[start[f] + j]:
+                return False
+    return True
+
+
+def _factorise_fields(arr: np.ndarray, start: np.ndarray, end: np.ndarray):
     """Codes (by first appearance) and ``str`` values of the byte ranges ``arr[start:end]``, or None.
 
-    The fields are gathered into a zero-padded ``(R, width)`` table, hashed, factorised
-    with pandas, then checked byte for byte against the first field of each code (so a
-    hash collision cannot merge two ids: it returns None). None also for a field longer
-    than ``max_len``, one holding a NUL byte or one that is not UTF-8.
+    The fields are hashed (Numba), factorised with pandas, then checked byte for byte
+    against the first field of their code, so a hash collision cannot merge two ids
+    (it returns None). None also for a field holding a NUL byte or not UTF-8.
     """
     import pandas as pd
 
     n = start.shape[0]
-    if n == 0:
-        return np.zeros(0, np.int64), []
-    length = end - start
-    width = int(length.max())
-    if width > max_len or width == 0:
+    h = np.empty(n, np.uint64)
+    if not _hash_fields(arr, start, end, h):
         return None
-    width8 = -(-width // 8) * 8
-    col = np.arange(width8)
-    inside = col[None, :] < length[:, None]
-    table = np.where(inside, arr[np.minimum(start[:, None] + col[None, :], arr.shape[0] - 1)], 0).astype(np.uint8)
-    if (table[inside] == 0).any():
-        return None
-    words = table.view(np.uint64)
-    h = np.full(n, np.uint64(0xCBF29CE484222325))
-    with np.errstate(over="ignore"):
-        for k in range(words.shape[1]):
-            h = (h ^ words[:, k]) * _FNV_PRIME
     codes, hashes = pd.factorize(h, sort=False)
-    first = np.full(len(hashes), n, np.int64)
-    np.minimum.at(first, codes, np.arange(n))
-    if not (words == words[first[codes]]).all():  # a hash collision: let the general path do it
+    codes = codes.astype(np.int64)
+    first = np.empty(len(hashes), np.int64)
+    if not _first_rows_match(arr, start, end, codes, len(hashes), first):
         return None
     try:
-        uniques = [table[i, : length[i]].tobytes().decode("utf-8") for i in first.tolist()]
+        uniques = [arr[start[i] : end[i]].tobytes().decode("utf-8") for i in first.tolist()]
     except UnicodeDecodeError:
         return None
-    return codes.astype(np.int64), uniques
+    return codes, uniques
 
 
 def row_error(rows: Rows, r: int, message: str) -> FormatError:
