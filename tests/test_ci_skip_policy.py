@@ -65,3 +65,15 @@ def test_a_skip_for_no_cuda_gpu_is_allowed_in_ci(tmp_path):
     assert [e["nodeid"] for e in skips["allowed"]] == ["test_gpu_only.py::test_gpu"]
     assert [e["nodeid"] for e in skips["forbidden"]] == ["test_gpu_only.py::test_cpu"]
     assert "1 failed, 1 skipped" in proc.stdout
+
+
+def test_ci_script_requires_extras_and_runs_the_readme_command():
+    """.ci/run installs what the README says, sets the variable, fails on a failed Chromium install and checks the skips."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert 'pip install -e ".[all,test]" && .venv/bin/python -m pytest -q' in readme
+    assert '-m pip install -q -e ".[all,test]"' in ci and "-m pytest -q -p no:cacheprovider\n" in ci
+    assert "export SPERMTRACK_REQUIRE_EXTRAS=1" in ci and "SPERMTRACK_SKIP_REPORT" in ci
+    install = ci[ci.index("apt-get install") : ci.index("python3 -m venv")]
+    assert "exit 1" in install and "will be skipped" not in install
+    assert 'sys.exit(1 if skips["forbidden"] else 0)' in ci

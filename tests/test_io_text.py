@@ -188,6 +188,7 @@ def test_plain_numbers_equal_pythons_float_and_the_scanner(tmp_path_factory, lin
     [
         (b"-0 +5 .5 5. 1e5 1E-5 -2.50e+2 007\n", [-0.0, 5.0, 0.5, 5.0, 1e5, 1e-5, -250.0, 7.0]),
         (b"123456789012345 0.000000000000001 1e22 1e-22 0.1 0.2 0.3\n", [123456789012345.0, 1e-15, 1e22, 1e-22, 0.1, 0.2, 0.3]),
+        (b"0.0000000000000000001 1234567890123456 0.30000000000000004\n", [1e-19, 1234567890123456.0, 0.30000000000000004]),
     ],
 )
 def test_plain_numbers_edge_tokens(tmp_path, text, expected):
@@ -198,7 +199,22 @@ def test_plain_numbers_edge_tokens(tmp_path, text, expected):
 
 @pytest.mark.parametrize(
     "token",
-    ["1234567890123456", "0.0000000000000000001", "1e23", "9e-23", "inf", "nan", "True", "1e", ".", "-", "1.2.3", "1x", "0x10"],
+    [
+        "1234567890123456789",  # 19 significant digits
+        "0.12345678901234567891",
+        "98765432109876543",  # beyond 2**53 and a whole number: no exact path
+        "1e23",
+        "9e-23",
+        "inf",
+        "nan",
+        "True",
+        "1e",
+        ".",
+        "-",
+        "1.2.3",
+        "1x",
+        "0x10",
+    ],
 )
 def test_plain_numbers_give_up_on_other_tokens(tmp_path, token):
     plain, _ = _plain(tmp_path, [b"1 2\n" + token.encode() + b" 3\n"], 2)
@@ -220,3 +236,69 @@ def test_plain_rows_name_the_same_line_as_the_scanner(tmp_path):
     err = _text.row_error(plain.rows, 1, "bad")
     assert (err.line, str(err).endswith("bad: '3 -4'")) == (5, True)
     assert plain.rows.text == rows.text
+
+
+def test_plain_numbers_read_17_digit_reprs_exactly(tmp_path):
+    """The released label files hold Python reprs of fractions (up to 17 significant digits): exact, via _long_quotient."""
+    rng = np.random.default_rng(3)
+    v = np.concatenate([rng.random(30_000), rng.integers(1, 640, 10_000) / 640.0, rng.random(10_000) * 0.01 + 0.03])
+    tokens = [repr(x) for x in v.tolist()]
+    assert sum("e" not in t and int(t.replace(".", "")) > 2**53 for t in tokens) > 10_000  # many beyond 2**53
+    text = ("\n".join(" ".join(tokens[i : i + 5]) for i in range(0, len(tokens), 5)) + "\n").encode()
+    plain, _ = _plain(tmp_path, [text], 5)
+    assert plain is not None
+    np.testing.assert_array_equal(_bits(plain.values.ravel()), _bits([float(t) for t in tokens]))
+
+
+def test_long_quotient_is_exact_or_refuses():
+    """Decimals of 16-18 significant digits next to the midpoint between two doubles: never a wrong rounding."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 80
+    rng = np.random.default_rng(4)
+    checked = 0
+    for x in (rng.random(3000) * 0.9 + 0.05).tolist():
+        mid = (Decimal(x) + Decimal(float(np.nextafter(x, 2.0)))) / 2
+        for places in (16, 17, 18):
+            for text in (f"{mid:.{places}f}", f"{mid - Decimal(10) ** -places:.{places}f}"):
+                m, q = int(text.replace(".", "")), len(text.split(".")[1])
+                if m <= 2**53 or len(str(m)) > 18:
+                    continue
+                value, ok = _text._long_quotient(m, 10.0**q)
+                checked += 1
+                assert not ok or value == float(text), text
+    assert checked > 10_000
+
+
+def test_plain_rows_with_text_ids_equal_the_general_path(tmp_path):
+    """labels_ftid rows (a string id, then numbers): ids factorised by first appearance, as pandas reads them."""
+    rng = np.random.default_rng(5)
+    names = ["ckabc", "cküñí-ç", "x" * 200, "a", "0.5", "True", "b1", "-7"]
+    lines = [
+        f"{names[int(k)]} {int(c)} {x!r} {y!r} 0.03593750000000001 0.5"
+        for k, c, x, y in zip(
+            rng.integers(0, len(names), 300), rng.integers(0, 3, 300), rng.random(300).tolist(), rng.random(300).tolist()
+        )
+    ]
+    contents = ["\n".join(lines[:100]).encode(), b"\n\n", ("\r\n".join(lines[100:]) + "\n").encode()]
+    paths = []
+    for k, c in enumerate(contents):
+        paths.append(tmp_path / f"t{k}.txt")
+        paths[-1].write_bytes(c)
+    buf, starts = _text.read_files(paths)
+    plain = _text.parse_plain_numbers(buf, starts, paths, 6, min_fields=6, first_is_text=True)
+    rows = _text.scan(buf, starts, paths)
+    ids, values = _text.convert(rows, 6, first_is_text=True)
+    assert plain is not None
+    assert [plain.text_uniques[c] for c in plain.text_codes] == ids.tolist()
+    assert plain.text_uniques == list(dict.fromkeys(ids.tolist()))  # numbered by first appearance
+    np.testing.assert_array_equal(_bits(plain.values), _bits(values))
+    assert plain.file.tolist() == rows.file.tolist() and plain.line.tolist() == rows.line.tolist()
+
+
+@pytest.mark.parametrize("name", [b"a\x00b", b"\xff\xfe"])
+def test_plain_rows_leave_odd_ids_to_the_general_path(tmp_path, name):
+    p = tmp_path / "t.txt"
+    p.write_bytes(b"ck1 0 0.5 0.5 0.1 0.1\n" + name + b" 0 0.5 0.5 0.1 0.1\n")
+    buf, starts = _text.read_files([p])
+    assert _text.parse_plain_numbers(buf, starts, [p], 6, min_fields=6, first_is_text=True) is None

@@ -124,20 +124,71 @@ _NUMBER_BYTES_COMMA = _NUMBER_BYTES.copy()
 _NUMBER_BYTES_COMMA[_COMMA] = 1
 
 
+_TWO53 = 2**53
+_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitter
+
+
 @numba.njit(cache=True)
-def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, row_nfields):  # pragma: no cover - numba
+def _long_quotient(m, p):  # pragma: no cover - numba
+    """The correctly rounded double of ``m / p`` for an integer ``2**53 < m < 10**18`` and ``p = 10**q`` (q <= 22).
+
+    ``m`` is not a double: it is split exactly into ``mh + ml``; ``q1 = mh / p`` and its
+    exact remainder (Dekker's product) give the quotient as ``q1 + q2`` with ``q2``
+    within two roundings of the rest. ``s = q1 + q2`` rounded is the correctly rounded
+    quotient unless the exact sum lies within that error of a rounding boundary (half
+    an ulp away from ``s``) or ``s`` is a power of two: then ``ok`` is False and the
+    caller takes the general path.
+
+    Returns
+    -------
+    (value, ok)
+    """
+    mh = float(m)
+    ml = float(m - np.int64(mh))  # |ml| <= 64: exact
+    q1 = mh / p
+    ph = q1 * p
+    c = _SPLIT * q1
+    ah = c - (c - q1)
+    al = q1 - ah
+    c = _SPLIT * p
+    bh = c - (c - p)
+    bl = p - bh
+    pl = ((ah * bh - ph) + ah * bl + al * bh) + al * bl  # q1 * p == ph + pl exactly
+    rem = (mh - ph) - pl  # the exact remainder of the rounded division
+    q2 = (rem + ml) / p
+    s = q1 + q2
+    err = q2 - (s - q1)  # s + err == q1 + q2 exactly (|q1| >= |q2|)
+    bits = np.float64(s).view(np.int64)
+    if bits & 0xFFFFFFFFFFFFF == 0:  # a power of two: the ulp below is half the ulp above
+        return s, False
+    ulp = np.int64((((bits >> 52) & 0x7FF) - 52) << 52).view(np.float64)  # s > 2**-900: a normal ulp
+    # the true quotient is s + err + d, |d| <= 2 roundings of q2 (bounded with a margin of 4)
+    if 0.5 * ulp - abs(err) <= abs(q2) * 2.0**-50:
+        return s, False
+    return s, True
+
+
+@numba.njit(cache=True)
+def parse_numbers(
+    buf, file_starts, table, pow10, values, row_file, row_line, row_nfields, text_start, text_end
+):  # pragma: no cover - numba
     """Parse rows of plain decimal numbers straight into ``values`` (Numba kernel), or give up.
 
     The rows are those :func:`scan_rows` finds (blank lines skipped, same file and
     line numbers). Each token must be ``[+-]digits[.digits][(e|E)[+-]digits]``
-    with at most 15 significant digits and a decimal exponent within +-22 once
-    the fraction is folded in: then ``mantissa * 10**k`` or ``mantissa / 10**k``
-    is one IEEE operation on two exact doubles, so the result is the correctly
-    rounded value of the decimal text (Clinger's fast path), what Python's
-    ``float`` gives. Anything else (a longer number, ``inf``, text, more than
+    with at most 18 significant digits and a decimal exponent within +-22 once the fraction
+    is folded in. A mantissa up to 2**53 makes ``mantissa * 10**k`` or
+    ``mantissa / 10**k`` one IEEE operation on two exact doubles, so the result is
+    the correctly rounded value of the decimal text (Clinger's fast path), what
+    Python's ``float`` gives; a longer mantissa with a negative exponent (the
+    17-digit ``repr`` of a fraction) goes through :func:`_long_quotient`, exact or
+    refused. Anything else (a longer number, ``inf``, text, more than
     ``values.shape[1]`` fields on a line, more rows than ``values`` has) returns
     ``ok = False`` and the caller falls back to the general path, which also
-    produces the error messages. Every file's bytes must end with ``\\n``
+    produces the error messages. With ``text_start``/``text_end`` of one entry
+    per possible row (empty arrays otherwise) the first field of each row is text:
+    its byte range is recorded there and the numbers go to ``values[r, nf - 1]``.
+    Every file's bytes must end with ``\\n``
     (:func:`read_files` ensures it). ``table`` classifies bytes (``_NUMBER_BYTES``,
     or ``_NUMBER_BYTES_COMMA`` where commas separate fields).
 
@@ -145,7 +196,8 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
     -------
     (n_rows, ok)
     """
-    max_fields = values.shape[1]
+    first_is_text = text_start.shape[0] > 0
+    max_fields = values.shape[1] + (1 if first_is_text else 0)
     max_rows = values.shape[0]
     r = 0
     for fi in range(file_starts.shape[0] - 1):
@@ -170,6 +222,13 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
                 continue
             if nf >= max_fields or r >= max_rows:
                 return r, False
+            if first_is_text and nf == 0:  # the row's first field is text (a track id): any bytes
+                text_start[r] = i
+                while table[buf[i]] != 1 and table[buf[i]] != 2:
+                    i += 1
+                text_end[r] = i
+                nf = 1
+                continue
             neg = t == 3
             if t == 3 or t == 4:
                 i += 1
@@ -195,9 +254,18 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
                     i += 1
                 frac = i - s1
                 digits += frac
-            # <= 18 digits cannot overflow int64; < 10**15 means at most 15 significant ones
-            if digits == 0 or digits > 18 or m >= 1_000_000_000_000_000:
+            if digits == 0:
                 return r, False
+            if digits > 18:  # m may have overflowed: recount without the leading zeros
+                m = 0
+                sig = 0
+                for j in range(s0, i):
+                    d = np.int64(buf[j]) - 48
+                    if 0 <= d <= 9 and (m > 0 or d > 0):
+                        sig += 1
+                        if sig > 18:  # <= 18 significant digits cannot overflow int64
+                            return r, False
+                        m = m * 10 + d
             e = 0
             if table[buf[i]] == 6:
                 i += 1
@@ -222,13 +290,17 @@ def parse_numbers(buf, file_starts, table, pow10, values, row_file, row_line, ro
             k = e - frac
             if m == 0:
                 v = 0.0
-            elif 0 <= k <= 22:
+            elif m <= _TWO53 and 0 <= k <= 22:
                 v = float(m) * pow10[k]
-            elif -22 <= k < 0:
+            elif m <= _TWO53 and -22 <= k < 0:
                 v = float(m) / pow10[-k]
+            elif -22 <= k < 0:
+                v, exact = _long_quotient(m, pow10[-k])
+                if not exact:
+                    return r, False
             else:
                 return r, False
-            values[r, nf] = -v if neg else v
+            values[r, nf - 1 if first_is_text else nf] = -v if neg else v
             nf += 1
     return r, True
 
@@ -305,11 +377,16 @@ class PlainRows:
     Attributes
     ----------
     values : float64 array (R, max_fields)
-        Row ``r``'s numbers in ``values[r, :nfields[r]]``; the rest is undefined.
+        Row ``r``'s numbers in ``values[r, :nfields[r]]`` (``nfields[r] - 1`` of them
+        after a text field); the rest is undefined.
     nfields, file, line : int64 arrays (R,)
-        Fields, file index and 1-based line of each row.
+        Fields (the text field included), file index and 1-based line of each row.
     rows : LazyRows
         The same rows, for error messages.
+    text_codes : int64 array (R,) or None
+        With ``first_is_text``: the code of each row's first field, numbered by first
+        appearance; ``text_uniques[code]`` is the field as ``str``.
+    text_uniques : list of str or None
     """
 
     values: np.ndarray
@@ -317,6 +394,8 @@ class PlainRows:
     file: np.ndarray
     line: np.ndarray
     rows: LazyRows
+    text_codes: np.ndarray | None = None
+    text_uniques: list[str] | None = None
 
 
 def parse_plain_numbers(
@@ -326,31 +405,106 @@ def parse_plain_numbers(
     max_fields: int,
     comma_is_separator: bool = False,
     min_fields: int = 1,
+    first_is_text: bool = False,
 ) -> PlainRows | None:
     """Rows of plain decimal numbers (the common case) parsed in one Numba pass, or None.
 
-    None when a token is not a plain decimal number of at most 15 significant digits,
-    a row has more than ``max_fields`` fields, or there are more rows than rows of
-    ``min_fields`` fields fit in the buffer: the caller then takes the general path
-    (:func:`scan` + :func:`convert`), which also reports errors. The values are the
-    correctly rounded doubles of the text, as Python's ``float`` gives them.
+    None when a token is not a plain decimal number that :func:`parse_numbers` converts
+    exactly, a row has more than ``max_fields`` fields, there are more rows than rows
+    of ``min_fields`` fields fit in the buffer, or (``first_is_text``) a first field
+    holds a NUL byte or is not UTF-8: the caller then takes the
+    general path (:func:`scan` + :func:`convert`), which also reports errors. The values
+    are the correctly rounded doubles of the text, as Python's ``float`` gives them.
+    ``max_fields`` counts the text field.
     """
     paths = [p if isinstance(p, Path) else Path(p) for p in paths]
     arr = np.frombuffer(buf, dtype=np.uint8)
     max_rows = len(buf) // (2 * max(1, min_fields)) + len(paths) + 1  # a row of k fields takes >= 2k bytes
-    values = np.empty((max_rows, max_fields), np.float64)
+    values = np.empty((max_rows, max_fields - int(first_is_text)), np.float64)
     row_file = np.empty(max_rows, np.int64)
     row_line = np.empty(max_rows, np.int64)
     row_nf = np.empty(max_rows, np.int64)
+    text_start = np.empty(max_rows if first_is_text else 0, np.int64)
+    text_end = np.empty(max_rows if first_is_text else 0, np.int64)
     table = _NUMBER_BYTES_COMMA if comma_is_separator else _NUMBER_BYTES
     starts = np.asarray(file_starts, np.int64)
     nonempty = starts[1:] > starts[:-1]
     if not (arr[starts[1:][nonempty] - 1] == _LF).all():  # the kernel relies on it (read_files ensures it)
         return None
-    n, ok = parse_numbers(arr, starts, table, _POW10, values, row_file, row_line, row_nf)
+    n, ok = parse_numbers(arr, starts, table, _POW10, values, row_file, row_line, row_nf, text_start, text_end)
     if not ok:
         return None
-    return PlainRows(values[:n], row_nf[:n], row_file[:n], row_line[:n], LazyRows(buf, file_starts, paths, comma_is_separator))
+    codes = uniques = None
+    if first_is_text:
+        factorised = _factorise_fields(arr, text_start[:n], text_end[:n])
+        if factorised is None:
+            return None
+        codes, uniques = factorised
+    lazy = LazyRows(buf, file_starts, paths, comma_is_separator)
+    return PlainRows(values[:n], row_nf[:n], row_file[:n], row_line[:n], lazy, codes, uniques)
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@numba.njit(cache=True)
+def _hash_fields(buf, start, end, out):  # pragma: no cover - numba
+    """FNV-1a hash of each byte range ``buf[start[r]:end[r]]`` into ``out``; False if one holds a NUL byte."""
+    for r in range(start.shape[0]):
+        h = _FNV_OFFSET
+        for j in range(start[r], end[r]):
+            c = buf[j]
+            if c == 0:
+                return False
+            h = (h ^ np.uint64(c)) * _FNV_PRIME
+        out[r] = h
+    return True
+
+
+@numba.njit(cache=True)
+def _first_rows_match(buf, start, end, codes, n_codes, first):  # pragma: no cover - numba
+    """First row of each code into ``first``; True when every row's bytes equal its code's first row's."""
+    for k in range(n_codes):
+        first[k] = -1
+    for r in range(codes.shape[0]):
+        c = codes[r]
+        f = first[c]
+        if f < 0:
+            first[c] = r
+            continue
+        n = end[r] - start[r]
+        if n != end[f] - start[f]:
+            return False
+        for j in range(n):
+            if buf[start[r] + j] != buf[start[f] + j]:
+                return False
+    return True
+
+
+def _factorise_fields(arr: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """Codes (by first appearance) and ``str`` values of the byte ranges ``arr[start:end]``, or None.
+
+    The fields are hashed (Numba), factorised with pandas, then checked byte for byte
+    against the first field of their code, so a hash collision cannot merge two ids
+    (it returns None). None also for a field holding a NUL byte or not UTF-8.
+    """
+    import pandas as pd
+
+    n = start.shape[0]
+    h = np.empty(n, np.uint64)
+    if not _hash_fields(arr, start, end, h):
+        return None
+    codes, hashes = pd.factorize(h, sort=False)
+    codes = codes.astype(np.int64)
+    first = np.empty(len(hashes), np.int64)
+    if not _first_rows_match(arr, start, end, codes, len(hashes), first):
+        return None
+    try:
+        uniques = [arr[start[i] : end[i]].tobytes().decode("utf-8") for i in first.tolist()]
+    except UnicodeDecodeError:
+        return None
+    return codes, uniques
 
 
 def row_error(rows: Rows, r: int, message: str) -> FormatError:

@@ -60,7 +60,7 @@ def read_label_files(
     ncols = 6 if tracked else 5
     what = "track_id class cx cy w h" if tracked else "class cx cy w h"
     buf, starts = _text.read_files(paths)
-    plain = None if tracked else _text.parse_plain_numbers(buf, starts, paths, ncols, min_fields=ncols)
+    plain = _text.parse_plain_numbers(buf, starts, paths, ncols, min_fields=ncols, first_is_text=tracked)
     if plain is not None:  # plain decimal numbers: parsed in one pass, rows scanned only for an error
         rows, row_file, ids, v = plain.rows, plain.file, None, plain.values
         if (plain.nfields != ncols).any():
@@ -79,7 +79,9 @@ def read_label_files(
     px = v[:, 1:5] * np.array([W, H, W, H])
     track_id = None
     names = None
-    if tracked:
+    if tracked and plain is not None:
+        track_id, names = _map_codes(plain.text_codes, plain.text_uniques, known_names)
+    elif tracked:
         track_id, names = map_track_ids(ids, known_names)
     boxes = Boxes.from_cxcywh(frame, px, cls=cls, track_id=track_id, num_frames=num_frames)
     return boxes, names
@@ -121,7 +123,11 @@ def map_track_ids(ids: np.ndarray, known: Mapping[str, str] | None = None) -> tu
     import pandas as pd
 
     codes, uniques = pd.factorize(pd.Series(ids, dtype=object), sort=False)
-    uniques = [str(u) for u in uniques]
+    return _map_codes(codes, [str(u) for u in uniques], known)
+
+
+def _map_codes(codes: np.ndarray, uniques: list[str], known: Mapping[str, str] | None) -> tuple[np.ndarray, dict[int, str]]:
+    """:func:`map_track_ids` from codes numbered by first appearance and the string of each code."""
     given: dict[str, int] = {}
     if known:
         given = {str(name): int(k) for k, name in known.items()}
