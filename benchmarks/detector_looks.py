@@ -90,9 +90,21 @@ def sperm_ap50(gt: Boxes, det: Boxes) -> float:
     return float(res.per_class["sperm"]["mAP50"]) if "sperm" in res.per_class else float("nan")
 
 
+#: ``--model PATH --model-head-px N``: score this ONNX model in the "default" column instead of the shipped one.
+MODEL: dict = {}
+
+
+def _default():
+    if not MODEL:
+        return get_detector("auto", conf=0.001)
+    from spermtrack.detect.normalize import CalibratedDetector
+
+    return CalibratedDetector(get_detector(f"onnx:{MODEL['path']}", conf=0.001), inner_head_px=MODEL["head_px"])
+
+
 def detectors(dark: bool) -> dict:
     return {
-        "default": lambda: get_detector("auto", conf=0.001),
+        "default": _default,
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),
@@ -156,7 +168,11 @@ def main(argv=None) -> int:
     ap.add_argument("--real", type=Path, default=None, help="VISEM-layout root of real frames (default: real_frames)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 cases, 4 frames, 1 video")
     ap.add_argument("--out", type=Path, default=RESULTS / "detector_looks.json")
+    ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
+    ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
     args = ap.parse_args(argv)
+    if args.model is not None:
+        MODEL.update(path=args.model, head_px=args.model_head_px)
     cases = SIM_CASES[:2] if args.quick else SIM_CASES
     n_frames, n_videos = (4, 1) if args.quick else (args.frames, args.videos)
     rows = {}
