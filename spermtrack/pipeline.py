@@ -151,6 +151,7 @@ class Analysis:
     max_frames: int | None = None
     fastest_by: str = "vsl"
     fastest_min_duration_s: float = 1.0
+    frame_times: Any = None  # timebase (tracker branch): spermtrack.timebase.FrameTimes of the video
     _summary: dict | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -409,6 +410,8 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
         if hasattr(analysis.tracker_config, "to_dict")
         else str(analysis.tracker_config),
         "timings_s": dict(analysis.timings),
+        # timebase (tracker branch): repeated frames, effective frame rate, how the times were found
+        "frame_times": None if analysis.frame_times is None else analysis.frame_times.to_dict(),
     }
     return to_jsonable(summary)
 
@@ -607,6 +610,7 @@ def analyze(
     from .detect.base import prefetch
     from .io.frames import open_frames
     from .kinematics import casa
+    from .timebase import RepeatDetector
 
     if batch_size < 1:
         raise SpermtrackError(f"batch_size must be >= 1, got {batch_size}")
@@ -625,6 +629,7 @@ def analyze(
         worker = _TrackingThread(trk, watch)
         worker.start()
         parts: list[Boxes] = []
+        repeats = RepeatDetector()  # timebase (tracker branch): consecutive-frame MAD while decoding
         first_frame = None
         n = 0
         bar = tqdm(total=total, desc="analyze", unit="frame", disable=not progress, leave=False)
@@ -637,6 +642,8 @@ def analyze(
                     batch = batch[: max_frames - n]
                 if first_frame is None:
                     first_frame = batch[0].copy()
+                for fr in batch:  # timebase (tracker branch)
+                    repeats.add(fr)
                 t0 = time.perf_counter()
                 boxes = det.detect(batch, first_frame=first)
                 watch.add("detect", time.perf_counter() - t0)
@@ -661,10 +668,16 @@ def analyze(
     t0 = time.perf_counter()
     tracks = trk.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
+    # timebase (tracker branch): with repeated frames, track the distinct frames at their true times
+    frame_times = repeats.result(cal.fps)
+    if frame_times.num_repeated:
+        from .track import track as _track_offline
+
+        tracks = _track_offline(detections, cal.fps, config, timestamps=frame_times)
     watch.add("track", time.perf_counter() - t0)
     t0 = time.perf_counter()
     # boxes clipped at the image border are re-centred on the cell (casa's image_size)
-    kin = casa(tracks, cal, **{"image_size": image_size, **dict(kinematics_options or {})})
+    kin = casa(tracks, cal, **{"image_size": image_size, "frame_times": frame_times, **dict(kinematics_options or {})})
     watch.add("kinematics", time.perf_counter() - t0)
     timings = {**watch.seconds, "total": time.perf_counter() - t_start}
     return Analysis(
@@ -683,4 +696,5 @@ def analyze(
         max_frames=max_frames,
         fastest_by=fastest_by,
         fastest_min_duration_s=min_duration_s,
+        frame_times=frame_times,
     )

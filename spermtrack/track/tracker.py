@@ -7,7 +7,7 @@ import numpy as np
 from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
 from .config import TrackerConfig
-from .core import C_BAD, NEED_CAPACITY, State, run_kernel
+from .core import C_BAD, NEED_CAPACITY, NO_TSTEPS, State, run_kernel
 from .offline import as_config, assemble, rows_error
 from .offline import postprocess as _postprocess
 
@@ -119,7 +119,23 @@ class Tracker:
             run = self._run = run_kernel()
         # frames skipped since the last call are tracked as frames without boxes
         status = run(
-            st.x, st.P, st.ti, st.cnt, self._prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, frame + 1, uid, pub, cls
+            st.x,
+            st.P,
+            st.ti,
+            st.cnt,
+            self._prm,
+            b.frame,
+            b.x1,
+            b.y1,
+            b.x2,
+            b.y2,
+            b.score,
+            b.cls,
+            frame + 1,
+            uid,
+            pub,
+            cls,
+            NO_TSTEPS,
         )
         if status:
             status = st.advance(self._prm, b, frame + 1, uid, pub, cls) if status == NEED_CAPACITY else status
