@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
 from .assignment import assign_gated
+from .calibrate import params_for
 from .config import FrameParams, TrackerConfig, TrackerConfigError
 from .core import (
     BAD_BEYOND,
@@ -165,7 +166,9 @@ def _majority_class(tracks: Boxes) -> Boxes:
     return _rows(tracks, cls=votes.argmax(axis=1)[dense].astype(np.int16))
 
 
-def track(detections: Boxes, fps: float, config: TrackerConfig | None = None, *, timestamps=None) -> Boxes:
+def track(
+    detections: Boxes, fps: float, config: TrackerConfig | None = None, *, timestamps=None, info: dict | None = None
+) -> Boxes:
     """Track a whole video (offline): returns the boxes of confirmed tracks with their ids.
 
     Parameters
@@ -184,6 +187,10 @@ def track(detections: Boxes, fps: float, config: TrackerConfig | None = None, *,
         settings use the effective frame rate, and every repeated frame's boxes get
         the identities of the frame they repeat (matched by position). None: every
         frame is ``1 / fps`` after the last.
+    info : dict, optional
+        Filled with ``"calibration"`` (the :class:`~spermtrack.track.calibrate.MotionCalibration`
+        as a dict: head size, motion scale, noise, the clock used) and, with
+        ``timestamps``, ``"frame_times"`` (:meth:`FrameTimes.to_dict`).
 
     Returns
     -------
@@ -223,9 +230,13 @@ def track(detections: Boxes, fps: float, config: TrackerConfig | None = None, *,
         ft = timestamps if isinstance(timestamps, FrameTimes) else FrameTimes.from_timestamps(timestamps, fps)
         if ft.num_frames != d.num_frames:
             raise BoxesError(f"timestamps cover {ft.num_frames} frames but the detections {d.num_frames}")
+        if info is not None:
+            info["frame_times"] = ft.to_dict()
         if not ft.is_regular:
-            return _track_timed(d, config, ft)
-    params = config.for_fps(fps)
+            return _track_timed(d, config, ft, info)
+    params, cal = params_for(config, fps, d)
+    if info is not None:
+        info["calibration"] = cal.to_dict()
     return _track_frames(d, params)
 
 
@@ -241,7 +252,7 @@ def _track_frames(d: Boxes, params: FrameParams, tsteps=None) -> Boxes:
     return postprocess(assemble(d, uid, pub), params)
 
 
-def _track_timed(d: Boxes, config: TrackerConfig, ft) -> Boxes:
+def _track_timed(d: Boxes, config: TrackerConfig, ft, info: dict | None = None) -> Boxes:
     """:func:`track` on the distinct frames of ``ft`` at their true times; repeats get the same ids."""
     from ..timebase import distinct_boxes
 
@@ -250,8 +261,11 @@ def _track_timed(d: Boxes, config: TrackerConfig, ft) -> Boxes:
     td = ft.times[keep]
     tsteps = np.ones(len(keep))
     tsteps[1:] = np.diff(td) * eff  # time steps in units of the mean distinct-frame interval
+    params, cal = params_for(config, eff, sub)
+    if info is not None:
+        info["calibration"] = cal.to_dict()
     try:
-        tracked = _track_frames(sub, config.for_fps(eff), tsteps)
+        tracked = _track_frames(sub, params, tsteps)
     except BoxesError as exc:
         raise BoxesError(f"{exc} (frames counted among the distinct frames only)") from None
     # back to the original frame numbers
