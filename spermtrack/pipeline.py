@@ -152,6 +152,7 @@ class Analysis:
     fastest_by: str = "vsl"
     fastest_min_duration_s: float = 1.0
     frame_times: Any = None  # timebase (tracker branch): spermtrack.timebase.FrameTimes of the video
+    tracker_calibration: dict | None = None  # tracker branch: the tracker's motion self-calibration
     _summary: dict | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -412,6 +413,7 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
         "timings_s": dict(analysis.timings),
         # timebase (tracker branch): repeated frames, effective frame rate, how the times were found
         "frame_times": None if analysis.frame_times is None else analysis.frame_times.to_dict(),
+        "tracker_calibration": analysis.tracker_calibration,
     }
     return to_jsonable(summary)
 
@@ -668,12 +670,14 @@ def analyze(
     t0 = time.perf_counter()
     tracks = trk.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
-    # timebase (tracker branch): with repeated frames, track the distinct frames at their true times
+    # timebase (tracker branch): with repeated frames, track the distinct frames at their true times;
+    # with self-calibration, re-track offline so the motion is measured over the whole video (cheap)
     frame_times = repeats.result(cal.fps)
-    if frame_times.num_repeated:
+    track_info: dict = {"calibration": trk.calibration.to_dict()}
+    if frame_times.num_repeated or config.self_calibrate:
         from .track import track as _track_offline
 
-        tracks = _track_offline(detections, cal.fps, config, timestamps=frame_times)
+        tracks = _track_offline(detections, cal.fps, config, timestamps=frame_times, info=track_info)
     watch.add("track", time.perf_counter() - t0)
     t0 = time.perf_counter()
     # boxes clipped at the image border are re-centred on the cell (casa's image_size)
@@ -697,4 +701,5 @@ def analyze(
         fastest_by=fastest_by,
         fastest_min_duration_s=min_duration_s,
         frame_times=frame_times,
+        tracker_calibration=track_info["calibration"],
     )

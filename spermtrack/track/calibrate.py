@@ -49,6 +49,11 @@ REF_STEP_PX = 10.0
 STILL_HEADS, MOVING_HEADS = 0.15, 0.3
 #: Fewest moving displacements for a motion scale (fewer: the fps passed is used).
 MIN_MOVING = 20
+#: A motion scale above this fraction of the spacing between cells (median nearest neighbour
+#: in one frame) is unreliable: nearest neighbours no longer follow the fast cells (a low
+#: frame rate in a dense field) and the step is underestimated. The clock is then at most
+#: the fps passed ("saturated").
+SATURATION = 0.36
 #: Range of the estimated motion clock (frames per second).
 MOTION_FPS_RANGE = (2.0, 1000.0)
 
@@ -68,6 +73,8 @@ class MotionCalibration:
         median still displacement (``median / 1.18``, a Rayleigh median, over ``sqrt 2``).
     moving_fraction : float or None
         Share of the displacements in the moving population.
+    spacing_px : float or None
+        Median distance between neighbouring boxes of one frame (pixels).
     num_displacements : int
         Displacements measured.
     frames_used : int
@@ -80,13 +87,15 @@ class MotionCalibration:
         Factor applied to the pixel settings (estimated or pinned).
     source : str
         "measured", "pinned", "partly pinned", "fallback" (too few moving cells: the fps
-        passed) or "off".
+        passed), "saturated" (cells move too far between frames for the estimate: at
+        most the fps passed, see :data:`SATURATION`) or "off".
     """
 
     head_size_px: float | None
     step_px: float | None
     still_noise_px: float | None
     moving_fraction: float | None
+    spacing_px: float | None
     num_displacements: int
     frames_used: int
     fps_passed: float
@@ -96,7 +105,9 @@ class MotionCalibration:
 
     def to_dict(self) -> dict:
         """JSON-ready (for ``summary.json``)."""
-        return {k: (None if v is None else (float(v) if isinstance(v, float) else v)) for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: (None if v is None else (float(v) if isinstance(v, float) else v)) for k, v in dataclasses.asdict(self).items()
+        }
 
 
 def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.ndarray, int]:
@@ -106,16 +117,24 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     video. Returns the displacements ``f -> f+1``, whether each continues smoothly into
     ``f+2`` (a mutual pair there too, whose step differs from the first by less than 0.8
     of it: a real moving cell, not a missed or a false box) and the number of runs used.
+    Nearest neighbours cannot follow cells that move further than the spacing between
+    cells in one frame (very low frame rates in dense fields): the motion scale is then
+    underestimated (docs/tracking.md).
     """
     from scipy.spatial import cKDTree
 
-    off = boxes.frame_offsets
-    counts = np.diff(off)
-    f = np.flatnonzero((counts[:-2] > 0) & (counts[1:-1] > 0) & (counts[2:] > 0)) if len(counts) > 2 else np.zeros(0, int)
+    # frames present and their row bounds (never an array over all frame numbers: they may be sparse)
+    if len(boxes) == 0:
+        return np.zeros(0), np.zeros(0, bool), 0
+    frames, first = np.unique(boxes.frame, return_index=True)
+    bounds = np.append(first, len(boxes))
+    k = np.flatnonzero((frames[1:-1] == frames[:-2] + 1) & (frames[2:] == frames[:-2] + 2)) if len(frames) > 2 else []
+    f = np.asarray(k, np.int64)
     if len(f) == 0:
         return np.zeros(0), np.zeros(0, bool), 0
     if len(f) > max_pairs:
         f = f[np.linspace(0, len(f) - 1, max_pairs).round().astype(np.int64)]
+    off = bounds  # indexed by the position of a frame among the frames present
     pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
 
     def mutual(pa, pb):
@@ -139,6 +158,26 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     return np.concatenate(dist), np.concatenate(smooth), len(f)
 
 
+def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
+    """Median distance (pixels) from a box to its nearest neighbour in the same frame."""
+    from scipy.spatial import cKDTree
+
+    if len(boxes) < 2:
+        return None
+    _, first, counts = np.unique(boxes.frame, return_index=True, return_counts=True)
+    sel = np.flatnonzero(counts >= 2)
+    if len(sel) == 0:
+        return None
+    sel = sel[np.linspace(0, len(sel) - 1, min(max_frames, len(sel))).round().astype(np.int64)]
+    pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
+    out = []
+    for i in sel:
+        p = pts[first[i] : first[i] + counts[i]]
+        d, _ = cKDTree(p).query(p, k=2)
+        out.append(d[:, 1])
+    return float(np.median(np.concatenate(out)))
+
+
 def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_scale: float = 0.0) -> MotionCalibration:
     """Measure head size, motion scale and still noise from ``boxes`` (see the module docstring).
 
@@ -150,7 +189,11 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
         good = (boxes.score >= 0.5) & (boxes.x2 >= boxes.x1) & (boxes.y2 >= boxes.y1)
         for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2):
             good &= np.isfinite(c)
-    b = Boxes(**{c: getattr(boxes, c)[good] for c in COLUMNS}, num_frames=boxes.num_frames, validate=False) if len(boxes) else boxes
+    b = (
+        Boxes(**{c: getattr(boxes, c)[good] for c in COLUMNS}, num_frames=boxes.num_frames, validate=False)
+        if len(boxes)
+        else boxes
+    )
     head = None
     if len(b):
         head = float(np.median(np.sqrt(np.maximum((b.x2 - b.x1) * (b.y2 - b.y1), 1e-6))))
@@ -178,15 +221,21 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
         mfps = float(min(max(mfps, MOTION_FPS_RANGE[0]), MOTION_FPS_RANGE[1]))
     else:
         mfps = fps
+    space = spacing(b) if step else None
+    saturated = bool(step and space and not pinned_fps and step > SATURATION * space)
+    if saturated:
+        mfps = min(mfps, fps)
     if pinned_fps and pinned_len:
         source = "pinned"
     elif pinned_fps or pinned_len:
         source = "partly pinned"
     elif step is None:
         source = "fallback"
+    elif saturated:
+        source = "saturated"
     else:
         source = "measured"
-    return MotionCalibration(head, step, noise, frac, int(len(d)), int(used), fps, mfps, scale, source)
+    return MotionCalibration(head, step, noise, frac, space, int(len(d)), int(used), fps, mfps, scale, source)
 
 
 def calibrated_config(config, cal: MotionCalibration):
@@ -207,7 +256,7 @@ def calibrated_config(config, cal: MotionCalibration):
 
 def off(fps: float) -> MotionCalibration:
     """The record of a tracker that does not self-calibrate."""
-    return MotionCalibration(None, None, None, None, 0, 0, float(fps), float(fps), 1.0, "off")
+    return MotionCalibration(None, None, None, None, None, 0, 0, float(fps), float(fps), 1.0, "off")
 
 
 def params_for(config, fps: float, boxes: Boxes | None):
