@@ -31,7 +31,7 @@ def idf1(gt, hyp) -> float:
 
 
 def test_measures_head_size_and_motion(video):
-    gt, dets = video
+    _, dets = video
     cal = measure_motion(dets, fps=50)
     assert cal.source == "measured"
     assert 0.7 < cal.head_size_px / REF_HEAD_PX < 1.3  # VISEM-like heads
