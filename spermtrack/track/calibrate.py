@@ -134,28 +134,35 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
         return np.zeros(0), np.zeros(0, bool), 0
     if len(f) > max_pairs:
         f = f[np.linspace(0, len(f) - 1, max_pairs).round().astype(np.int64)]
-    off = bounds  # indexed by the position of a frame among the frames present
+    # All sampled frames at once: one k-d tree per role, frames kept apart by a third
+    # coordinate (frame x a huge stride), so a nearest neighbour always lies in the frame asked.
+    rows = [np.concatenate([np.arange(bounds[i + j], bounds[i + j + 1]) for i in f]) for j in range(3)]
+    key = [np.repeat(np.arange(len(f)), [bounds[i + j + 1] - bounds[i + j] for i in f]) for j in range(3)]
     pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
+    P = [np.column_stack([pts[r], k * _STRIDE]) for r, k in zip(rows, key)]
 
-    def mutual(pa, pb):
-        d, ib = cKDTree(pb).query(pa, k=1)
-        _, ia = cKDTree(pa).query(pb, k=1)
-        return np.where(ia[ib] == np.arange(len(pa)), ib, -1), d
+    def nearest(src, dst):
+        d, i = cKDTree(P[dst]).query(P[src], k=1)
+        return i, d
 
-    dist, smooth = [], []
-    for fr in f:
-        pa, pb, pc = (pts[off[fr + i] : off[fr + i + 1]] for i in range(3))
-        ab, d = mutual(pa, pb)
-        bc, _ = mutual(pb, pc)
-        ok = ab >= 0
-        a_i, b_i = np.flatnonzero(ok), ab[ok]
-        c_i = bc[b_i]
-        v1 = pb[b_i] - pa[a_i]
-        v2 = np.where((c_i >= 0)[:, None], pc[np.maximum(c_i, 0)] - pb[b_i], np.inf)
-        dv = np.hypot(*(v2 - v1).T)
-        dist.append(d[a_i])
-        smooth.append((c_i >= 0) & (dv < 0.8 * d[a_i]))
-    return np.concatenate(dist), np.concatenate(smooth), len(f)
+    ib, d = nearest(0, 1)
+    ia, _ = nearest(1, 0)
+    ic, _ = nearest(1, 2)
+    ib2, _ = nearest(2, 1)
+    mutual_ab = ia[ib] == np.arange(len(ib))
+    mutual_bc = ib2[ic] == np.arange(len(ic))
+    a_i = np.flatnonzero(mutual_ab)
+    b_i = ib[a_i]
+    c_ok = mutual_bc[b_i]
+    c_i = ic[b_i]
+    v1 = P[1][b_i, :2] - P[0][a_i, :2]
+    v2 = P[2][c_i, :2] - P[1][b_i, :2]
+    dv = np.hypot(*(v2 - v1).T)
+    dist = d[a_i]
+    return dist, c_ok & (dv < 0.8 * dist), len(f)
+
+
+_STRIDE = 1e9  # pixels between frames in the stacked k-d trees (far beyond any image)
 
 
 def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
@@ -169,13 +176,11 @@ def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     if len(sel) == 0:
         return None
     sel = sel[np.linspace(0, len(sel) - 1, min(max_frames, len(sel))).round().astype(np.int64)]
-    pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
-    out = []
-    for i in sel:
-        p = pts[first[i] : first[i] + counts[i]]
-        d, _ = cKDTree(p).query(p, k=2)
-        out.append(d[:, 1])
-    return float(np.median(np.concatenate(out)))
+    rows = np.concatenate([np.arange(first[i], first[i] + counts[i]) for i in sel])
+    z = np.repeat(np.arange(len(sel)), counts[sel]).astype(np.float64) * _STRIDE  # frame rank, not number
+    p = np.column_stack([boxes.cx[rows], boxes.cy[rows], z]).astype(np.float64)
+    d, _ = cKDTree(p).query(p, k=2)
+    return float(np.median(d[:, 1]))
 
 
 def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_scale: float = 0.0) -> MotionCalibration:
