@@ -244,7 +244,11 @@ def sweep(args, skip) -> int:
     kw = CONDITIONS[SWEEP_CONDITION]
     plain = TrackerConfig(self_calibrate=False)
     rows = []
-    names = [n for n in TRACKERS if not any(n.startswith(x) for x in skip) and available(n) is None]
+    names = [
+        n
+        for n in TRACKERS
+        if n != "spermtrack Tracker (streaming)" and not any(n.startswith(x) for x in skip) and available(n) is None
+    ]
     print("| µm/px | true fps | density | " + " | ".join(names) + " | plain track() | ΔIDF1 fps x0.5/x2 (calibrated) | (plain) |")
     print("|---:|---:|---:|" + "---:|" * (len(names) + 3))
     for um in SWEEP_UM_PER_PX:
@@ -266,8 +270,6 @@ def sweep(args, skip) -> int:
                     fn = TRACKERS[name]
                     if name == "spermtrack track()":
                         fn = lambda d, fps=fps: track(d, fps)  # noqa: E731 - the true rate, not the module's 50
-                    elif name == "spermtrack Tracker (streaming)":
-                        continue
                     row["idf1"][name] = score(fn)
                 row["idf1"]["plain track()"] = score(lambda d, fps=fps: track(d, fps, plain))
                 for label, cfg in (("calibrated", None), ("plain", plain)):
