@@ -202,7 +202,8 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
     head = None
     if len(b):
         head = float(np.median(np.sqrt(np.maximum((b.x2 - b.x1) * (b.y2 - b.y1), 1e-6))))
-    d, smooth, used = displacements(b) if len(b) else (np.zeros(0), np.zeros(0, bool), 0)
+    ordered = len(b) > 0 and not np.any(np.diff(b.frame) < 0)  # unsorted rows: the tracker reports them
+    d, smooth, used = displacements(b) if ordered else (np.zeros(0), np.zeros(0, bool), 0)
     step = noise = frac = None
     if head and len(d):
         still = d[d < STILL_HEADS * head]
