@@ -136,8 +136,7 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
         f = f[np.linspace(0, len(f) - 1, max_pairs).round().astype(np.int64)]
     # All sampled frames at once: one k-d tree per role, frames kept apart by a third
     # coordinate (frame x a huge stride), so a nearest neighbour always lies in the frame asked.
-    rows = [np.concatenate([np.arange(bounds[i + j], bounds[i + j + 1]) for i in f]) for j in range(3)]
-    key = [np.repeat(np.arange(len(f)), [bounds[i + j + 1] - bounds[i + j] for i in f]) for j in range(3)]
+    rows, key = zip(*(_ranges(bounds[f + j], bounds[f + j + 1]) for j in range(3)))
     pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
     P = [np.column_stack([pts[r], k * _STRIDE]) for r, k in zip(rows, key)]
 
@@ -165,6 +164,14 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
 _STRIDE = 1e9  # pixels between frames in the stacked k-d trees (far beyond any image)
 
 
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``starts[i]:stops[i]`` of every ``i`` concatenated, and each row's ``i``."""
+    lens = (stops - starts).astype(np.int64)
+    key = np.repeat(np.arange(len(lens)), lens)
+    first = np.cumsum(lens) - lens
+    return np.arange(int(lens.sum())) - first[key] + starts[key], key
+
+
 def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     """Median distance (pixels) from a box to its nearest neighbour in the same frame."""
     from scipy.spatial import cKDTree
@@ -176,8 +183,8 @@ def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     if len(sel) == 0:
         return None
     sel = sel[np.linspace(0, len(sel) - 1, min(max_frames, len(sel))).round().astype(np.int64)]
-    rows = np.concatenate([np.arange(first[i], first[i] + counts[i]) for i in sel])
-    z = np.repeat(np.arange(len(sel)), counts[sel]).astype(np.float64) * _STRIDE  # frame rank, not number
+    rows, rank = _ranges(first[sel], first[sel] + counts[sel])
+    z = rank.astype(np.float64) * _STRIDE  # frame rank, not number
     p = np.column_stack([boxes.cx[rows], boxes.cy[rows], z]).astype(np.float64)
     d, _ = cKDTree(p).query(p, k=2)
     return float(np.median(d[:, 1]))
