@@ -30,7 +30,16 @@ tracks shorter than 5 frames (``trackpy.filter_stubs`` practice).
 
 Prints one table per condition and writes benchmarks/results/tracker_accuracy[_motile].json.
 
+``--sweep`` instead runs a grid of magnification (µm per pixel of the simulated
+motion: 0.125, 0.25, 0.5) x true frame rate (15, 50 fps) x density (30, 65 sperm per
+frame), motile-rich mix, 10 % missed + 1 false box per frame: one row per cell with
+every tracker's IDF1 on the same detections, spermtrack with self-calibration off
+("plain") too, and the largest IDF1 change of ``track()`` when the fps passed is off
+by 2x either way (halved or doubled), self-calibrated and plain. Writes
+benchmarks/results/tracker_accuracy_sweep.json.
+
     python benchmarks/tracker_accuracy.py [--frames 500] [--seeds 2] [--skip laptrack,trackpy] [--motility 0.5,0.2,0.1,0.2]
+    python benchmarks/tracker_accuracy.py --sweep [--frames 300] [--seeds 1] [--skip laptrack,trackpy]
 """
 
 from __future__ import annotations
@@ -52,12 +61,12 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tracker_reference import sort_reference  # noqa: E402
 
-from spermtrack import Boxes  # noqa: E402
+from spermtrack import Boxes, Calibration  # noqa: E402
 from spermtrack.atomic import atomic_open  # noqa: E402
 from spermtrack.detect.ground_truth import GroundTruthDetector  # noqa: E402
 from spermtrack.evaluate import tracking_many  # noqa: E402
 from spermtrack.simulate import simulate_video  # noqa: E402
-from spermtrack.track import Tracker, track  # noqa: E402
+from spermtrack.track import Tracker, TrackerConfig, track  # noqa: E402
 
 FPS = 50.0
 DENSITIES = (5, 30, 65)
@@ -222,15 +231,79 @@ def available(name: str) -> str | None:
     return None
 
 
+SWEEP_UM_PER_PX = (0.125, 0.25, 0.5)
+SWEEP_FPS = (15.0, 50.0)
+SWEEP_DENSITIES = (30, 65)
+SWEEP_MIX = [0.5, 0.2, 0.1, 0.2]
+SWEEP_CONDITION = "10% missed, 1 false/frame, 1 px jitter"
+
+
+def sweep(args, skip) -> int:
+    """Magnification x fps x density grid (see the module docstring)."""
+    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "tracker_accuracy_sweep.json"
+    kw = CONDITIONS[SWEEP_CONDITION]
+    plain = TrackerConfig(self_calibrate=False)
+    rows = []
+    names = [
+        n
+        for n in TRACKERS
+        if n != "spermtrack Tracker (streaming)" and not any(n.startswith(x) for x in skip) and available(n) is None
+    ]
+    print("| µm/px | true fps | density | " + " | ".join(names) + " | plain track() | ΔIDF1 fps x0.5/x2 (calibrated) | (plain) |")
+    print("|---:|---:|---:|" + "---:|" * (len(names) + 3))
+    for um in SWEEP_UM_PER_PX:
+        for fps in SWEEP_FPS:
+            for density in SWEEP_DENSITIES:
+                vids = []
+                for sd in range(args.seeds):
+                    seed = 7000 + 100 * density + sd
+                    gt = simulate_video(
+                        seed=seed, num_frames=args.frames, density=density, motility=SWEEP_MIX, calibration=Calibration(um, fps)
+                    ).boxes
+                    vids.append((gt, GroundTruthDetector(gt, seed=seed, **kw).degrade()))
+
+                def score(fn, vids=vids) -> float:
+                    return tracking_many({i: (gt, fn(d)) for i, (gt, d) in enumerate(vids)}, per_class=False).idf1
+
+                row = {"um_per_px": um, "fps": fps, "density": density, "idf1": {}}
+                for name in names:
+                    fn = TRACKERS[name]
+                    if name == "spermtrack track()":
+                        fn = lambda d, fps=fps: track(d, fps)  # noqa: E731 - the true rate, not the module's 50
+                    row["idf1"][name] = score(fn)
+                row["idf1"]["plain track()"] = score(lambda d, fps=fps: track(d, fps, plain))
+                for label, cfg in (("calibrated", None), ("plain", plain)):
+                    base = score(lambda d, fps=fps, cfg=cfg: track(d, fps, cfg))
+                    row[f"fps_off_2x_delta_{label}"] = max(
+                        abs(score(lambda d, f=f, cfg=cfg: track(d, f, cfg)) - base) for f in (fps / 2, fps * 2)
+                    )
+                rows.append(row)
+                cells = " | ".join(f"{row['idf1'].get(n, float('nan')):.3f}" for n in names)
+                print(
+                    f"| {um} | {fps:.0f} | {density} | {cells} | {row['idf1']['plain track()']:.3f} | "
+                    f"{row['fps_off_2x_delta_calibrated']:.3f} | {row['fps_off_2x_delta_plain']:.3f} |",
+                    flush=True,
+                )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out) as fh:
+        json.dump({"benchmark": "tracker_accuracy_sweep", "frames": args.frames, "seeds": args.seeds,
+                   "condition": SWEEP_CONDITION, "motility": SWEEP_MIX, "rows": rows}, fh, indent=2)  # fmt: skip
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=500)
+    ap.add_argument("--sweep", action="store_true", help="magnification x fps x density grid (see above)")
     ap.add_argument("--seeds", type=int, default=2, help="videos per density")
     ap.add_argument("--skip", default="", help="comma-separated name prefixes of trackers to skip")
     ap.add_argument("--motility", type=motility_arg, default=None, help="R,S,N,I fractions of the sperm in focus")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     skip = [s.strip() for s in args.skip.split(",") if s.strip()]
+    if args.sweep:
+        return sweep(args, skip)
     name = "tracker_accuracy" + ("_motile" if args.motility else "") + ".json"
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / name
     mix = "simulate's default per-donor mixes (VISEM-like)" if args.motility is None else f"fixed {args.motility}"

@@ -187,6 +187,8 @@ class Analysis:
     look: dict | None = None
     detection_check: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    frame_times: Any = None  # timebase (tracker branch): spermtrack.timebase.FrameTimes of the video
+    tracker_calibration: dict | None = None  # tracker branch: the tracker's motion self-calibration
     _summary: dict | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -561,6 +563,9 @@ def build_summary(analysis: Analysis, n_fastest: int = 5) -> dict:
         if hasattr(analysis.tracker_config, "to_dict")
         else str(analysis.tracker_config),
         "timings_s": dict(analysis.timings),
+        # timebase (tracker branch): repeated frames, effective frame rate, how the times were found
+        "frame_times": None if analysis.frame_times is None else analysis.frame_times.to_dict(),
+        "tracker_calibration": analysis.tracker_calibration,
     }
     return to_jsonable(summary)
 
@@ -775,6 +780,7 @@ def analyze(
     from .io.frames import open_frames
     from .kinematics import casa
     from .results import checkpoint
+    from .timebase import RepeatDetector
 
     if batch_size < 1:
         raise SpermtrackError(f"batch_size must be >= 1, got {batch_size}")
@@ -796,6 +802,7 @@ def analyze(
         worker.start()
         parts: list[Boxes] = []
         reference = None
+        repeats = RepeatDetector()  # timebase (tracker branch): consecutive-frame MAD while decoding
         first_frame = None
         n = 0
         bar = tqdm(total=total, desc="analyze", unit="frame", disable=not progress, leave=False)
@@ -808,6 +815,8 @@ def analyze(
                     batch = batch[: max_frames - n]
                 if first_frame is None:
                     first_frame = batch[0].copy()
+                for fr in batch:  # timebase (tracker branch)
+                    repeats.add(fr)
                 t0 = time.perf_counter()
                 boxes = det.detect(batch, first_frame=first)
                 watch.add("detect", time.perf_counter() - t0)
@@ -838,11 +847,19 @@ def analyze(
     t0 = time.perf_counter()
     tracks = trk.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
+    # timebase (tracker branch): with repeated frames, track the distinct frames at their true times;
+    # with self-calibration, re-track offline so the motion is measured over the whole video (cheap)
+    frame_times = repeats.result(cal.fps)
+    track_info: dict = {"calibration": trk.calibration.to_dict()}
+    if frame_times.num_repeated or config.self_calibrate:
+        from .track import track as _track_offline
+
+        tracks = _track_offline(detections, cal.fps, config, timestamps=frame_times, info=track_info)
     watch.add("track", time.perf_counter() - t0)
     checkpoint("tracks finished")
     t0 = time.perf_counter()
     # boxes clipped at the image border are re-centred on the cell (casa's image_size)
-    kin = casa(tracks, cal, **{"image_size": image_size, **dict(kinematics_options or {})})
+    kin = casa(tracks, cal, **{"image_size": image_size, "frame_times": frame_times, **dict(kinematics_options or {})})
     watch.add("kinematics", time.perf_counter() - t0)
     timings = {**watch.seconds, "total": time.perf_counter() - t_start}
     return Analysis(
@@ -879,6 +896,8 @@ def analyze(
             min_duration_s=min_duration_s,
             kinematics_options=kinematics_options,
         ),
+        frame_times=frame_times,
+        tracker_calibration=track_info["calibration"],
     )
 
 

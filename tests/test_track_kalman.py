@@ -79,7 +79,9 @@ def test_noises_scale_with_fps():
     assert ratio == pytest.approx(100.0 / 15.0)
     # acceleration noise in px/frame^2 scales as 1/fps^2
     assert np.sqrt(p15.Q[0, 1, 1] / p100.Q[0, 1, 1]) == pytest.approx((100.0 / 15.0) ** 2)
-    assert p15.max_lost_frames == round(cfg.max_lost_s * 15) and p100.max_lost_frames == round(cfg.max_lost_s * 100)
+    floor = cfg.min_lost_frames  # a floor in frames: 0.15 s at 15 fps would be 2 frames
+    assert p15.max_lost_frames == max(round(cfg.max_lost_s * 15), floor) == 3
+    assert p100.max_lost_frames == round(cfg.max_lost_s * 100)
 
 
 def test_filter_converges_on_constant_velocity():

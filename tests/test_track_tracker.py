@@ -95,13 +95,14 @@ def test_streaming_equals_offline_core():
     truth = lines([[20, 40], [20, 140], [600, 240]], [[9, 0], [8, 3], [-7, 2]], 25, drop=lambda f, i: (f * 7 + i * 3) % 11 == 0)
     rng = np.random.default_rng(0)
     dets = truth.replace(track_id=np.full(len(truth), -1), score=rng.uniform(0.2, 1.0, len(truth)).astype(np.float32))
-    tr = Tracker(fps=50)
+    plain = TrackerConfig(self_calibrate=False)  # the core, without a calibration warm-up
+    tr = Tracker(fps=50, config=plain)
     online = [tr.update(b) for _, b in dets.iter_frames()]
     got = tr.finish()
     uid, pub = _offline_core(dets)
     assert got.equals(assemble(dets, uid, pub))
-    # the whole-video steps applied to the streaming result give track()'s result (pipeline.analyze relies on it)
-    assert tr.finish(postprocess=True).equals(track(dets, fps=50))
+    # the whole-video steps applied to the streaming result give track()'s result
+    assert tr.finish(postprocess=True).equals(track(dets, fps=50, config=plain))
     assert not tr.finish(postprocess=True).equals(got)  # interpolation and renumbering did something here
     streamed = Boxes.concat(online, num_frames=dets.num_frames)
     np.testing.assert_array_equal(streamed.track_id, np.where(pub >= 0, pub, -1))
@@ -185,19 +186,20 @@ print("KERNELS", n)
 
 
 def test_tracker_update_output_and_lifecycle():
-    tr = Tracker(fps=50)  # confirm after max(2, round(0.04 * 50)) = 2 matched frames
+    plain = TrackerConfig(self_calibrate=False)  # ids from the first frames (no calibration warm-up)
+    tr = Tracker(fps=50, config=plain)  # confirm after max(2, round(0.04 * 50)) = 2 matched frames
     ids = []
     for f in range(5):
         ids.append(tr.update(Boxes.from_cxcywh([f], [[100 + 5 * f, 50, 20, 20]])).track_id[0])
     assert ids == [-1, 1, 1, 1, 1]
-    slow = Tracker(fps=100)  # max(2, round(0.04 * 100)) = 4 frames at 100 fps
+    slow = Tracker(fps=100, config=plain)  # max(2, round(0.04 * 100)) = 4 frames at 100 fps
     assert [slow.update(Boxes.from_cxcywh([f], [[100 + 2 * f, 50, 20, 20]])).track_id[0] for f in range(5)] == [-1] * 3 + [1] * 2
     # after max_lost_s (0.15 s = 8 frames) without boxes the track ends; a box there starts a new tentative one
     out = tr.update(Boxes.from_cxcywh([5 + 9], [[100 + 5 * 14, 50, 20, 20]]))
     assert out.track_id[0] == -1
     assert tr.num_live_tracks == 1
     # within max_lost_s it continues
-    tr2 = Tracker(fps=50)
+    tr2 = Tracker(fps=50, config=plain)
     for f in range(5):
         tr2.update(Boxes.from_cxcywh([f], [[100 + 5 * f, 50, 20, 20]]))
     assert tr2.update(Boxes.from_cxcywh([11], [[100 + 5 * 11, 50, 20, 20]])).track_id[0] == 1
@@ -227,7 +229,7 @@ def test_one_box():
     assert len(track(one, fps=50)) == 0  # a single detection never becomes a track
     out = track(one, fps=50, config=TrackerConfig(confirm_s=0, min_track_s=0))
     assert out.track_id.tolist() == [1] and out.num_frames == 10
-    tr = Tracker(fps=50, config=TrackerConfig(confirm_s=0))
+    tr = Tracker(fps=50, config=TrackerConfig(confirm_s=0, self_calibrate=False))
     assert tr.update(one).track_id.tolist() == [1]
 
 

@@ -93,6 +93,7 @@ def casa(
     progressive_window_s: float = 1.0,
     thresholds: MotilityThresholds | None = None,
     criteria: PatternCriteria | None = None,
+    frame_times=None,
 ):
     """CASA kinematics, WHO class and path pattern of every track.
 
@@ -149,6 +150,12 @@ def casa(
         WHO class thresholds (µm/s, µm).
     criteria : PatternCriteria, optional
         Path pattern criteria.
+    frame_times : spermtrack.timebase.FrameTimes, optional
+        The video's true time base (repeated frames, real time stamps; see
+        :mod:`spermtrack.timebase`). Boxes on repeated frames are left out (they show
+        an image already counted) and every point gets its frame's true time, so that
+        VCL, BCF and ALH are not distorted by heads that "stand still" on repeats and
+        jump on the next new image. None: frame ``i`` is at ``i / fps``.
 
     Returns
     -------
@@ -234,12 +241,26 @@ def casa(
 
     if not interpolated and len(tracks):
         tracks = tracks.filter(tracks.score > 0)
+    frame_dt = 1.0 / fps
+    if frame_times is not None:
+        from ..timebase import FrameTimes
+
+        if not isinstance(frame_times, FrameTimes):
+            raise ValueError(f"frame_times must be a spermtrack.timebase.FrameTimes, got {type(frame_times).__name__}")
+        if len(tracks) and int(tracks.frame.max()) >= frame_times.num_frames:
+            raise ValueError(f"frame_times cover {frame_times.num_frames} frames but a track has frame {int(tracks.frame.max())}")
+        if len(tracks) and frame_times.num_repeated:
+            tracks = tracks.filter(frame_times.distinct[tracks.frame])
     ids, offsets, frame, cx, cy, cls_major, dup_tracks = _group_tracks(
         tracks, None if image_size is None else _image_size(image_size)
     )
     # time from each track's first frame: durations are whole frames / fps with one rounding
     start = np.repeat(frame[offsets[:-1]], np.diff(offsets)) if len(ids) else frame
-    t = (frame - start).astype(np.float64) / fps
+    if frame_times is not None and not frame_times.is_regular:
+        t = frame_times.times[frame] - frame_times.times[start]
+        frame_dt = 1.0 / frame_times.effective_fps
+    else:
+        t = (frame - start).astype(np.float64) / fps
     x = cx * scale
     y = cy * scale
     floor = float(jump_speed) if (jump_speed is not None and calibration.calibrated) else 0.0
@@ -254,7 +275,7 @@ def casa(
         float(progressive_window_s),
         float(jump_factor),
         floor,
-        1.0 / fps,
+        frame_dt,
     )
 
     n_points = np.diff(offsets)
@@ -266,8 +287,14 @@ def casa(
     wob = _ratio(vap, vcl)
     duration = res[:, K.K_DURATION]
     # longest run of missing frames (frames are whole numbers: no float residue)
-    missing = np.where(n_points > 1, np.round(np.nan_to_num(res[:, K.K_MAX_GAP]) * fps) - 1.0, 0.0)
-    max_gap = np.maximum(missing, 0.0) / fps
+    if frame_times is not None and not frame_times.is_regular:
+        # uneven clock: the longest interval beyond the video's longest step between new images
+        steps = np.diff(frame_times.times[frame_times.distinct])
+        longest = float(steps.max()) if len(steps) else 0.0
+        max_gap = np.where(n_points > 1, np.maximum(np.nan_to_num(res[:, K.K_MAX_GAP]) - longest, 0.0), 0.0)
+    else:
+        missing = np.where(n_points > 1, np.round(np.nan_to_num(res[:, K.K_MAX_GAP]) * fps) - 1.0, 0.0)
+        max_gap = np.maximum(missing, 0.0) / fps
     jumps = res[:, K.K_JUMPS]
 
     alh_mean = res[:, K.K_ALH_MEAN].copy()
@@ -356,6 +383,7 @@ def casa(
                 "progressive_window_s": float(progressive_window_s),
                 "thresholds": thresholds.to_dict(),
                 "criteria": criteria.to_dict(),
+                "frame_times": None if frame_times is None else frame_times.to_dict(),
             },
         }
     )

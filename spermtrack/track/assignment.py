@@ -22,6 +22,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: Largest group (rows x columns of its sub-matrix) solved exactly; a larger connected
+#: group of candidate pairs (only in crowds far denser than any sperm video: thousands of
+#: boxes within one gate of each other) is matched greedily, cheapest pairs first, so that
+#: memory and time stay bounded.
+MAX_EXACT_CELLS = 1 << 16
+
 #: Status codes of :func:`lsap`.
 LSAP_OK, LSAP_INFEASIBLE, LSAP_INVALID = 0, 1, 2
 
@@ -181,8 +187,9 @@ def assign_sparse(nr, nc, rows, cols, cost, threshold):
     group of one row and one column is matched directly, larger ones by the
     :func:`lsap` solver on their sub-matrix, pairs not allowed set to ``threshold``
     (the sub-matrix is built transposed when it has more rows than columns, as
-    :func:`lsap` does). Work arrays are carved from a few allocations: this runs
-    several times per frame.
+    :func:`lsap` does). A group larger than :data:`MAX_EXACT_CELLS` is matched
+    greedily (cheapest pairs first, costs binned finely). Work arrays are carved from a
+    few allocations: this runs several times per frame.
     """
     out = np.full(nr, -1, np.int64)
     ne = rows.shape[0]
@@ -238,7 +245,7 @@ def assign_sparse(nr, nc, rows, cols, cost, threshold):
     for v in range(nn):
         start[v + 1] = start[v] + size_r[v] + size_c[v]
         fill[v] = start[v]
-        if size_r[v] > 0 and size_r[v] + size_c[v] > 2:
+        if size_r[v] > 0 and size_r[v] + size_c[v] > 2 and size_r[v] * size_c[v] <= MAX_EXACT_CELLS:
             big_sub = max(big_sub, size_r[v] * size_c[v])
             big_dim = max(big_dim, max(size_r[v], size_c[v]))
     for v in range(nn):
@@ -271,6 +278,9 @@ def assign_sparse(nr, nc, rows, cols, cost, threshold):
         if k_r == 1 and k_c == 1:
             out[members[s]] = members[s + 1] - nr
             continue
+        if k_r * k_c > MAX_EXACT_CELLS:
+            _greedy(out, nr, rows, cols, cost, eorder[estart[r] : estart[r + 1]], threshold)
+            continue
         transpose = k_c < k_r
         sub = fw[: k_r * k_c].reshape((k_c, k_r) if transpose else (k_r, k_c))
         for i in range(sub.shape[0]):
@@ -291,6 +301,34 @@ def assign_sparse(nr, nc, rows, cols, cost, threshold):
                 else:
                     out[members[s + i]] = members[s + k_r + j] - nr
     return out
+
+
+@numba.njit(cache=True)
+def _greedy(out, nr, rows, cols, cost, edges, threshold):
+    """Match the pairs ``edges`` greedily, cheapest first (costs binned into 4096 levels), into ``out``."""
+    nb = 4096
+    lo = np.inf
+    hi = -np.inf
+    for e in edges:
+        lo = min(lo, cost[e])
+        hi = max(hi, cost[e])
+    scale = (nb - 1) / (hi - lo) if hi > lo else 0.0
+    start = np.zeros(nb + 1, np.int64)
+    for e in edges:
+        start[np.int64((cost[e] - lo) * scale) + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    order = np.empty(edges.shape[0], np.int64)
+    for e in edges:
+        b = np.int64((cost[e] - lo) * scale)
+        order[start[b]] = e
+        start[b] += 1
+    col_used = np.zeros(cols.max() + 1 if cols.shape[0] else 1, np.bool_)
+    for e in order:
+        i, j = rows[e], cols[e]
+        if out[i] < 0 and not col_used[j] and cost[e] < threshold:
+            out[i] = j
+            col_used[j] = True
 
 
 @numba.njit(cache=True)

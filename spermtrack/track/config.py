@@ -132,6 +132,30 @@ class TrackerConfig:
     interpolate_s : float
         Gaps inside a track up to this long are filled with linearly
         interpolated boxes (score 0). 0 turns it off.
+
+    Self-calibration (:mod:`spermtrack.track.calibrate`)
+    ----------------------------------------------------
+    self_calibrate : bool
+        Measure the head size and the per-frame motion of the cells from the
+        detections (offline: the whole video; streaming: the first
+        ``warmup_frames`` frames) and convert the settings above with them instead
+        of with the fps passed and the pixel scale of VISEM: the same video then
+        gives the same tracks whatever fps is passed and whatever the
+        magnification. Switch it off to reproduce the plain conversion, or when the
+        detections are too few or too odd to measure (it falls back to the fps
+        passed when fewer than 30 moving displacements are seen).
+    motion_fps : float
+        Pins the clock the seconds are converted at (frames per second); 0: measured.
+    length_scale : float
+        Pins the factor the pixel settings are multiplied by (the head size over
+        23.7 px, VISEM's); 0: measured.
+    warmup_frames : int
+        Streaming only: frames buffered before the tracker calibrates and starts
+        giving ids (their boxes are returned untracked, then get ids in ``finish``).
+    min_lost_frames : int
+        Floor (frames) of the coasting time ``max_lost_s`` and of ``interpolate_s``
+        (when on): at a low frame rate a setting in seconds would otherwise become
+        one or two frames, and a single missed box would end a track.
     """
 
     motion: str = "cv"
@@ -157,14 +181,25 @@ class TrackerConfig:
     gap_speed_std_px_s: float = 50.0
     min_track_s: float = 0.1
     interpolate_s: float = 0.1
+    self_calibrate: bool = True
+    motion_fps: float = 0.0
+    length_scale: float = 0.0
+    warmup_frames: int = 25
+    min_lost_frames: int = 3
 
     def __post_init__(self) -> None:
         if self.motion not in ("cv", "ca"):
             raise TrackerConfigError(f"motion must be 'cv' or 'ca', got {self.motion!r}")
         if self.cost not in COST_KINDS:
             raise TrackerConfigError(f"cost must be one of {sorted(COST_KINDS)}, got {self.cost!r}")
+        if not isinstance(self.self_calibrate, bool):
+            raise TrackerConfigError(f"self_calibrate must be true or false, got {self.self_calibrate!r}")
+        for name in ("warmup_frames", "min_lost_frames"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise TrackerConfigError(f"{name} must be a whole number of frames >= 0, got {v!r}")
         for f in dataclasses.fields(self):
-            if f.name in ("motion", "cost"):
+            if f.name in ("motion", "cost", "self_calibrate", "warmup_frames", "min_lost_frames"):
                 continue
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -261,10 +296,11 @@ class FrameParams:
         self.P0 = p0
         self.confirm_frames = 1 if config.confirm_s == 0 else max(2, round(config.confirm_s * fps))
         self.tentative_lost_frames = round(config.tentative_lost_s * fps)
-        self.max_lost_frames = round(config.max_lost_s * fps)
+        floor = int(config.min_lost_frames)
+        self.max_lost_frames = max(round(config.max_lost_s * fps), floor)
         self.gap_close_frames = round(config.gap_close_s * fps)
         self.min_track_frames = round(config.min_track_s * fps)
-        self.interpolate_frames = round(config.interpolate_s * fps)
+        self.interpolate_frames = max(round(config.interpolate_s * fps), floor) if config.interpolate_s > 0 else 0
         head = np.zeros(P_MODEL)
         head[P_COST] = COST_KINDS[config.cost]
         head[P_CONFIRM] = self.confirm_frames

@@ -74,6 +74,14 @@ NCNT = 8
 
 #: Status codes of :func:`run`.
 OK, NEED_CAPACITY, BAD_VALUE, BAD_SIZE, BAD_ORDER, BAD_FRAME, BAD_CLASS, BAD_BEYOND = 0, 1, 2, 3, 4, 5, 6, 7
+TOO_MANY_BOXES = 8
+
+#: Most boxes one frame may hold (a documented limit: beyond it :func:`run` refuses the
+#: frame at once, before any work, with ``TOO_MANY_BOXES``). Memory and time per frame
+#: stay bounded below it: each track keeps at most :data:`MAX_PAIRS_PER_TRACK` candidate
+#: detections, and a group of candidates too large for the exact assignment is matched
+#: greedily (:func:`.assignment.assign_sparse`).
+MAX_BOXES_PER_FRAME = 20_000
 
 
 def new_state(cap: int, order: int):
@@ -94,7 +102,7 @@ def grow_state(x, P, ti, n: int, cap: int):
 
 
 @numba.njit(cache=True)
-def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, out_pub, out_cls):
+def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, out_pub, out_cls, tsteps):
     """Track the frames ``cnt[C_LAST] + 1 .. f_end - 1``, whose detections are rows ``cnt[C_ROW]:``.
 
     Parameters
@@ -108,13 +116,20 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
     out_uid, out_pub : int64 (len(frame),), filled for the rows tracked: each detection's
         internal track id (-1 none) and public id at that frame (-1 while tentative or none).
     out_cls : int16 (len(frame),), filled: the majority class of each detection's track so far.
+    tsteps : float64, empty for frames evenly spaced in time; else ``tsteps[f]`` is the time
+        from frame ``f - 1`` to frame ``f`` in units of the nominal frame interval (1 / fps):
+        the prediction into frame ``f`` runs over that time (a true time base, see
+        :mod:`spermtrack.timebase`). Must cover every frame tracked.
+
+    Frames with no box while no track is alive are skipped without work (sparse frame
+    numbers cost nothing).
 
     Returns
     -------
     int
         ``OK``; ``NEED_CAPACITY`` when a frame does not fit into the state's capacity
         (the frames before it are done, ``cnt`` says where to resume: grow the state and
-        call again); or an error code (``BAD_*``, the row in ``cnt[C_BAD]``). Every row
+        call again); or an error code (``BAD_*`` or ``TOO_MANY_BOXES``, the row in ``cnt[C_BAD]``). Every row
         is checked before anything changes, so an error leaves the state as it was.
     """
     N = frame.shape[0]
@@ -154,6 +169,9 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
         else:
             run_len = np.int64(1)
         mmax = max(mmax, run_len)
+        if run_len > MAX_BOXES_PER_FRAME:
+            cnt[C_BAD] = r
+            return TOO_MANY_BOXES
     if beyond >= 0:
         cnt[C_BAD] = beyond
         return BAD_BEYOND
@@ -174,6 +192,10 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
     o += 4
     P0 = prm[o : o + 4 * k * k].reshape((4, k, k))
     dist_kind = np.int64(COST_DISTANCE)
+    # per-frame model for an uneven time step: F(dt)[i, j] = dt^(j-i) / (j-i)!, Q(dt) = Q(1) * dt^(4-i-j)
+    uneven = tsteps.shape[0] > 0
+    Fd = np.empty((k, k))
+    Qd = np.empty((4, k, k))
 
     cap = x.shape[0]
     # work arrays, for the largest frame (a few allocations per call, none per frame)
@@ -195,6 +217,12 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
     next_pub = cnt[C_PUB]
     r = r0
     while f < f_end:
+        if n == 0:
+            # nothing alive: jump over the frames without boxes (sparse frame numbers)
+            nxt = np.int64(frame[r]) if r < N else f_end
+            if nxt > f:
+                f = min(nxt, f_end)
+                continue
         s = r
         while r < N and frame[r] == f:
             r += 1
@@ -202,7 +230,16 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
         if n + m > cap:
             cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f - 1, s
             return NEED_CAPACITY
-        kf_predict(x, P, n, F, Q)
+        if uneven and tsteps[f] != 1.0:
+            dt = tsteps[f]
+            for i in range(k):
+                for j in range(k):
+                    Fd[i, j] = 0.0 if j < i else (1.0 if j == i else (dt if j == i + 1 else 0.5 * dt * dt))
+                    for a in range(4):
+                        Qd[a, i, j] = Q[a, i, j] * dt ** (4 - i - j)
+            kf_predict(x, P, n, Fd, Qd)
+        else:
+            kf_predict(x, P, n, F, Q)
         for t in range(n):
             ti[t, MISSES] += 1
         for q in range(m):
@@ -333,6 +370,10 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
     return OK
 
 
+#: The ``tsteps`` argument of :func:`run` for evenly spaced frames.
+NO_TSTEPS = np.zeros(0, np.float64)
+
+
 def _array(dtype, ndim: int, readonly: bool = False):
     return nt.Array(dtype, ndim, "C", readonly=readonly)
 
@@ -352,6 +393,7 @@ RUN_SIGNATURE = (
     _array(nt.int64, 1),
     _array(nt.int64, 1),
     _array(nt.int16, 1),
+    _array(nt.float64, 1, True),
 )
 _run_lock = threading.Lock()
 _run_ready = False
@@ -390,13 +432,17 @@ class State:
         """Double the capacity (:func:`run` returned ``NEED_CAPACITY``)."""
         self.x, self.P, self.ti = grow_state(self.x, self.P, self.ti, int(self.cnt[C_N]), 2 * self.x.shape[0])
 
-    def advance(self, prm, b, f_end: int, out_uid, out_pub, out_cls) -> int:
-        """Track the rows of ``b`` (a ``Boxes``) up to frame ``f_end - 1``, growing as needed; returns the status."""
+    def advance(self, prm, b, f_end: int, out_uid, out_pub, out_cls, tsteps=None) -> int:
+        """Track the rows of ``b`` (a ``Boxes``) up to frame ``f_end - 1``, growing as needed; returns the status.
+
+        ``tsteps``: the time step into each frame in nominal frames (see :func:`run`); None: even.
+        """
         run = run_kernel()
+        ts = NO_TSTEPS if tsteps is None else tsteps
         while True:
             status = run(
                 self.x, self.P, self.ti, self.cnt, prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, f_end,
-                out_uid, out_pub, out_cls,
+                out_uid, out_pub, out_cls, ts,
             )  # fmt: skip
             if status != NEED_CAPACITY:
                 return status

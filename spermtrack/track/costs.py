@@ -32,6 +32,9 @@ import numba
 import numpy as np
 
 COST_MAHALANOBIS, COST_DISTANCE, COST_IOU = 0, 1, 2
+#: Each track keeps at most this many candidate detections (its cheapest) per stage, so
+#: that the pairs of a frame grow with its tracks, not with (boxes per frame)^2 in a crowd.
+MAX_PAIRS_PER_TRACK = 32
 #: Names accepted by :class:`~spermtrack.track.config.TrackerConfig` ``cost``.
 COST_KINDS = {"mahalanobis": COST_MAHALANOBIS, "distance": COST_DISTANCE, "iou": COST_IOU}
 
@@ -141,6 +144,7 @@ def pairs_into(
     -------
     int
         Number of pairs written, or -1 when the buffers were too short (call again with longer ones).
+        Each track keeps at most :data:`MAX_PAIRS_PER_TRACK` pairs, its cheapest.
     """
     cap = rows.shape[0]
     if nd == 0:
@@ -176,10 +180,50 @@ def pairs_into(
         hi = max(lo, work[_bucket(hi_x, x0, xl, inv, nd)])
         while hi < nd and ex[hi] <= hi_x:
             hi += 1
-        for q in range(lo, hi):
+        # Scan outward from px (nearest |dx| first): once a track holds MAX_PAIRS_PER_TRACK
+        # pairs, stop where the horizontal term alone (a lower bound of every kind's cost but
+        # IoU's, with the track's constant log-determinant) exceeds its dearest kept pair: in a crowd, work stays near the track.
+        base = 0.0
+        if kind == COST_MAHALANOBIS:
+            lb = 1.0 / sx
+            base = logdet
+        elif kind == COST_DISTANCE:
+            lb = 1.0 / (0.25 * (pw + ph) * (pw + ph))
+        else:
+            lb = 0.0
+        p = max(lo, work[_bucket(px, x0, xl, inv, nd)])
+        while p < hi and ex[p] < px:
+            p += 1
+        left, right = p - 1, p
+        n0 = n
+        imax = -1
+        while left >= lo or right < hi:
+            if left < lo or (right < hi and ex[right] - px <= px - ex[left]):
+                q = right
+                right += 1
+            else:
+                q = left
+                left -= 1
             d = el[q]
+            full = n - n0 == MAX_PAIRS_PER_TRACK
+            if full:
+                if imax < 0:
+                    imax = n0
+                    for e in range(n0 + 1, n):
+                        if cost[e] > cost[imax]:
+                            imax = e
+                dxq = ex[q] - px
+                if base + dxq * dxq * lb >= cost[imax]:
+                    break
             c = _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, d, kind, iou_weight)
             if c < gate:
+                if full:
+                    # replace the dearest kept pair when this one is cheaper
+                    if c < cost[imax]:
+                        cols[imax] = col_of[d]
+                        cost[imax] = c
+                        imax = -1
+                    continue
                 if n == cap:
                     return -1
                 rows[n] = a

@@ -27,8 +27,22 @@ from scipy.sparse.csgraph import connected_components
 from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
 from .assignment import assign_gated
+from .calibrate import params_for
 from .config import FrameParams, TrackerConfig, TrackerConfigError
-from .core import BAD_BEYOND, BAD_CLASS, BAD_FRAME, BAD_ORDER, BAD_SIZE, BAD_VALUE, C_BAD, NCLASSES, OK, State
+from .core import (
+    BAD_BEYOND,
+    BAD_CLASS,
+    BAD_FRAME,
+    BAD_ORDER,
+    BAD_SIZE,
+    BAD_VALUE,
+    C_BAD,
+    MAX_BOXES_PER_FRAME,
+    NCLASSES,
+    OK,
+    TOO_MANY_BOXES,
+    State,
+)
 from .costs import lower_bound
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
@@ -63,6 +77,11 @@ def rows_error(b: Boxes, status: int, row: int, streaming: bool = False) -> Boxe
         return BoxesError(f"row {i} has a negative frame index {b.frame[i]}")
     if status == BAD_CLASS:
         return BoxesError(f"row {i} (frame {b.frame[i]}) has class {b.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
+    if status == TOO_MANY_BOXES:
+        return BoxesError(
+            f"frame {b.frame[i]} has more than {MAX_BOXES_PER_FRAME:,} boxes (row {i}): beyond the tracker's limit "
+            "of boxes per frame (spermtrack.track.core.MAX_BOXES_PER_FRAME); split the field or filter the detections"
+        )
     if status == BAD_BEYOND and streaming:
         return BoxesError(f"update() takes the boxes of one frame; row {i} has frame {b.frame[i]}, row 0 frame {b.frame[0]}")
     if status == BAD_BEYOND:
@@ -147,7 +166,9 @@ def _majority_class(tracks: Boxes) -> Boxes:
     return _rows(tracks, cls=votes.argmax(axis=1)[dense].astype(np.int16))
 
 
-def track(detections: Boxes, fps: float, config: TrackerConfig | None = None) -> Boxes:
+def track(
+    detections: Boxes, fps: float, config: TrackerConfig | None = None, *, timestamps=None, info: dict | None = None
+) -> Boxes:
     """Track a whole video (offline): returns the boxes of confirmed tracks with their ids.
 
     Parameters
@@ -159,6 +180,17 @@ def track(detections: Boxes, fps: float, config: TrackerConfig | None = None) ->
         Frames per second of the video (the lifecycle settings are in seconds).
     config : TrackerConfig, optional
         Settings; the documented defaults when omitted.
+    timestamps : FrameTimes or array of float (num_frames,), optional
+        The true time of each frame in seconds (:mod:`spermtrack.timebase`): frames
+        with the same time as the previous one are repeats. Only the distinct frames
+        are tracked, each prediction runs over the true time step, the lifecycle
+        settings use the effective frame rate, and every repeated frame's boxes get
+        the identities of the frame they repeat (matched by position). None: every
+        frame is ``1 / fps`` after the last.
+    info : dict, optional
+        Filled with ``"calibration"`` (the :class:`~spermtrack.track.calibrate.MotionCalibration`
+        as a dict: head size, motion scale, noise, the clock used) and, with
+        ``timestamps``, ``"frame_times"`` (:meth:`FrameTimes.to_dict`).
 
     Returns
     -------
@@ -188,19 +220,127 @@ def track(detections: Boxes, fps: float, config: TrackerConfig | None = None) ->
     >>> out.unique_tracks().tolist(), [bool(np.all(np.diff(out.track(i).cx) > 0)) for i in (1, 2)]
     ([1, 2], [True, False])
     """
-    params = as_config(config).for_fps(fps)
+    config = as_config(config)
     d = detections
     if not isinstance(d, Boxes):
         raise BoxesError(f"detections must be a spermtrack.Boxes table, got {type(d).__name__}")
+    if timestamps is not None:
+        from ..timebase import FrameTimes
+
+        ft = timestamps if isinstance(timestamps, FrameTimes) else FrameTimes.from_timestamps(timestamps, fps)
+        if ft.num_frames != d.num_frames:
+            raise BoxesError(f"timestamps cover {ft.num_frames} frames but the detections {d.num_frames}")
+        if info is not None:
+            info["frame_times"] = ft.to_dict()
+        if not ft.is_regular:
+            return _track_timed(d, config, ft, info)
+    params, cal = params_for(config, fps, d)
+    if info is not None:
+        info["calibration"] = cal.to_dict()
+    return _track_frames(d, params)
+
+
+def _track_frames(d: Boxes, params: FrameParams, tsteps=None) -> Boxes:
     n = len(d)
     if n == 0:
         return d
     uid, pub, cls = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16)
     state = State(params.order)
-    status = state.advance(params.prm, d, d.num_frames, uid, pub, cls)
+    status = state.advance(params.prm, d, d.num_frames, uid, pub, cls, tsteps)
     if status != OK:
         raise rows_error(d, status, int(state.cnt[C_BAD]))
     return postprocess(assemble(d, uid, pub), params)
+
+
+def _track_timed(d: Boxes, config: TrackerConfig, ft, info: dict | None = None) -> Boxes:
+    """:func:`track` on the distinct frames of ``ft`` at their true times; repeats get the same ids."""
+    from ..timebase import distinct_boxes
+
+    sub, keep = distinct_boxes(d, ft)
+    eff = ft.effective_fps
+    td = ft.times[keep]
+    tsteps = np.ones(len(keep))
+    tsteps[1:] = np.diff(td) * eff  # time steps in units of the mean distinct-frame interval
+    params, cal = params_for(config, eff, sub)
+    if info is not None:
+        info["calibration"] = cal.to_dict()
+    try:
+        tracked = _track_frames(sub, params, tsteps)
+    except BoxesError as exc:
+        raise BoxesError(f"{exc} (frames counted among the distinct frames only)") from None
+    # back to the original frame numbers
+    tracked = Boxes(
+        keep[tracked.frame].astype(np.int32), tracked.x1, tracked.y1, tracked.x2, tracked.y2, tracked.score,
+        tracked.cls, tracked.track_id, num_frames=d.num_frames, validate=False,
+    )  # fmt: skip
+    if ft.num_repeated == 0 or len(tracked) == 0:
+        return tracked
+    return _fill_repeats(d, tracked, ft)
+
+
+def _fill_repeats(d: Boxes, tracked: Boxes, ft) -> Boxes:
+    """Boxes of the repeated frames with the ids of the tracked boxes of the frame they repeat.
+
+    Each detection of a repeated frame takes the id of the nearest tracked box (centre) of
+    its source frame within a quarter of the box's size (one box per id); interpolated
+    boxes (score 0) of the source frame are copied.
+    """
+    from scipy.spatial import cKDTree
+
+    src = ft.source_of_distinct()
+    toff = tracked.frame_offsets
+    doff = d.frame_offsets
+    parts_rows, parts_ids, parts_frame = [], [], []
+    copy_rows, copy_frame = [], []
+    tcx, tcy = tracked.cx.astype(np.float64), tracked.cy.astype(np.float64)
+    dcx, dcy = d.cx.astype(np.float64), d.cy.astype(np.float64)
+    size = 0.5 * ((d.x2 - d.x1) + (d.y2 - d.y1)).astype(np.float64)
+    for j in np.flatnonzero(~ft.distinct):
+        s = src[j]
+        t0, t1 = toff[s], toff[s + 1]
+        if t1 == t0:
+            continue
+        live = np.arange(t0, t1)
+        interp = live[tracked.score[live] == 0]
+        if len(interp):
+            copy_rows.append(interp)
+            copy_frame.append(np.full(len(interp), j))
+        d0, d1 = doff[j], doff[j + 1]
+        if d1 == d0:
+            continue
+        tree = cKDTree(np.column_stack([tcx[live], tcy[live]]))
+        rows = np.arange(d0, d1)
+        dist, idx = tree.query(np.column_stack([dcx[rows], dcy[rows]]), k=1)
+        ok = dist <= np.maximum(0.25 * size[rows], 0.5)
+        order = np.argsort(dist, kind="stable")
+        taken = np.zeros(len(live), bool)
+        sel = []
+        for q in order:
+            if ok[q] and not taken[idx[q]]:
+                taken[idx[q]] = True
+                sel.append(q)
+        if sel:
+            sel = np.sort(np.asarray(sel))
+            parts_rows.append(rows[sel])
+            parts_ids.append(tracked.track_id[live[idx[sel]]])
+            parts_frame.append(np.full(len(sel), j))
+    cols = {name: [getattr(tracked, name)] for name in COLUMNS}
+    if parts_rows:
+        r = np.concatenate(parts_rows)
+        for name in COLUMNS:
+            cols[name].append(getattr(d, name)[r])
+        cols["track_id"][-1] = np.concatenate(parts_ids)
+        cols["cls"][-1] = np.zeros(len(r), np.int16)  # replaced by the track's majority below
+    if copy_rows:
+        r = np.concatenate(copy_rows)
+        for name in COLUMNS:
+            cols[name].append(getattr(tracked, name)[r])
+        cols["frame"][-1] = np.concatenate(copy_frame).astype(np.int32)
+    merged = {name: np.concatenate(v) for name, v in cols.items()}
+    cls_of = dict(zip(tracked.track_id.tolist(), tracked.cls.tolist()))
+    merged["cls"] = np.array([cls_of[t] for t in merged["track_id"].tolist()], np.int16)
+    order = np.argsort(merged["frame"], kind="stable")
+    return Boxes(**{k: v[order].astype(COLUMNS[k]) for k, v in merged.items()}, num_frames=d.num_frames, validate=False)
 
 
 def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
+from .calibrate import off as calibrate_off
+from .calibrate import params_for
 from .config import TrackerConfig
-from .core import C_BAD, NEED_CAPACITY, State, run_kernel
+from .core import C_BAD, NEED_CAPACITY, NO_TSTEPS, State, run_kernel
 from .offline import as_config, assemble, rows_error
 from .offline import postprocess as _postprocess
+
+
+def _untracked(b: Boxes, frame: int) -> Boxes:
+    cols = {name: getattr(b, name) for name in COLUMNS}
+    cols["track_id"] = np.full(len(b), -1, np.int64)
+    return Boxes._trusted(cols, b.num_frames if b.num_frames > frame else frame + 1)
+
+
+def _check_rows(b: Boxes, frame: int) -> None:
+    """The kernel's row checks for a buffered (warm-up) frame: one frame, finite, sizes, classes."""
+    from .core import NCLASSES
+
+    bad = np.flatnonzero(b.frame != frame)
+    if len(bad):
+        i = int(bad[0])
+        raise BoxesError(f"update() takes the boxes of one frame; row {i} has frame {b.frame[i]}, row 0 frame {frame}")
+    for i in range(len(b)):
+        vals = [float(b.x1[i]), float(b.y1[i]), float(b.x2[i]), float(b.y2[i]), float(b.score[i])]
+        if not all(np.isfinite(vals)):
+            raise BoxesError(f"row {i} (frame {frame}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
+        if vals[2] < vals[0] or vals[3] < vals[1]:
+            raise BoxesError(
+                f"row {i} (frame {frame}) has a negative size: x1={vals[0]}, x2={vals[2]}, y1={vals[1]}, y2={vals[3]}"
+            )
+        if not 0 <= int(b.cls[i]) < NCLASSES:
+            raise BoxesError(f"row {i} (frame {frame}) has class {b.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
 
 
 class Tracker:
@@ -38,17 +68,31 @@ class Tracker:
     --------
     >>> import numpy as np
     >>> from spermtrack import Boxes
-    >>> tr = Tracker(fps=50)
+    >>> from spermtrack.track import TrackerConfig
+    >>> tr = Tracker(fps=50, config=TrackerConfig(self_calibrate=False))
     >>> for f in range(4):
     ...     out = tr.update(Boxes.from_cxcywh([f], [[100 + 10 * f, 50, 20, 20]]))
     >>> out.track_id.tolist(), len(tr.finish()), len(tr.finish(postprocess=True))
     ([1], 4, 0)
+
+    With self-calibration (the default) the first ``config.warmup_frames`` frames come
+    back untracked (``track_id`` -1) while the tracker measures the motion; they get
+    their ids in :meth:`finish`, and :attr:`calibration` says what was measured.
     """
 
     def __init__(self, fps: float, config: TrackerConfig | None = None) -> None:
         self.config = as_config(config)
         self._params = self.config.for_fps(fps)
         self.fps = self._params.fps
+        # self-calibration: buffer the first warmup_frames frames, then measure (calibrate.py)
+        self._warm: list[Boxes] | None = None
+        self._calibration = calibrate_off(self.fps)
+        c = self.config
+        if c.self_calibrate:
+            if (c.motion_fps > 0 and c.length_scale > 0) or c.warmup_frames == 0:
+                self._params, self._calibration = params_for(c, self.fps, None if c.warmup_frames == 0 else Boxes.empty(0))
+            else:
+                self._warm = []
         self._prm = self._params.prm
         self._state = State(self._params.order)
         self._frame = -1
@@ -69,6 +113,17 @@ class Tracker:
     def params(self):
         """The settings converted for this tracker's fps (:class:`~spermtrack.track.config.FrameParams`)."""
         return self._params
+
+    @property
+    def calibration(self):
+        """What self-calibration measured and used (:class:`~spermtrack.track.calibrate.MotionCalibration`).
+
+        ``source`` is "warming up" until ``config.warmup_frames`` frames were given;
+        ``.to_dict()`` is JSON-ready.
+        """
+        if self._warm is not None:
+            return dataclasses.replace(self._calibration, source="warming up")
+        return self._calibration
 
     @property
     def num_live_tracks(self) -> int:
@@ -109,6 +164,8 @@ class Tracker:
                 raise BoxesError(f"frames must increase: got frame {frame} after frame {self._frame}")
         else:
             frame = self._frame + 1
+        if self._warm is not None:
+            return self._warm_up(b, frame)
         lo, hi = self._rows, self._rows + m
         if hi > self._uid.shape[0]:
             self._grow_rows(hi)
@@ -119,7 +176,23 @@ class Tracker:
             run = self._run = run_kernel()
         # frames skipped since the last call are tracked as frames without boxes
         status = run(
-            st.x, st.P, st.ti, st.cnt, self._prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, frame + 1, uid, pub, cls
+            st.x,
+            st.P,
+            st.ti,
+            st.cnt,
+            self._prm,
+            b.frame,
+            b.x1,
+            b.y1,
+            b.x2,
+            b.y2,
+            b.score,
+            b.cls,
+            frame + 1,
+            uid,
+            pub,
+            cls,
+            NO_TSTEPS,
         )
         if status:
             status = st.advance(self._prm, b, frame + 1, uid, pub, cls) if status == NEED_CAPACITY else status
@@ -143,6 +216,42 @@ class Tracker:
             },
             b.num_frames if b.num_frames > frame else frame + 1,
         )
+
+    def _warm_up(self, b: Boxes, frame: int) -> Boxes:
+        """Buffer a frame while warming up; at the last warm-up frame calibrate and track them all."""
+        m = len(b)
+        if m:
+            _check_rows(b, frame)
+            self._warm.append(b)
+        self._frame = frame
+        if frame + 1 < self.config.warmup_frames:
+            return b if m == 0 else _untracked(b, frame)
+        out = self._calibrate_and_run()
+        return out.at_frame(frame) if m else b
+
+    def _calibrate_and_run(self) -> Boxes:
+        """Calibrate on the buffered frames and track them (``num_frames`` = frames so far)."""
+        nf = self._frame + 1
+        parts = self._warm
+        self._warm = None
+        boxes = (
+            Boxes._trusted({name: np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS}, nf)
+            if parts
+            else Boxes.empty(nf)
+        )
+        self._params, self._calibration = params_for(self.config, self.fps, boxes)
+        self._prm = self._params.prm
+        self._state = State(self._params.order)
+        n = len(boxes)
+        if n > self._uid.shape[0]:
+            self._grow_rows(n)
+        uid, pub, cls = self._uid[:n], self._pub[:n], self._cls[:n]
+        status = self._state.advance(self._prm, boxes, nf, uid, pub, cls)
+        if status:
+            raise rows_error(boxes, status, int(self._state.cnt[C_BAD]), streaming=True)
+        self._rows = n
+        self._history = list(parts)
+        return Boxes._trusted({**{name: getattr(boxes, name) for name in COLUMNS}, "cls": cls.copy(), "track_id": pub.copy()}, nf)
 
     def _grow_rows(self, need: int) -> None:
         cap = max(2 * self._uid.shape[0], need)
@@ -172,6 +281,8 @@ class Tracker:
             ``num_frames`` is the number of frames processed. The tracker can go on
             being updated afterwards.
         """
+        if self._warm is not None:  # a video shorter than the warm-up: calibrate on what there is
+            self._calibrate_and_run()
         nf = self._frame + 1
         if not self._history:
             return Boxes.empty(nf)

@@ -1,0 +1,334 @@
+"""The true time base of a video: repeated frames found from pixels or boxes, real time stamps.
+
+Many real recordings repeat frames (frame-rate conversion, phone or screen
+recordings, some camera drivers): the image changes only every second to fourth
+frame. Heads then stand still for a frame or two and jump in the next, which
+breaks a constant-velocity tracker and the CASA kinematics. This module finds the
+repeats and gives every frame its true time stamp:
+
+- :func:`frame_times_from_pixels` measures the mean absolute difference (MAD, grey
+  levels) of consecutive frames while they are decoded (:class:`RepeatDetector`)
+  and separates repeats from changes with a threshold taken from the video's own
+  noise floor: a new exposure differs from the last by its sensor noise at least
+  (about 1-3 grey levels), a repeat only by re-compression (about 0.01). The two
+  populations are split where the sorted log-MADs have their widest gap, and only
+  when that gap spans at least a factor :data:`MIN_SEPARATION` (otherwise: no repeats).
+- :func:`frame_times_from_boxes` finds frames whose detections did not move at all
+  (every box equal to one of the previous frame's within ``tol_px``).
+- :meth:`FrameTimes.from_timestamps` takes given (or container) time stamps.
+
+A repeated frame gets the time stamp of the frame it repeats, so time stamps are
+non-decreasing and ``distinct`` marks the frames that carry new information. The
+tracker (:func:`spermtrack.track.track` with ``timestamps=``) tracks the distinct
+frames over their true time steps and gives the repeats the same identities; the
+kinematics (:func:`spermtrack.kinematics.casa` with ``frame_times=``) use the
+distinct frames at their true times.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .boxes import Boxes
+from .errors import SpermtrackError
+
+#: Smallest ratio between the smallest MAD counted as a change and the largest counted
+#: as a repeat for the pixels to be split into two populations (a factor of 10).
+MIN_SEPARATION = 10.0
+
+SOURCES = ("pixels", "boxes", "container", "given", "nominal")
+
+
+class TimeBaseError(SpermtrackError, ValueError):
+    """Time stamps that are not usable (wrong length, not finite, decreasing)."""
+
+
+@dataclass(frozen=True)
+class FrameTimes:
+    """True time stamps of the frames of one video.
+
+    Attributes
+    ----------
+    times : float64 (num_frames,)
+        Time of each frame in seconds from the first; a repeated frame has the time
+        of the frame it repeats (non-decreasing).
+    distinct : bool (num_frames,)
+        True for frames that show a new image (the first frame always).
+    nominal_fps : float
+        Frame rate the frames were numbered at (frames per second).
+    source : str
+        How the times were obtained: "pixels", "boxes", "container", "given" or
+        "nominal" (no repeats looked for; every frame at ``1 / nominal_fps``).
+    mad_threshold : float or None
+        For "pixels": the MAD (grey levels) below which a frame counted as a repeat
+        (None when no repeat population was found).
+    """
+
+    times: np.ndarray
+    distinct: np.ndarray
+    nominal_fps: float
+    source: str = "given"
+    mad_threshold: float | None = None
+    notes: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise TimeBaseError(f"source must be one of {SOURCES}, got {self.source!r}")
+
+    # ---------------------------------------------------------------- builders
+    @classmethod
+    def regular(cls, num_frames: int, fps: float) -> FrameTimes:
+        """Every frame distinct, ``1 / fps`` seconds apart (source "nominal")."""
+        fps = _check_fps(fps)
+        n = int(num_frames)
+        return cls(np.arange(n, dtype=np.float64) / fps, np.ones(n, bool), fps, "nominal")
+
+    @classmethod
+    def from_repeats(cls, repeated: np.ndarray, fps: float, source: str, **kw) -> FrameTimes:
+        """From a mask of repeated frames (``repeated[i]``: frame ``i`` shows frame ``i-1``'s image)."""
+        fps = _check_fps(fps)
+        rep = np.asarray(repeated, bool).copy()
+        if len(rep):
+            rep[0] = False
+        distinct = ~rep
+        # a repeat shows the image of the last distinct frame: it takes its time stamp
+        last = np.maximum.accumulate(np.where(distinct, np.arange(len(rep)), 0))
+        times = last.astype(np.float64) / fps
+        return cls(times, distinct, fps, source, **kw)
+
+    @classmethod
+    def from_timestamps(cls, timestamps, fps: float | None = None, source: str = "given") -> FrameTimes:
+        """From one time stamp (seconds) per frame; equal consecutive stamps mark repeats.
+
+        Raises
+        ------
+        TimeBaseError
+            Not 1-D, not finite, or decreasing (naming the frame).
+        """
+        t = np.asarray(timestamps, dtype=np.float64)
+        if t.ndim != 1:
+            raise TimeBaseError(f"timestamps must be one number per frame (1-D), got shape {t.shape}")
+        bad = np.flatnonzero(~np.isfinite(t))
+        if len(bad):
+            raise TimeBaseError(f"timestamp of frame {bad[0]} is not finite ({t[bad[0]]})")
+        dec = np.flatnonzero(np.diff(t) < 0)
+        if len(dec):
+            i = int(dec[0]) + 1
+            raise TimeBaseError(f"timestamps must not decrease: frame {i} at {t[i]} s after frame {i - 1} at {t[i - 1]} s")
+        distinct = np.ones(len(t), bool)
+        distinct[1:] = np.diff(t) > 0
+        if fps is None:
+            steps = np.diff(t[distinct])
+            fps = 1.0 / float(np.min(steps)) if len(steps) else 1.0
+        fps = _check_fps(fps)
+        return cls(t - (t[0] if len(t) else 0.0), distinct, fps, source)
+
+    # ---------------------------------------------------------------- facts
+    @property
+    def num_frames(self) -> int:
+        return int(len(self.times))
+
+    @property
+    def num_repeated(self) -> int:
+        """Frames that repeat the previous image."""
+        return int(len(self.distinct) - np.count_nonzero(self.distinct))
+
+    @property
+    def num_distinct(self) -> int:
+        return int(np.count_nonzero(self.distinct))
+
+    @property
+    def distinct_frames(self) -> np.ndarray:
+        """Indices of the distinct frames (int64)."""
+        return np.flatnonzero(self.distinct)
+
+    @property
+    def effective_fps(self) -> float:
+        """Distinct images per second: ``(distinct frames - 1) / (last distinct time - first)``."""
+        td = self.times[self.distinct]
+        if len(td) < 2 or td[-1] <= td[0]:
+            return float(self.nominal_fps)
+        return float((len(td) - 1) / (td[-1] - td[0]))
+
+    @property
+    def is_regular(self) -> bool:
+        """True when every frame is distinct and evenly spaced (the plain frame-number clock)."""
+        if self.num_repeated:
+            return False
+        steps = np.diff(self.times)
+        return bool(len(steps) == 0 or np.allclose(steps, 1.0 / self.nominal_fps, rtol=1e-6, atol=1e-9))
+
+    def source_of_distinct(self) -> np.ndarray:
+        """For each frame, the distinct frame whose image it shows (itself when distinct)."""
+        return np.maximum.accumulate(np.where(self.distinct, np.arange(self.num_frames), 0))
+
+    def to_dict(self) -> dict:
+        """JSON-ready facts (no per-frame arrays): for ``summary.json``."""
+        d = {
+            "source": self.source,
+            "num_frames": self.num_frames,
+            "num_distinct": self.num_distinct,
+            "num_repeated": self.num_repeated,
+            "nominal_fps": float(self.nominal_fps),
+            "effective_fps": self.effective_fps,
+            "duration_s": float(self.times[-1] + 1.0 / self.effective_fps) if self.num_frames else 0.0,
+        }
+        if self.mad_threshold is not None:
+            d["mad_threshold"] = float(self.mad_threshold)
+        d.update(self.notes)
+        return d
+
+
+def _check_fps(fps) -> float:
+    try:
+        v = float(fps)
+    except (TypeError, ValueError):
+        raise TimeBaseError(f"fps must be a number, got {fps!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise TimeBaseError(f"fps must be a positive finite number, got {fps!r}")
+    return v
+
+
+# -------------------------------------------------------------------- pixels
+def frame_mad(a: np.ndarray, b: np.ndarray, step: int = 2) -> float:
+    """Mean absolute difference (grey levels) of two frames, on every ``step``-th pixel of each axis.
+
+    Colour frames are compared on all channels (the mean over them).
+    """
+    a = np.asarray(a)[::step, ::step]
+    b = np.asarray(b)[::step, ::step]
+    if a.shape != b.shape:
+        raise TimeBaseError(f"frames of different shapes {a.shape} and {b.shape}")
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+class RepeatDetector:
+    """Measures consecutive-frame differences while frames are decoded (one pass, no copies kept but one).
+
+    Call :meth:`add` with each frame in order, then :meth:`result`.
+    """
+
+    def __init__(self, step: int = 2) -> None:
+        self.step = int(step)
+        self._prev = None
+        self.mads: list[float] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        f = np.asarray(frame)[:: self.step, :: self.step]
+        if self._prev is not None:
+            self.mads.append(frame_mad(self._prev, f, 1) if f.shape == self._prev.shape else math.inf)
+        else:
+            self.mads.append(math.inf)  # the first frame is always new
+        self._prev = f.copy()
+
+    def result(self, fps: float) -> FrameTimes:
+        """The frame times of the frames added (see :func:`repeats_from_mad`)."""
+        rep, thr = repeats_from_mad(np.asarray(self.mads, np.float64))
+        ft = FrameTimes.from_repeats(rep, fps, "pixels", mad_threshold=thr)
+        return ft
+
+
+def repeats_from_mad(mad: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Which frames repeat the previous one, from consecutive-frame MADs (``mad[0]`` ignored).
+
+    The threshold comes from the video itself: the sorted log-MADs are split at their
+    widest gap; frames below it are repeats when the gap spans at least
+    :data:`MIN_SEPARATION` (a factor of 10) and when the lower group is also at least
+    :data:`MIN_SEPARATION` below the median change. A video without such a split has no
+    repeats. Exactly identical frames (MAD 0) are always repeats.
+
+    Returns
+    -------
+    repeated : bool (n,)
+    threshold : float or None
+        Geometric mean of the two groups' facing ends (grey levels), None without a split.
+    """
+    mad = np.asarray(mad, np.float64)
+    n = len(mad)
+    rep = np.zeros(n, bool)
+    if n < 2:
+        return rep, None
+    m = mad[1:]
+    finite = np.isfinite(m)
+    v = np.sort(m[finite])
+    if len(v) == 0:
+        return rep, None
+    logs = np.log10(np.maximum(v, 1e-6))
+    gaps = np.diff(logs)
+    thr = None
+    if len(gaps):
+        i = int(np.argmax(gaps))
+        low_top, high_bottom = v[i], v[i + 1]
+        high_median = float(np.median(v[i + 1 :]))
+        if gaps[i] >= math.log10(MIN_SEPARATION) and high_median >= MIN_SEPARATION * max(low_top, 1e-6):
+            thr = float(math.sqrt(max(low_top, 1e-6) * high_bottom))
+    if thr is not None:
+        rep[1:] = finite & (m < thr)
+    rep[1:] |= m == 0.0
+    return rep, thr
+
+
+def frame_times_from_pixels(frames: Iterable[np.ndarray], fps: float, step: int = 2) -> FrameTimes:
+    """Frame times from the images: consecutive-frame MADs, threshold from the video's noise floor.
+
+    Parameters
+    ----------
+    frames : iterable of arrays (H, W) or (H, W, C), uint8
+        The video's frames in order (a decoder's output; each is looked at once).
+    fps : float
+        Nominal frame rate (frames per second) the frames are numbered at.
+    step : int
+        Compare every ``step``-th pixel of each axis (2: a quarter of the pixels).
+    """
+    det = RepeatDetector(step)
+    for fr in frames:
+        det.add(fr)
+    return det.result(fps)
+
+
+# -------------------------------------------------------------------- boxes
+def frame_times_from_boxes(boxes: Boxes, fps: float, tol_px: float = 0.01) -> FrameTimes:
+    """Frame times from detections that do not move at all.
+
+    Frame ``i`` repeats frame ``i - 1`` when both have boxes, the same number of them,
+    and every box of frame ``i`` equals one of frame ``i - 1`` within ``tol_px`` pixels
+    on all four sides (a detector given the same image twice returns the same boxes; a
+    new exposure moves at least the motile cells and the detection jitter of the
+    others). Frames without boxes are never called repeats.
+    """
+    if not isinstance(boxes, Boxes):
+        raise TimeBaseError(f"boxes must be a spermtrack.Boxes table, got {type(boxes).__name__}")
+    nf = boxes.num_frames
+    off = boxes.frame_offsets
+    rep = np.zeros(nf, bool)
+    xyxy = np.column_stack([boxes.x1, boxes.y1, boxes.x2, boxes.y2]).astype(np.float64)
+    for f in range(1, nf):
+        a0, a1, b0, b1 = off[f - 1], off[f], off[f], off[f + 1]
+        if a1 - a0 == 0 or a1 - a0 != b1 - b0:
+            continue
+        prev = xyxy[a0:a1]
+        cur = xyxy[b0:b1]
+        # sort both by x1 then compare row-wise (equal sets of boxes sort equally within tol)
+        pa = prev[np.lexsort((prev[:, 1], prev[:, 0]))]
+        pc = cur[np.lexsort((cur[:, 1], cur[:, 0]))]
+        rep[f] = bool(np.all(np.abs(pa - pc) <= tol_px))
+    return FrameTimes.from_repeats(rep, fps, "boxes")
+
+
+def distinct_boxes(boxes: Boxes, times: FrameTimes) -> tuple[Boxes, np.ndarray]:
+    """The boxes of the distinct frames, renumbered ``0 .. K-1``, and each new frame's old index."""
+    if times.num_frames != boxes.num_frames:
+        raise TimeBaseError(f"frame times cover {times.num_frames} frames but the boxes {boxes.num_frames}")
+    keep_frames = times.distinct_frames
+    new_index = np.cumsum(times.distinct) - 1
+    rows = times.distinct[boxes.frame]
+    sub = boxes[rows] if not rows.all() else boxes
+    sub = Boxes(
+        new_index[sub.frame].astype(np.int32), sub.x1, sub.y1, sub.x2, sub.y2, sub.score, sub.cls, sub.track_id,
+        num_frames=len(keep_frames), validate=False,
+    )  # fmt: skip
+    return sub, keep_frames

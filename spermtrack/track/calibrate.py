@@ -1,0 +1,287 @@
+"""Motion self-calibration: the tracker's length and time scales measured from the detections.
+
+The defaults of :class:`~spermtrack.track.TrackerConfig` are in pixels and seconds,
+chosen on VISEM-like videos (0.25 µm/px, 50 fps). A video at another magnification,
+or whose frame rate is passed wrongly (containers often report a wrong fps), would
+turn them into the wrong gates and lifetimes. :func:`measure_motion` measures instead,
+from the boxes alone:
+
+- the **head size** (median of ``sqrt(w h)`` of the boxes, pixels): the length scale;
+- the **per-frame displacement** of each detection to its nearest neighbour in the
+  next frame; these split into a **still** population (below 0.15 head sizes: detection
+  jitter of immotile cells, whose median gives the **measurement noise**) and a
+  **moving** one (above 0.3 head sizes), whose median is the **motion scale**
+  (pixels per frame).
+
+The reference videos the defaults were tuned on show :data:`REF_HEAD_PX` pixel heads
+moving :data:`REF_STEP_PX` pixels per frame (moving population) at :data:`REF_FPS`
+frames per second. A video whose cells move ``s`` head sizes per frame therefore looks
+like the reference at ``motion_fps = REF_FPS * (REF_STEP_PX / REF_HEAD_PX) / s``
+frames per second: the tracker converts its seconds into frames at that rate, and its
+pixel settings are scaled by ``head / REF_HEAD_PX``. The same video then gives the same
+tracks whatever fps is passed and whatever the magnification (the settings in frames
+and head sizes do not change). Lifetimes keep a floor in frames
+(``TrackerConfig.min_lost_frames``) so that a low frame rate never makes a single missed
+box end a track.
+
+Every estimate can be pinned in :class:`~spermtrack.track.TrackerConfig`
+(``motion_fps``, ``length_scale``; ``self_calibrate=False`` switches it off).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..boxes import COLUMNS, Boxes
+
+#: The reference the defaults were tuned on (simulated VISEM-like videos at 0.25 µm/px and
+#: 50 fps, densities 5-65, the simulator's default motility mixes), measured with
+#: :func:`measure_motion` (benchmarks/tracker_tuning.py --reference prints them).
+REF_FPS = 50.0
+REF_HEAD_PX = 23.7
+REF_STEP_PX = 10.0
+
+#: Displacements below this many head sizes per frame count as still, above MOVING_HEADS as moving.
+STILL_HEADS, MOVING_HEADS = 0.15, 0.3
+#: Fewest moving displacements for a motion scale (fewer: the fps passed is used).
+MIN_MOVING = 20
+#: A motion scale above this fraction of the spacing between cells (median nearest neighbour
+#: in one frame) is unreliable: nearest neighbours no longer follow the fast cells (a low
+#: frame rate in a dense field) and the step is underestimated. The clock is then at most
+#: the fps passed ("saturated").
+SATURATION = 0.36
+#: Range of the estimated motion clock (frames per second).
+MOTION_FPS_RANGE = (2.0, 1000.0)
+
+
+@dataclass(frozen=True)
+class MotionCalibration:
+    """What :func:`measure_motion` found (pixels, frames) and what the tracker made of it.
+
+    Attributes
+    ----------
+    head_size_px : float or None
+        Median ``sqrt(w h)`` of the boxes (pixels).
+    step_px : float or None
+        Median displacement per frame of the moving population (pixels per frame).
+    still_noise_px : float or None
+        Standard deviation of a still cell's detected centre per axis (pixels), from the
+        median still displacement (``median / 1.18``, a Rayleigh median, over ``sqrt 2``).
+    moving_fraction : float or None
+        Share of the displacements in the moving population.
+    spacing_px : float or None
+        Median distance between neighbouring boxes of one frame (pixels).
+    num_displacements : int
+        Displacements measured.
+    frames_used : int
+        Frame pairs looked at.
+    fps_passed : float
+        The frame rate given to the tracker.
+    motion_fps : float
+        The clock the tracker's seconds are converted at (estimated or pinned).
+    length_scale : float
+        Factor applied to the pixel settings (estimated or pinned).
+    source : str
+        "measured", "pinned", "partly pinned", "fallback" (too few moving cells: the fps
+        passed), "saturated" (cells move too far between frames for the estimate: at
+        most the fps passed, see :data:`SATURATION`) or "off".
+    """
+
+    head_size_px: float | None
+    step_px: float | None
+    still_noise_px: float | None
+    moving_fraction: float | None
+    spacing_px: float | None
+    num_displacements: int
+    frames_used: int
+    fps_passed: float
+    motion_fps: float
+    length_scale: float
+    source: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready (for ``summary.json``)."""
+        return {
+            k: (None if v is None else (float(v) if isinstance(v, float) else v)) for k, v in dataclasses.asdict(self).items()
+        }
+
+
+def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mutual nearest-neighbour displacements (pixels) between the boxes of consecutive frames.
+
+    Uses up to ``max_pairs`` runs of three consecutive frames with boxes, spread over the
+    video. Returns the displacements ``f -> f+1``, whether each continues smoothly into
+    ``f+2`` (a mutual pair there too, whose step differs from the first by less than 0.8
+    of it: a real moving cell, not a missed or a false box) and the number of runs used.
+    Nearest neighbours cannot follow cells that move further than the spacing between
+    cells in one frame (very low frame rates in dense fields): the motion scale is then
+    underestimated (docs/tracking.md).
+    """
+    from scipy.spatial import cKDTree
+
+    # frames present and their row bounds (never an array over all frame numbers: they may be sparse)
+    if len(boxes) == 0:
+        return np.zeros(0), np.zeros(0, bool), 0
+    frames, first = np.unique(boxes.frame, return_index=True)
+    bounds = np.append(first, len(boxes))
+    k = np.flatnonzero((frames[1:-1] == frames[:-2] + 1) & (frames[2:] == frames[:-2] + 2)) if len(frames) > 2 else []
+    f = np.asarray(k, np.int64)
+    if len(f) == 0:
+        return np.zeros(0), np.zeros(0, bool), 0
+    if len(f) > max_pairs:
+        f = f[np.linspace(0, len(f) - 1, max_pairs).round().astype(np.int64)]
+    # All sampled frames at once: one k-d tree per role, frames kept apart by a third
+    # coordinate (frame x a huge stride), so a nearest neighbour always lies in the frame asked.
+    rows, key = zip(*(_ranges(bounds[f + j], bounds[f + j + 1]) for j in range(3)))
+    pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
+    P = [np.column_stack([pts[r], k * _STRIDE]) for r, k in zip(rows, key)]
+
+    def nearest(src, dst):
+        d, i = cKDTree(P[dst]).query(P[src], k=1)
+        return i, d
+
+    ib, d = nearest(0, 1)
+    ia, _ = nearest(1, 0)
+    ic, _ = nearest(1, 2)
+    ib2, _ = nearest(2, 1)
+    mutual_ab = ia[ib] == np.arange(len(ib))
+    mutual_bc = ib2[ic] == np.arange(len(ic))
+    a_i = np.flatnonzero(mutual_ab)
+    b_i = ib[a_i]
+    c_ok = mutual_bc[b_i]
+    c_i = ic[b_i]
+    v1 = P[1][b_i, :2] - P[0][a_i, :2]
+    v2 = P[2][c_i, :2] - P[1][b_i, :2]
+    dv = np.hypot(*(v2 - v1).T)
+    dist = d[a_i]
+    return dist, c_ok & (dv < 0.8 * dist), len(f)
+
+
+_STRIDE = 1e9  # pixels between frames in the stacked k-d trees (far beyond any image)
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``starts[i]:stops[i]`` of every ``i`` concatenated, and each row's ``i``."""
+    lens = (stops - starts).astype(np.int64)
+    key = np.repeat(np.arange(len(lens)), lens)
+    first = np.cumsum(lens) - lens
+    return np.arange(int(lens.sum())) - first[key] + starts[key], key
+
+
+def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
+    """Median distance (pixels) from a box to its nearest neighbour in the same frame."""
+    from scipy.spatial import cKDTree
+
+    if len(boxes) < 2:
+        return None
+    _, first, counts = np.unique(boxes.frame, return_index=True, return_counts=True)
+    sel = np.flatnonzero(counts >= 2)
+    if len(sel) == 0:
+        return None
+    sel = sel[np.linspace(0, len(sel) - 1, min(max_frames, len(sel))).round().astype(np.int64)]
+    rows, rank = _ranges(first[sel], first[sel] + counts[sel])
+    z = rank.astype(np.float64) * _STRIDE  # frame rank, not number
+    p = np.column_stack([boxes.cx[rows], boxes.cy[rows], z]).astype(np.float64)
+    d, _ = cKDTree(p).query(p, k=2)
+    return float(np.median(d[:, 1]))
+
+
+def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_scale: float = 0.0) -> MotionCalibration:
+    """Measure head size, motion scale and still noise from ``boxes`` (see the module docstring).
+
+    ``motion_fps`` / ``length_scale`` > 0 pin those estimates (0: measure).
+    """
+    fps = float(fps)
+    good = np.zeros(0, bool)
+    if len(boxes):  # scored, finite, well-formed boxes only (the tracker reports the others)
+        good = (boxes.score >= 0.5) & (boxes.x2 >= boxes.x1) & (boxes.y2 >= boxes.y1)
+        for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2):
+            good &= np.isfinite(c)
+    b = (
+        Boxes(**{c: getattr(boxes, c)[good] for c in COLUMNS}, num_frames=boxes.num_frames, validate=False)
+        if len(boxes)
+        else boxes
+    )
+    head = None
+    if len(b):
+        head = float(np.median(np.sqrt(np.maximum((b.x2 - b.x1) * (b.y2 - b.y1), 1e-6))))
+    ordered = len(b) > 0 and not np.any(np.diff(b.frame) < 0)  # unsorted rows: the tracker reports them
+    d, smooth, used = displacements(b) if ordered else (np.zeros(0), np.zeros(0, bool), 0)
+    step = noise = frac = None
+    if head and len(d):
+        still = d[d < STILL_HEADS * head]
+        moving = d[(d > MOVING_HEADS * head) & smooth]
+        frac = float(len(moving) / len(d))
+        if len(still) >= 10:
+            noise = float(np.median(still) / 1.1774 / math.sqrt(2.0))
+        if len(moving) >= MIN_MOVING:
+            step = float(np.median(moving))
+    pinned_fps, pinned_len = motion_fps > 0, length_scale > 0
+    if pinned_len:
+        scale = float(length_scale)
+    elif head:
+        scale = head / REF_HEAD_PX
+    else:
+        scale = 1.0
+    if pinned_fps:
+        mfps = float(motion_fps)
+    elif step and head:
+        mfps = REF_FPS * (REF_STEP_PX / REF_HEAD_PX) / (step / head)
+        mfps = float(min(max(mfps, MOTION_FPS_RANGE[0]), MOTION_FPS_RANGE[1]))
+    else:
+        mfps = fps
+    space = spacing(b) if step else None
+    saturated = bool(step and space and not pinned_fps and step > SATURATION * space)
+    if saturated:
+        mfps = min(mfps, fps)
+    if pinned_fps and pinned_len:
+        source = "pinned"
+    elif pinned_fps or pinned_len:
+        source = "partly pinned"
+    elif step is None:
+        source = "fallback"
+    elif saturated:
+        source = "saturated"
+    else:
+        source = "measured"
+    return MotionCalibration(head, step, noise, frac, space, int(len(d)), int(used), fps, mfps, scale, source)
+
+
+def calibrated_config(config, cal: MotionCalibration):
+    """``config`` with its pixel settings scaled by ``cal.length_scale`` (a new TrackerConfig)."""
+    s = cal.length_scale
+    if s == 1.0:
+        return config
+    return dataclasses.replace(
+        config,
+        meas_std_px=config.meas_std_px * s,
+        size_std_px=config.size_std_px * s,
+        accel_std_px_s2=config.accel_std_px_s2 * s,
+        size_rate_std_px_s=config.size_rate_std_px_s * s,
+        init_speed_std_px_s=config.init_speed_std_px_s * s,
+        gap_speed_std_px_s=config.gap_speed_std_px_s * s,
+    )
+
+
+def off(fps: float) -> MotionCalibration:
+    """The record of a tracker that does not self-calibrate."""
+    return MotionCalibration(None, None, None, None, None, 0, 0, float(fps), float(fps), 1.0, "off")
+
+
+def params_for(config, fps: float, boxes: Boxes | None):
+    """The :class:`~spermtrack.track.config.FrameParams` and :class:`MotionCalibration` for a video.
+
+    Without self-calibration (or without boxes): ``config.for_fps(fps)``.
+    """
+    fps = float(config.for_fps(fps).fps)  # validates fps
+    if not config.self_calibrate or boxes is None or len(boxes) == 0:
+        if config.self_calibrate and (config.motion_fps > 0 or config.length_scale > 0):
+            cal = measure_motion(Boxes.empty(0), fps, config.motion_fps, config.length_scale)
+            return calibrated_config(config, cal).for_fps(cal.motion_fps), cal
+        return config.for_fps(fps), off(fps)
+    cal = measure_motion(boxes, fps, config.motion_fps, config.length_scale)
+    return calibrated_config(config, cal).for_fps(cal.motion_fps), cal
