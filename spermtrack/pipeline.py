@@ -668,6 +668,10 @@ def _tracker_config(tracker):
 def _make_detector(detector, source_path: Path, options: dict | None = None):
     """A detector object from a name or an object; ``"gt"`` reads the labels of a VISEM video folder."""
     options = options or {}
+    if not isinstance(detector, str) and type(detector).__module__.startswith("ultralytics"):  # a YOLO object
+        from .detect import get_detector
+
+        return get_detector(detector, **options)
     if not isinstance(detector, str):
         if options:
             raise SpermtrackError("detector_options apply to a detector given by name, not to a detector object")
@@ -719,13 +723,17 @@ def analyze(
 
     Parameters
     ----------
-    source : path
-        A video file, a folder of images (natural order) or a VISEM-Tracking
-        video folder (``images/``, else its ``.mp4``).
+    source : path, array or iterable of frames
+        A video file, a folder of images (natural order), a VISEM-Tracking
+        video folder (``images/``, else its ``.mp4``), a multi-page TIFF stack, or frames
+        in memory: a NumPy array ``(T, H, W)`` / ``(T, H, W, 3)``, a list or iterable of
+        frames (grey and 16-bit frames are converted, see :mod:`spermtrack.io.stack`);
+        frames in memory need ``fps``.
     detector : str or Detector
         ``"auto"`` (the best that runs here: the shipped model), ``"classical"``,
         ``"yolo:WEIGHTS"``, ``"gt"`` (the labels of a VISEM video folder), any name
-        :func:`spermtrack.detect.get_detector` knows, or a detector object.
+        :func:`spermtrack.detect.get_detector` knows, a detector object, or an ultralytics
+        ``YOLO`` object (wrapped by :meth:`~spermtrack.detect.yolo.YoloDetector.from_model`).
     detector_options : mapping, optional
         Keywords of :func:`spermtrack.detect.get_detector` for a detector given by name, e.g.
         ``{"polarity": "dark", "head_px": 17}`` to pin the per-video self-calibration (heads
@@ -780,13 +788,22 @@ def analyze(
         raise SpermtrackError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and max_frames < 1:
         raise SpermtrackError(f"max_frames must be >= 1, got {max_frames}")
-    source_path = Path(source)
-    if not source_path.exists():
-        raise VideoError(f"{source_path}: no such video file or folder")
+    if not isinstance(source, str) and not hasattr(source, "__fspath__"):  # frames in memory (spermtrack.io.stack)
+        frames = open_frames(source, fps=fps)
+        if frames.fps is None and calibration is None:
+            raise SpermtrackError(
+                f"{frames.path}: frames in memory have no frame rate: pass fps=F (frames per second of the camera)"
+            )
+        source_path = frames.path
+    else:
+        source_path = Path(source)
+        if not source_path.exists():
+            raise VideoError(f"{source_path}: no such video file or folder")
+        frames = source_path
     t_start = time.perf_counter()
     det = _make_detector(detector, source_path, dict(detector_options or {}))
     watch = _Stopwatch()
-    with open_frames(source_path, fps=fps) as src:
+    with open_frames(frames, fps=fps) as src:
         cal, origin = resolve_calibration(
             src.fps, calibration, um_per_px, fps, visem_calibration, source=source_path, fps_source=src.fps_source
         )
