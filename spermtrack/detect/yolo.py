@@ -134,7 +134,9 @@ class YoloDetector:
             raise SpermtrackError(f"expected an ultralytics YOLO model (with .predict and .names), got {type(model).__name__}")
         task = getattr(model, "task", "detect")
         if task not in ("detect", "segment", None):
-            raise SpermtrackError(f"the YOLO model's task is {task!r}; spermtrack needs axis-aligned boxes ('detect' or 'segment')")
+            raise SpermtrackError(
+                f"the YOLO model's task is {task!r}; spermtrack needs axis-aligned boxes ('detect' or 'segment')"
+            )
         self = object.__new__(cls)
         self.conf, self.iou, self.batch, self.max_det = float(conf), float(iou), int(batch), int(max_det)
         self.imgsz = imgsz
