@@ -188,6 +188,8 @@ class Analysis:
     detection_check: dict | None = None
     warnings: list[str] = field(default_factory=list)
     _summary: dict | None = field(default=None, repr=False)
+    #: The frames of an in-memory source (array, list; spermtrack.io.stack), for the overlay's second pass.
+    _frames: Any = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -278,7 +280,14 @@ class Analysis:
         from .results import result_dir
 
         settings = {**self.settings, "outputs": output_settings(overlay, report, style, embed_video, highlight)}
-        with result_dir(out_dir, kind="analysis", source=self.source, settings=settings, force=force) as tmp:
+        on_disk = self._frames is None  # frames in memory have no file to fingerprint or protect
+        if overlay and not on_disk and not hasattr(self._frames, "__len__"):
+            raise SpermtrackError(
+                f"{self.source}: the overlay video needs a second pass over the frames, which a one-pass iterable cannot give: "
+                "save with overlay=False, or analyse an array or a file"
+            )
+        source = self.source if on_disk else None
+        with result_dir(out_dir, kind="analysis", source=source, settings=settings, force=force) as tmp:
             written = self._write_outputs(tmp, overlay, report, style, embed_video, progress, highlight)
         return {name: Path(out_dir) / p.relative_to(tmp) for name, p in written.items()}
 
@@ -348,7 +357,7 @@ class Analysis:
             if top is None
             else {int(t): f"#{r} {by.upper()} {v:.0f} {unit}" for t, r, v in zip(top.track_id, top["rank"], top[by])}
         )
-        with open_frames(self.source, fps=self.calibration.fps) as src:
+        with open_frames(self.source if self._frames is None else self._frames, fps=self.calibration.fps) as src:
             return render_overlay(
                 itertools.islice(src, self.num_frames),
                 self.tracks,
@@ -458,7 +467,9 @@ def analysis_settings(
 
 
 def _video_id(source: str) -> str:
-    """A VISEM-style video id for file names: the folder or file stem."""
+    """A VISEM-style video id for file names: the folder or file stem (``frames`` for frames in memory)."""
+    if source.startswith("<"):  # "<array (T, H, W) uint8>" and the like (spermtrack.io.stack)
+        return "frames"
     p = Path(source)
     return p.stem if p.is_file() else p.name
 
@@ -789,7 +800,7 @@ def analyze(
     if max_frames is not None and max_frames < 1:
         raise SpermtrackError(f"max_frames must be >= 1, got {max_frames}")
     if not isinstance(source, str) and not hasattr(source, "__fspath__"):  # frames in memory (spermtrack.io.stack)
-        frames = open_frames(source, fps=fps)
+        frames = in_memory = open_frames(source, fps=fps)
         if frames.fps is None and calibration is None:
             raise SpermtrackError(
                 f"{frames.path}: frames in memory have no frame rate: pass fps=F (frames per second of the camera)"
@@ -799,7 +810,7 @@ def analyze(
         source_path = Path(source)
         if not source_path.exists():
             raise VideoError(f"{source_path}: no such video file or folder")
-        frames = source_path
+        frames, in_memory = source_path, None
     t_start = time.perf_counter()
     det = _make_detector(detector, source_path, dict(detector_options or {}))
     watch = _Stopwatch()
@@ -880,6 +891,7 @@ def analyze(
         look=look.to_dict() if look is not None else None,
         detection_check=check.to_dict(),
         warnings=warnings,
+        _frames=in_memory,
         fps_source=fps_source_of(fps, src.fps_source) if calibration is None else "user",
         settings=analysis_settings(
             detector,

@@ -149,6 +149,13 @@ def test_analyze_a_tiff_stack_an_array_and_a_list_alike(tmp_path, clip):
     assert len(from_tiff.tracks.unique_tracks()) >= 5
     assert from_tiff.tracks.equals(from_array.tracks) and from_array.tracks.equals(from_list.tracks)
     assert from_array.source.startswith("<array (30, 480, 640) uint8>")
+    # a result of frames in memory saves like any other; the overlay is a second pass over the array
+    paths = from_array.save(tmp_path / "out", report=False)
+    assert paths["overlay.mp4"].stat().st_size > 1000 and (tmp_path / "out" / "labels_ftid").is_dir()
+    once = analyze((f for f in grey), fps=cal.fps, **kw)
+    with pytest.raises(SpermtrackError, match="one-pass iterable"):
+        once.save(tmp_path / "once")
+    assert "overlay.mp4" not in once.save(tmp_path / "once", overlay=False, report=False)
 
 
 def test_analyze_frames_in_memory_needs_a_frame_rate(clip):
