@@ -146,6 +146,12 @@ def test_supervision_detections_of_a_model_and_a_tracker():
     assert tb.track_id.tolist() == [12, 4] and tb.frame.tolist() == [0, 0]
 
 
+def test_supervision_class_names_of_the_ids_present_decide():
+    """A frame showing only class 1 of a model whose class 1 is 'Sperm' (0 pinhead, 2 cluster)."""
+    det = sv.Detections(xyxy=np.array([[0, 0, 5, 5]], float), class_id=np.array([1]), data={"class_name": np.array(["Sperm"])})
+    assert Boxes.from_supervision(det).cls.tolist() == [0]
+
+
 def test_supervision_coco_ids_without_names_keep_0_to_2_and_drop_others():
     det = sv.Detections(xyxy=np.array([[0, 0, 5, 5], [1, 1, 6, 6]], float), class_id=np.array([1, 7]))
     with pytest.warns(UserWarning, match="dropped"):

@@ -179,7 +179,7 @@ def from_supervision(
     Boxes
         ``score`` = ``confidence`` (1 when None), ``track_id`` = ``tracker_id`` (-1 when None).
     """
-    from ..detect.classes import DROP, class_lookup
+    from ..detect.classes import DROP, NAME_TO_CLASS, _norm, class_lookup
 
     single = hasattr(detections, "xyxy")
     items = [detections] if single else list(detections)
@@ -202,9 +202,14 @@ def from_supervision(
             if class_name is not None and len(class_name) == n:
                 names = {int(k): str(v) for k, v in zip(cid, class_name)}
             nc = int(cid.max()) + 1 if n else 1
-            if names:
-                nc = max(nc, max(names) + 1)
-            lookup = class_lookup(names, nc, class_map)
+            if class_map is None and names and all(_norm(v) in NAME_TO_CLASS for v in names.values()):
+                # names of the ids present only (a frame need not show every class): map each by its name
+                lookup = np.full(max(nc, 1), DROP, np.int16)
+                for k, v in names.items():
+                    if k >= 0:
+                        lookup[k] = NAME_TO_CLASS[_norm(v)]
+            else:
+                lookup = class_lookup(names, nc, class_map)
             inside = (cid >= 0) & (cid < len(lookup))
             mapped = np.full(n, DROP, np.int16)
             mapped[inside] = lookup[cid[inside]]
