@@ -162,3 +162,24 @@ def test_analyze_frames_in_memory_needs_a_frame_rate(clip):
     frames, _ = clip
     with pytest.raises(SpermtrackError, match="no frame rate: pass fps"):
         analyze(frames[:3], detector="classical")
+
+
+@pytest.mark.slow
+def test_cli_analyze_reads_every_page_of_a_fiji_stack(tmp_path, clip):
+    """Issue 16, problem 2: a multi-page TIFF was read as one frame and the run 'passed' with no track."""
+    import json
+
+    import pandas as pd
+
+    from spermtrack.cli import main
+
+    frames, _ = clip
+    stack = tmp_path / "fiji_stack.tif"
+    tifffile.imwrite(stack, frames[..., 1].astype(np.uint16) * 16, imagej=True, metadata={"axes": "TYX", "finterval": 0.02})
+    out = tmp_path / "result"
+    assert main(["analyze", str(stack), "--out", str(out), "--um-per-px", "0.25", "--detector", "classical", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["video"]["num_frames"] == 30 and summary["video"]["fps"] == pytest.approx(50.0)
+    assert summary["video"]["fps_source"] == "tiff metadata"
+    kin = pd.read_csv(out / "kinematics.csv")
+    assert (kin["quality"] == "ok").sum() >= 5
