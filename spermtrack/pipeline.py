@@ -190,6 +190,8 @@ class Analysis:
     frame_times: Any = None  # timebase (tracker branch): spermtrack.timebase.FrameTimes of the video
     tracker_calibration: dict | None = None  # tracker branch: the tracker's motion self-calibration
     _summary: dict | None = field(default=None, repr=False)
+    #: The frames of an in-memory source (array, list; spermtrack.io.stack), for the overlay's second pass.
+    _frames: Any = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -280,7 +282,14 @@ class Analysis:
         from .results import result_dir
 
         settings = {**self.settings, "outputs": output_settings(overlay, report, style, embed_video, highlight)}
-        with result_dir(out_dir, kind="analysis", source=self.source, settings=settings, force=force) as tmp:
+        on_disk = self._frames is None  # frames in memory have no file to fingerprint or protect
+        if overlay and not on_disk and not hasattr(self._frames, "__len__"):
+            raise SpermtrackError(
+                f"{self.source}: the overlay video needs a second pass over the frames, which a one-pass iterable cannot give: "
+                "save with overlay=False, or analyse an array or a file"
+            )
+        source = self.source if on_disk else None
+        with result_dir(out_dir, kind="analysis", source=source, settings=settings, force=force) as tmp:
             written = self._write_outputs(tmp, overlay, report, style, embed_video, progress, highlight)
         return {name: Path(out_dir) / p.relative_to(tmp) for name, p in written.items()}
 
@@ -350,7 +359,7 @@ class Analysis:
             if top is None
             else {int(t): f"#{r} {by.upper()} {v:.0f} {unit}" for t, r, v in zip(top.track_id, top["rank"], top[by])}
         )
-        with open_frames(self.source, fps=self.calibration.fps) as src:
+        with open_frames(self.source if self._frames is None else self._frames, fps=self.calibration.fps) as src:
             return render_overlay(
                 itertools.islice(src, self.num_frames),
                 self.tracks,
@@ -460,7 +469,9 @@ def analysis_settings(
 
 
 def _video_id(source: str) -> str:
-    """A VISEM-style video id for file names: the folder or file stem."""
+    """A VISEM-style video id for file names: the folder or file stem (``frames`` for frames in memory)."""
+    if source.startswith("<"):  # "<array (T, H, W) uint8>" and the like (spermtrack.io.stack)
+        return "frames"
     p = Path(source)
     return p.stem if p.is_file() else p.name
 
@@ -673,6 +684,10 @@ def _tracker_config(tracker):
 def _make_detector(detector, source_path: Path, options: dict | None = None):
     """A detector object from a name or an object; ``"gt"`` reads the labels of a VISEM video folder."""
     options = options or {}
+    if not isinstance(detector, str) and type(detector).__module__.startswith("ultralytics"):  # a YOLO object
+        from .detect import get_detector
+
+        return get_detector(detector, **options)
     if not isinstance(detector, str):
         if options:
             raise SpermtrackError("detector_options apply to a detector given by name, not to a detector object")
@@ -724,13 +739,17 @@ def analyze(
 
     Parameters
     ----------
-    source : path
-        A video file, a folder of images (natural order) or a VISEM-Tracking
-        video folder (``images/``, else its ``.mp4``).
+    source : path, array or iterable of frames
+        A video file, a folder of images (natural order), a VISEM-Tracking
+        video folder (``images/``, else its ``.mp4``), a multi-page TIFF stack, or frames
+        in memory: a NumPy array ``(T, H, W)`` / ``(T, H, W, 3)``, a list or iterable of
+        frames (grey and 16-bit frames are converted, see :mod:`spermtrack.io.stack`);
+        frames in memory need ``fps``.
     detector : str or Detector
         ``"auto"`` (the best that runs here: the shipped model), ``"classical"``,
         ``"yolo:WEIGHTS"``, ``"gt"`` (the labels of a VISEM video folder), any name
-        :func:`spermtrack.detect.get_detector` knows, or a detector object.
+        :func:`spermtrack.detect.get_detector` knows, a detector object, or an ultralytics
+        ``YOLO`` object (wrapped by :meth:`~spermtrack.detect.yolo.YoloDetector.from_model`).
     detector_options : mapping, optional
         Keywords of :func:`spermtrack.detect.get_detector` for a detector given by name, e.g.
         ``{"polarity": "dark", "head_px": 17}`` to pin the per-video self-calibration (heads
@@ -786,13 +805,22 @@ def analyze(
         raise SpermtrackError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and max_frames < 1:
         raise SpermtrackError(f"max_frames must be >= 1, got {max_frames}")
-    source_path = Path(source)
-    if not source_path.exists():
-        raise VideoError(f"{source_path}: no such video file or folder")
+    if not isinstance(source, str) and not hasattr(source, "__fspath__"):  # frames in memory (spermtrack.io.stack)
+        frames = in_memory = open_frames(source, fps=fps)
+        if frames.fps is None and calibration is None:
+            raise SpermtrackError(
+                f"{frames.path}: frames in memory have no frame rate: pass fps=F (frames per second of the camera)"
+            )
+        source_path = frames.path
+    else:
+        source_path = Path(source)
+        if not source_path.exists():
+            raise VideoError(f"{source_path}: no such video file or folder")
+        frames, in_memory = source_path, None
     t_start = time.perf_counter()
     det = _make_detector(detector, source_path, dict(detector_options or {}))
     watch = _Stopwatch()
-    with open_frames(source_path, fps=fps) as src:
+    with open_frames(frames, fps=fps) as src:
         cal, origin = resolve_calibration(
             src.fps, calibration, um_per_px, fps, visem_calibration, source=source_path, fps_source=src.fps_source
         )
@@ -881,6 +909,7 @@ def analyze(
         look=look.to_dict() if look is not None else None,
         detection_check=check.to_dict(),
         warnings=warnings,
+        _frames=in_memory,
         fps_source=fps_source_of(fps, src.fps_source) if calibration is None else "user",
         settings=analysis_settings(
             detector,

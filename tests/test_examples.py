@@ -72,6 +72,24 @@ def test_train_and_evaluate_yolo_smoke_run():
     assert re.search(r"combined\s+all\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+\s+\d+", out), out
 
 
+@pytest.mark.slow
+@pytest.mark.yolo
+@pytest.mark.skipif(importlib.util.find_spec("ultralytics") is None, reason="needs the yolo extra (ultralytics, torch)")
+def test_ultralytics_to_trackmate_runs_offline(tmp_path):
+    import pandas as pd
+
+    out = run_example("ultralytics_to_trackmate.py", "--frames", "60", "--out", str(tmp_path))
+    m = re.search(r"against the truth: MOTA ([\d.-]+), IDF1 ([\d.-]+)", out)
+    assert m and float(m.group(2)) > 50.0, out  # the shipped model on a simulated clip
+    assert re.search(r"\d+ of \d+ tracks pass the quality gates", out), out
+    trackmate = pd.read_csv(tmp_path / "tracks_trackmate.csv")
+    assert list(trackmate.columns) == ["FRAME", "TRACK_ID", "POSITION_X", "POSITION_Y", "POSITION_T", "QUALITY", "RADIUS"]
+    assert trackmate.POSITION_X.max() <= 640 * 0.25 and trackmate.POSITION_T.max() <= 59 / 50
+    table = pd.read_csv(tmp_path / "tracks_trackpy.csv")
+    assert {"frame", "x", "y", "particle", "x_um", "y_um", "t_s"} <= set(table.columns)
+    assert len(table) == len(trackmate) and table.particle.nunique() == trackmate.TRACK_ID.nunique() > 3
+
+
 def test_calibration_doc_snippet_measures_a_micrometer(tmp_path):
     """The stage-micrometer code in docs/calibration.md, run on synthetic micrometer photos."""
     text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")

@@ -53,12 +53,13 @@ def auto_choice() -> tuple[str, Path | None]:
     return "classical", None
 
 
-def get_detector(spec: str = "auto", gt: Boxes | None = None, **kwargs):
-    """A detector from a name.
+def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
+    """A detector from a name (or from an ultralytics ``YOLO`` object).
 
     Parameters
     ----------
-    spec : str
+    spec : str or ultralytics.YOLO
+        A loaded ``YOLO`` model is wrapped as it is (:meth:`YoloDetector.from_model`); or
         ``"auto"`` (the best that runs here, see :func:`auto_choice`), ``"default"`` (the
         shipped model, ONNX through OpenCV), ``"classical"``, ``"gt"`` (needs ``gt``),
         ``"yolo:PATH"`` (``.pt`` through ultralytics, ``.onnx`` through OpenCV),
@@ -78,6 +79,10 @@ def get_detector(spec: str = "auto", gt: Boxes | None = None, **kwargs):
     >>> get_detector("classical").name
     'classical'
     """
+    if not isinstance(spec, str) and type(spec).__module__.startswith("ultralytics"):  # a YOLO object
+        from .yolo import YoloDetector
+
+        return YoloDetector.from_model(spec, **kwargs)
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
     look = {k: kwargs.pop(k) for k in ("polarity", "head_px") if k in kwargs}

@@ -105,6 +105,53 @@ class YoloDetector:
         names = self.model.names
         self.lookup = class_lookup(names, len(names), class_map)
 
+    @classmethod
+    def from_model(
+        cls,
+        model,
+        device: str = "auto",
+        imgsz: int | tuple[int, int] = 640,
+        conf: float = 0.25,
+        iou: float = 0.7,
+        half: bool | None = None,
+        batch: int = 16,
+        max_det: int = 300,
+        class_map: dict[int, int] | None = None,
+    ) -> YoloDetector:
+        """Wrap an ultralytics ``YOLO`` object already loaded (``YOLO("best.pt")``, any task with boxes).
+
+        Parameters are those of the constructor; the model is used as it is (not copied,
+        not reloaded), so a model trained or fine-tuned in the same session can be passed.
+
+        Raises
+        ------
+        SpermtrackError
+            ``model`` is not an ultralytics model with class names and ``predict``.
+        """
+        from ..errors import SpermtrackError
+
+        if not (hasattr(model, "predict") and hasattr(model, "names")):
+            raise SpermtrackError(f"expected an ultralytics YOLO model (with .predict and .names), got {type(model).__name__}")
+        task = getattr(model, "task", "detect")
+        if task not in ("detect", "segment", None):
+            raise SpermtrackError(
+                f"the YOLO model's task is {task!r}; spermtrack needs axis-aligned boxes ('detect' or 'segment')"
+            )
+        self = object.__new__(cls)
+        self.conf, self.iou, self.batch, self.max_det = float(conf), float(iou), int(batch), int(max_det)
+        self.imgsz = imgsz
+        ckpt = getattr(model, "ckpt_path", None) or getattr(model, "model_name", None) or "model"
+        self.weights = Path(str(ckpt))
+        self.name = f"yolo:{self.weights.name}"
+        self._onnx = None
+        self.backend = "ultralytics"
+        self.device = resolve_device(device)
+        self.half = (self.device not in ("cpu", "mps")) if half is None else bool(half)
+        self.model = model
+        names = model.names
+        self.lookup = class_lookup(names, len(names), class_map)
+        return self
+
     def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
         """Boxes of a ``(B, H, W, 3)`` BGR batch (frames ``first_frame ..``), pixels of the frame."""
         if self._onnx is not None:

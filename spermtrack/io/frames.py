@@ -499,10 +499,12 @@ def open_frames(source, fps: float | None = None) -> FrameSource:
 
     Parameters
     ----------
-    source : path-like, FrameSource or VisemVideo
+    source : path-like, FrameSource, VisemVideo, array or iterable of frames
         A video file; a folder of images (natural order); a VISEM-Tracking
         video folder (its ``images/`` when present, else ``<id>.mp4``); a single
-        image (one frame).
+        image (one frame); a multi-page TIFF stack; a NumPy array ``(T, H, W)`` or
+        ``(T, H, W, 3)``, a list or any iterable of frames, a ``cv2.VideoCapture``
+        (see :mod:`spermtrack.io.stack`: grey and 16-bit frames become 8-bit BGR).
     fps : float, optional
         Frame rate to use; overrides the video's (an image folder has none
         otherwise; a VISEM folder reports its video's, see
@@ -517,8 +519,11 @@ def open_frames(source, fps: float | None = None) -> FrameSource:
     VideoError
         A missing path, an unreadable or corrupt video, a folder without images.
     """
+    from .stack import is_frame_data, open_frame_data, open_tiff
     from .visem import VisemVideo, is_video_folder
 
+    if is_frame_data(source) and not isinstance(source, VisemVideo):  # arrays, lists, iterables (spermtrack.io.stack)
+        return open_frame_data(source, fps=fps)
     if isinstance(source, FrameSource):
         if fps is not None:
             source.fps = float(fps)
@@ -536,6 +541,8 @@ def open_frames(source, fps: float | None = None) -> FrameSource:
         if images:
             return ImageSequence(images, fps=fps, path=path)
         raise VideoError(f"{path}: the folder holds no images ({', '.join(IMAGE_EXTENSIONS)}) and is not a VISEM video folder")
+    if path.suffix.lower() in (".tif", ".tiff"):  # multi-page stacks (Fiji) through tifffile
+        return open_tiff(path, fps)
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageSequence([path], fps=fps, path=path)
     return VideoFile(path, fps=fps)
