@@ -99,7 +99,9 @@ def _default():
         return get_detector("auto", conf=0.001)
     from spermtrack.detect.normalize import CalibratedDetector
 
-    return CalibratedDetector(get_detector(f"onnx:{MODEL['path']}", conf=0.001), inner_head_px=MODEL["head_px"])
+    return CalibratedDetector(
+        get_detector(f"onnx:{MODEL['path']}", conf=0.001), inner_head_px=MODEL["head_px"], size_tolerance=MODEL["tolerance"]
+    )
 
 
 def detectors(dark: bool) -> dict:
@@ -170,13 +172,18 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "detector_looks.json")
     ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
     ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
+    ap.add_argument("--model-tolerance", type=float, default=1.4, help="head size range of the --model (x or / this)")
+    ap.add_argument("--cases", default=None, help="comma-separated substrings: only the cases whose label holds one")
     args = ap.parse_args(argv)
     if args.model is not None:
-        MODEL.update(path=args.model, head_px=args.model_head_px)
+        MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
+    wanted = [c.strip() for c in args.cases.split(",")] if args.cases else None
     cases = SIM_CASES[:2] if args.quick else SIM_CASES
     n_frames, n_videos = (4, 1) if args.quick else (args.frames, args.videos)
     rows = {}
     for label, look, head_px, size, dark in cases:
+        if wanted and not any(w in label for w in wanted):
+            continue
         vids = []
         for k in range(n_videos):
             v = simulate_video(seed=900 + 17 * k, num_frames=n_frames, look=look, head_px=head_px, image_size=size)
@@ -186,7 +193,7 @@ def main(argv=None) -> int:
         print(label, rows[label], flush=True)
     real = args.real or default_real()
     for label, (vids, dark) in real_cases(real).items():
-        if args.quick and label != "real VISEM frames":
+        if (args.quick and label != "real VISEM frames") or (wanted and not any(w in label for w in wanted)):
             continue
         rows[label] = {**score_frames(vids, dark), "sperm_boxes": int(sum((g.cls == SPERM).sum() for _, g in vids))}
         print(label, rows[label], flush=True)

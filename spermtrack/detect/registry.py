@@ -12,7 +12,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Stem of the shipped default model (``.onnx`` always, ``.pt`` when small enough to ship).
 DEFAULT_MODEL = "spermyolo_p3"
 #: Head box side (pixels at the network input) the self-calibration brings the shipped model's input to.
-DEFAULT_MODEL_HEAD_PX = 23.0
+DEFAULT_MODEL_HEAD_PX = 17.0
 
 
 def default_weights(kind: str = "onnx") -> Path | None:
