@@ -51,22 +51,22 @@ class Calibration:
     def __post_init__(self) -> None:
         fps = _number("fps", self.fps)
         if fps <= 0:
-            raise CalibrationError(f"fps must be > 0, got {self.fps}")
+            raise CalibrationError(f"fps must be > 0, got {fps:g}")
         if self.strict and not _FPS_RANGE[0] <= fps <= _FPS_RANGE[1]:
             raise CalibrationError(
-                f"fps={self.fps} is outside the plausible range {_FPS_RANGE} frames per second; "
-                "pass strict=False if this is really your camera's frame rate"
+                f"fps={fps:g} is outside the plausible range {_FPS_RANGE[0]:g}-{_FPS_RANGE[1]:g} frames per second; "
+                "check the value (in Python, Calibration(..., strict=False) accepts it if it really is your camera's rate)"
             )
         object.__setattr__(self, "fps", fps)
         if self.um_per_px is not None:
             um = _number("um_per_px", self.um_per_px)
             if um <= 0:
-                raise CalibrationError(f"um_per_px must be > 0, got {self.um_per_px}")
+                raise CalibrationError(f"um_per_px must be > 0, got {um:g}")
             if self.strict and not _UM_PER_PX_RANGE[0] <= um <= _UM_PER_PX_RANGE[1]:
                 raise CalibrationError(
-                    f"um_per_px={self.um_per_px} µm per pixel is outside the plausible range {_UM_PER_PX_RANGE} "
-                    "for a sperm microscope (did you pass pixels per µm, or the magnification?); "
-                    "pass strict=False to accept it"
+                    f"um_per_px={um:g} µm per pixel is outside the plausible range "
+                    f"{_UM_PER_PX_RANGE[0]:g}-{_UM_PER_PX_RANGE[1]:g} for a sperm microscope (did you pass pixels per µm, "
+                    "or the magnification?); in Python, Calibration(..., strict=False) accepts it"
                 )
             object.__setattr__(self, "um_per_px", um)
 
