@@ -97,12 +97,12 @@ def test_inverted_video_gives_the_same_detections(phase, spec):
     ap_inv = ap50(gt, run_detector(get_detector(spec), 255 - frames, batch_size=8), agnostic=True)
     assert ap > 0.7, ap
     assert abs(ap - ap_inv) < 0.05, (ap, ap_inv)
-    # without the self-calibration the inverted video is lost
+    # without the self-calibration the inverted video is read far worse
     raw = get_detector(spec, calibrate=False)
     if spec == "classical":
         raw.polarity = "bright"
         raw.reset()
-    assert ap50(gt, run_detector(raw, 255 - frames, batch_size=8), agnostic=True) < ap - 0.3
+    assert ap50(gt, run_detector(raw, 255 - frames, batch_size=8), agnostic=True) < ap - 0.2
 
 
 def test_small_heads_are_rescaled_and_boxes_mapped_back(phase):

@@ -89,8 +89,9 @@ def test_shipped_model_onnx_equals_ultralytics():
     from spermtrack.simulate import simulate_video
 
     frames = np.stack(list(simulate_video(seed=9, num_frames=4, look="phase").frames()))
-    pt = YoloDetector(default_weights("pt"), device="cpu", conf=0.01)
     ox = YoloDetector(default_weights("onnx"), conf=0.01)
+    w, h = ox.input_size  # the ONNX export's static input: ultralytics letterboxes to the same size
+    pt = YoloDetector(default_weights("pt"), device="cpu", conf=0.01, imgsz=(h, w))
     a, b = run_detector(pt, frames), run_detector(ox, frames)
     assert len(a) > 40, "the shipped model should find the simulated heads"
     _assert_same_boxes(a, b)
