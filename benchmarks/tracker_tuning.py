@@ -10,11 +10,14 @@ detection conditions (perfect boxes; 10 % missed + 1 false box per frame + 1 px
 jitter; 25 % missed + 3 false + 2 px; noisy scores as in tracker_accuracy.py), and
 prints IDF1, MOTA and ID switches (spermtrack.evaluate, IoU 0.5, videos combined).
 With ``--fps`` it instead checks that the defaults hold at 15, 30, 50 and 100 fps
-(the same physical motion simulated at each frame rate, 8 s per video).
+(the same physical motion simulated at each frame rate, 8 s per video). With
+``--true-fps``: self-calibration against the plain conversion at true 9, 15, 30 and
+50 fps, and with the fps passed halved or doubled (docs/tracking.md, low true frame
+rates).
 
-Writes benchmarks/results/tracker_tuning[_fps][_motile].json (``_motile`` with ``--motility``).
+Writes benchmarks/results/tracker_tuning[_fps|_true_fps][_motile].json (``_motile`` with ``--motility``).
 
-    python benchmarks/tracker_tuning.py [--frames 400] [--seeds 2] [--fps] [--motility 0.5,0.2,0.1,0.2] [--seed0 500]
+    python benchmarks/tracker_tuning.py [--frames 400] [--seeds 2] [--fps | --true-fps] [--motility 0.5,0.2,0.1,0.2] [--seed0 500]
                                         [--variants '[{}, {"gate": 11}]']
 """
 
@@ -145,11 +148,52 @@ def fps_check(args) -> dict:
     return {"seeds": args.seeds, "rows": rows}
 
 
+def true_fps_check(args) -> dict:
+    """Self-calibration vs the plain conversion at true 9, 15, 30 and 50 fps (docs/tracking.md).
+
+    Density 30, ``--motility`` (default the motile-rich mix), max(150, 10 x fps) frames,
+    seeds 700...; perfect boxes and 10 % missed + 1 false box per frame + 1 px jitter.
+    Columns: plain at the true fps, calibrated at the true fps and with the fps passed
+    halved / doubled, and the clocks the calibration used.
+    """
+    from spermtrack.track.calibrate import measure_motion
+
+    mix = args.motility or [0.5, 0.2, 0.1, 0.2]
+    noisy = {"miss": 0.1, "fp_per_frame": 1.0, "jitter_px": 1.0}
+    rows = []
+    print("| true fps | boxes | plain | calibrated | x0.5 | x2 | clocks |")
+    print("|---:|---|---:|---:|---:|---:|---|")
+    for fps in (9.0, 15.0, 30.0, 50.0):
+        vids = {}
+        for s in range(args.seeds):
+            seed = 700 + s
+            cal = Calibration(0.25, fps)
+            gt = simulate_video(seed=seed, num_frames=max(150, int(10 * fps)), density=30, calibration=cal, motility=mix).boxes
+            vids[str(s)] = (gt, degrade(gt, seed, {}), degrade(gt, seed, noisy))
+        for ci, cond in ((1, "perfect"), (2, "10% miss, 1 FP")):
+            r = {}
+            for name, cfg, f in (
+                ("plain", TrackerConfig(self_calibrate=False), fps),
+                ("calibrated", TrackerConfig(), fps),
+                ("x0.5", TrackerConfig(), fps / 2),
+                ("x2", TrackerConfig(), fps * 2),
+            ):
+                r[name] = tracking_many({k: (v[0], track(v[ci], f, cfg)) for k, v in vids.items()}, per_class=False).idf1
+            clocks = [round(measure_motion(v[ci], fps).motion_fps, 1) for v in vids.values()]
+            rows.append({"true_fps": fps, "boxes": cond, **r, "clocks": clocks})
+            print(
+                f"| {fps:.0f} | {cond} | {r['plain']:.3f} | {r['calibrated']:.3f} | {r['x0.5']:.3f} | {r['x2']:.3f} | {clocks} |",
+                flush=True,
+            )
+    return {"seeds": args.seeds, "motility": mix, "rows": rows}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=400)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--fps", action="store_true", help="check the defaults at 15, 30, 50, 100 fps instead of sweeping")
+    ap.add_argument("--true-fps", action="store_true", help="self-calibration vs plain at true 9, 15, 30, 50 fps (motile-rich)")
     ap.add_argument(
         "--variants", type=json.loads, default=VARIANTS, help="JSON list of setting dicts to try instead of the built-in list"
     )
@@ -160,11 +204,18 @@ def main(argv=None) -> int:
     mix = "simulate's default per-donor mixes (VISEM-like)" if args.motility is None else f"fixed {args.motility}"
     print(f"motility (rapid, slow, non-progressive, immotile): {mix}\n")
     result = {"benchmark": "tracker_tuning", "defaults": TrackerConfig().to_dict(), "motility": args.motility}
-    if args.fps:
+    if args.true_fps:
+        result["true_fps_check"] = true_fps_check(args)
+    elif args.fps:
         result["fps_check"] = fps_check(args)
     else:
         result["sweep"] = sweep(args)
-    name = "tracker_tuning" + ("_fps" if args.fps else "") + ("_motile" if args.motility else "") + ".json"
+    name = (
+        "tracker_tuning"
+        + ("_true_fps" if args.true_fps else "_fps" if args.fps else "")
+        + ("_motile" if args.motility else "")
+        + ".json"
+    )
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(out) as fh:

@@ -127,10 +127,10 @@ class Boxes:
         streaming tracker) whose inputs come from a validated table.
         """
         self = object.__new__(cls_)
-        for name in COLUMNS:
-            object.__setattr__(self, name, cols[name])
-        object.__setattr__(self, "num_frames", num_frames)
-        object.__setattr__(self, "_offsets", None)
+        for name, put in _SLOT_SETTERS:  # the slots' own setters: no attribute lookup by name
+            put(self, cols[name])
+        _put_num_frames(self, num_frames)
+        _put_offsets(self, None)
         return self
 
     def __setattr__(self, name, value):
@@ -307,9 +307,12 @@ class Boxes:
 
     def iter_frames(self) -> Iterator[tuple[int, Boxes]]:
         """Yield ``(frame, boxes)`` for every frame ``0 .. num_frames-1``, empty frames included."""
-        off = self.frame_offsets
-        for f in range(self.num_frames):
-            yield f, self[int(off[f]) : int(off[f + 1])]
+        off = self.frame_offsets.tolist()
+        cols = [(name, getattr(self, name)) for name in COLUMNS]
+        nf = self.num_frames
+        for f in range(nf):  # self[a:b] without its per-call checks (a contiguous run is valid)
+            a, b = off[f], off[f + 1]
+            yield f, Boxes._trusted({name: c[a:b] for name, c in cols}, nf)
 
     def select_frames(self, start: int, stop: int) -> Boxes:
         """Boxes of frames ``start <= f < stop``, renumbered from 0, ``num_frames = stop - start``."""
@@ -586,3 +589,9 @@ def drop_duplicates(boxes: Boxes) -> tuple[Boxes, int]:
 
 def _is_bool_mask(index) -> bool:
     return isinstance(index, np.ndarray) and index.dtype == bool
+
+
+# Slot setters for Boxes._trusted (the per-frame hot path of the streaming tracker).
+_SLOT_SETTERS = tuple((name, Boxes.__dict__[name].__set__) for name in COLUMNS)
+_put_num_frames = Boxes.__dict__["num_frames"].__set__
+_put_offsets = Boxes.__dict__["_offsets"].__set__

@@ -93,3 +93,21 @@ def test_streaming_warm_up_then_ids(video):
     bad = Boxes(np.array([0], np.int32), [np.nan], [1.0], [2.0], [3.0], validate=False)
     with pytest.raises(Exception, match="non-finite"):
         Tracker(50).update(bad)
+
+
+@pytest.mark.parametrize("true_fps, frames", [(9.0, 150), (30.0, 300)])
+def test_low_frame_rate_calibration_no_worse_than_plain(true_fps, frames):
+    # At low frame rates the per-frame motion stops scaling like 1/fps (STEP_EXPONENT):
+    # the calibrated clock must not make the tracker clearly worse than the plain
+    # conversion at the true rate (issue 14: 0.02 IDF1; a linear clock lost 0.02-0.05).
+    from spermtrack import Calibration
+
+    gt = simulate_video(
+        seed=700, num_frames=frames, density=30, calibration=Calibration(0.25, true_fps), motility=[0.5, 0.2, 0.1, 0.2]
+    ).boxes
+    dets = gt.replace(track_id=np.full(len(gt), -1, np.int64))
+    cal = measure_motion(dets, true_fps)
+    assert cal.source == "measured" and 0.7 < cal.motion_fps / true_fps < 1.8, cal  # the clock is near the true rate
+    plain = idf1(gt, track(dets, true_fps, TrackerConfig(self_calibrate=False)))
+    calibrated = idf1(gt, track(dets, true_fps))
+    assert calibrated >= plain - 0.02, (calibrated, plain)

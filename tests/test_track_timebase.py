@@ -138,6 +138,10 @@ def test_repeated_frames_keep_tracks_valid_for_casa(um_per_px):
     hyp_t = track(dets, 50, timestamps=ft, info=info)
     assert tracking_many({"v": (obs, hyp_t)}, per_class=False).idf1 > 0.85
     assert info["frame_times"]["num_repeated"] == ft.num_repeated and "calibration" in info
+    # one place per id per frame, also where a repeat's detection meets an interpolated box
+    own = hyp_t.track_id >= 0
+    key = hyp_t.frame[own].astype(np.int64) * (int(hyp_t.track_id.max()) + 1) + hyp_t.track_id[own]
+    assert len(np.unique(key)) == int(own.sum())
     # a repeated frame's boxes carry the ids of the frame it repeats
     src_of = ft.source_of_distinct()
     rep = np.flatnonzero(~ft.distinct)[5]

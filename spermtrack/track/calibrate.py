@@ -15,8 +15,10 @@ from the boxes alone:
 
 The reference videos the defaults were tuned on show :data:`REF_HEAD_PX` pixel heads
 moving :data:`REF_STEP_PX` pixels per frame (moving population) at :data:`REF_FPS`
-frames per second. A video whose cells move ``s`` head sizes per frame therefore looks
-like the reference at ``motion_fps = REF_FPS * (REF_STEP_PX / REF_HEAD_PX) / s``
+frames per second. The median step grows like ``(1 / fps) ** STEP_EXPONENT`` (0.55,
+not 1: wobble averages out at low frame rates), so a video whose cells move ``s`` head
+sizes per frame looks like the reference at
+``motion_fps = REF_FPS * ((REF_STEP_PX / REF_HEAD_PX) / s) ** (1 / STEP_EXPONENT)``
 frames per second: the tracker converts its seconds into frames at that rate, and its
 pixel settings are scaled by ``head / REF_HEAD_PX``. The same video then gives the same
 tracks whatever fps is passed and whatever the magnification (the settings in frames
@@ -47,13 +49,23 @@ REF_STEP_PX = 10.0
 
 #: Displacements below this many head sizes per frame count as still, above MOVING_HEADS as moving.
 STILL_HEADS, MOVING_HEADS = 0.15, 0.3
+#: The moving cells' median step per frame grows like ``(1 / fps) ** STEP_EXPONENT``, not
+#: like ``1 / fps``: at low frame rates the head's wobble averages out between frames and
+#: slow cells join the moving population. Measured on the simulator's ground truth
+#: (density 30, motile-rich, 0.25 µm/px): 20-24 px at 9 fps, 16-17 at 15, 13 at 30,
+#: 10 at 50 (exponent 0.5-0.6). Nearest neighbours measure these medians within 10 %
+#: (docs/tracking.md); the clock is derived with this exponent.
+STEP_EXPONENT = 0.55
 #: Fewest moving displacements for a motion scale (fewer: the fps passed is used).
 MIN_MOVING = 20
 #: A motion scale above this fraction of the spacing between cells (median nearest neighbour
 #: in one frame) is unreliable: nearest neighbours no longer follow the fast cells (a low
-#: frame rate in a dense field) and the step is underestimated. The clock is then at most
-#: the fps passed ("saturated").
-SATURATION = 0.36
+#: frame rate in a dense field) and the step is underestimated ("saturated"). At 0.36
+#: (before 5 December 2026) it flagged true 9-15 fps videos whose nearest-neighbour steps
+#: were still within 10 % of the truth.
+SATURATION = 0.6
+#: When saturated, the fps passed is used, kept within a factor TRUST of the measured clock.
+TRUST = 2.0
 #: Range of the estimated motion clock (frames per second).
 MOTION_FPS_RANGE = (2.0, 1000.0)
 
@@ -87,8 +99,12 @@ class MotionCalibration:
         Factor applied to the pixel settings (estimated or pinned).
     source : str
         "measured", "pinned", "partly pinned", "fallback" (too few moving cells: the fps
-        passed), "saturated" (cells move too far between frames for the estimate: at
-        most the fps passed, see :data:`SATURATION`) or "off".
+        passed), "saturated" (cells move too far between frames for nearest neighbours,
+        see :data:`SATURATION`: the fps passed, kept within a factor :data:`TRUST` of the
+        measured clock) or "off".
+    measured_fps : float or None
+        The clock the steps alone give (frames per second, before the low-rate rule;
+        None when not measured).
     """
 
     head_size_px: float | None
@@ -102,6 +118,7 @@ class MotionCalibration:
     motion_fps: float
     length_scale: float
     source: str
+    measured_fps: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready (for ``summary.json``)."""
@@ -230,14 +247,15 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
     if pinned_fps:
         mfps = float(motion_fps)
     elif step and head:
-        mfps = REF_FPS * (REF_STEP_PX / REF_HEAD_PX) / (step / head)
+        mfps = REF_FPS * ((REF_STEP_PX / REF_HEAD_PX) / (step / head)) ** (1.0 / STEP_EXPONENT)
         mfps = float(min(max(mfps, MOTION_FPS_RANGE[0]), MOTION_FPS_RANGE[1]))
     else:
         mfps = fps
     space = spacing(b) if step else None
+    measured = mfps if (step and head and not pinned_fps) else None
     saturated = bool(step and space and not pinned_fps and step > SATURATION * space)
     if saturated:
-        mfps = min(mfps, fps)
+        mfps = float(min(max(fps, mfps / TRUST), mfps * TRUST))
     if pinned_fps and pinned_len:
         source = "pinned"
     elif pinned_fps or pinned_len:
@@ -248,7 +266,7 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
         source = "saturated"
     else:
         source = "measured"
-    return MotionCalibration(head, step, noise, frac, space, int(len(d)), int(used), fps, mfps, scale, source)
+    return MotionCalibration(head, step, noise, frac, space, int(len(d)), int(used), fps, mfps, scale, source, measured)
 
 
 def calibrated_config(config, cal: MotionCalibration):

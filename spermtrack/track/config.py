@@ -141,9 +141,11 @@ class TrackerConfig:
         ``warmup_frames`` frames) and convert the settings above with them instead
         of with the fps passed and the pixel scale of VISEM: the same video then
         gives the same tracks whatever fps is passed and whatever the
-        magnification. Switch it off to reproduce the plain conversion, or when the
-        detections are too few or too odd to measure (it falls back to the fps
-        passed when fewer than 30 moving displacements are seen).
+        magnification. Switch it off (or pin ``motion_fps``) to reproduce the plain
+        conversion, when the detections are too few or too odd to measure (it falls
+        back to the fps passed when fewer than 20 moving displacements are seen), or
+        when you know the true frame rate of a video whose magnification is far from
+        VISEM's (the clock then mixes the two; docs/tracking.md).
     motion_fps : float
         Pins the clock the seconds are converted at (frames per second); 0: measured.
     length_scale : float

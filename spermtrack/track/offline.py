@@ -301,29 +301,30 @@ def _fill_repeats(d: Boxes, tracked: Boxes, ft) -> Boxes:
         if t1 == t0:
             continue
         live = np.arange(t0, t1)
-        interp = live[tracked.score[live] == 0]
+        taken = np.zeros(len(live), bool)
+        d0, d1 = doff[j], doff[j + 1]
+        if d1 > d0:
+            tree = cKDTree(np.column_stack([tcx[live], tcy[live]]))
+            rows = np.arange(d0, d1)
+            dist, idx = tree.query(np.column_stack([dcx[rows], dcy[rows]]), k=1)
+            ok = dist <= np.maximum(0.25 * size[rows], 0.5)
+            order = np.argsort(dist, kind="stable")
+            sel = []
+            for q in order:
+                if ok[q] and not taken[idx[q]]:
+                    taken[idx[q]] = True
+                    sel.append(q)
+            if sel:
+                sel = np.sort(np.asarray(sel))
+                parts_rows.append(rows[sel])
+                parts_ids.append(tracked.track_id[live[idx[sel]]])
+                parts_frame.append(np.full(len(sel), j))
+        # interpolated boxes of the source frame whose id no detection of this frame took
+        # (copying those too would put one id twice in the frame)
+        interp = live[(tracked.score[live] == 0) & ~taken]
         if len(interp):
             copy_rows.append(interp)
             copy_frame.append(np.full(len(interp), j))
-        d0, d1 = doff[j], doff[j + 1]
-        if d1 == d0:
-            continue
-        tree = cKDTree(np.column_stack([tcx[live], tcy[live]]))
-        rows = np.arange(d0, d1)
-        dist, idx = tree.query(np.column_stack([dcx[rows], dcy[rows]]), k=1)
-        ok = dist <= np.maximum(0.25 * size[rows], 0.5)
-        order = np.argsort(dist, kind="stable")
-        taken = np.zeros(len(live), bool)
-        sel = []
-        for q in order:
-            if ok[q] and not taken[idx[q]]:
-                taken[idx[q]] = True
-                sel.append(q)
-        if sel:
-            sel = np.sort(np.asarray(sel))
-            parts_rows.append(rows[sel])
-            parts_ids.append(tracked.track_id[live[idx[sel]]])
-            parts_frame.append(np.full(len(sel), j))
     cols = {name: [getattr(tracked, name)] for name in COLUMNS}
     if parts_rows:
         r = np.concatenate(parts_rows)
