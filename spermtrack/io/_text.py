@@ -26,9 +26,11 @@ Nothing here loops in Python over rows unless a file is malformed.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,8 @@ import numpy as np
 from ..errors import FormatError
 
 _SPACE, _TAB, _LF, _VT, _FF, _CR, _COMMA = 32, 9, 10, 11, 12, 13, 44
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_S_IFMT, _S_IFDIR, _S_IFREG = stat.S_IFMT(0o7777777), stat.S_IFDIR, stat.S_IFREG
 
 
 @numba.njit(cache=True)
@@ -417,7 +421,6 @@ def parse_plain_numbers(
     are the correctly rounded doubles of the text, as Python's ``float`` gives them.
     ``max_fields`` counts the text field.
     """
-    paths = [p if isinstance(p, Path) else Path(p) for p in paths]
     arr = np.frombuffer(buf, dtype=np.uint8)
     max_rows = len(buf) // (2 * max(1, min_fields)) + len(paths) + 1  # a row of k fields takes >= 2k bytes
     values = np.empty((max_rows, max_fields - int(first_is_text)), np.float64)
@@ -512,26 +515,52 @@ def row_error(rows: Rows, r: int, message: str) -> FormatError:
     return FormatError(f"{message}: '{rows.row_text(r)}'", rows.paths[int(rows.file[r])], int(rows.line[r]))
 
 
-def read_files(paths: Sequence[str | os.PathLike]) -> tuple[bytes, np.ndarray]:
+def read_files(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, np.ndarray]:
     """Read files into one buffer; returns ``(buffer, file_starts)`` (int64, ``len(paths) + 1``).
 
-    A file that does not end in a newline gets one, so that rows never run
-    across files; a UTF-8 byte-order mark is dropped.
+    The buffer is a uint8 array (bytes-like: ``np.frombuffer`` and ``len`` take it).
+    A file that does not end in a newline gets one, so that rows never run across
+    files; a UTF-8 byte-order mark is dropped. Each file is read straight into the
+    buffer with ``os.readv`` (no Python file object, no copy per file): one buffer for
+    the thousands of small label files of a video costs little more than reading them.
     """
-    chunks = []
     starts = np.zeros(len(paths) + 1, np.int64)
+    buf = np.empty(1 << 16, np.uint8)
+    view = memoryview(buf)  # slices of a memoryview are cheaper than of an array
     pos = 0
+    bom = b"\xef\xbb\xbf"
     for k, p in enumerate(paths):
-        with open(p, "rb") as fh:
-            data = fh.read()
-        if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark (Windows editors)
-            data = data[3:]
-        if data and not data.endswith(b"\n"):
-            data += b"\n"
-        chunks.append(data)
-        pos += len(data)
+        fd = os.open(p, _READ_FLAGS)
+        try:
+            st = os.fstat(fd)
+            kind = st.st_mode & _S_IFMT
+            if kind == _S_IFDIR:  # as open() says it
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fsdecode(p))
+            regular = kind == _S_IFREG
+            begin = pos
+            want = st.st_size + 1 if regular else 1 << 16  # a regular file: its size and one byte to see its end
+            while True:
+                if pos + want >= len(buf):  # room for the read and a closing newline
+                    grown = np.empty(max(2 * len(buf), pos + want + 1), np.uint8)
+                    grown[:pos] = buf[:pos]
+                    buf = grown
+                    view = memoryview(buf)
+                got = os.readv(fd, [view[pos : pos + want]])
+                pos += got
+                if got == 0 or (regular and got < want):  # a regular file's short read is its end
+                    break
+                want = 1 << 16
+        finally:
+            os.close(fd)
+        if pos > begin:
+            if pos - begin >= 3 and view[begin] == 0xEF and view[begin : begin + 3] == bom:  # a UTF-8 byte-order mark
+                view[begin : pos - 3] = bytes(view[begin + 3 : pos])
+                pos -= 3
+            if pos > begin and view[pos - 1] != _LF:
+                view[pos] = _LF
+                pos += 1
         starts[k + 1] = pos
-    return b"".join(chunks), starts
+    return buf[:pos], starts
 
 
 def scan(buf: bytes, file_starts: np.ndarray, paths: Sequence[str | os.PathLike], comma_is_separator: bool = False) -> Rows:
@@ -661,6 +690,51 @@ def whole_numbers(rows: Rows, values: np.ndarray, name: str, minimum: float) -> 
         r = int(np.flatnonzero(~ok)[0])
         raise row_error(rows, r, f"{name} must be a whole number >= {minimum:g}, got {values[r]!r}")
     return whole
+
+
+@numba.njit(cache=True)
+def yolo_box_columns(values, first, width, height, frames, row_file, num_frames):  # pragma: no cover - numba
+    """Box columns from normalised ``cx cy w h`` rows (Numba kernel, for :mod:`spermtrack.io.labels`).
+
+    ``values[r, first:first + 4]`` are row ``r``'s ``cx, cy, w, h`` (normalised), its class in
+    ``values[r, first - 1]`` (a whole number, checked by the caller), its frame
+    ``frames[row_file[r]]``. The pixel corners are computed as ``Boxes.from_cxcywh``
+    does (``cx * W -/+ (w * W) / 2`` in float64, then rounded to float32), so the table
+    is the same to the bit. Returns ``ok`` (every corner finite, ``x2 >= x1``,
+    ``y2 >= y1``, frames sorted and in ``[0, num_frames)``: what ``Boxes`` checks) and the
+    columns ``frame`` (int32), ``x1, y1, x2, y2`` (float32) and ``cls`` (int16).
+    """
+    n = values.shape[0]
+    frame = np.empty(n, np.int32)
+    x1 = np.empty(n, np.float32)
+    y1 = np.empty(n, np.float32)
+    x2 = np.empty(n, np.float32)
+    y2 = np.empty(n, np.float32)
+    cls = np.empty(n, np.int16)
+    ok = True
+    prev = 0
+    for r in range(n):
+        f = frames[row_file[r]]
+        if f < prev or f >= num_frames or f > 2147483647:
+            ok = False
+        prev = f
+        frame[r] = f
+        cx = values[r, first] * width
+        cy = values[r, first + 1] * height
+        hw = (values[r, first + 2] * width) / 2.0
+        hh = (values[r, first + 3] * height) / 2.0
+        a = np.float32(cx - hw)
+        b = np.float32(cy - hh)
+        c = np.float32(cx + hw)
+        d = np.float32(cy + hh)
+        if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and np.isfinite(d) and c >= a and d >= b):
+            ok = False
+        x1[r] = a
+        y1[r] = b
+        x2[r] = c
+        y2[r] = d
+        cls[r] = np.int16(values[r, first - 1])
+    return ok, frame, x1, y1, x2, y2, cls
 
 
 # --------------------------------------------------------------------------- writing numbers

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..boxes import Boxes
+from ..boxes import UNTRACKED, Boxes
 from ..errors import BoxesError
 from . import _text
 
@@ -74,16 +74,34 @@ def read_label_files(
     if cls.size and cls.max() > np.iinfo(np.int16).max:
         raise _text.row_error(rows, int(np.argmax(cls)), "class id too large")
     check_normalised(rows, v[:, 1:5], tolerance)
-    frame = np.asarray(frames, np.int64)[row_file]
+    frames = np.asarray(frames, np.int64)
     W, H = float(image_size[0]), float(image_size[1])
-    px = v[:, 1:5] * np.array([W, H, W, H])
     track_id = None
     names = None
     if tracked and plain is not None:
         track_id, names = _map_codes(plain.text_codes, plain.text_uniques, known_names)
     elif tracked:
         track_id, names = map_track_ids(ids, known_names)
-    boxes = Boxes.from_cxcywh(frame, px, cls=cls, track_id=track_id, num_frames=num_frames)
+    # the columns in one pass, as Boxes.from_cxcywh computes them; a table it would refuse
+    # (a non-finite corner, frames out of order or range) goes through it for its error
+    ok, frame, x1, y1, x2, y2, cls16 = _text.yolo_box_columns(
+        np.ascontiguousarray(v), 1, W, H, frames, np.asarray(row_file, np.int64), int(num_frames)
+    )
+    if ok and num_frames >= 0:
+        n = len(frame)
+        cols = {
+            "frame": frame,
+            "x1": x1,
+            "y1": y1,
+            "x2": x2,
+            "y2": y2,
+            "score": np.ones(n, np.float32),
+            "cls": cls16,
+            "track_id": np.full(n, UNTRACKED, np.int64) if track_id is None else np.asarray(track_id, np.int64),
+        }
+        return Boxes._trusted(cols, int(num_frames)), names
+    px = v[:, 1:5] * np.array([W, H, W, H])
+    boxes = Boxes.from_cxcywh(frames[row_file], px, cls=cls, track_id=track_id, num_frames=num_frames)
     return boxes, names
 
 

@@ -284,6 +284,13 @@ class VisemVideo:
     def image_files(self) -> list[Path]:
         """The frame images in frame order (empty when there is no ``images/``)."""
         if "images" not in self._cache:
+            idx = self._image_index()
+            self._cache["images"] = [Path(idx[i]) for i in range(len(idx))]
+        return self._cache["images"]
+
+    def _image_index(self) -> dict[int, str]:
+        """Frame -> image path (str), checked for gaps; one listing of ``images/``, kept."""
+        if "image_index" not in self._cache:
             idx = self._indexed_files("images", _IMAGE_RE)
             if idx:
                 n = max(idx) + 1
@@ -292,24 +299,32 @@ class VisemVideo:
                     raise DatasetError(
                         f"{self.path / 'images'}: frame {gap} has no image ({len(idx)} images, numbered up to {n - 1})"
                     )
-            self._cache["images"] = [idx[i] for i in range(len(idx))]
-        return self._cache["images"]
+            self._cache["image_index"] = idx
+        return self._cache["image_index"]
 
-    def _indexed_files(self, sub: str, pattern: re.Pattern) -> dict[int, Path]:
+    def _indexed_files(self, sub: str, pattern: re.Pattern) -> dict[int, str]:
+        """Frame -> path (str, as ``os.scandir`` gives it) of the files of ``sub/`` named by ``pattern``.
+
+        One listing of the folder; the paths stay strings (a ``Path`` per file costs more
+        than reading a small label file's name).
+        """
         folder = self.path / sub
-        if not folder.is_dir():
-            return {}
-        out: dict[int, Path] = {}
+        out: dict[int, str] = {}
         prefixes = set()
-        for entry in os.scandir(folder):
-            m = pattern.match(entry.name)
-            if m is None or not entry.is_file():
-                continue
-            i = int(m["index"])
-            if i in out:
-                raise DatasetError(f"{folder}: two files for frame {i}: {out[i].name} and {entry.name}")
-            prefixes.add(m["prefix"])
-            out[i] = folder / entry.name
+        try:
+            entries = os.scandir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        with entries:
+            for entry in entries:
+                m = pattern.match(entry.name)
+                if m is None or not entry.is_file():
+                    continue
+                i = int(m["index"])
+                if i in out:
+                    raise DatasetError(f"{folder}: two files for frame {i}: {os.path.basename(out[i])} and {entry.name}")
+                prefixes.add(m["prefix"])
+                out[i] = entry.path
         if len(prefixes) > 1:
             raise DatasetError(f"{folder}: files of several videos mixed: prefixes {sorted(prefixes)}")
         return out
@@ -340,7 +355,7 @@ class VisemVideo:
     # ------------------------------------------------------------------ properties
     @property
     def num_frames(self) -> int:
-        images = self.image_files()
+        images = self._image_index()
         if images:
             return len(images)
         info = self._video_info()
@@ -373,9 +388,9 @@ class VisemVideo:
     @property
     def image_size(self) -> tuple[int, int]:
         if "size" not in self._cache:
-            images = self.image_files()
+            images = self._image_index()
             if images:
-                size = _image_size_of(images[0])
+                size = _image_size_of(Path(images[0]))
             elif self._video_info() is not None:
                 size = tuple(self._video_info()["size"])
             elif "image_size" in self.meta:
@@ -400,7 +415,7 @@ class VisemVideo:
         raise VideoError(f"{self.path}: no frames: neither {self.path / 'images'} nor {self.path / (self.id + '.mp4')} exists")
 
     # ------------------------------------------------------------------ labels
-    def _label_index(self, sub: str) -> dict[int, Path]:
+    def _label_index(self, sub: str) -> dict[int, str]:
         key = "idx_" + sub
         if key not in self._cache:
             self._cache[key] = self._indexed_files(sub, _FTID_RE if sub == "labels_ftid" else _LABEL_RE)

@@ -63,6 +63,83 @@ def _is_uniform(t):
 
 
 @numba.njit(cache=True)
+def _apply_kernel(x, y, k0, k1, off, length, i0, i1, ax, ay, vx, vy):
+    """Value and slope of the local fit at points ``i0 .. i1 - 1``, which share one equivalent kernel.
+
+    Point ``i`` reads rows ``i + off .. i + off + length - 1`` with weights ``k0`` (value) and
+    ``k1`` (slope). The loop over the points is innermost, so their sums are independent
+    (no dependency chain between iterations); each point's sum still runs over its window
+    in the same order as a point-by-point loop, so the result is the same to the bit
+    (three to four times as fast at a 50-point window).
+    """
+    m = i1 - i0
+    if m < 8:  # a short run (near the ends of a track): point by point
+        for i in range(i0, i1):
+            xi = x[i]
+            yi = y[i]
+            cx0 = cx1 = cy0 = cy1 = 0.0
+            for j in range(length):
+                dx = x[i + off + j] - xi
+                dy = y[i + off + j] - yi
+                a = k0[j]
+                b = k1[j]
+                cx0 += a * dx
+                cy0 += a * dy
+                cx1 += b * dx
+                cy1 += b * dy
+            ax[i] = xi + cx0
+            ay[i] = yi + cy0
+            vx[i] = cx1
+            vy[i] = cy1
+        return
+    # views starting at i0: plain unit-stride loops that LLVM vectorises (no index arithmetic)
+    px = x[i0:i1]
+    py = y[i0:i1]
+    sx = ax[i0:i1]
+    sy = ay[i0:i1]
+    sx[:] = 0.0
+    sy[:] = 0.0
+    gx = vx[i0:i1]
+    gy = vy[i0:i1]
+    gx[:] = 0.0
+    gy[:] = 0.0
+    j = 0
+    while j + 4 <= length:  # four window rows per pass: a quarter of the loads and stores
+        a0, a1, a2, a3 = k0[j], k0[j + 1], k0[j + 2], k0[j + 3]
+        b0, b1, b2, b3 = k1[j], k1[j + 1], k1[j + 2], k1[j + 3]
+        s = i0 + off + j
+        x0, x1, x2, x3 = x[s : s + m], x[s + 1 : s + 1 + m], x[s + 2 : s + 2 + m], x[s + 3 : s + 3 + m]
+        y0, y1, y2, y3 = y[s : s + m], y[s + 1 : s + 1 + m], y[s + 2 : s + 2 + m], y[s + 3 : s + 3 + m]
+        for i in range(m):
+            xi = px[i]
+            yi = py[i]
+            d0, d1, d2, d3 = x0[i] - xi, x1[i] - xi, x2[i] - xi, x3[i] - xi
+            e0, e1, e2, e3 = y0[i] - yi, y1[i] - yi, y2[i] - yi, y3[i] - yi
+            # added one window row after the other, as a point-by-point loop does
+            sx[i] = (((sx[i] + a0 * d0) + a1 * d1) + a2 * d2) + a3 * d3
+            sy[i] = (((sy[i] + a0 * e0) + a1 * e1) + a2 * e2) + a3 * e3
+            gx[i] = (((gx[i] + b0 * d0) + b1 * d1) + b2 * d2) + b3 * d3
+            gy[i] = (((gy[i] + b0 * e0) + b1 * e1) + b2 * e2) + b3 * e3
+        j += 4
+    while j < length:
+        a = k0[j]
+        b = k1[j]
+        qx = x[i0 + off + j : i0 + off + j + m]
+        qy = y[i0 + off + j : i0 + off + j + m]
+        for i in range(m):
+            dx = qx[i] - px[i]
+            dy = qy[i] - py[i]
+            sx[i] += a * dx
+            sy[i] += a * dy
+            gx[i] += b * dx
+            gy[i] += b * dy
+        j += 1
+    for i in range(m):
+        sx[i] = px[i] + sx[i]
+        sy[i] = py[i] + sy[i]
+
+
+@numba.njit(cache=True)
 def _loess(t, x, y, half, ax, ay, vx, vy):
     n = t.shape[0]
     t0 = t[0]
@@ -70,13 +147,15 @@ def _loess(t, x, y, half, ax, ay, vx, vy):
     width = 2.0 * half
     # The fit is linear in the data: value and slope at t_i are sum_j k0_j x_j and
     # sum_j k1_j x_j (the "equivalent kernel"). On evenly sampled tracks the kernel is the
-    # same for every point whose window sits at the same offsets, so it is built once.
+    # same for every point whose window sits at the same offsets, so it is built once, and
+    # applied to the whole run of points that share it at once (_apply_kernel).
     k0 = np.empty(n)
     k1 = np.empty(n)
     uniform = _is_uniform(t)
     prev_off = -1
     prev_len = -1
     prev_h = -1.0
+    run = 0  # first point of the run that shares the current kernel
     lo = 0
     hi = 0
     for i in range(n):
@@ -96,6 +175,9 @@ def _loess(t, x, y, half, ax, ay, vx, vy):
         while hi < n and t[hi] <= stop:
             hi += 1
         if not (uniform and lo - i == prev_off and hi - lo == prev_len and abs(h - prev_h) <= 1e-12 * h):
+            if i > run:
+                _apply_kernel(x, y, k0, k1, prev_off, prev_len, run, i, ax, ay, vx, vy)
+            run = i
             inv_h = 1.0 / h
             s0 = s1 = s2 = s3 = s4 = 0.0
             for j in range(lo, hi):
@@ -120,22 +202,8 @@ def _loess(t, x, y, half, ax, ay, vx, vy):
             prev_off = lo - i
             prev_len = hi - lo
             prev_h = h
-        xi = x[i]
-        yi = y[i]
-        cx0 = cx1 = cy0 = cy1 = 0.0
-        for j in range(lo, hi):
-            dx = x[j] - xi
-            dy = y[j] - yi
-            a = k0[j - lo]
-            b = k1[j - lo]
-            cx0 += a * dx
-            cy0 += a * dy
-            cx1 += b * dx
-            cy1 += b * dy
-        ax[i] = xi + cx0
-        ay[i] = yi + cy0
-        vx[i] = cx1
-        vy[i] = cy1
+    if n > run:
+        _apply_kernel(x, y, k0, k1, prev_off, prev_len, run, n, ax, ay, vx, vy)
 
 
 @numba.njit(cache=True)
@@ -283,6 +351,18 @@ def _lateral_deviation(x, y, ax, ay, vx, vy):
 
 
 @numba.njit(cache=True)
+def _evenly_spaced(t, frame_dt, max_lag):
+    """True when every step of ``t`` is one frame (``frame_dt``), so close that ``max_lag``
+    steps in a row stay within a quarter frame of ``max_lag`` frames."""
+    n = t.shape[0]
+    tol = 0.1 * frame_dt / max(max_lag, 1)
+    for i in range(n - 1):
+        if abs(t[i + 1] - t[i] - frame_dt) > tol:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
 def _beat_rms(t, x, y, ax, ay, frame_dt, max_lag):
     """RMS excursion of the head about its average path that persists from frame to frame.
 
@@ -304,6 +384,30 @@ def _beat_rms(t, x, y, ax, ay, frame_dt, max_lag):
         total += ex * ex + ey * ey
     best = -math.inf
     tol = 0.25 * frame_dt
+    if _evenly_spaced(t, frame_dt, max_lag):
+        # no gap: the point k frames after point i is point i + k. The sums of all lags
+        # are built in one pass, lags innermost (independent sums, vectorised); each
+        # lag's sum still runs over i in order, as below, so the result is the same to
+        # the bit.
+        rx = np.empty(n)
+        ry = np.empty(n)
+        for i in range(n):
+            rx[i] = x[i] - ax[i]
+            ry[i] = y[i] - ay[i]
+        acc = np.zeros(max_lag + 1)
+        for i in range(n - 1):
+            top = min(max_lag, n - 1 - i)
+            xi = rx[i]
+            yi = ry[i]
+            qx = rx[i : i + top + 1]
+            qy = ry[i : i + top + 1]
+            for k in range(1, top + 1):
+                acc[k] += xi * qx[k] + yi * qy[k]
+        for k in range(1, min(max_lag, n - 1) + 1):
+            best = max(best, acc[k] / (n - k))
+        if best == -math.inf:
+            return math.sqrt(total / n)
+        return math.sqrt(best) if best > 0.0 else 0.0
     for k in range(1, max_lag + 1):
         lag = k * frame_dt
         acc = 0.0
@@ -620,3 +724,129 @@ def all_tracks(t, x, y, offsets, window_s, method, hysteresis, prog_window_s, ju
             t[a:b], x[a:b], y[a:b], window_s, method, hysteresis, prog_window_s, jump_factor, jump_speed, frame_dt, res[k]
         )
     return res
+
+
+@numba.njit(cache=True)
+def group_rows(frame, track_id, score, observed_only, x1, y1, x2, y2, cls):
+    """Rows of a frame-sorted box table grouped by track, for :func:`all_tracks`.
+
+    Keeps the tracked rows (``track_id != -1``) and, with ``observed_only``, those with
+    ``score > 0``. Returns ``ok`` (False when ``frame`` is not sorted: the caller then
+    groups another way), ``order`` (kept row indices sorted by ``(track_id, frame)``, rows
+    of one track and frame in table order, as a stable sort gives), ``ids`` (ascending),
+    ``offsets`` (track ``k`` owns ``order[offsets[k]:offsets[k+1]]``), and per sorted row
+    ``frame`` (int64) and the box centre ``cx, cy`` (float64 pixels), the majority class
+    of each track (ties to the smallest class id) and ``dup`` (the row repeats the frame
+    of the row before it in the same track).
+    """
+    n = frame.shape[0]
+    keep = np.empty(n, np.int64)
+    m = 0
+    lo_id = 0
+    hi_id = -1
+    prev = -(2**62)
+    ok = True
+    for r in range(n):
+        f = frame[r]
+        if f < prev:
+            ok = False
+        prev = f
+        tid = track_id[r]
+        if tid == -1 or (observed_only and not score[r] > 0.0):
+            continue
+        if m == 0:
+            lo_id = tid
+            hi_id = tid
+        elif tid < lo_id:
+            lo_id = tid
+        elif tid > hi_id:
+            hi_id = tid
+        keep[m] = r
+        m += 1
+    keep = keep[:m]
+    order = np.empty(m, np.int64)
+    if m and hi_id - lo_id <= 4 * m + 1024:
+        # counting sort by track id: stable, so each track's rows keep the table's (frame) order
+        span = hi_id - lo_id + 1
+        start = np.zeros(span + 1, np.int64)
+        for q in range(m):
+            start[track_id[keep[q]] - lo_id + 1] += 1
+        n_tracks = 0
+        for v in range(span):
+            if start[v + 1] > 0:
+                n_tracks += 1
+            start[v + 1] += start[v]
+        ids = np.empty(n_tracks, np.int64)
+        offsets = np.empty(n_tracks + 1, np.int64)
+        k = 0
+        for v in range(span):
+            if start[v + 1] > start[v]:
+                ids[k] = v + lo_id
+                offsets[k] = start[v]
+                k += 1
+        offsets[n_tracks] = m
+        fill = start[:span].copy()
+        for q in range(m):
+            r = keep[q]
+            v = track_id[r] - lo_id
+            order[fill[v]] = r
+            fill[v] += 1
+    else:
+        tids = np.empty(m, np.int64)
+        for q in range(m):
+            tids[q] = track_id[keep[q]]
+        srt = np.argsort(tids, kind="mergesort")
+        n_tracks = 0
+        for q in range(m):
+            order[q] = keep[srt[q]]
+            if q == 0 or tids[srt[q]] != tids[srt[q - 1]]:
+                n_tracks += 1
+        ids = np.empty(n_tracks, np.int64)
+        offsets = np.empty(n_tracks + 1, np.int64)
+        k = 0
+        for q in range(m):
+            if q == 0 or tids[srt[q]] != tids[srt[q - 1]]:
+                ids[k] = tids[srt[q]]
+                offsets[k] = q
+                k += 1
+        offsets[n_tracks] = m
+    out_frame = np.empty(m, np.int64)
+    cx = np.empty(m)
+    cy = np.empty(m)
+    dup = np.zeros(m, np.bool_)
+    for q in range(m):
+        r = order[q]
+        out_frame[q] = frame[r]
+        cx[q] = 0.5 * (np.float64(x1[r]) + np.float64(x2[r]))
+        cy[q] = 0.5 * (np.float64(y1[r]) + np.float64(y2[r]))
+    n_tracks = ids.shape[0]
+    major = np.empty(n_tracks, cls.dtype)
+    for k in range(n_tracks):
+        a = offsets[k]
+        b = offsets[k + 1]
+        for q in range(a + 1, b):
+            if out_frame[q] == out_frame[q - 1]:
+                dup[q] = True
+        c0 = cls[order[a]]
+        same = True
+        for q in range(a + 1, b):
+            if cls[order[q]] != c0:
+                same = False
+                break
+        if same:
+            major[k] = c0
+            continue
+        vals = np.empty(b - a, cls.dtype)
+        for q in range(a, b):
+            vals[q - a] = cls[order[q]]
+        vals.sort()
+        best = vals[0]
+        best_count = 0
+        run = 0
+        for q in range(b - a):
+            run = run + 1 if q > 0 and vals[q] == vals[q - 1] else 1
+            if run > best_count:  # strictly more: ties keep the smaller class id
+                best_count = run
+                best = vals[q]
+        major[k] = best
+    return ok, order, ids, offsets, out_frame, cx, cy, major, dup

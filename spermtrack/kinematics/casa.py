@@ -239,10 +239,12 @@ def casa(
     scale = calibration.scale
     fps = calibration.fps
 
-    if not interpolated and len(tracks):
-        tracks = tracks.filter(tracks.score > 0)
+    observed_only = not interpolated  # the boxes the tracker interpolated (score 0) are left out
     frame_dt = 1.0 / fps
     if frame_times is not None:
+        if observed_only and len(tracks):
+            tracks = tracks.filter(tracks.score > 0)
+        observed_only = False
         from ..timebase import FrameTimes
 
         if not isinstance(frame_times, FrameTimes):
@@ -252,7 +254,7 @@ def casa(
         if len(tracks) and frame_times.num_repeated:
             tracks = tracks.filter(frame_times.distinct[tracks.frame])
     ids, offsets, frame, cx, cy, cls_major, dup_tracks = _group_tracks(
-        tracks, None if image_size is None else _image_size(image_size)
+        tracks, None if image_size is None else _image_size(image_size), observed_only
     )
     # time from each track's first frame: durations are whole frames / fps with one rounding
     start = np.repeat(frame[offsets[:-1]], np.diff(offsets)) if len(ids) else frame
@@ -390,13 +392,47 @@ def casa(
     return df
 
 
-def _group_tracks(tracks: Boxes, image_size: tuple[int, int] | None = None):
+def _group_tracks(tracks: Boxes, image_size: tuple[int, int] | None = None, observed_only: bool = False):
     """Tracked rows grouped by track and sorted by frame, duplicate frames averaged.
 
+    With ``observed_only`` the rows with ``score == 0`` (interpolated) are left out.
     Returns ``ids (T,)``, ``offsets (T+1,)``, ``frame``, ``cx``, ``cy`` (float64 pixels,
     clipped boxes re-centred when ``image_size`` is given), the majority class of each
     track and a boolean array marking tracks that had two boxes in one frame.
     """
+    ok, order, ids, offsets, frame, cx, cy, cls_major, dup = K.group_rows(
+        tracks.frame, tracks.track_id, tracks.score, observed_only, tracks.x1, tracks.y1, tracks.x2, tracks.y2, tracks.cls
+    )
+    if not ok:  # rows not in frame order (a table built without validation): the general way
+        if observed_only:
+            tracks = tracks.filter(tracks.score > 0)
+        return _group_tracks_sorting(tracks, image_size)
+    n_tracks = len(ids)
+    if image_size is not None and len(frame):
+        row_track = np.repeat(np.arange(n_tracks), np.diff(offsets))
+        x1, x2 = tracks.x1[order].astype(np.float64), tracks.x2[order].astype(np.float64)
+        y1, y2 = tracks.y1[order].astype(np.float64), tracks.y2[order].astype(np.float64)
+        x1, x2 = _unclip(x1, x2, 0.0, float(image_size[0]), row_track, n_tracks)
+        y1, y2 = _unclip(y1, y2, 0.0, float(image_size[1]), row_track, n_tracks)
+        cx = 0.5 * (x1 + x2)
+        cy = 0.5 * (y1 + y2)
+    dup_tracks = np.zeros(n_tracks, bool)
+    if dup.any():
+        row_track = np.repeat(np.arange(n_tracks), np.diff(offsets))
+        dup_tracks[row_track[dup]] = True
+        start = ~dup
+        group = np.cumsum(start) - 1
+        size = np.bincount(group).astype(np.float64)
+        cx = np.bincount(group, weights=cx) / size
+        cy = np.bincount(group, weights=cy) / size
+        frame = frame[start]
+        row_track = row_track[start]
+        offsets = np.searchsorted(row_track, np.arange(n_tracks + 1)).astype(np.int64)
+    return ids, offsets, frame, cx, cy, cls_major, dup_tracks
+
+
+def _group_tracks_sorting(tracks: Boxes, image_size: tuple[int, int] | None = None):
+    """:func:`_group_tracks` by sorting (``Boxes.by_track``), for tables whose rows are not in frame order."""
     order, ids, offsets = tracks.by_track()
     frame = tracks.frame[order].astype(np.int64)
     x1, x2 = tracks.x1[order].astype(np.float64), tracks.x2[order].astype(np.float64)
