@@ -152,9 +152,7 @@ def evaluate(data: Path, onnx: Path, out: Path, split: str = "val") -> dict:
             entry[look]["videos"] = len(sel)
             entry[look]["per_class"] = {c: {k: round(float(v), 4) for k, v in m.items()} for c, m in s.per_class.items()}
         results[name] = entry
-        print(
-            f"  {name}: " + ", ".join(f"{lk} mAP50 {entry[lk]['mAP50']:.3f}" for lk in (*sorted(set(look_of.values())), "all"))
-        )
+        print(f"  {name}: " + ", ".join(f"{lk} mAP50 {entry[lk]['mAP50']:.3f}" for lk in (*sorted(set(look_of.values())), "all")))
     results["data"], results["split"] = str(data), split
     name = "default_model_eval.json" if split == "val" else "default_model_test.json"
     tmp = out / (name + ".tmp")
