@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
                 f"in {time.perf_counter() - t0:.1f} s",
                 file=sys.stderr,
             )
+        for warning in result.warnings:  # the demo's own clip raises none; a --look it cannot read does
+            print(f"warning: {warning}", file=sys.stderr)
         unit = result.calibration.speed_unit
         print(f"Five fastest sperm by VSL ({unit}):")
         print_fastest(result.fastest(5), unit, "vsl")
