@@ -13,6 +13,21 @@ class SpermtrackError(Exception):
     """Base class of all errors raised by spermtrack on bad input or bad state."""
 
 
+class ParameterError(SpermtrackError, ValueError):
+    """A setting or argument is out of range, of the wrong type, or contradicts another one.
+
+    The message names the setting (its command-line flag where it has one) and the value.
+    """
+
+
+class ParameterTypeError(SpermtrackError, TypeError):
+    """An argument has a type spermtrack cannot use (names the argument and the types it takes)."""
+
+
+class StateError(SpermtrackError, RuntimeError):
+    """An object is used in a state that does not allow it (a tracker already finished, ...)."""
+
+
 class BoxesError(SpermtrackError, ValueError):
     """A :class:`~spermtrack.Boxes` table is inconsistent (shapes, NaN, x2 < x1, unsorted frames)."""
 

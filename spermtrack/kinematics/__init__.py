@@ -9,6 +9,7 @@ Definitions, conventions, sources and measured accuracy: docs/kinematics.md.
 """
 
 from .casa import COLUMNS, casa
+from .config import CasaConfig, CasaConfigError
 from .motility import MOTILITY_CLASSES, MotilityThresholds, classify_motility
 from .patterns import PATTERNS, PatternCriteria, classify_pattern
 from .ranking import fastest
@@ -17,6 +18,8 @@ from .summary import summarize
 
 __all__ = [
     "casa",
+    "CasaConfig",
+    "CasaConfigError",
     "summarize",
     "fastest",
     "average_path",

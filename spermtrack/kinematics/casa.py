@@ -29,15 +29,18 @@ the DataFrame's ``attrs`` say so, and the WHO class is ``"uncalibrated"``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..boxes import Boxes
 from ..calibration import Calibration
-from ..errors import BoxesError, CalibrationError
+from ..errors import BoxesError, CalibrationError, ParameterError, ParameterTypeError
 from . import _kernel as K
-from .motility import UNCALIBRATED, MotilityThresholds, classify_motility
-from .patterns import PatternCriteria, classify_pattern
-from .smoothing import DEFAULT_SMOOTHING_S, method_code
+from .config import CasaConfig
+from .motility import UNCALIBRATED, classify_motility
+from .patterns import classify_pattern
+from .smoothing import method_code
 
 #: Columns of :func:`casa`'s DataFrame, in order.
 COLUMNS: tuple[str, ...] = (
@@ -78,22 +81,11 @@ OK = "ok"
 def casa(
     tracks: Boxes,
     calibration: Calibration,
+    config: CasaConfig | None = None,
     *,
-    smoothing_s: float = DEFAULT_SMOOTHING_S,
-    average: str = "loess",
-    min_points: int = 10,
-    min_duration_s: float = 0.5,
-    max_gap_s: float = 0.5,
-    jump_factor: float = 4.0,
-    jump_speed: float | None = 150.0,
-    max_vap: float | None = 200.0,
-    interpolated: bool = False,
     image_size: tuple[int, int] | None = None,
-    bcf_hysteresis_px: float = 0.5,
-    progressive_window_s: float = 1.0,
-    thresholds: MotilityThresholds | None = None,
-    criteria: PatternCriteria | None = None,
     frame_times=None,
+    **settings,
 ):
     """CASA kinematics, WHO class and path pattern of every track.
 
@@ -105,35 +97,13 @@ def casa(
         the box centre, in pixels.
     calibration : Calibration
         µm per pixel (or ``None``: results in pixels) and frames per second.
-    smoothing_s : float
-        Average-path window in seconds (full width), default 0.5 s; see
-        :mod:`spermtrack.kinematics.smoothing` and docs/kinematics.md for its choice.
-    average : {"loess", "mean"}
-        Average-path smoother: local quadratic tricube regression (default) or the
-        classic CASA running average.
-    min_points : int
-        Tracks with fewer detected points are flagged ``too_short``.
-    min_duration_s : float
-        Tracks shorter than this (seconds, first to last point) are flagged ``too_short``.
-    max_gap_s : float
-        Tracks missing more than this many seconds in a row are flagged ``long_gap``
-        (their kinematics still use the real time stamps; the path inside the gap is
-        unknown).
-    jump_factor, jump_speed : float
-        A step is an implausible jump (flag ``jump``, typical of an identity switch or a
-        detection landing on a neighbour) when its speed exceeds both ``jump_factor`` x
-        the track's median step speed and ``jump_speed`` µm/s. ``jump_speed`` is ignored
-        without a calibration (only the relative test applies) and may be ``None``.
-    max_vap : float or None
-        Tracks whose average-path speed exceeds this (µm/s) are flagged
-        ``implausible_speed``: no human spermatozoon sustains it (the fastest swim at
-        about 150 µm/s), so the track links different cells. Ignored without a
-        calibration; ``None`` turns the check off.
-    interpolated : bool
-        Use the boxes the tracker interpolated across short gaps (``score == 0``, see
-        :func:`spermtrack.track.track`). Off by default: they are not observations, and
-        a wrong gap closing would otherwise look like a smooth fast path. The
-        kinematics then span the gap with the real time stamps.
+    config : CasaConfig, optional
+        Every CASA setting (smoothing window, quality gates, WHO thresholds, pattern
+        criteria; :class:`~spermtrack.kinematics.config.CasaConfig`, documented
+        defaults when omitted).
+    **settings
+        Single settings of :class:`CasaConfig` by name (``smoothing_s=0.3``,
+        ``jump_speed=None``, ...), applied on top of ``config``.
     image_size : (int, int), optional
         ``(width, height)`` of the frames in pixels. When given, boxes cut by the image
         border are re-centred: a cell entering or leaving the field has a clipped box
@@ -141,15 +111,6 @@ def casa(
         short, fast tracks that cross the field. The clipped side is moved out to the
         track's median box width (height) from the side that is not clipped. Without it
         box centres are used as they are.
-    bcf_hysteresis_px : float
-        A crossing of the average path counts only once the head is this many pixels
-        on the other side, so that detection jitter does not make crossings.
-    progressive_window_s : float
-        Window of the progressive velocity ``vprog`` (WHO: 1 s).
-    thresholds : MotilityThresholds, optional
-        WHO class thresholds (µm/s, µm).
-    criteria : PatternCriteria, optional
-        Path pattern criteria.
     frame_times : spermtrack.timebase.FrameTimes, optional
         The video's true time base (repeated frames, real time stamps; see
         :mod:`spermtrack.timebase`). Boxes on repeated frames are left out (they show
@@ -194,8 +155,8 @@ def casa(
         ``tracks`` is not a :class:`~spermtrack.Boxes`.
     CalibrationError
         ``calibration`` is not a :class:`~spermtrack.Calibration`.
-    ValueError
-        A parameter is out of range.
+    ParameterError
+        A setting is out of range (also a ``ValueError``).
 
     Examples
     --------
@@ -221,21 +182,26 @@ def casa(
             f"casa() needs a spermtrack.Calibration(um_per_px, fps), got {type(calibration).__name__}; "
             "use Calibration(None, fps) for results in pixels"
         )
-    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 0:
-        raise ValueError(f"min_points must be a whole number >= 0, got {min_points!r}")
-    _check_positive("smoothing_s", smoothing_s, allow_zero=True)
-    _check_positive("min_duration_s", min_duration_s, allow_zero=True)
-    _check_positive("max_gap_s", max_gap_s, allow_zero=True)
-    _check_positive("jump_factor", jump_factor)
-    _check_positive("bcf_hysteresis_px", bcf_hysteresis_px, allow_zero=True)
-    _check_positive("progressive_window_s", progressive_window_s)
-    if jump_speed is not None:
-        _check_positive("jump_speed", jump_speed)
-    if max_vap is not None:
-        _check_positive("max_vap", max_vap)
+    if config is None:
+        config = CasaConfig()
+    elif not isinstance(config, CasaConfig):
+        raise ParameterTypeError(f"config must be a spermtrack.kinematics.CasaConfig, got {type(config).__name__}")
+    if settings:
+        names = {f.name for f in dataclasses.fields(CasaConfig)}
+        unknown = sorted(set(settings) - names)
+        if unknown:
+            raise ParameterError(f"casa() got unknown setting(s) {unknown}; CasaConfig has: {sorted(names)}")
+        if settings.get("thresholds") is None:
+            settings.pop("thresholds", None)
+        if settings.get("criteria") is None:
+            settings.pop("criteria", None)
+        config = config.replace(**settings)
+    smoothing_s, average, min_points = config.smoothing_s, config.average, config.min_points
+    min_duration_s, max_gap_s, jump_factor = config.min_duration_s, config.max_gap_s, config.jump_factor
+    jump_speed, max_vap, interpolated = config.jump_speed, config.max_vap, config.interpolated
+    bcf_hysteresis_px, progressive_window_s = config.bcf_hysteresis_px, config.progressive_window_s
+    thresholds, criteria = config.thresholds, config.criteria
     method = method_code(average)
-    thresholds = thresholds or MotilityThresholds()
-    criteria = criteria or PatternCriteria()
     scale = calibration.scale
     fps = calibration.fps
 
@@ -248,9 +214,11 @@ def casa(
         from ..timebase import FrameTimes
 
         if not isinstance(frame_times, FrameTimes):
-            raise ValueError(f"frame_times must be a spermtrack.timebase.FrameTimes, got {type(frame_times).__name__}")
+            raise ParameterError(f"frame_times must be a spermtrack.timebase.FrameTimes, got {type(frame_times).__name__}")
         if len(tracks) and int(tracks.frame.max()) >= frame_times.num_frames:
-            raise ValueError(f"frame_times cover {frame_times.num_frames} frames but a track has frame {int(tracks.frame.max())}")
+            raise ParameterError(
+                f"frame_times cover {frame_times.num_frames} frames but a track has frame {int(tracks.frame.max())}"
+            )
         if len(tracks) and frame_times.num_repeated:
             tracks = tracks.filter(frame_times.distinct[tracks.frame])
     ids, offsets, frame, cx, cy, cls_major, dup_tracks = _group_tracks(
@@ -371,20 +339,8 @@ def casa(
             "ratio_unit": "fraction",
             "calibration": calibration.to_dict(),
             "parameters": {
-                "smoothing_s": float(smoothing_s),
-                "average": average,
-                "min_points": int(min_points),
-                "min_duration_s": float(min_duration_s),
-                "max_gap_s": float(max_gap_s),
-                "jump_factor": float(jump_factor),
-                "jump_speed": None if jump_speed is None else float(jump_speed),
-                "max_vap": None if max_vap is None else float(max_vap),
-                "interpolated": bool(interpolated),
+                **config.to_dict(),
                 "image_size": None if image_size is None else list(_image_size(image_size)),
-                "bcf_hysteresis_px": float(bcf_hysteresis_px),
-                "progressive_window_s": float(progressive_window_s),
-                "thresholds": thresholds.to_dict(),
-                "criteria": criteria.to_dict(),
                 "frame_times": None if frame_times is None else frame_times.to_dict(),
             },
         }
@@ -519,16 +475,7 @@ def _image_size(image_size) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in image_size)
     except (TypeError, ValueError):
-        raise ValueError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
+        raise ParameterError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
     if width <= 0 or height <= 0:
-        raise ValueError(f"image_size must be positive, got {image_size!r}")
+        raise ParameterError(f"image_size must be positive, got {image_size!r}")
     return width, height
-
-
-def _check_positive(name: str, value, allow_zero: bool = False) -> None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")

@@ -26,7 +26,8 @@ missing (too few points) ``"unknown"``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -67,6 +68,14 @@ class PatternCriteria:
     circle_min_vap: float = 3.0
     linear_str: float = 0.8
     linear_wob: float = 0.5
+
+    def __post_init__(self) -> None:
+        from ..errors import ParameterError
+
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ParameterError(f"{type(self).__name__}.{f.name} must be a finite number >= 0, got {v!r}")
 
     def to_dict(self) -> dict:
         """The criteria as a plain dict (JSON-ready)."""
