@@ -1,6 +1,8 @@
-"""Frame sources: a video file, a folder of images or a VISEM-Tracking video folder.
+"""Frame sources: a video file or a folder of images.
 
-:func:`open_frames` returns a :class:`FrameSource`, which streams BGR ``uint8``
+:func:`spermtrack.io.sources.open_frames` (also reachable as ``spermtrack.io.open_frames``
+and ``spermtrack.io.frames.open_frames``) picks the source for a path, a VISEM-Tracking
+video folder or frame data and returns a :class:`FrameSource`, which streams BGR ``uint8``
 frames of shape ``(H, W, 3)`` one at a time (``for frame in src``) or in
 batches (``for first, batch in src.batches(16)``, ``batch`` of shape
 ``(B, H, W, 3)``). Memory is bounded by the batch size, never by the video:
@@ -483,7 +485,7 @@ def _timestamp_rate(pts: list[int], time_base) -> float | None:
     return _plausible(Fraction(1.0 / step_s).limit_denominator(1001 * 1000)) if step_s > 0 else None
 
 
-# --------------------------------------------------------------------------- dispatch
+# --------------------------------------------------------------------------- folders
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -494,75 +496,14 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return [folder / n for n in names]
 
 
-def open_frames(source, fps: float | None = None) -> FrameSource:
-    """Open a frame source.
+def __getattr__(name: str):
+    """``spermtrack.io.frames.open_frames`` keeps working: the dispatcher lives in :mod:`spermtrack.io.sources`.
 
-    Parameters
-    ----------
-    source : path-like, FrameSource, VisemVideo, array or iterable of frames
-        A video file; a folder of images (natural order); a VISEM-Tracking
-        video folder (its ``images/`` when present, else ``<id>.mp4``); a single
-        image (one frame); a multi-page TIFF stack; a NumPy array ``(T, H, W)`` or
-        ``(T, H, W, 3)``, a list or any iterable of frames, a ``cv2.VideoCapture``
-        (see :mod:`spermtrack.io.stack`: grey and 16-bit frames become 8-bit BGR).
-    fps : float, optional
-        Frame rate to use; overrides the video's (an image folder has none
-        otherwise; a VISEM folder reports its video's, see
-        :attr:`spermtrack.io.visem.VisemVideo.fps`).
-
-    Returns
-    -------
-    FrameSource
-
-    Raises
-    ------
-    VideoError
-        A missing path, an unreadable or corrupt video, a folder without images.
+    It is looked up on first use (not imported at the top) because the dispatcher sits above
+    this module and :mod:`spermtrack.io.visem`, which both import nothing above them.
     """
-    from .stack import is_frame_data, open_frame_data, open_tiff
-    from .visem import VisemVideo, is_video_folder
+    if name == "open_frames":
+        from .sources import open_frames
 
-    if is_frame_data(source) and not isinstance(source, VisemVideo):  # arrays, lists, iterables (spermtrack.io.stack)
-        return open_frame_data(source, fps=fps)
-    if isinstance(source, FrameSource):
-        if fps is not None:
-            source.fps = float(fps)
-            source.fps_source = "user"
-        return source
-    if isinstance(source, VisemVideo):
-        return _open_visem(source, fps)
-    path = Path(source)
-    if not path.exists():
-        raise VideoError(f"{path}: no such file or folder")
-    if path.is_dir():
-        if is_video_folder(path):
-            return _open_visem(VisemVideo(path), fps)
-        images = list_images(path)
-        if images:
-            return ImageSequence(images, fps=fps, path=path)
-        raise VideoError(f"{path}: the folder holds no images ({', '.join(IMAGE_EXTENSIONS)}) and is not a VISEM video folder")
-    if path.suffix.lower() in (".tif", ".tiff"):  # multi-page stacks (Fiji) through tifffile
-        return open_tiff(path, fps)
-    if path.suffix.lower() in IMAGE_EXTENSIONS:
-        return ImageSequence([path], fps=fps, path=path)
-    return VideoFile(path, fps=fps)
-
-
-def _open_visem(video, fps: float | None) -> FrameSource:
-    """The frames of a VISEM video folder with the frame rate's origin; VISEM's nominal 50 is never assumed."""
-    if fps is not None:
-        src = video.open_frames(fps=fps)
-        src.fps_source = "user"
-        return src
-    origin = video.fps_source
-    if origin == "default":  # neither the mp4 nor spermtrack.json states a rate: none is known
-        src = video.open_frames(fps=None)
-        src.fps, src.fps_source = None, None
-        return src
-    src = video.open_frames(fps=video.fps)
-    if origin == "mp4":
-        info = video._video_info() or {}
-        src.fps_source = info.get("fps_source") or "container"
-    else:
-        src.fps_source = origin
-    return src
+        return open_frames
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
