@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..jsonutil import to_jsonable as json_safe  # the package's one JSON helper, under the name evaluate has exported
 from ._inputs import EvaluationError
 from .hota import ALPHAS, combine_hota, final_fields
 from .table import format_value, render
@@ -360,19 +361,6 @@ class TrackingScores:
     def with_name(self, name: str) -> TrackingScores:
         """A copy named ``name``."""
         return replace(self, name=name)
-
-
-def json_safe(obj):
-    """``obj`` with NaN and infinities replaced by ``None`` (strict JSON has neither), recursively."""
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 __all__ = ["COUNT_FIELDS", "RATIO_FIELDS", "TrackingScores", "json_safe"]
