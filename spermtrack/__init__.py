@@ -8,6 +8,7 @@ sources), :mod:`spermtrack.detect`, :mod:`spermtrack.track`,
 :mod:`spermtrack.simulate`, :mod:`spermtrack.viz`.
 """
 
+from ._version import __version__
 from .boxes import CLASS_NAMES, CLUSTER, PINHEAD, SPERM, UNTRACKED, Boxes
 from .calibration import Calibration
 from .errors import (
@@ -20,8 +21,6 @@ from .errors import (
     VideoError,
 )
 from .pipeline import Analysis, analyze
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Analysis",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_dir, atomic_open
 from ..calibration import Calibration
 from .params import VISEM_TRAIN_IDS, VISEM_VAL_IDS, visem_video

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..boxes import Boxes
 from ..calibration import Calibration
 from ..jsonutil import to_jsonable
