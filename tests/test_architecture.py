@@ -276,3 +276,16 @@ def test_lazy_imports_close_no_cycle_but_the_allowed_ones():
     both = {m: {t for t in TOP[m] | LAZY[m] if (m, t) not in skip} for m in MODULES}
     cycles = _cycles(both)
     assert not cycles, "cycles of imports, lazy ones included: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_docs_table_is_the_test_table():
+    """docs/architecture.md's layer table lists every entry of LAYERS in its row."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == len(set(LAYERS.values()))
+    for name, layer in LAYERS.items():
+        if name in ("", "__main__"):
+            continue
+        row = next(r for r in rows if r.startswith(f"| {layer} "))
+        cell = row.split("|")[2]
+        assert f"`{name}`" in cell or f"`{name}/`" in cell, f"{name} (layer {layer}) is not in docs/architecture.md's row {layer}"
