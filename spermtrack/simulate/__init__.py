@@ -14,9 +14,9 @@ Models, parameters and their sources: docs/simulator.md.
 """
 
 from .camera import Camera
+from .look import Look
 from .motion import Swimmer
 from .params import WHO_CLASSES, MotionParams, SceneParams
-from .render import Look
 from .video import SimulatedVideo, simulate_video
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The camera after the sensor: tone curve, colour, compression (:class:`Camera`).
 
-A simulated frame leaves :class:`~spermtrack.simulate.render.Renderer`'s composition as 8-bit
+A simulated frame leaves :class:`~spermtrack.simulate.scene.Renderer`'s composition as 8-bit
 BGR (optics blur, defocus, motion blur, illumination and sensor noise are drawn there, so
 noise stays sharp). The camera chain then applies, in this order:
 

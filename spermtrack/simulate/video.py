@@ -12,6 +12,7 @@ from .._version import __version__
 from ..boxes import Boxes
 from ..calibration import Calibration
 from ..jsonutil import to_jsonable
+from .look import LOOKS, VISEM_HEAD_PX, Look, random_look, sample_look
 from .motion import Motion, Swimmer, integrate, sample_drift, sample_population
 from .params import (
     VISEM_VIDEOS,
@@ -21,7 +22,7 @@ from .params import (
     sample_motility_mix,
     visem_video,
 )
-from .render import LOOKS, VISEM_HEAD_PX, Look, Renderer, random_look, sample_look
+from .scene import Renderer
 from .truth import Truth, label_motion
 
 #: Probability that a video of look "mixed" is "bright" (2 of the 8 clean reference frames, 3
@@ -166,7 +167,7 @@ def simulate_video(
         (VISEM's light look: dark-cored heads in white halos on lavender), "brightfield" (dark
         heads, weak or no halo, faint tails, on light grey), "negative-phase" (dark heads in a
         bright halo rim on mid grey), "mixed" (VISEM's two: bright with probability 0.3) or
-        "random": a family drawn with :data:`~spermtrack.simulate.render.RANDOM_LOOK_P`, every
+        "random": a family drawn with :data:`~spermtrack.simulate.look.RANDOM_LOOK_P`, every
         look parameter and a random camera (tone curve, colour cast or grey, resampling,
         H.264), more distractors (``Look.particles_factor``, ``round_cells_factor``), and, unless given, the frame
         size (:data:`RANDOM_SIZES`) and the head size (:data:`RANDOM_HEAD_PX`). A :class:`Look` is used as it is (to re-render a video).
