@@ -259,14 +259,35 @@ def sample_population(
     probability of being labelled (in the image and within ``focus_label_um``), and exactly
     ``round(density)`` of them start labelled, so frame 0 has the requested count.
     """
+    mix = np.asarray(motility_mix, float)
+    mix = mix / mix.sum()
+    n_in, n_total = _sperm_count(rng, density, mix, image_size, motion, scene)
+    um = calibration.um_per_px
+    rows = _sperm_rows(rng, n_in, n_total, mix, um, image_size, motion, scene)
+    rows += _pinhead_rows(rng, pinheads, num_frames, um, image_size, motion, scene)
+    rows += _cluster_rows(rng, clusters, num_frames, um, image_size, motion, scene)
+    rows += [_swimmer_row(s, um, scene) for s in swimmers]
+    return _population_from_rows(rows)
+
+
+def _sperm_count(
+    rng: np.random.Generator,
+    density: float,
+    mix: np.ndarray,
+    image_size: tuple[int, int],
+    motion: MotionParams,
+    scene: SceneParams,
+) -> tuple[int, int]:
+    """``(n_in, n_total)``: sperm that start labelled (``density`` rounded at random) and sperm in the whole field.
+
+    The field is larger than the labelled region (margin, depth), so ``n_total`` is ``density``
+    divided by the labelled fraction of the field.
+    """
     w, h = image_size
     m = scene.margin_px
-    um = calibration.um_per_px
     # the region where a cell is labelled in the steady state: the image plus the part of a box
     # that may stick out (~0.15 of a 23 px box on each side), and the focal range plus half the
     # hysteresis (cells leaving focus stay labelled a little farther than those arriving)
-    mix = np.asarray(motility_mix, float)
-    mix = mix / mix.sum()
     edge = 2 * (0.5 - 0.5 * (scene.min_visible_fraction + scene.keep_visible_fraction)) * scene.sperm_box_px[0]
     area_frac = ((w + edge) * (h + edge)) / ((w + 2 * m) * (h + 2 * m))
     # immotile cells lie on the glass and keep their depth: only motile ones fill the hysteresis band
@@ -274,43 +295,62 @@ def sample_population(
     density = max(0.0, float(density))
     n_in = _stochastic_round(rng, density)
     n_total = max(n_in, int(round(density / (area_frac * focus_frac))))
+    return n_in, n_total
+
+
+def _cell_row(
+    rng,
+    um,
+    kind,
+    cls,
+    who,
+    x_px,
+    y_px,
+    theta,
+    speed=0.0,
+    amp=0.0,
+    freq=0.0,
+    curv=0.0,
+    dr=0.0,
+    fluct=0.0,
+    dt=0.0,
+    z=0.0,
+    vz=0.0,
+    dz=0.0,
+    bw=23.0,
+    bh=23.0,
+    tail=0.0,
+    user=False,
+    span=(-1.0, 1e9),
+) -> dict:
+    """One cell of the population (a row of :class:`Population`); draws its beat phase.
+
+    ``(x_px, y_px)`` is where the head is in frame 0: the average path is off by the oscillation.
+    """
+    phase = rng.uniform(0, 2 * np.pi)
+    lat = amp * np.sin(phase)
+    return dict(
+        kind=kind, cls=cls, who=who, x0_um=x_px * um + lat * np.sin(theta), y0_um=y_px * um - lat * np.cos(theta),
+        theta0=theta, speed=speed, amplitude=amp, frequency=freq, phase=phase, curvature=curv, rot_diffusion=dr,
+        speed_fluct=fluct, trans_diffusion=dt, z0=z, vz=vz, z_diffusion=dz, box_w=bw, box_h=bh, tail_px=tail, user=user,
+        present_from=float(span[0]), present_to=float(span[1]),
+    )  # fmt: skip
+
+
+def _sperm_rows(
+    rng: np.random.Generator,
+    n_in: int,
+    n_total: int,
+    mix: np.ndarray,
+    um: float,
+    image_size: tuple[int, int],
+    motion: MotionParams,
+    scene: SceneParams,
+) -> list[dict]:
+    """The random sperm: the first ``n_in`` start labelled (in the image, in focus), the others elsewhere in the field."""
+    w, h = image_size
+    m = scene.margin_px
     rows: list[dict] = []
-
-    def add(
-        kind,
-        cls,
-        who,
-        x_px,
-        y_px,
-        theta,
-        speed=0.0,
-        amp=0.0,
-        freq=0.0,
-        curv=0.0,
-        dr=0.0,
-        fluct=0.0,
-        dt=0.0,
-        z=0.0,
-        vz=0.0,
-        dz=0.0,
-        bw=23.0,
-        bh=23.0,
-        tail=0.0,
-        user=False,
-        span=(-1.0, 1e9),
-    ):
-        # (x_px, y_px) is where the head is in frame 0: the average path is off by the oscillation
-        phase = rng.uniform(0, 2 * np.pi)
-        lat = amp * np.sin(phase)
-        rows.append(
-            dict(
-                kind=kind, cls=cls, who=who, x0_um=x_px * um + lat * np.sin(theta), y0_um=y_px * um - lat * np.cos(theta),
-                theta0=theta, speed=speed, amplitude=amp, frequency=freq, phase=phase, curvature=curv, rot_diffusion=dr,
-                speed_fluct=fluct, trans_diffusion=dt, z0=z, vz=vz, z_diffusion=dz, box_w=bw, box_h=bh, tail_px=tail, user=user,
-                present_from=float(span[0]), present_to=float(span[1]),
-            )
-        )  # fmt: skip
-
     for i in range(n_total):
         who = int(rng.choice(4, p=mix))
         side = _box_side(rng, scene.sperm_box_px)
@@ -334,29 +374,30 @@ def sample_population(
         theta = rng.uniform(-np.pi, np.pi)
         if who == IMMOTILE:
             dt = rng.uniform(*motion.immotile_diffusion_um2_s)
-            add(
-                KIND_SPERM,
-                SPERM,
-                who,
-                x,
-                y,
-                theta,
-                dr=0.005,
-                dt=dt,
-                z=z,
-                dz=0.0,
-                bw=bw,
-                bh=bh,
-                tail=tail,
+            rows.append(
+                _cell_row(rng, um, KIND_SPERM, SPERM, who, x, y, theta, dr=0.005, dt=dt, z=z, dz=0.0, bw=bw, bh=bh, tail=tail)
             )
         else:
             speed, amp, freq, curv, dr = _sample_motile(rng, who, motion)
             vz = rng.normal(0.0, motion.vertical_speed_um_s)
-            add(KIND_SPERM, SPERM, who, x, y, theta, speed, amp, freq, curv, dr, motion.speed_fluctuation, 0.0, z, vz,
-                motion.vertical_diffusion_um2_s, bw, bh, tail)  # fmt: skip
+            rows.append(_cell_row(rng, um, KIND_SPERM, SPERM, who, x, y, theta, speed, amp, freq, curv, dr, motion.speed_fluctuation,
+                                  0.0, z, vz, motion.vertical_diffusion_um2_s, bw, bh, tail))  # fmt: skip
+    return rows
 
-    spans = object_spans(rng, pinheads, num_frames, scene.object_group_p)
-    for span in spans:
+
+def _pinhead_rows(
+    rng: np.random.Generator,
+    pinheads: float,
+    num_frames: int | None,
+    um: float,
+    image_size: tuple[int, int],
+    motion: MotionParams,
+    scene: SceneParams,
+) -> list[dict]:
+    """Small-or-pinhead objects (class 2): pinhead sperm that twitch, circle or lie still, and small round cells."""
+    w, h = image_size
+    rows: list[dict] = []
+    for span in object_spans(rng, pinheads, num_frames, scene.object_group_p):
         side = _box_side(rng, scene.pinhead_box_px)
         x, y = rng.uniform(0.5 * side, w - 0.5 * side), rng.uniform(0.5 * side, h - 0.5 * side)
         z = rng.uniform(-0.8, 0.8) * motion.focus_label_um
@@ -366,44 +407,61 @@ def sample_population(
             who = int(rng.choice((NONPROG, IMMOTILE), p=(0.6, 0.4)))
             tail = rng.uniform(*scene.tail_px) * 0.8
             if who == IMMOTILE:
-                add(KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, dt=0.05, z=z, bw=side, bh=side, tail=tail, span=span)
+                rows.append(_cell_row(rng, um, KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, dt=0.05, z=z, bw=side, bh=side,
+                                      tail=tail, span=span))  # fmt: skip
             else:
                 speed, amp, freq, curv, dr = _sample_motile(rng, who, motion)
-                add(KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, speed, amp, freq, curv, dr, motion.speed_fluctuation,
-                    z=z, bw=side, bh=side, tail=tail, span=span)  # fmt: skip
+                rows.append(_cell_row(rng, um, KIND_PINHEAD_SPERM, PINHEAD, who, x, y, theta, speed, amp, freq, curv, dr,
+                                      motion.speed_fluctuation, z=z, bw=side, bh=side, tail=tail, span=span))  # fmt: skip
         else:
-            add(KIND_ROUND_CELL, PINHEAD, IMMOTILE, x, y, theta, dr=0.01, dt=0.05, z=z, bw=side,
-                bh=side * np.exp(rng.normal(0, 0.05)), span=span)  # fmt: skip
+            rows.append(_cell_row(rng, um, KIND_ROUND_CELL, PINHEAD, IMMOTILE, x, y, theta, dr=0.01, dt=0.05, z=z, bw=side,
+                                  bh=side * np.exp(rng.normal(0, 0.05)), span=span))  # fmt: skip
+    return rows
 
+
+def _cluster_rows(
+    rng: np.random.Generator,
+    clusters: float,
+    num_frames: int | None,
+    um: float,
+    image_size: tuple[int, int],
+    motion: MotionParams,
+    scene: SceneParams,
+) -> list[dict]:
+    """Clusters (class 1): slowly drifting, nearly still groups of cells."""
+    w, h = image_size
+    rows: list[dict] = []
     for span in object_spans(rng, clusters, num_frames, scene.object_group_p):
         bw = _box_side(rng, scene.cluster_w_px)
         bh = _box_side(rng, scene.cluster_h_px)
         x, y = rng.uniform(0.5 * bw, w - 0.5 * bw), rng.uniform(0.5 * bh, h - 0.5 * bh)
         z = rng.uniform(-0.6, 0.6) * motion.focus_label_um
-        add(KIND_CLUSTER, CLUSTER, IMMOTILE, x, y, 0.0, dr=0.0004, dt=0.02, z=z, bw=bw, bh=bh, span=span)
-
-    for s in swimmers:
-        who = WHO_CLASSES.index(s.who_class) if s.who_class else who_class_of(
-            s.speed_um_s, s.curvature_per_um, s.lateral_amplitude_um, s.beat_frequency_hz
-        )  # fmt: skip
-        kind = KIND_PINHEAD_SPERM if s.cls == PINHEAD else KIND_SPERM
-        theta = np.deg2rad(s.heading_deg)
-        box = float(scene.sperm_box_px[0]) if s.box_px is None else float(s.box_px)
         rows.append(
-            dict(
-                kind=kind, cls=int(s.cls), who=who, x0_um=0.0, y0_um=0.0, theta0=theta, speed=s.speed_um_s,
-                amplitude=s.lateral_amplitude_um, frequency=s.beat_frequency_hz, phase=s.phase_rad,
-                curvature=s.curvature_per_um, rot_diffusion=s.rotational_diffusion, speed_fluct=0.0, trans_diffusion=0.0,
-                z0=s.z_um, vz=0.0, z_diffusion=0.0, box_w=box, box_h=box,
-                tail_px=float(np.mean(scene.tail_px)), user=True, present_from=-1.0, present_to=1e9,
-            )
-        )  # fmt: skip
-        # the given position is the head's: move the average path back by the lateral offset
-        lat = s.lateral_amplitude_um * np.sin(s.phase_rad)
-        rows[-1]["x0_um"] = s.x_px * um + lat * np.sin(theta)
-        rows[-1]["y0_um"] = s.y_px * um - lat * np.cos(theta)
+            _cell_row(rng, um, KIND_CLUSTER, CLUSTER, IMMOTILE, x, y, 0.0, dr=0.0004, dt=0.02, z=z, bw=bw, bh=bh, span=span)
+        )
+    return rows
 
-    return _population_from_rows(rows)
+
+def _swimmer_row(s: Swimmer, um: float, scene: SceneParams) -> dict:
+    """The row of a cell with given parameters (no random draw)."""
+    who = WHO_CLASSES.index(s.who_class) if s.who_class else who_class_of(
+        s.speed_um_s, s.curvature_per_um, s.lateral_amplitude_um, s.beat_frequency_hz
+    )  # fmt: skip
+    kind = KIND_PINHEAD_SPERM if s.cls == PINHEAD else KIND_SPERM
+    theta = np.deg2rad(s.heading_deg)
+    box = float(scene.sperm_box_px[0]) if s.box_px is None else float(s.box_px)
+    row = dict(
+        kind=kind, cls=int(s.cls), who=who, x0_um=0.0, y0_um=0.0, theta0=theta, speed=s.speed_um_s,
+        amplitude=s.lateral_amplitude_um, frequency=s.beat_frequency_hz, phase=s.phase_rad,
+        curvature=s.curvature_per_um, rot_diffusion=s.rotational_diffusion, speed_fluct=0.0, trans_diffusion=0.0,
+        z0=s.z_um, vz=0.0, z_diffusion=0.0, box_w=box, box_h=box,
+        tail_px=float(np.mean(scene.tail_px)), user=True, present_from=-1.0, present_to=1e9,
+    )  # fmt: skip
+    # the given position is the head's: move the average path back by the lateral offset
+    lat = s.lateral_amplitude_um * np.sin(s.phase_rad)
+    row["x0_um"] = s.x_px * um + lat * np.sin(theta)
+    row["y0_um"] = s.y_px * um - lat * np.cos(theta)
+    return row
 
 
 def object_spans(
