@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from ..boxes import Boxes
 from ..calibration import Calibration
 from ..jsonutil import to_jsonable
 from .look import LOOKS, VISEM_HEAD_PX, Look, random_look, sample_look
-from .motion import Motion, Swimmer, integrate, sample_drift, sample_population
+from .motion import Motion, Population, Swimmer, integrate, sample_drift, sample_population
 from .params import (
     VISEM_VIDEOS,
     WHO_CLASSES,
@@ -210,6 +211,65 @@ def simulate_video(
     """
     seed = int(seed)
     num_frames = int(num_frames)
+    calibration = _checked_request(num_frames, calibration, look)
+    mp = motion_params or MotionParams()
+    sp = scene_params or SceneParams()
+    ss = np.random.SeedSequence(seed)
+    # the sixth stream (look="random") was added later: the first five are as before
+    r_scene, r_pop, r_int, r_lab, r_render, r_look = (np.random.default_rng(s) for s in ss.spawn(6))
+    is_random = isinstance(look, str) and look == "random"
+    image_size, scale, calibration = _magnification(r_look, is_random, image_size, head_px, um_per_px, calibration)
+    # field of view relative to VISEM's (area), for the default counts of cells and debris
+    fov = image_size[0] * image_size[1] / (640.0 * 480.0) / scale**2
+    if scale != 1.0 or fov != 1.0:
+        sp = sp.scaled(scale, float(np.clip(fov, 0.3, 4.0)))
+    content = _content(r_scene, like, density, clusters, pinheads, motility, look, fov, mp, sp)
+    look_obj = _make_look(look, content.look_name, is_random, r_scene, r_look, image_size)
+    counts = _with_look_distractors(content.counts, look_obj)
+
+    # ---------------- motion, labels, frames
+    pop = sample_population(
+        r_pop,
+        density=content.density,
+        clusters=content.clusters,
+        pinheads=content.pinheads,
+        motility_mix=content.mix,
+        calibration=calibration,
+        image_size=image_size,
+        motion=mp,
+        scene=sp,
+        swimmers=list(swimmers),
+        num_frames=num_frames,
+    )
+    drift = sample_drift(r_int, num_frames, calibration, mp)
+    motion = integrate(
+        pop, r_int, num_frames=num_frames, calibration=calibration, image_size=image_size, motion=mp, margin_px=sp.margin_px,
+        drift_um_s=drift,
+    )  # fmt: skip
+    truth = label_motion(motion, r_lab, sp, mp, seed)
+    renderer = Renderer(motion, look_obj, r_render, seed, counts, scale=scale)
+    params = _video_params(
+        seed, num_frames, calibration, image_size, content, look, look_obj, scale, counts, drift, mp, sp, swimmers, pop, truth
+    )
+    return SimulatedVideo(
+        seed=seed,
+        num_frames=num_frames,
+        calibration=calibration,
+        image_size=(int(image_size[0]), int(image_size[1])),
+        boxes=truth.boxes,
+        heads=truth.heads,
+        track_names=truth.track_names,
+        look=look_obj,
+        params=params,
+        motion=motion,
+        truth=truth,
+        renderer=renderer,
+        head_px=VISEM_HEAD_PX * scale,
+    )
+
+
+def _checked_request(num_frames: int, calibration: Calibration | None, look) -> Calibration:
+    """The calibration of the motion model (default VISEM's) after checking the length, calibration and look asked for."""
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     calibration = Calibration(VISEM_UM_PER_PX, 50.0) if calibration is None else calibration
@@ -217,14 +277,21 @@ def simulate_video(
         raise ValueError("simulate_video needs a Calibration with um_per_px (the motion model is in µm)")
     if not isinstance(look, Look) and look not in LOOK_CHOICES:
         raise ValueError(f"look must be one of {LOOK_CHOICES} or a Look, got {look!r}")
-    mp = motion_params or MotionParams()
-    sp = scene_params or SceneParams()
-    ss = np.random.SeedSequence(seed)
-    # the sixth stream (look="random") was added later: the first five are as before
-    r_scene, r_pop, r_int, r_lab, r_render, r_look = (np.random.default_rng(s) for s in ss.spawn(6))
+    return calibration
 
-    # ---------------- magnification and frame size
-    is_random = isinstance(look, str) and look == "random"
+
+def _magnification(
+    r_look: np.random.Generator,
+    is_random: bool,
+    image_size: tuple[int, int] | None,
+    head_px: float | None,
+    um_per_px: float | None,
+    calibration: Calibration,
+) -> tuple[tuple[int, int], float, Calibration]:
+    """``(image_size, scale, calibration)``: frame size (px), scale of the appearance (``head_px / 23``) and µm per pixel.
+
+    ``look="random"`` draws the frame size and head size that are not given (from ``r_look``).
+    """
     if image_size is None:
         if is_random:
             sizes = list(RANDOM_SIZES)
@@ -250,12 +317,36 @@ def simulate_video(
         um_per_px = HEAD_BOX_UM / float(head_px)
     if um_per_px is not None:
         calibration = Calibration(float(um_per_px), calibration.fps)
-    # field of view relative to VISEM's (area), for the default counts of cells and debris
-    fov = image_size[0] * image_size[1] / (640.0 * 480.0) / scale**2
-    if scale != 1.0 or fov != 1.0:
-        sp = sp.scaled(scale, float(np.clip(fov, 0.3, 4.0)))
+    return image_size, scale, calibration
 
-    # ---------------- what is in the video
+
+class _Content(NamedTuple):
+    """What is in a video: the real video its counts follow, mean counts per frame, motility, look family, scene counts."""
+
+    row: tuple  # the VISEM video (params.VISEM_VIDEOS row) whose counts are used
+    density: float  # mean labelled sperm per frame
+    clusters: float  # mean cluster boxes per frame
+    pinheads: float  # mean small-or-pinhead boxes per frame
+    mix: np.ndarray  # WHO classes among the sperm in focus
+    sample_mix: np.ndarray | None  # the donor's sample mix (drawn) or None (given)
+    focal_ratio: float | None  # how much rarer progressive cells are in focus (drawn) or None
+    look_name: str  # the look family ("mixed" resolved)
+    counts: dict  # unlabelled objects: static_debris, moving_debris, round_cells, bright_particles, ghost_rings
+
+
+def _content(
+    r_scene: np.random.Generator,
+    like: str | None,
+    density: float | None,
+    clusters: float | None,
+    pinheads: float | None,
+    motility,
+    look,
+    fov: float,
+    mp: MotionParams,
+    sp: SceneParams,
+) -> _Content:
+    """Draw what is in the video (from ``r_scene``); explicit arguments win over a real video's counts."""
     if like is not None:
         row = visem_video(str(like))
     else:
@@ -278,56 +369,65 @@ def simulate_video(
         "bright_particles": int(r_scene.integers(sp.bright_particles[0], sp.bright_particles[1] + 1)),
         "ghost_rings": int(r_scene.integers(sp.ghost_rings[0], sp.ghost_rings[1] + 1)),
     }
+    return _Content(row, density, clusters, pinheads, mix, sample_mix, focal_ratio, look_name, counts)
+
+
+def _make_look(
+    look, look_name: str, is_random: bool, r_scene: np.random.Generator, r_look: np.random.Generator, image_size: tuple[int, int]
+) -> Look:
+    """The video's :class:`Look`: the one given, a random one (``r_look``) or one of family ``look_name`` (``r_scene``)."""
     if isinstance(look, Look):
-        look_obj = look
-    elif is_random:
-        look_obj = random_look(r_look, image_size)
-    else:
-        look_obj = sample_look(r_scene, look_name, image_size)
-    # the look's distractors (random looks: more bright particles and round cells than VISEM's)
-    if look_obj.particles_factor != 1.0:
-        counts["bright_particles"] = int(round(counts["bright_particles"] * look_obj.particles_factor))
-    if look_obj.round_cells_factor != 1.0:
-        counts["round_cells"] = int(round(counts["round_cells"] * look_obj.round_cells_factor))
+        return look
+    if is_random:
+        return random_look(r_look, image_size)
+    return sample_look(r_scene, look_name, image_size)
 
-    # ---------------- motion and labels
-    pop = sample_population(
-        r_pop,
-        density=density,
-        clusters=clusters,
-        pinheads=pinheads,
-        motility_mix=mix,
-        calibration=calibration,
-        image_size=image_size,
-        motion=mp,
-        scene=sp,
-        swimmers=list(swimmers),
-        num_frames=num_frames,
-    )
-    drift = sample_drift(r_int, num_frames, calibration, mp)
-    motion = integrate(
-        pop, r_int, num_frames=num_frames, calibration=calibration, image_size=image_size, motion=mp, margin_px=sp.margin_px,
-        drift_um_s=drift,
-    )  # fmt: skip
-    truth = label_motion(motion, r_lab, sp, mp, seed)
-    renderer = Renderer(motion, look_obj, r_render, seed, counts, scale=scale)
 
+def _with_look_distractors(counts: dict, look: Look) -> dict:
+    """The scene counts with the look's distractors (random looks: more bright particles and round cells than VISEM's)."""
+    counts = dict(counts)
+    if look.particles_factor != 1.0:
+        counts["bright_particles"] = int(round(counts["bright_particles"] * look.particles_factor))
+    if look.round_cells_factor != 1.0:
+        counts["round_cells"] = int(round(counts["round_cells"] * look.round_cells_factor))
+    return counts
+
+
+def _video_params(
+    seed: int,
+    num_frames: int,
+    calibration: Calibration,
+    image_size: tuple[int, int],
+    content: _Content,
+    look,
+    look_obj: Look,
+    scale: float,
+    counts: dict,
+    drift: np.ndarray,
+    mp: MotionParams,
+    sp: SceneParams,
+    swimmers: Sequence[Swimmer],
+    pop: Population,
+    truth: Truth,
+) -> dict:
+    """:attr:`SimulatedVideo.params`: everything needed to reproduce the video, and what it realised (JSON-ready)."""
     cpf = np.zeros((3, num_frames), np.int64)
     np.add.at(cpf, (truth.boxes.cls.astype(np.int64), truth.boxes.frame.astype(np.int64)), 1)
-    params = to_jsonable(
+    mix, sample_mix = content.mix, content.sample_mix
+    return to_jsonable(
         {
             "spermtrack_version": __version__,
             "seed": seed,
             "num_frames": num_frames,
             "calibration": calibration.to_dict(),
             "image_size": list(image_size),
-            "like_visem_video": row[0],
-            "density": density,
-            "clusters": clusters,
-            "pinheads": pinheads,
+            "like_visem_video": content.row[0],
+            "density": content.density,
+            "clusters": content.clusters,
+            "pinheads": content.pinheads,
             "motility_mix": dict(zip(WHO_CLASSES, [float(v) for v in mix])),
             "sample_motility_mix": None if sample_mix is None else dict(zip(WHO_CLASSES, [float(v) for v in sample_mix])),
-            "focal_progressive_ratio": focal_ratio,
+            "focal_progressive_ratio": content.focal_ratio,
             "look": look_obj.to_dict(),
             "look_requested": look if isinstance(look, str) else "given",
             "head_px": VISEM_HEAD_PX * scale,
@@ -346,21 +446,6 @@ def simulate_video(
                 "mean_pinhead_per_frame": float(cpf[2].mean()),
             },
         }
-    )
-    return SimulatedVideo(
-        seed=seed,
-        num_frames=num_frames,
-        calibration=calibration,
-        image_size=(int(image_size[0]), int(image_size[1])),
-        boxes=truth.boxes,
-        heads=truth.heads,
-        track_names=truth.track_names,
-        look=look_obj,
-        params=params,
-        motion=motion,
-        truth=truth,
-        renderer=renderer,
-        head_px=VISEM_HEAD_PX * scale,
     )
 
 
