@@ -118,10 +118,21 @@ def _annotator_runs(ok: np.ndarray, drawable: np.ndarray, fill_gap: int, min_run
 def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, mp: MotionParams, seed: int) -> Truth:
     """Boxes, head table and per-track table of a :class:`~spermtrack.simulate.motion.Motion`."""
     pop = motion.population
-    n, f = pop.n, motion.num_frames
-    w, h = motion.image_size
-    x, y = motion.x, motion.y
-    # --- box size per frame
+    bw, bh = _box_sizes(motion)
+    (cx1, cy1, cx2, cy2), labelled, in_view, in_focus = _annotate(motion, rng, scene, mp, bw, bh)
+    present = in_view | labelled
+    ids, cell_of = _track_ids(motion, present)
+    boxes = _label_boxes(ids, labelled, (cx1, cy1, cx2, cy2), pop.cls)
+    heads = _heads_table(motion, ids, present, in_view, in_focus, labelled)
+    tracks = _tracks_table(motion, ids, cell_of, present, labelled, seed)
+    names = dict(zip(tracks["track_id"].tolist(), tracks["name"].tolist()))
+    return Truth(boxes=boxes, heads=heads, tracks=tracks, track_names=names, ids=ids, labelled=labelled, box_w=bw, box_h=bh)
+
+
+def _box_sizes(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Box width and height (px) of every cell in every frame, (n, f) each: clusters turn, elongated heads widen along their axis."""
+    pop = motion.population
+    f = motion.num_frames
     bw = np.repeat(pop.box_w[:, None], f, axis=1)
     bh = np.repeat(pop.box_h[:, None], f, axis=1)
     clusters = pop.kind == KIND_CLUSTER
@@ -136,6 +147,21 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
         c, s = np.abs(np.cos(motion.theta[cells])), np.abs(np.sin(motion.theta[cells]))
         bw[cells] *= 1 + 0.06 * (c - 2 / np.pi)
         bh[cells] *= 1 + 0.06 * (s - 2 / np.pi)
+    return bw, bh
+
+
+def _annotate(
+    motion: Motion, rng: np.random.Generator, scene: SceneParams, mp: MotionParams, bw: np.ndarray, bh: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes as an annotator draws them and when: ``((x1, y1, x2, y2) clipped, labelled, in_view, in_focus)``, (n, f) each.
+
+    Annotation noise (a constant offset and a smooth jitter) moves the boxes; a cell is labelled
+    while enough of its box is visible and its head is in focus (with hysteresis), in runs as
+    an annotator marks them.
+    """
+    n, f = motion.population.n, motion.num_frames
+    w, h = motion.image_size
+    x, y = motion.x, motion.y
     # --- annotation noise: constant offset + smooth jitter (AR(1), ~5 frames)
     a = 0.8
     jit = lfilter([np.sqrt(1 - a * a)], [1, -a], rng.standard_normal((2, n, f)), axis=2) * scene.box_jitter_px
@@ -159,9 +185,15 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
     ok = _hysteresis(visible & in_focus, still_visible & still_in_focus)
     labelled = _annotator_runs(ok, drawable, scene.fill_gap_frames, scene.min_run_frames)
     in_view = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-    present = in_view | labelled
+    return (cx1, cy1, cx2, cy2), labelled, in_view, in_focus
 
-    # --- identities: one per (cell, segment) that is ever present, numbered by first appearance
+
+def _track_ids(motion: Motion, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, cell_of)``: track id per cell and frame ((n, f), -1 where absent) and the cell of each track id - 1.
+
+    One identity per (cell, segment) that is ever present, numbered from 1 by first appearance.
+    """
+    n, f = motion.population.n, motion.num_frames
     seg = motion.segment.astype(np.int64)
     key = np.arange(n, dtype=np.int64)[:, None] * (int(seg.max(initial=0)) + 1) + seg
     pk = key[present]
@@ -177,8 +209,16 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
     if len(uniq):
         hit = uniq[pos] == key
         ids[hit] = new_id[pos[hit]]
+    cell_of = np.empty(len(uniq), np.int64)
+    if len(uniq):
+        cell_of[new_id - 1] = uniq // (int(seg.max(initial=0)) + 1)
+    return ids, cell_of
 
-    # --- boxes (frame-major order, then track id)
+
+def _label_boxes(ids: np.ndarray, labelled: np.ndarray, corners: tuple[np.ndarray, ...], cls: np.ndarray) -> Boxes:
+    """The labels: the labelled boxes in frame-major order, then track id (pixels)."""
+    cx1, cy1, cx2, cy2 = corners
+    f = labelled.shape[1]
     cells_idx, frames_idx = np.nonzero(labelled.T)[::-1]  # sorted by frame, then cell
     tid = ids[cells_idx, frames_idx]
     o = np.lexsort((tid, frames_idx))
@@ -189,12 +229,19 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
         cy1[ci, fi],
         cx2[ci, fi],
         cy2[ci, fi],
-        cls=pop.cls[ci],
+        cls=cls[ci],
         track_id=ids[ci, fi],
         num_frames=f,
     )
+    return boxes
 
-    # --- heads table
+
+def _heads_table(
+    motion: Motion, ids: np.ndarray, present: np.ndarray, in_view: np.ndarray, in_focus: np.ndarray, labelled: np.ndarray
+) -> pd.DataFrame:
+    """One row per cell and frame while present: true head centre (px), depth (µm), class, in view / in focus / labelled."""
+    pop = motion.population
+    x, y = motion.x, motion.y
     hc, hf = np.nonzero(present.T)[::-1]
     htid = ids[hc, hf]
     o = np.lexsort((htid, hf))
@@ -212,12 +259,17 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
             "labelled": labelled[hc, hf],
         }
     )
+    return heads
 
-    # --- per-track table
-    cell_of = np.empty(len(uniq), np.int64)
-    if len(uniq):
-        cell_of[new_id - 1] = uniq // (int(seg.max(initial=0)) + 1)
-    n_tracks = len(uniq)
+
+def _tracks_table(
+    motion: Motion, ids: np.ndarray, cell_of: np.ndarray, present: np.ndarray, labelled: np.ndarray, seed: int
+) -> pd.DataFrame:
+    """One row per track: the cell's model parameters (µm, s, Hz), box size, first/last frame present and labelled."""
+    pop = motion.population
+    n, f = pop.n, motion.num_frames
+    pf = np.broadcast_to(np.arange(f), (n, f))[present]
+    n_tracks = len(cell_of)
     tids = np.arange(1, n_tracks + 1, dtype=np.int64)
     ffirst = np.full(n_tracks, -1, np.int64)
     flast = np.full(n_tracks, -1, np.int64)
@@ -270,5 +322,4 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
     )
     tracks.attrs["um_per_px"] = um
     tracks.attrs["fps"] = motion.calibration.fps
-    names = dict(zip(tracks["track_id"].tolist(), tracks["name"].tolist()))
-    return Truth(boxes=boxes, heads=heads, tracks=tracks, track_names=names, ids=ids, labelled=labelled, box_w=bw, box_h=bh)
+    return tracks
