@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 EXPECTED_OUTPUTS = ("tracks.txt", "labels_ftid", "kinematics.csv", "summary.json", "overlay.mp4", "plots", "report.html")
-EXPECTED_PLOTS = ("trajectories", "motility", "speeds", "box_area", "box_centers", "box_coverage", "box_sizes")
+EXPECTED_PLOTS = ("trajectories", "top_paths", "motility", "speeds", "box_area", "box_centers", "box_coverage", "box_sizes")
 WHO = ("rapid_progressive", "slow_progressive", "non_progressive", "immotile")
 CLASSES = ("sperm", "cluster", "small_or_pinhead")
 
