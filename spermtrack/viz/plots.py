@@ -528,15 +528,19 @@ def present_classes(boxes: Boxes) -> tuple[int, ...]:
     return tuple(c for c in (0, 1, 2) if c == SPERM or c in have)
 
 
-def _track_points(tracks: Boxes, tid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frames and box centres (pixels) of one track's detected boxes, in frame order, one per frame."""
-    sel = tracks.filter((tracks.track_id == tid) & (tracks.score > 0)) if len(tracks) else tracks
-    if not len(sel):
-        sel = tracks.filter(tracks.track_id == tid)
-    order = np.argsort(sel.frame, kind="stable")
-    f, x, y = sel.frame[order].astype(np.int64), sel.cx[order].astype(np.float64), sel.cy[order].astype(np.float64)
-    keep = np.concatenate([[True], np.diff(f) > 0]) if len(f) else np.zeros(0, bool)
-    return f[keep], x[keep], y[keep]
+def _track_points(tracks: Boxes, tid: int, image_size: tuple[int, int] | None = None):
+    """Frames and head positions (pixels) of one track as :func:`~spermtrack.kinematics.casa` reads them.
+
+    The detected boxes (interpolated ones left out), one point per frame, boxes cut by the
+    image border re-centred when ``image_size`` is given: the points VCL and VSL are
+    measured on.
+    """
+    from ..kinematics.casa import _group_tracks
+
+    one = tracks.filter(tracks.track_id == tid) if len(tracks) else tracks
+    observed = bool(len(one)) and bool((one.score > 0).any())
+    _, _offsets, frame, cx, cy, _, _ = _group_tracks(one, image_size, observed)
+    return frame.astype(np.int64), cx.astype(np.float64), cy.astype(np.float64)
 
 
 def top_track_ids(kinematics, highlight: Sequence[int] = (), n: int = 3) -> list[int]:
@@ -560,6 +564,7 @@ def figure_top_paths(
     *,
     n: int = 3,
     smoothing_s: float | None = None,
+    image_size: tuple[int, int] | None = None,
 ):
     """The fastest tracks, one panel each, with the three paths CASA measures.
 
@@ -586,6 +591,9 @@ def figure_top_paths(
         Number of tracks when ``highlight`` is empty (at most 6 are drawn).
     smoothing_s : float, optional
         Average-path window, s (default: the analysis's, else 0.5 s).
+    image_size : (width, height), optional
+        Frame size: boxes cut by the border are re-centred as ``casa`` does (default: the
+        analysis's, from the kinematics ``attrs``).
     """
     from ..kinematics import DEFAULT_SMOOTHING_S, average_path
 
@@ -594,9 +602,11 @@ def figure_top_paths(
     scale = calibration.um_per_px if (calibration is not None and calibration.calibrated) else None
     unit = "µm" if scale else "px"
     speed_unit = style.speed_unit_of(kinematics, calibration)
+    params = ((getattr(kinematics, "attrs", {}) or {}).get("parameters", {}) if kinematics is not None else {}) or {}
     if smoothing_s is None:
-        params = (getattr(kinematics, "attrs", {}) or {}).get("parameters", {}) if kinematics is not None else {}
         smoothing_s = float(params.get("smoothing_s", DEFAULT_SMOOTHING_S))
+    if image_size is None and params.get("image_size"):
+        image_size = tuple(params["image_size"])
     row_of = {}
     if kinematics is not None and len(kinematics) and "track_id" in kinematics:
         row_of = {int(t): r for t, r in zip(kinematics["track_id"], kinematics.to_dict(orient="records"))}
@@ -613,7 +623,7 @@ def figure_top_paths(
         for ax in axes[len(ids) :]:
             ax.set_axis_off()
         for rank, (ax, tid) in enumerate(zip(axes, ids), start=1):
-            f, x, y = _track_points(tracks, tid)
+            f, x, y = _track_points(tracks, tid, image_size)
             if len(f) < 2:
                 ax.text(0.5, 0.5, f"track {tid}: too few points", ha="center", va="center", transform=ax.transAxes)
                 ax.set_axis_off()
@@ -687,7 +697,7 @@ def save_plots(
         "motility": lambda: figure_motility(motility_counts, calibrated=calibration.calibrated),
         "speeds": lambda: figure_speeds(kinematics),
         "box_area": lambda: figure_box_area(tracks, highlight[0] if len(highlight) else None, calibration),
-        "top_paths": lambda: figure_top_paths(tracks, kinematics, calibration, highlight),
+        "top_paths": lambda: figure_top_paths(tracks, kinematics, calibration, highlight, image_size=image_size),
         "box_centers": lambda: figure_box_centers(tracks, image_size, classes=classes),
         "box_coverage": lambda: figure_box_centers(tracks, image_size, mode="coverage", classes=classes),
         "box_sizes": lambda: figure_box_sizes(tracks, classes=classes),
