@@ -125,6 +125,8 @@ def _counts_sentence(summary: Mapping) -> str:
     graded = counts.get("graded_tracks")
     per_class = {k: _int(v) for k, v in (counts.get("tracks_per_class") or {}).items() if _int(v)}
     split = ", ".join(f"{n:,} {_esc(k.replace('_', ' '))}" for k, n in per_class.items())
+    if len(per_class) == 1 and next(iter(per_class.values())) == tracks:
+        split = f"all {_esc(next(iter(per_class)).replace('_', ' '))}"
     text = f"<b>Track counts.</b> {tracks:,} tracks were followed" + (f" ({split})" if split else "") + "; "
     if graded is not None:
         graded = _int(graded)
@@ -152,7 +154,7 @@ def _cards(summary: Mapping) -> str:
     if cal.get("calibrated"):
         cal_value, cal_unit = _num(cal.get("um_per_px"), 3), "µm/px"
     else:
-        cal_value, cal_unit = "none", "pixels, px/s"
+        cal_value, cal_unit = "none", "px"
     cards = [
         _card("concentration", conc_value, conc_unit, "concentration"),
         _card(
@@ -557,8 +559,8 @@ def render_report(
             '<div class="warn" id="uncalibrated"><b>Uncalibrated.</b> Without µm per pixel every length is in pixels and '
             "every speed in px/s: VCL, VSL, VAP, vprog and ALH cannot be compared with the WHO thresholds or with other "
             "samples, and no WHO grade (defined in µm/s) is given. LIN, STR, WOB and BCF have no unit and are comparable. "
-            "The quality gates use speeds derived from the head size in the video"
-            + (f" ({_esc(gates_source)})" if gates_source else "")
+            "The quality gates use speeds "
+            + (_esc(gates_source) if gates_source else "derived from the head size in the video")
             + ". Give the microscope's calibration (<code>--um-per-px</code>; see docs/calibration.md), or "
             "<code>--visem-calibration</code> for the VISEM-Tracking estimate.</div>"
         )
@@ -579,7 +581,7 @@ def render_report(
     motility_fig = plots.pop("motility", None)
     motility_html = (
         f'<img alt="{_esc(captions.get("motility", "motility"))}" src="{data_uri(motility_fig, "image/png")}">'
-        if motility_fig
+        if motility_fig and cal.get("calibrated")  # uncalibrated: no grades, the table says so
         else ""
     )
     paths_fig = plots.pop("top_paths", None)
