@@ -345,13 +345,13 @@ def _gates(points: _Points, calibration: Calibration, config: CasaConfig) -> dic
         unit_per_um = 1.0 / equivalent  # px per µm
         basis = "derived"
         source = (
-            f"derived from the median box size {box:.1f} px: 1 head box = {config.head_box_um:g} µm "
-            f"(VISEM-Tracking), so {unit_per_um:.3g} px stand for 1 µm"
+            f"derived from the median box size {box:.1f} px (1 head box = {config.head_box_um:g} µm as in "
+            f"VISEM-Tracking, so {unit_per_um:.3g} px stand for 1 µm)"
         )
     else:
         return {
             "basis": "none",
-            "source": "no calibration and no tracked box to derive a scale from: the speed gates are off",
+            "source": "off: there is no calibration and no tracked box to derive a scale from",
             "speed_unit": calibration.speed_unit,
             "median_box_px": None,
             "head_box_um": config.head_box_um,
@@ -552,7 +552,7 @@ def uncalibrated_warning(gates: Mapping) -> str:
     return (
         "Uncalibrated (no µm per pixel): VCL, VSL, VAP, vprog, ALH, wobble and beat amplitudes are in pixels and px/s "
         "and cannot be compared with WHO thresholds or other samples, and no WHO grade or path pattern is given "
-        "(LIN, STR, WOB, BCF and MAD are unit-free and comparable). The quality gates use speeds "
+        "(LIN, STR, WOB, BCF and MAD are unit-free and comparable). The speed thresholds of the quality gates are "
         + str(gates.get("source", "derived from the video"))
         + ". Give the microscope's µm per pixel (--um-per-px)."
     )

@@ -559,7 +559,7 @@ def render_report(
             '<div class="warn" id="uncalibrated"><b>Uncalibrated.</b> Without µm per pixel every length is in pixels and '
             "every speed in px/s: VCL, VSL, VAP, vprog and ALH cannot be compared with the WHO thresholds or with other "
             "samples, and no WHO grade (defined in µm/s) is given. LIN, STR, WOB and BCF have no unit and are comparable. "
-            "The quality gates use speeds "
+            "The speed thresholds of the quality gates are "
             + (_esc(gates_source) if gates_source else "derived from the head size in the video")
             + ". Give the microscope's calibration (<code>--um-per-px</code>; see docs/calibration.md), or "
             "<code>--visem-calibration</code> for the VISEM-Tracking estimate.</div>"
