@@ -214,7 +214,8 @@ class _Points:
     ``ids (T,)``, ``offsets (T+1,)``, ``frame``, ``cx``, ``cy`` (pixels), ``t`` (s from
     each track's first point), ``frame_dt`` (s), ``cls_major``, ``dup_tracks``,
     ``max_gap`` (longest run of missing frames per track, s, set by :func:`_kernel`),
-    ``box_px`` (median box size of the tracked boxes, pixels; NaN without boxes).
+    ``box_px`` (median box size of the tracked sperm boxes, pixels; NaN without boxes, and with a
+    calibration, where no gate needs it).
     """
 
     __slots__ = (

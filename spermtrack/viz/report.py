@@ -552,7 +552,8 @@ def render_report(
     source = str(summary.get("source", ""))
     name = Path(source).name or source
     warning = ""
-    gates = (getattr(kinematics, "attrs", None) or {}).get("gates") or {}
+    # the speed gates casa() used: from the kinematics table, else from the summary when the pipeline records them
+    gates = (getattr(kinematics, "attrs", None) or {}).get("gates") or cal.get("gates") or summary.get("gates") or {}
     gates_source = gates.get("source") if isinstance(gates, Mapping) else None
     if not cal.get("calibrated"):
         warning = (
