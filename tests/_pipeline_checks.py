@@ -17,10 +17,9 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 EXPECTED_OUTPUTS = ("tracks.txt", "labels_ftid", "kinematics.csv", "summary.json", "overlay.mp4", "plots", "report.html")
-EXPECTED_PLOTS = ("trajectories", "motility", "speeds", "box_area", "box_centers", "box_coverage", "box_sizes")
+EXPECTED_PLOTS = ("trajectories", "top_paths", "motility", "speeds", "box_area", "box_centers", "box_coverage", "box_sizes")
 WHO = ("rapid_progressive", "slow_progressive", "non_progressive", "immotile")
 CLASSES = ("sperm", "cluster", "small_or_pinhead")
 
@@ -65,7 +64,9 @@ def check_outputs(out: Path, overlay: bool = True, report: bool = True) -> dict:
     assert not leftovers, f"temporary files left behind: {leftovers}"
 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    kin = pd.read_csv(out / "kinematics.csv")
+    from spermtrack.kinematics import read_kinematics_csv
+
+    kin = read_kinematics_csv(out / "kinematics.csv")  # with or without the units in the headers
     sperm = kin[kin["cls"] == 0]  # WHO grades and the ranking are for sperm, not clusters or pinheads
     valid = sperm[sperm["quality"] == "ok"]
     assert summary["counts"]["tracks"] == len(kin)

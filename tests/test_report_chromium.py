@@ -77,9 +77,18 @@ def test_demo_report_renders_in_chromium(demo_out, tmp_path):
     shot = tmp_path / "report.png"
     probe = probe_report(demo_out / "report.html", tmp_path, screenshot=shot)
     assert probe["title"].startswith("spermtrack report")
-    # every figure decoded: the motility chart next to the WHO table and the six others in the grid
-    assert len(probe["images"]) == len(EXPECTED_PLOTS)
+    # every figure decoded: the motility chart next to the WHO table, the fastest sperm's paths under their
+    # table and the others in the grid; the box statistics of a dataset only when the boxes are labels (not here)
+    page = (demo_out / "report.html").read_text(encoding="utf-8")
+    box_statistics = [n for n in EXPECTED_PLOTS if n.startswith("box_") and n != "box_area"]
+    assert len(probe["images"]) == len(EXPECTED_PLOTS) - len(box_statistics)
     assert all(i["complete"] and i["w"] > 300 and i["h"] > 150 for i in probe["images"]), probe["images"]
+    assert 'id="fig-top_paths"' in page and not any(f'id="fig-{n}"' in page for n in box_statistics)
+    summary = json.loads((demo_out / "summary.json").read_text())
+    if 'id="track-table"' in page:  # the pipeline passes its kinematics table to the report
+        body = page.split('id="track-table"', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+        assert body.count("<tr>") == summary["counts"]["valid_tracks"]
+    assert "given by the user" not in page.split('id="glance"', 1)[1].split("</section>", 1)[0]
     video = probe["video"]
     assert probe["canplay"] in ("probably", "maybe")
     assert video["error"] is None and video["readyState"] >= 2, video  # a decoded frame is available

@@ -23,21 +23,37 @@ track with points ``p_0 .. p_{n-1}`` (box centres) at times ``t_i = frame_i / fp
   directions count, so a sinusoidal beat at f Hz gives BCF = 2 f)
 * MAD: mean absolute turning angle between successive steps, degrees
 
-Without a calibration (``um_per_px=None``) lengths stay in pixels and speeds in px/s,
-the DataFrame's ``attrs`` say so, and the WHO class is ``"uncalibrated"``.
+One rule for units: with a calibration every length is in µm and every speed in µm/s;
+without one (``um_per_px=None``) every length is in pixels and every speed in px/s, the
+DataFrame's ``attrs`` say so, the WHO class and pattern are ``"uncalibrated"``, and an
+:class:`~spermtrack.kinematics.config.UncalibratedWarning` says which numbers cannot be
+compared with WHO thresholds. The quality gates that need physical units (the 150 µm/s
+floor of the jump test, ``max_vap``) are then not switched off but converted with the
+video's own scale: the median box size of the tracked sperm stands for
+:data:`~spermtrack.kinematics.config.HEAD_BOX_UM` (5.75 µm, a VISEM-Tracking head box), so
+that a track is valid or not whether or not the calibration is known. ``attrs["gates"]``
+records the thresholds used and where they came from.
+
+``casa`` runs in named steps: ``_settings`` (inputs and settings), ``_points``
+(grouping by track), ``_gates`` (speed gates in the output unit), ``_kernel``
+(the compiled per-track kinematics), ``_classify`` (WHO class, pattern),
+``_quality_flags``, ``_turn`` and ``_frame`` (the DataFrame and its attrs).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
-from ..boxes import Boxes
+from ..boxes import SPERM, Boxes
 from ..calibration import Calibration
 from ..errors import BoxesError, CalibrationError, ParameterError, ParameterTypeError
 from . import _kernel as K
-from .config import CasaConfig
+from .config import CasaConfig, UncalibratedWarning
 from .motility import UNCALIBRATED, classify_motility
 from .patterns import classify_pattern
 from .smoothing import method_code
@@ -141,13 +157,19 @@ def casa(
           of it that persists from frame to frame, µm: the head's own movement about the
           average path, with the frame-to-frame detection jitter averaged out; the WHO
           class reads it), ``turn_deg`` (net heading change of the average
-          path, degrees, counter-clockwise positive in image coordinates),
+          path, degrees, counter-clockwise positive in image coordinates; NaN for
+          tracks flagged ``too_short`` and for tracks whose average path stands still,
+          ``vprog`` < 5 µm/s and ``vap`` < ``thresholds.active_vap``, where it only sums
+          the turns of the detection jitter),
           ``n_jumps``, ``max_step_speed`` (µm/s), ``max_gap_s`` (longest run of missing
           frames, s).
 
         ALH and BCF are NaN for immotile tracks (no direction to oscillate about).
         ``df.attrs`` holds ``length_unit``, ``speed_unit``, ``frequency_unit``,
-        ``angle_unit``, ``ratio_unit``, ``calibration`` and ``parameters``.
+        ``angle_unit``, ``ratio_unit``, ``calibration``, ``parameters``, ``gates`` (the
+        speed gates used, in the output unit, with ``basis`` "calibrated", "derived" or
+        "none" and a ``source`` sentence such as "derived from the median box size 23.0
+        px ...") and ``warnings`` (sentences; the uncalibrated warning).
 
     Raises
     ------
@@ -173,8 +195,48 @@ def casa(
     >>> df.loc[0, "motility"], df.loc[0, "pattern"], df.loc[0, "quality"], df.attrs["speed_unit"]
     ('rapid_progressive', 'linear_progressive', 'ok', 'µm/s')
     """
-    import pandas as pd
+    config = _settings(tracks, calibration, config, settings)
+    points = _points(tracks, calibration, config, image_size, frame_times)
+    gates = _gates(points, calibration, config)
+    res = _kernel(points, calibration, config, gates)
+    motility, pattern, alh_mean, alh_max, bcf = _classify(res, calibration, config)
+    quality = _quality_flags(points, res, gates, config)
+    turn = _turn(res, np.diff(points.offsets), gates, config)
+    return _frame(
+        points, res, motility, pattern, alh_mean, alh_max, bcf, quality, turn, calibration, config, gates, image_size, frame_times
+    )
 
+
+# ---------------------------------------------------------------------------- the steps of casa()
+class _Points:
+    """The head positions of every track, grouped (step 2 of :func:`casa`).
+
+    ``ids (T,)``, ``offsets (T+1,)``, ``frame``, ``cx``, ``cy`` (pixels), ``t`` (s from
+    each track's first point), ``frame_dt`` (s), ``cls_major``, ``dup_tracks``,
+    ``max_gap`` (longest run of missing frames per track, s, set by :func:`_kernel`),
+    ``box_px`` (median box size of the tracked sperm boxes, pixels; NaN without boxes, and with a
+    calibration, where no gate needs it).
+    """
+
+    __slots__ = (
+        "ids",
+        "offsets",
+        "frame",
+        "cx",
+        "cy",
+        "t",
+        "frame_dt",
+        "cls_major",
+        "dup_tracks",
+        "box_px",
+        "frame_times",
+        "fps",
+        "max_gap",
+    )
+
+
+def _settings(tracks, calibration, config, settings) -> CasaConfig:
+    """Step 1: check the inputs and resolve the settings (``config`` with ``settings`` on top)."""
     if not isinstance(tracks, Boxes):
         raise BoxesError(f"casa() needs a Boxes table of tracks, got {type(tracks).__name__}")
     if not isinstance(calibration, Calibration):
@@ -196,16 +258,13 @@ def casa(
         if settings.get("criteria") is None:
             settings.pop("criteria", None)
         config = config.replace(**settings)
-    smoothing_s, average, min_points = config.smoothing_s, config.average, config.min_points
-    min_duration_s, max_gap_s, jump_factor = config.min_duration_s, config.max_gap_s, config.jump_factor
-    jump_speed, max_vap, interpolated = config.jump_speed, config.max_vap, config.interpolated
-    bcf_hysteresis_px, progressive_window_s = config.bcf_hysteresis_px, config.progressive_window_s
-    thresholds, criteria = config.thresholds, config.criteria
-    method = method_code(average)
-    scale = calibration.scale
-    fps = calibration.fps
+    return config
 
-    observed_only = not interpolated  # the boxes the tracker interpolated (score 0) are left out
+
+def _points(tracks: Boxes, calibration: Calibration, config: CasaConfig, image_size, frame_times) -> _Points:
+    """Step 2: group the tracked boxes by track, in frame order, with each point's time."""
+    fps = calibration.fps
+    observed_only = not config.interpolated  # the boxes the tracker interpolated (score 0) are left out
     frame_dt = 1.0 / fps
     if frame_times is not None:
         if observed_only and len(tracks):
@@ -231,32 +290,116 @@ def casa(
         frame_dt = 1.0 / frame_times.effective_fps
     else:
         t = (frame - start).astype(np.float64) / fps
-    x = cx * scale
-    y = cy * scale
-    floor = float(jump_speed) if (jump_speed is not None and calibration.calibrated) else 0.0
-    res = K.all_tracks(
-        t,
-        x,
-        y,
-        offsets,
-        float(smoothing_s),
-        method,
-        float(bcf_hysteresis_px) * scale,
-        float(progressive_window_s),
-        float(jump_factor),
-        floor,
-        frame_dt,
-    )
+    p = _Points()
+    p.ids, p.offsets, p.frame, p.cx, p.cy, p.t = ids, offsets, frame, cx, cy, t
+    p.frame_dt, p.cls_major, p.dup_tracks = frame_dt, cls_major, dup_tracks
+    p.box_px = math.nan if calibration.calibrated else median_box_px(tracks)  # only the uncalibrated gates need it
+    p.frame_times, p.fps = frame_times, fps
+    return p
 
-    n_points = np.diff(offsets)
-    first = frame[offsets[:-1]] if len(ids) else np.zeros(0, np.int64)
-    last = frame[offsets[1:] - 1] if len(ids) else np.zeros(0, np.int64)
-    vcl, vsl, vap = res[:, K.K_VCL], res[:, K.K_VSL], res[:, K.K_VAP]
-    lin = _ratio(vsl, vcl)
-    straightness = _ratio(vsl, vap)
-    wob = _ratio(vap, vcl)
-    duration = res[:, K.K_DURATION]
+
+def median_box_px(tracks: Boxes) -> float:
+    """Median box size of the tracked sperm boxes, pixels (NaN when there is none).
+
+    The size of a box is the mean of its width and height; the boxes of class sperm
+    (``cls == 0``) with a track id are used, or every tracked box when no sperm box is
+    tracked. This is the video's own length scale, used by :func:`casa` for the speed
+    gates when there is no calibration (see :data:`~spermtrack.kinematics.config.HEAD_BOX_UM`).
+
+    >>> b = Boxes([0, 1, 2], [0, 0, 0], [0, 0, 0], [20, 22, 30], [20, 22, 30], track_id=[1, 1, 1])
+    >>> median_box_px(b)
+    22.0
+    """
+    if not len(tracks):
+        return math.nan
+    tracked = tracks.track_id >= 0
+    sperm = tracked & (tracks.cls == SPERM)
+    keep = sperm if sperm.any() else tracked
+    if not keep.any():
+        return math.nan
+    rows = np.flatnonzero(keep)
+    if len(rows) > _MEDIAN_ROWS:  # a scale, not a statistic: 20,000 evenly spread boxes are plenty
+        rows = rows[np.linspace(0, len(rows) - 1, _MEDIAN_ROWS).astype(np.int64)]
+    size = 0.5 * ((tracks.x2[rows] - tracks.x1[rows]).astype(np.float64) + (tracks.y2[rows] - tracks.y1[rows]).astype(np.float64))
+    return float(np.median(size))
+
+
+#: Most boxes :func:`median_box_px` reads (evenly spread over the table).
+_MEDIAN_ROWS = 20_000
+
+
+def _gates(points: _Points, calibration: Calibration, config: CasaConfig) -> dict:
+    """Step 3: the speed gates in the output unit (µm/s, or px/s derived from the box size).
+
+    Returns ``{"basis", "jump_speed", "max_vap", "progressive", "active_vap", "speed_unit",
+    "median_box_px", "head_box_um", "um_per_px_equivalent", "source"}``; the speeds are
+    in the output speed unit (None where the gate is off).
+    """
+    box = points.box_px
+    if calibration.calibrated:
+        unit_per_um = 1.0  # the output is in µm
+        basis = "calibrated"
+        source = f"calibrated: {float(calibration.um_per_px):g} µm per pixel"
+        equivalent = float(calibration.um_per_px)
+    elif math.isfinite(box) and box > 0:
+        equivalent = config.head_box_um / box  # µm per pixel the head size implies
+        unit_per_um = 1.0 / equivalent  # px per µm
+        basis = "derived"
+        source = (
+            f"derived from the median box size {box:.1f} px (1 head box = {config.head_box_um:g} µm as in "
+            f"VISEM-Tracking, so {unit_per_um:.3g} px stand for 1 µm)"
+        )
+    else:
+        return {
+            "basis": "none",
+            "source": "off: there is no calibration and no tracked box to derive a scale from",
+            "speed_unit": calibration.speed_unit,
+            "median_box_px": None,
+            "head_box_um": config.head_box_um,
+            "um_per_px_equivalent": None,
+            "jump_speed": None,
+            "max_vap": None,
+            "progressive": None,
+            "active_vap": None,
+        }
+
+    def conv(v):
+        return None if v is None else float(v) * unit_per_um
+
+    return {
+        "basis": basis,
+        "source": source,
+        "speed_unit": calibration.speed_unit,
+        "median_box_px": None if not math.isfinite(box) else float(box),
+        "head_box_um": config.head_box_um,
+        "um_per_px_equivalent": equivalent,
+        "jump_speed": conv(config.jump_speed),
+        "max_vap": conv(config.max_vap),
+        "progressive": conv(config.thresholds.progressive),
+        "active_vap": conv(config.thresholds.active_vap),
+    }
+
+
+def _kernel(points: _Points, calibration: Calibration, config: CasaConfig, gates: dict) -> np.ndarray:
+    """Step 4: the compiled per-track kernel; returns ``(T, N_RESULTS)`` and sets ``points.max_gap``."""
+    scale = calibration.scale
+    floor = gates["jump_speed"] or 0.0
+    res = K.all_tracks(
+        points.t,
+        points.cx * scale,
+        points.cy * scale,
+        points.offsets,
+        float(config.smoothing_s),
+        method_code(config.average),
+        float(config.bcf_hysteresis_px) * scale,
+        float(config.progressive_window_s),
+        float(config.jump_factor),
+        float(floor),
+        points.frame_dt,
+    )
     # longest run of missing frames (frames are whole numbers: no float residue)
+    n_points = np.diff(points.offsets)
+    frame_times, fps = points.frame_times, points.fps
     if frame_times is not None and not frame_times.is_regular:
         # uneven clock: the longest interval beyond the video's longest step between new images
         steps = np.diff(frame_times.times[frame_times.distinct])
@@ -265,53 +408,105 @@ def casa(
     else:
         missing = np.where(n_points > 1, np.round(np.nan_to_num(res[:, K.K_MAX_GAP]) * fps) - 1.0, 0.0)
         max_gap = np.maximum(missing, 0.0) / fps
-    jumps = res[:, K.K_JUMPS]
+    points.max_gap = max_gap
+    return res
 
+
+def _classify(res: np.ndarray, calibration: Calibration, config: CasaConfig):
+    """Step 5: WHO class and path pattern (calibrated only); ALH and BCF NaN for immotile tracks."""
+    vcl, vsl, vap = res[:, K.K_VCL], res[:, K.K_VSL], res[:, K.K_VAP]
     alh_mean = res[:, K.K_ALH_MEAN].copy()
     alh_max = res[:, K.K_ALH_MAX].copy()
     bcf = res[:, K.K_BCF].copy()
-    if calibration.calibrated:
-        motility = classify_motility(res[:, K.K_VPROG], vap, res[:, K.K_BEAT], thresholds)
-        still = motility == "immotile"
-        alh_mean[still] = np.nan
-        alh_max[still] = np.nan
-        bcf[still] = np.nan
-        pattern = classify_pattern(
-            motility,
-            vcl,
-            vap,
-            lin,
-            straightness,
-            wob,
-            alh_mean,
-            res[:, K.K_TURN],
-            res[:, K.K_TURN_ABS],
-            res[:, K.K_RADIUS],
-            criteria,
-        )
-    else:
-        motility = np.full(len(ids), UNCALIBRATED, dtype=object)
-        pattern = motility.copy()
+    if not calibration.calibrated:
+        motility = np.full(len(res), UNCALIBRATED, dtype=object)
+        return motility, motility.copy(), alh_mean, alh_max, bcf
+    motility = classify_motility(res[:, K.K_VPROG], vap, res[:, K.K_BEAT], config.thresholds)
+    still = motility == "immotile"
+    alh_mean[still] = np.nan
+    alh_max[still] = np.nan
+    bcf[still] = np.nan
+    lin = _ratio(vsl, vcl)
+    pattern = classify_pattern(
+        motility,
+        vcl,
+        vap,
+        lin,
+        _ratio(vsl, vap),
+        _ratio(vap, vcl),
+        alh_mean,
+        res[:, K.K_TURN],
+        res[:, K.K_TURN_ABS],
+        res[:, K.K_RADIUS],
+        config.criteria,
+    )
+    return motility, pattern, alh_mean, alh_max, bcf
 
-    too_fast = np.zeros(len(ids), bool)
-    if max_vap is not None and calibration.calibrated:
-        too_fast = vap > float(max_vap)
-    quality = _quality(n_points, duration, jumps, too_fast, max_gap, dup_tracks, min_points, min_duration_s, max_gap_s)
 
+def _quality_flags(points: _Points, res: np.ndarray, gates: dict, config: CasaConfig) -> np.ndarray:
+    """Step 6: the quality flags of every track ("ok" or flags joined by ";")."""
+    too_fast = np.zeros(len(points.ids), bool)
+    if gates["max_vap"] is not None:
+        too_fast = res[:, K.K_VAP] > gates["max_vap"]
+    return _quality(
+        np.diff(points.offsets),
+        res[:, K.K_DURATION],
+        res[:, K.K_JUMPS],
+        too_fast,
+        points.max_gap,
+        points.dup_tracks,
+        config.min_points,
+        config.min_duration_s,
+        config.max_gap_s,
+    )
+
+
+def _turn(res: np.ndarray, n_points: np.ndarray, gates: dict, config: CasaConfig) -> np.ndarray:
+    """Net heading change of the average path, degrees; NaN where it has no meaning.
+
+    A heading needs an average path that moves: on a track flagged ``too_short``, or one
+    whose average path neither progresses (``vprog`` below the WHO progressive threshold)
+    nor moves along itself (``vap`` below ``thresholds.active_vap``), the average path
+    only follows the detection jitter and its summed heading changes are noise (an
+    immotile track read -1035 degrees). Without a calibration the two thresholds are
+    converted with the scale derived from the box size (``_gates``).
+    """
+    turn = res[:, K.K_TURN].copy()
+    short = (n_points < config.min_points) | ~(res[:, K.K_DURATION] >= config.min_duration_s)  # the too_short flag
+    undefined = short | ~np.isfinite(turn)
+    if gates["progressive"] is not None:
+        vprog = np.nan_to_num(res[:, K.K_VPROG], nan=0.0)
+        vap = np.nan_to_num(res[:, K.K_VAP], nan=0.0)
+        undefined |= (vprog < gates["progressive"]) & (vap < gates["active_vap"])
+    turn[undefined] = np.nan
+    return turn
+
+
+def _frame(
+    points, res, motility, pattern, alh_mean, alh_max, bcf, quality, turn, calibration, config, gates, image_size, frame_times
+):
+    """Step 7: the DataFrame of :data:`COLUMNS` with its ``attrs`` (units, settings, gates, warnings)."""
+    import pandas as pd
+
+    ids, offsets, frame = points.ids, points.offsets, points.frame
+    n_points = np.diff(offsets)
+    first = frame[offsets[:-1]] if len(ids) else np.zeros(0, np.int64)
+    last = frame[offsets[1:] - 1] if len(ids) else np.zeros(0, np.int64)
+    vcl, vsl, vap = res[:, K.K_VCL], res[:, K.K_VSL], res[:, K.K_VAP]
     df = pd.DataFrame(
         {
             "track_id": ids.astype(np.int64),
-            "cls": cls_major.astype(np.int16),
+            "cls": points.cls_major.astype(np.int16),
             "first_frame": first.astype(np.int64),
             "last_frame": last.astype(np.int64),
-            "duration_s": duration,
+            "duration_s": res[:, K.K_DURATION],
             "n_points": n_points.astype(np.int64),
             "vcl": vcl,
             "vsl": vsl,
             "vap": vap,
-            "lin": lin,
-            "str": straightness,
-            "wob": wob,
+            "lin": _ratio(vsl, vcl),
+            "str": _ratio(vsl, vap),
+            "wob": _ratio(vap, vcl),
             "alh_mean": alh_mean,
             "alh_max": alh_max,
             "bcf": bcf,
@@ -323,13 +518,14 @@ def casa(
             "vprog": res[:, K.K_VPROG],
             "wobble_rms": res[:, K.K_WOBBLE],
             "beat_rms": res[:, K.K_BEAT],
-            "turn_deg": res[:, K.K_TURN],
-            "n_jumps": jumps.astype(np.int64),
+            "turn_deg": turn,
+            "n_jumps": res[:, K.K_JUMPS].astype(np.int64),
             "max_step_speed": res[:, K.K_MAX_STEP],
-            "max_gap_s": max_gap,
+            "max_gap_s": points.max_gap,
         },
         columns=list(COLUMNS),
     )
+    notes = [] if calibration.calibrated else [uncalibrated_warning(gates)]
     df.attrs.update(
         {
             "length_unit": calibration.length_unit,
@@ -343,9 +539,24 @@ def casa(
                 "image_size": None if image_size is None else list(_image_size(image_size)),
                 "frame_times": None if frame_times is None else frame_times.to_dict(),
             },
+            "gates": gates,
+            "warnings": notes,
         }
     )
+    for note in notes:
+        warnings.warn(note, UncalibratedWarning, stacklevel=3)
     return df
+
+
+def uncalibrated_warning(gates: Mapping) -> str:
+    """The sentence saying which numbers of an uncalibrated result cannot be compared with WHO values."""
+    return (
+        "Uncalibrated (no µm per pixel): VCL, VSL, VAP, vprog, ALH, wobble and beat amplitudes are in pixels and px/s "
+        "and cannot be compared with WHO thresholds or other samples, and no WHO grade or path pattern is given "
+        "(LIN, STR, WOB, BCF and MAD are unit-free and comparable). The speed thresholds of the quality gates are "
+        + str(gates.get("source", "derived from the video"))
+        + ". Give the microscope's µm per pixel (--um-per-px)."
+    )
 
 
 def _group_tracks(tracks: Boxes, image_size: tuple[int, int] | None = None, observed_only: bool = False):

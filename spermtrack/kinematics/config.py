@@ -18,9 +18,21 @@ from .motility import MotilityThresholds
 from .patterns import PatternCriteria
 from .smoothing import DEFAULT_SMOOTHING_S, method_code
 
+#: Side of a sperm head's box, µm: the mean sperm box of VISEM-Tracking, 23 x 23 px
+#: (612,377 boxes; shared/reference/visem/class_sizes.json) at its 0.25 µm per pixel.
+#: Without a calibration :func:`~spermtrack.kinematics.casa` reads the video's own scale
+#: from it: ``µm per pixel ~= HEAD_BOX_UM / median box size (px)``, so the 150 µm/s floor
+#: of the jump test is 150 / 5.75 = 26.1 head boxes per second (600 px/s for 23-px heads)
+#: and the 200 µm/s ``max_vap`` is 34.8 head boxes per second.
+HEAD_BOX_UM = 5.75
+
 
 class CasaConfigError(ParameterError):
     """A CASA setting is out of range or of the wrong type."""
+
+
+class UncalibratedWarning(UserWarning):
+    """A CASA result without a calibration: its speeds and lengths cannot be compared with WHO values."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,11 @@ class CasaConfig:
         WHO class thresholds (µm/s, µm).
     criteria : PatternCriteria
         Path pattern criteria (µm, µm/s, fractions, degrees).
+    head_box_um : float
+        Side of a sperm head's box in µm (:data:`HEAD_BOX_UM`, 5.75). Used only without a
+        calibration: the speed gates (``jump_speed``, ``max_vap``) and the still-path test
+        of ``turn_deg`` are converted to px/s with ``head_box_um / median box size`` as
+        the µm per pixel, instead of being switched off.
 
     >>> CasaConfig(smoothing_s=0.3).replace(jump_speed=None).to_dict()["jump_speed"] is None
     True
@@ -81,6 +98,7 @@ class CasaConfig:
     progressive_window_s: float = 1.0
     thresholds: MotilityThresholds = field(default_factory=MotilityThresholds)
     criteria: PatternCriteria = field(default_factory=PatternCriteria)
+    head_box_um: float = HEAD_BOX_UM
 
     def __post_init__(self) -> None:
         try:
@@ -98,6 +116,7 @@ class CasaConfig:
             ("jump_factor", False),
             ("bcf_hysteresis_px", True),
             ("progressive_window_s", False),
+            ("head_box_um", False),
         ):
             _check_number(name, getattr(self, name), allow_zero)
         for name in ("jump_speed", "max_vap"):
@@ -117,7 +136,15 @@ class CasaConfig:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["thresholds"] = self.thresholds.to_dict()
         d["criteria"] = self.criteria.to_dict()
-        for k in ("smoothing_s", "min_duration_s", "max_gap_s", "jump_factor", "bcf_hysteresis_px", "progressive_window_s"):
+        for k in (
+            "smoothing_s",
+            "min_duration_s",
+            "max_gap_s",
+            "jump_factor",
+            "bcf_hysteresis_px",
+            "progressive_window_s",
+            "head_box_um",
+        ):
             d[k] = float(d[k])
         for k in ("jump_speed", "max_vap"):
             d[k] = None if d[k] is None else float(d[k])

@@ -13,6 +13,8 @@ The figures:
   VISEM-Tracking paper);
 - :func:`figure_box_centers` and :func:`figure_box_sizes` -- per-class 2D
   histograms of box centres and of box width x height (as its Figure 4);
+- :func:`figure_top_paths` -- the fastest tracks one by one, each with its
+  curvilinear path (VCL), average path (VAP) and straight line (VSL);
 - :func:`figure_motility` -- WHO motility grades as a bar chart of percentages;
 - :func:`figure_speeds` -- distributions of VCL, VSL and VAP.
 """
@@ -50,6 +52,8 @@ NOT_GRADED = "not graded"
 #: File names (without ``.png``) written by :func:`save_plots`, with a caption each.
 PLOT_CAPTIONS: dict[str, str] = {
     "trajectories": "Tracks over the first frame, coloured by WHO motility grade; the fastest sperm are numbered.",
+    "top_paths": "The fastest sperm, one panel each: the detected head path (VCL is its length per second), the average "
+    "path (VAP) and the straight line from first to last point (VSL); axes from the track's first point.",
     "motility": "WHO motility grades (6th edition) of the valid sperm tracks.",
     "speeds": "Distributions of curvilinear (VCL), straight-line (VSL) and average-path (VAP) velocity of the valid sperm tracks.",
     "box_area": "Box area over time for one sperm (as Figure 3 of the VISEM-Tracking paper).",
@@ -207,7 +211,7 @@ def figure_trajectories(
         ax.set_aspect("equal")
         ax.set_xlabel("x (px)")
         ax.set_ylabel("y (px)")
-        ax.set_title(f"{len(ids)} tracks")
+        ax.set_title("Every track over the first frame")
         if by_speed:
             sm = ScalarMappable(norm=norm, cmap=cmap)
             unit = style.speed_unit_of(kinematics, calibration)
@@ -513,6 +517,142 @@ def figure_speeds(kinematics, columns: Sequence[str] = ("vcl", "vsl", "vap"), un
     return fig
 
 
+# ---------------------------------------------------------------------------- the fastest tracks' paths
+def present_classes(boxes: Boxes) -> tuple[int, ...]:
+    """The box classes (0 sperm, 1 cluster, 2 small or pinhead) that have boxes; sperm always.
+
+    >>> present_classes(Boxes([0, 0], [0, 5], [0, 5], [9, 9], [9, 9], cls=[0, 2]))
+    (0, 2)
+    """
+    have = set(np.unique(boxes.cls).astype(int).tolist()) if len(boxes) else set()
+    return tuple(c for c in (0, 1, 2) if c == SPERM or c in have)
+
+
+def _track_points(tracks: Boxes, tid: int, image_size: tuple[int, int] | None = None):
+    """Frames and head positions (pixels) of one track as :func:`~spermtrack.kinematics.casa` reads them.
+
+    The detected boxes (interpolated ones left out), one point per frame, boxes cut by the
+    image border re-centred when ``image_size`` is given: the points VCL and VSL are
+    measured on.
+    """
+    from ..kinematics.casa import _group_tracks
+
+    one = tracks.filter(tracks.track_id == tid) if len(tracks) else tracks
+    observed = bool(len(one)) and bool((one.score > 0).any())
+    _, _offsets, frame, cx, cy, _, _ = _group_tracks(one, image_size, observed)
+    return frame.astype(np.int64), cx.astype(np.float64), cy.astype(np.float64)
+
+
+def top_track_ids(kinematics, highlight: Sequence[int] = (), n: int = 3) -> list[int]:
+    """The tracks :func:`figure_top_paths` draws: ``highlight`` (the ranked fastest), else the ``n`` fastest by VSL."""
+    if len(highlight):
+        return [int(t) for t in highlight]
+    if kinematics is None or not len(kinematics) or "vsl" not in kinematics:
+        return []
+    k = kinematics
+    if "valid" in k:
+        k = k[k["valid"].astype(bool)]
+    k = k[np.isfinite(k["vsl"].to_numpy(dtype=np.float64))]
+    return [int(t) for t in k.sort_values("vsl", ascending=False)["track_id"].head(n)]
+
+
+def figure_top_paths(
+    tracks: Boxes,
+    kinematics=None,
+    calibration: Calibration | None = None,
+    highlight: Sequence[int] = (),
+    *,
+    n: int = 3,
+    smoothing_s: float | None = None,
+    image_size: tuple[int, int] | None = None,
+):
+    """The fastest tracks, one panel each, with the three paths CASA measures.
+
+    Each panel draws the track's detected head positions joined in frame order (the
+    curvilinear path: VCL is its length per second), its average path
+    (:func:`spermtrack.kinematics.average_path` with the smoothing window of the
+    analysis: VAP is its length per second) and the straight line from its first to its
+    last point (VSL). Axes are in µm from the track's first point when calibrated, in
+    pixels otherwise, with equal scales; the title gives the three speeds.
+
+    Parameters
+    ----------
+    tracks : Boxes
+        Tracked boxes (pixels).
+    kinematics : pandas.DataFrame, optional
+        :func:`spermtrack.kinematics.casa`'s table (speeds for the titles, the smoothing
+        window in ``attrs["parameters"]``).
+    calibration : Calibration, optional
+        µm per pixel and frames per second (50 frames/s and pixels without it).
+    highlight : sequence of int
+        The track ids to draw, fastest first (numbered ``#1, #2...``); by default the
+        ``n`` fastest valid tracks by VSL of ``kinematics``.
+    n : int
+        Number of tracks when ``highlight`` is empty (at most 6 are drawn).
+    smoothing_s : float, optional
+        Average-path window, s (default: the analysis's, else 0.5 s).
+    image_size : (width, height), optional
+        Frame size: boxes cut by the border are re-centred as ``casa`` does (default: the
+        analysis's, from the kinematics ``attrs``).
+    """
+    from ..kinematics import DEFAULT_SMOOTHING_S, average_path
+
+    ids = top_track_ids(kinematics, highlight, n)[:6]
+    fps = calibration.fps if calibration is not None else 50.0
+    scale = calibration.um_per_px if (calibration is not None and calibration.calibrated) else None
+    unit = "µm" if scale else "px"
+    speed_unit = style.speed_unit_of(kinematics, calibration)
+    params = ((getattr(kinematics, "attrs", {}) or {}).get("parameters", {}) if kinematics is not None else {}) or {}
+    if smoothing_s is None:
+        smoothing_s = float(params.get("smoothing_s", DEFAULT_SMOOTHING_S))
+    if image_size is None and params.get("image_size"):
+        image_size = tuple(params["image_size"])
+    row_of = {}
+    if kinematics is not None and len(kinematics) and "track_id" in kinematics:
+        row_of = {int(t): r for t, r in zip(kinematics["track_id"], kinematics.to_dict(orient="records"))}
+    cols = max(1, min(3, len(ids)))
+    rows = max(1, int(np.ceil(len(ids) / cols)))
+    with _rc():
+        fig = _figure(3.6 * cols + 0.4, 3.5 * rows + 0.5)
+        if not ids:
+            ax = fig.add_subplot()
+            ax.text(0.5, 0.5, "no valid track to draw", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax in axes[len(ids) :]:
+            ax.set_axis_off()
+        for rank, (ax, tid) in enumerate(zip(axes, ids), start=1):
+            f, x, y = _track_points(tracks, tid, image_size)
+            if len(f) < 2:
+                ax.text(0.5, 0.5, f"track {tid}: too few points", ha="center", va="center", transform=ax.transAxes)
+                ax.set_axis_off()
+                continue
+            k = scale or 1.0
+            px, py = (x - x[0]) * k, (y - y[0]) * k
+            t = (f - f[0]) / fps
+            avg = average_path(t, px, py, smoothing_s)
+            ax.plot(px, py, color="#7d8ba1", lw=0.9, marker=".", ms=2.5, label="curvilinear (VCL)")
+            ax.plot(avg[:, 0], avg[:, 1], color="#e4572e", lw=2.0, label="average path (VAP)")
+            ax.plot([px[0], px[-1]], [py[0], py[-1]], color="#14213d", lw=1.6, ls="--", label="straight line (VSL)")
+            ax.plot(px[0], py[0], "o", color="#2a9d8f", ms=6, label="start")
+            ax.plot(px[-1], py[-1], "s", color="#14213d", ms=5)
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.invert_yaxis()  # image coordinates: y down, as in the video
+            ax.set_xlabel(f"x ({unit})")
+            ax.set_ylabel(f"y ({unit})")
+            r = row_of.get(int(tid), {})
+            speeds = " ".join(
+                f"{name} {float(r[key]):.1f}" for key, name in (("vcl", "VCL"), ("vap", "VAP"), ("vsl", "VSL")) if key in r
+            )
+            title = f"#{rank} track {tid}" if len(highlight) else f"track {tid}"
+            ax.set_title(f"{title}\n{speeds} {speed_unit}" if speeds else title, fontsize=9)
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", ncols=4)
+    return fig
+
+
 # ---------------------------------------------------------------------------- the set
 def save_plots(
     out_dir: str | Path,
@@ -541,22 +681,26 @@ def save_plots(
     background : ndarray (H, W, 3) uint8 BGR, optional
         First frame, under the trajectories.
     highlight : sequence of int
-        Fastest track ids, fastest first.
+        Fastest track ids, fastest first (the ``top_paths`` figure draws them; the three
+        fastest by VSL of ``kinematics`` when empty).
 
     Returns
     -------
     dict name -> path
-        In the order of :data:`PLOT_CAPTIONS`.
+        In the order of :data:`PLOT_CAPTIONS`. The box statistics (``box_*``) show only
+        the classes that have boxes (sperm at least): no empty panels.
     """
     out_dir = Path(out_dir)
+    classes = present_classes(tracks)
     makers = {
         "trajectories": lambda: figure_trajectories(tracks, background, image_size, kinematics, highlight, calibration),
         "motility": lambda: figure_motility(motility_counts, calibrated=calibration.calibrated),
         "speeds": lambda: figure_speeds(kinematics),
         "box_area": lambda: figure_box_area(tracks, highlight[0] if len(highlight) else None, calibration),
-        "box_centers": lambda: figure_box_centers(tracks, image_size),
-        "box_coverage": lambda: figure_box_centers(tracks, image_size, mode="coverage"),
-        "box_sizes": lambda: figure_box_sizes(tracks),
+        "top_paths": lambda: figure_top_paths(tracks, kinematics, calibration, highlight, image_size=image_size),
+        "box_centers": lambda: figure_box_centers(tracks, image_size, classes=classes),
+        "box_coverage": lambda: figure_box_centers(tracks, image_size, mode="coverage", classes=classes),
+        "box_sizes": lambda: figure_box_sizes(tracks, classes=classes),
     }
     paths: dict[str, Path] = {}
     for name in PLOT_CAPTIONS:
@@ -573,6 +717,9 @@ __all__ = [
     "figure_box_sizes",
     "figure_motility",
     "figure_speeds",
+    "figure_top_paths",
+    "present_classes",
+    "top_track_ids",
     "figure_trajectories",
     "save_figure",
     "save_plots",
