@@ -13,7 +13,7 @@ converted by :mod:`spermtrack.io.mot`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -129,6 +129,22 @@ class Boxes:
         self = object.__new__(cls_)
         for name, put in _SLOT_SETTERS:  # the slots' own setters: no attribute lookup by name
             put(self, cols[name])
+        _put_num_frames(self, num_frames)
+        _put_offsets(self, None)
+        return self
+
+    @classmethod
+    def _trusted_columns(cls_, frame, x1, y1, x2, y2, score, cls, track_id, num_frames: int) -> Boxes:
+        """:meth:`_trusted` with the columns given in :data:`COLUMNS` order (no dict: the per-frame hot path)."""
+        self = object.__new__(cls_)
+        _put_frame(self, frame)
+        _put_x1(self, x1)
+        _put_y1(self, y1)
+        _put_x2(self, x2)
+        _put_y2(self, y2)
+        _put_score(self, score)
+        _put_cls(self, cls)
+        _put_track_id(self, track_id)
         _put_num_frames(self, num_frames)
         _put_offsets(self, None)
         return self
@@ -308,11 +324,12 @@ class Boxes:
     def iter_frames(self) -> Iterator[tuple[int, Boxes]]:
         """Yield ``(frame, boxes)`` for every frame ``0 .. num_frames-1``, empty frames included."""
         off = self.frame_offsets.tolist()
-        cols = [(name, getattr(self, name)) for name in COLUMNS]
+        fr, x1, y1, x2, y2, sc, cl, ti = (getattr(self, name) for name in COLUMNS)
         nf = self.num_frames
+        make = Boxes._trusted_columns
         for f in range(nf):  # self[a:b] without its per-call checks (a contiguous run is valid)
             a, b = off[f], off[f + 1]
-            yield f, Boxes._trusted({name: c[a:b] for name, c in cols}, nf)
+            yield f, make(fr[a:b], x1[a:b], y1[a:b], x2[a:b], y2[a:b], sc[a:b], cl[a:b], ti[a:b], nf)
 
     def select_frames(self, start: int, stop: int) -> Boxes:
         """Boxes of frames ``start <= f < stop``, renumbered from 0, ``num_frames = stop - start``."""
@@ -382,6 +399,27 @@ class Boxes:
         """The boxes of one track, in frame order."""
         return self[self.track_id == track_id]
 
+    def groups(self, *, tracked_only: bool = False) -> TrackGroups:
+        """Rows grouped by ``track_id``, in row (= frame) order inside each group.
+
+        The one grouping of rows by track in the package (tracker post-processing,
+        :meth:`by_track`, majority classes): a stable counting sort, O(N).
+
+        Parameters
+        ----------
+        tracked_only : bool
+            Leave out the untracked rows (``track_id == -1``); otherwise ``-1`` is a group too.
+
+        Returns
+        -------
+        TrackGroups
+            ``ids`` (T,) the sorted track ids; ``order`` (M,) row indices sorted by group,
+            each group's rows in row order (frame order: rows are frame-sorted);
+            ``offsets`` (T + 1,): group ``k`` owns ``order[offsets[k]:offsets[k+1]]``;
+            ``dense`` (N,) each row's group index into ``ids`` (-1 for a row left out).
+        """
+        return _track_groups(self.track_id, tracked_only)
+
     def by_track(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group rows by track for per-track loops (kinematics, track-level stats).
 
@@ -393,13 +431,11 @@ class Boxes:
             The track ids, ascending.
         offsets : int64 array (T + 1,)
             Track ``ids[k]`` owns rows ``order[offsets[k]:offsets[k+1]]``.
+
+        The tracked part of :meth:`groups`.
         """
-        tracked = np.flatnonzero(self.track_id != UNTRACKED)
-        tid = self.track_id[tracked]
-        order = tracked[np.lexsort((self.frame[tracked], tid))]
-        ids, starts = np.unique(self.track_id[order], return_index=True)
-        offsets = np.append(starts, len(order)).astype(np.int64)
-        return order.astype(np.int64), ids.astype(np.int64), offsets
+        g = self.groups(tracked_only=True)
+        return g.order, g.ids, g.offsets
 
     # ------------------------------------------------------------------ pandas
     def to_dataframe(self) -> pd.DataFrame:
@@ -593,5 +629,61 @@ def _is_bool_mask(index) -> bool:
 
 # Slot setters for Boxes._trusted (the per-frame hot path of the streaming tracker).
 _SLOT_SETTERS = tuple((name, Boxes.__dict__[name].__set__) for name in COLUMNS)
+(_put_frame, _put_x1, _put_y1, _put_x2, _put_y2, _put_score, _put_cls, _put_track_id) = (put for _, put in _SLOT_SETTERS)
 _put_num_frames = Boxes.__dict__["num_frames"].__set__
 _put_offsets = Boxes.__dict__["_offsets"].__set__
+
+
+class TrackGroups(NamedTuple):
+    """Rows grouped by track (:meth:`Boxes.groups`)."""
+
+    ids: np.ndarray
+    dense: np.ndarray
+    order: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:  # the number of groups (not of fields)
+        return int(self.ids.shape[0])
+
+
+def _track_groups(track_id: np.ndarray, tracked_only: bool = False) -> TrackGroups:
+    tid = np.ascontiguousarray(track_id, np.int64)
+    n = tid.shape[0]
+    keep = None
+    if tracked_only and n and tid.min() < 0:
+        keep = tid != UNTRACKED
+    sub = tid if keep is None else tid[keep]
+    if len(sub) and 0 <= sub.min() and sub.max() <= 4 * len(sub) + 1024:
+        present = np.zeros(int(sub.max()) + 1, bool)
+        present[sub] = True
+        ids = np.flatnonzero(present).astype(np.int64)
+        dsub = (np.cumsum(present) - 1)[sub]
+    else:
+        ids, dsub = np.unique(sub, return_inverse=True)
+        ids = ids.astype(np.int64)
+    from .algorithms.grouping import counting_sort
+
+    order, offsets = counting_sort(np.ascontiguousarray(dsub, np.int64), np.int64(len(ids)))
+    if keep is None:
+        return TrackGroups(ids, dsub.astype(np.int64, copy=False), order, offsets)
+    rows = np.flatnonzero(keep)
+    dense = np.full(n, -1, np.int64)
+    dense[rows] = dsub
+    return TrackGroups(ids, dense, rows[order], offsets)
+
+
+def majority_class(groups: TrackGroups, cls: np.ndarray) -> np.ndarray:
+    """The majority class of each group (int16 (T,)); ties go to the lower class.
+
+    ``groups`` from :meth:`Boxes.groups`, ``cls`` the rows' classes (>= 0). The one
+    majority vote of the package (the tracker's output, its post-processing).
+    """
+    k = len(groups.ids)
+    if k == 0:
+        return np.zeros(0, np.int16)
+    c = np.asarray(cls, np.int64)
+    rows = groups.order
+    nc = int(c[rows].max()) + 1 if len(rows) else 1
+    group_of_row = np.repeat(np.arange(k), np.diff(groups.offsets))
+    votes = np.bincount(group_of_row * nc + c[rows], minlength=k * nc).reshape(k, nc)
+    return votes.argmax(axis=1).astype(np.int16)

@@ -318,3 +318,12 @@ class FrameParams:
         head[P_SIZE_W] = config.size_weight
         head[P_ORDER] = k
         self.prm = np.concatenate([head, self.F.ravel(), self.Q.ravel(), self.R, self.P0.ravel()])
+
+
+def as_config(config: TrackerConfig | None) -> TrackerConfig:
+    """``config``, or the defaults for None; anything else is a :class:`TrackerConfigError`."""
+    if config is None:
+        return TrackerConfig()
+    if not isinstance(config, TrackerConfig):
+        raise TrackerConfigError(f"config must be a TrackerConfig (or None), got {type(config).__name__}")
+    return config

@@ -16,7 +16,8 @@ Cost kinds (``kind`` argument, constants below):
     ``(|d| / s)^2`` with ``|d|`` the centre distance (pixels) and ``s`` the mean
     of the predicted box's width and height: the distance in box sizes, squared.
 ``COST_IOU``
-    ``1 - IoU`` of the predicted box and the detection.
+    ``1 - IoU`` of the predicted box and the detection
+    (:func:`spermtrack.algorithms.iou.box_iou`: 0 for a zero-area box).
 
 ``iou_weight`` adds ``iou_weight * (1 - IoU)`` to the first two kinds (a blend).
 ``logdet_weight`` adds ``logdet_weight * ln(S_x S_y / (R_x R_y))`` to the
@@ -31,23 +32,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..algorithms.iou import box_iou
+
 COST_MAHALANOBIS, COST_DISTANCE, COST_IOU = 0, 1, 2
 #: Each track keeps at most this many candidate detections (its cheapest) per stage, so
 #: that the pairs of a frame grow with its tracks, not with (boxes per frame)^2 in a crowd.
 MAX_PAIRS_PER_TRACK = 32
 #: Names accepted by :class:`~spermtrack.track.config.TrackerConfig` ``cost``.
 COST_KINDS = {"mahalanobis": COST_MAHALANOBIS, "distance": COST_DISTANCE, "iou": COST_IOU}
-
-
-@numba.njit(cache=True)
-def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
-    iw = min(ax2, bx2) - max(ax1, bx1)
-    ih = min(ay2, by2) - max(ay1, by1)
-    if iw <= 0.0 or ih <= 0.0:
-        return 0.0
-    inter = iw * ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0.0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -81,7 +73,7 @@ def _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, d, kind, iou_weight):
     if kind == COST_IOU or iou_weight != 0.0:
         hw, hh = 0.5 * z[d, 2], 0.5 * z[d, 3]
         zx, zy = z[d, 0], z[d, 1]
-        iou = _iou(px - 0.5 * pw, py - 0.5 * ph, px + 0.5 * pw, py + 0.5 * ph, zx - hw, zy - hh, zx + hw, zy + hh)
+        iou = box_iou(px - 0.5 * pw, py - 0.5 * ph, px + 0.5 * pw, py + 0.5 * ph, zx - hw, zy - hh, zx + hw, zy + hh)
         c += (1.0 if kind == COST_IOU else iou_weight) * (1.0 - iou)
     return c
 
