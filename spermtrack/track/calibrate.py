@@ -40,6 +40,7 @@ import numba
 import numpy as np
 
 from ..boxes import COLUMNS, Boxes
+from .costs import argsort_into
 
 #: The reference the defaults were tuned on (simulated VISEM-like videos at 0.25 µm/px and
 #: 50 fps, densities 5-65, the simulator's default motility mixes), measured with
@@ -166,9 +167,18 @@ def _centres(boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
 
 @numba.njit(cache=True)
 def _sorted_by_x(cx, a, b):
-    """Rows ``a..b-1`` ordered by x, and their x values (for :func:`_nearest_into`)."""
-    rows = a + np.argsort(cx[a:b])
-    return rows, cx[rows]
+    """Rows ``a..b-1`` ordered by x, and their x values (for :func:`_nearest_into`).
+
+    (The tracker's Shell sort: NumPy's argsort costs seconds of compilation in Numba.)
+    """
+    rows = np.empty(b - a, np.int64)
+    argsort_into(cx[a:b], b - a, rows)
+    for i in range(b - a):
+        rows[i] += a
+    xs = np.empty(b - a)
+    for i in range(b - a):
+        xs[i] = cx[rows[i]]
+    return rows, xs
 
 
 @numba.njit(cache=True)

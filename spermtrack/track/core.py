@@ -103,7 +103,7 @@ def grow_state(x, P, ti, n: int, cap: int):
     return x2, P2, ti2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt):
     """Check rows ``r0:`` before any work; returns ``(status, most boxes in one frame)``.
 
@@ -157,7 +157,7 @@ def check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt):
     return OK, mmax
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def step_model(F, Q, dt, Fd, Qd):
     """The transition ``Fd`` and process noise ``Qd`` over ``dt`` nominal frames (an uneven time step).
 
@@ -171,7 +171,7 @@ def step_model(F, Q, dt, Fd, Qd):
                 Qd[a, i, j] = Q[a, i, j] * dt ** (4 - i - j)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def load_frame(x1, y1, x2, y2, cls, s, m, z, xs, used, out_uid, out_pub, out_cls):
     """Rows ``s .. s+m-1`` as measurements ``z`` (cx, cy, w, h in float64 pixels), ``xs`` their cx; outputs reset."""
     for q in range(m):
@@ -187,7 +187,7 @@ def load_frame(x1, y1, x2, y2, cls, s, m, z, xs, used, out_uid, out_pub, out_cls
         out_cls[i] = cls[i]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def stage_tracks(ti, n, want, missed_only, slots):
     """Slots of the live tracks in state ``want`` (only those unmatched this frame when ``missed_only``); returns how many."""
     ns = np.int64(0)
@@ -198,7 +198,7 @@ def stage_tracks(ti, n, want, missed_only, slots):
     return ns
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def stage_detections(score, s, m, used, lo_s, hi_s, xo, xs, col_of, free, el, ex):
     """The detections still free with ``lo_s <= score < hi_s``: columns ``col_of`` / ``free``, and in x order ``el, ex``.
 
@@ -223,7 +223,7 @@ def stage_detections(score, s, m, used, lo_s, hi_s, xo, xs, col_of, free, el, ex
     return nd
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def majority_vote(ti, t):
     """The class with the most matched detections of track slot ``t`` so far (ties: the lower class)."""
     best, arg = ti[t, VOTES], 0
@@ -233,7 +233,7 @@ def majority_vote(ti, t):
     return arg
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_uid, out_pub, out_cls):
     """Update the matched tracks (Kalman update, hits, votes, confirmation) and write their rows' outputs.
 
@@ -261,7 +261,7 @@ def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm,
     return next_pub
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def end_lost(x, P, ti, n, tent_lost, max_lost):
     """End the tracks unmatched for too long (compact: the last live slot fills the hole); returns the live count."""
     k = x.shape[2]
@@ -283,7 +283,7 @@ def end_lost(x, P, ti, n, tent_lost, max_lost):
     return n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def births(x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_uid, out_pub):
     """Start tentative tracks at the unmatched high-score detections; returns ``(n, next_uid, next_pub)``."""
     for q in range(m):
