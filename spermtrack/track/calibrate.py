@@ -40,6 +40,7 @@ import numba
 import numpy as np
 
 from ..boxes import COLUMNS, Boxes
+from .config import check_fps
 from .costs import argsort_into
 
 #: The reference the defaults were tuned on (simulated VISEM-like videos at 0.25 µm/px and
@@ -387,7 +388,7 @@ def params_for(config, fps: float, boxes: Boxes | None):
 
     Without self-calibration (or without boxes): ``config.for_fps(fps)``.
     """
-    fps = float(config.for_fps(fps).fps)  # validates fps
+    fps = check_fps(fps)
     if not config.self_calibrate or boxes is None or len(boxes) == 0:
         if config.self_calibrate and (config.motion_fps > 0 or config.length_scale > 0):
             cal = measure_motion(Boxes.empty(0), fps, config.motion_fps, config.length_scale)

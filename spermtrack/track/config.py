@@ -250,13 +250,18 @@ class TrackerConfig:
     # ------------------------------------------------------------------ per-video numbers
     def for_fps(self, fps: float) -> FrameParams:
         """Frame counts and per-frame matrices for a video at ``fps`` frames per second."""
-        try:
-            fps = float(fps)
-        except (TypeError, ValueError):
-            raise TrackerConfigError(f"fps must be a number, got {fps!r}") from None
-        if not math.isfinite(fps) or fps <= 0:
-            raise TrackerConfigError(f"fps must be a positive finite number, got {fps}")
-        return FrameParams(self, fps)
+        return FrameParams(self, check_fps(fps))
+
+
+def check_fps(fps) -> float:
+    """``fps`` as a float (frames per second); a :class:`TrackerConfigError` unless positive and finite."""
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise TrackerConfigError(f"fps must be a number, got {fps!r}") from None
+    if not math.isfinite(fps) or fps <= 0:
+        raise TrackerConfigError(f"fps must be a positive finite number, got {fps}")
+    return fps
 
 
 #: Layout of the packed settings array ``FrameParams.prm`` read by the Numba kernels

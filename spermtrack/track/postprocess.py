@@ -24,9 +24,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..algorithms.assignment import assign_gated
-from ..boxes import COLUMNS, Boxes
+from ..boxes import COLUMNS, Boxes, majority_class
 from .config import FrameParams
-from .core import take_rows, with_majority_class
+from .core import take_rows
 from .costs import lower_bound
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
@@ -47,7 +47,7 @@ def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
         tracks = drop_short(tracks, params.min_track_frames)
     if params.interpolate_frames > 0:
         tracks = interpolate(tracks, params.interpolate_frames)
-    return renumber(with_majority_class(tracks))
+    return renumber(tracks, majority=True)
 
 
 def _endpoints(tracks: Boxes, order: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -234,12 +234,18 @@ def interpolate(tracks: Boxes, max_gap: int) -> Boxes:
     return Boxes(**{k: v[by_frame] for k, v in merged.items()}, num_frames=tracks.num_frames, validate=False)
 
 
-def renumber(tracks: Boxes) -> Boxes:
-    """Ids ``1 .. K`` in order of each track's first frame (ties by old id); row order kept."""
+def renumber(tracks: Boxes, *, majority: bool = False) -> Boxes:
+    """Ids ``1 .. K`` in order of each track's first frame (ties by old id); row order kept.
+
+    ``majority``: also set each row's ``cls`` to its track's majority class (one grouping for both).
+    """
     if len(tracks) == 0:
         return tracks
-    _, dense, order, off = tracks.groups()
+    g = tracks.groups()
+    _, dense, order, off = g
     first = tracks.frame[order[off[:-1]]]
     rank = np.empty(len(first), np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(1, len(first) + 1)
+    if majority:
+        return take_rows(tracks, track_id=rank[dense], cls=majority_class(g, tracks.cls)[dense])
     return take_rows(tracks, track_id=rank[dense])

@@ -75,10 +75,8 @@ class Tracker:
         self._prm = self._params.prm
         self._state = State(self._params.order)
         self._frame = -1
-        # every row given so far: the tables (in order) and each row's internal and public track id
-        self._history: list[Boxes] = []
-        self._uids: list[np.ndarray] = []
-        self._pubs: list[np.ndarray] = []
+        # every row given so far: (table, each row's internal track id, its public id) per call, in order
+        self._history: list[tuple[Boxes, np.ndarray, np.ndarray]] = []
         self._run = None  # the kernel, loaded (or compiled, once per install) at the first update
 
     @property
@@ -162,9 +160,7 @@ class Tracker:
         self._frame = frame
         if m == 0:
             return b
-        self._history.append(b)
-        self._uids.append(uid)
-        self._pubs.append(pub)
+        self._history.append((b, uid, pub))
         nf = b.num_frames
         return Boxes._trusted_columns(
             fr, b.x1, b.y1, b.x2, b.y2, b.score, cls, pub.copy(), nf if nf > frame else frame + 1
@@ -201,7 +197,7 @@ class Tracker:
         if status:
             raise rows_error(boxes, status, int(self._state.cnt[C_BAD]), streaming=True)
         if n:
-            self._history, self._uids, self._pubs = [boxes], [uid], [pub]
+            self._history = [(boxes, uid, pub)]
         return Boxes._trusted({**{name: getattr(boxes, name) for name in COLUMNS}, "cls": cls, "track_id": pub.copy()}, nf)
 
     def finish(self, *, postprocess: bool = False) -> Boxes:
@@ -232,12 +228,12 @@ class Tracker:
         # the rows were checked by the kernel (finite, sorted, sizes, classes): no second validation
         hist = self._history
         if len(hist) > 1:  # one concatenation per column (track_id is replaced by assemble)
-            cols = [np.concatenate(c) for c in zip(*[(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls) for b in hist])]
-            boxes = Boxes._trusted_columns(*cols, np.full(len(cols[0]), -1, np.int64), nf)
-            # kept merged: a later finish() concatenates only the frames given since
-            self._history, self._uids, self._pubs = [boxes], [np.concatenate(self._uids)], [np.concatenate(self._pubs)]
+            parts = [(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, u, p) for b, u, p in hist]
+            *cols, uid, pub = [np.concatenate(c) for c in zip(*parts)]
+            boxes = Boxes._trusted_columns(*cols, np.full(len(uid), -1, np.int64), nf)
+            self._history = [(boxes, uid, pub)]  # kept merged: a later finish() adds only the frames given since
         else:
-            b = hist[0]
+            b, uid, pub = hist[0]
             boxes = Boxes._trusted_columns(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, b.track_id, nf)
-        tracks = assemble(boxes, self._uids[0], self._pubs[0])
+        tracks = assemble(boxes, uid, pub)
         return _postprocess(tracks, self._params) if postprocess else tracks
