@@ -64,3 +64,11 @@ def test_counting_sort_is_stable():
     assert order.tolist() == [1, 4, 3, 0, 2, 5] and off.tolist() == [0, 2, 3, 6]
     order, off = counting_sort(np.zeros(0, np.int64), np.int64(0))
     assert len(order) == 0 and off.tolist() == [0]
+
+
+@pytest.mark.parametrize("mod", [iou, assignment])
+def test_docstring_examples(mod):
+    import doctest
+
+    failed, tried = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0 and failed == 0, mod.__name__

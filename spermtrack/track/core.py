@@ -23,13 +23,22 @@ high-score detections; the confirmed tracks left to low-score detections
 (ByteTrack's second stage); optionally, the confirmed tracks still left to the
 high-score detections left by centre distance (a rescue); tentative tracks to
 the high-score detections left. Each stage is an optimal gated assignment over
-the pairs inside the gate (:func:`.costs.pairs_into`, :func:`.assignment.assign_sparse`).
+the pairs inside the gate (:func:`.costs.pairs_into`,
+:func:`spermtrack.algorithms.assignment.assign_sparse`).
 Matched tracks are updated; unmatched ones age and are removed after their
 lost time; unmatched high-score detections start tentative tracks.
+
+The steps of a frame are named functions (:func:`check_rows`, :func:`step_model`,
+:func:`load_frame`, :func:`stage_tracks`, :func:`stage_detections`,
+:func:`apply_matches`, :func:`end_lost`, :func:`births`), inlined into :func:`run`
+(``inline="always"``: no call overhead per frame, so the streaming tracker's
+one-frame calls cost what they did before the split).
 
 Compilation. :func:`run` is the only kernel a run of the tracker needs (plus the
 small leaves it calls): one function, called with one signature (see
 :func:`run_kernel`), so that a fresh install compiles it once, in a few seconds.
+:func:`check_rows` is also called from Python (:func:`check_frame`), for one
+signature too (:data:`CHECK_SIGNATURE`).
 Its callees are never given literal constants (``np.int64(...)`` or values read
 from arrays instead): Numba would compile a separate copy of a callee for each
 literal it sees.
