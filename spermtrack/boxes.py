@@ -223,26 +223,18 @@ class Boxes:
         coords = np.stack([self.x1, self.y1, self.x2, self.y2, self.score], axis=1) if n else np.zeros((0, 5))
         bad = ~np.isfinite(coords).all(axis=1)
         if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise BoxesError(f"row {i} (frame {self.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {coords[i].tolist()}")
+            raise row_error(self, "value", int(np.flatnonzero(bad)[0]))
         bad = (self.x2 < self.x1) | (self.y2 < self.y1)
         if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise BoxesError(
-                f"row {i} (frame {self.frame[i]}) has a negative size: x1={self.x1[i]}, x2={self.x2[i]}, y1={self.y1[i]}, y2={self.y2[i]}"
-            )
+            raise row_error(self, "size", int(np.flatnonzero(bad)[0]))
         if n:
             if self.frame[0] < 0:
-                raise BoxesError(f"row 0 has a negative frame index {self.frame[0]}")
+                raise row_error(self, "negative", 0)
             dec = np.flatnonzero(self.frame[1:] < self.frame[:-1])
             if dec.size:
-                i = int(dec[0]) + 1
-                raise BoxesError(
-                    f"frames are not sorted: row {i} has frame {self.frame[i]} after frame {self.frame[i - 1]} "
-                    "(use Boxes.from_unsorted or Boxes.concat to sort)"
-                )
+                raise row_error(self, "order", int(dec[0]) + 1)
             if self.frame[-1] >= self.num_frames:
-                raise BoxesError(f"row {n - 1} has frame {self.frame[-1]} but num_frames is {self.num_frames}")
+                raise row_error(self, "beyond", n - 1)
         return self
 
     # ------------------------------------------------------------------ basic protocol
@@ -687,3 +679,31 @@ def majority_class(groups: TrackGroups, cls: np.ndarray) -> np.ndarray:
     group_of_row = np.repeat(np.arange(k), np.diff(groups.offsets))
     votes = np.bincount(group_of_row * nc + c[rows], minlength=k * nc).reshape(k, nc)
     return votes.argmax(axis=1).astype(np.int16)
+
+
+def row_error(b: Boxes, problem: str, i: int) -> BoxesError:
+    """The :class:`~spermtrack.errors.BoxesError` for row ``i`` of ``b``, naming the row and its frame.
+
+    The one wording of the row checks of the package (:meth:`Boxes.validate` and the
+    tracker's kernel, :func:`spermtrack.track.core.rows_error`). ``problem``: "value"
+    (a non-finite corner or score), "size" (``x2 < x1`` or ``y2 < y1``), "order" (frame
+    before the previous row's), "negative" (negative frame) or "beyond" (frame at or
+    beyond ``num_frames``).
+    """
+    if problem == "value":
+        vals = [float(getattr(b, c)[i]) for c in ("x1", "y1", "x2", "y2", "score")]
+        return BoxesError(f"row {i} (frame {b.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
+    if problem == "size":
+        return BoxesError(
+            f"row {i} (frame {b.frame[i]}) has a negative size: x1={b.x1[i]}, x2={b.x2[i]}, y1={b.y1[i]}, y2={b.y2[i]}"
+        )
+    if problem == "order":
+        return BoxesError(
+            f"frames are not sorted: row {i} has frame {b.frame[i]} after frame {b.frame[i - 1]} "
+            "(use Boxes.from_unsorted or Boxes.concat to sort)"
+        )
+    if problem == "negative":
+        return BoxesError(f"row {i} has a negative frame index {b.frame[i]}")
+    if problem == "beyond":
+        return BoxesError(f"row {i} has frame {b.frame[i]} but num_frames is {b.num_frames}")
+    raise ValueError(f"unknown row problem {problem!r}")  # pragma: no cover

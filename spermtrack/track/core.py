@@ -53,7 +53,7 @@ import numpy as np
 from numba import types as nt
 
 from ..algorithms.assignment import assign_sparse
-from ..boxes import COLUMNS, Boxes, TrackGroups, majority_class
+from ..boxes import COLUMNS, Boxes, TrackGroups, majority_class, row_error
 from ..errors import BoxesError
 from .config import (
     P_CONFIRM,
@@ -584,22 +584,20 @@ def check_rows_kernel():
 
 
 def rows_error(b: Boxes, status: int, row: int, streaming: bool = False) -> BoxesError:
-    """The :class:`~spermtrack.errors.BoxesError` for a row :func:`.core.run` refused (names row and frame)."""
+    """The :class:`~spermtrack.errors.BoxesError` for a row :func:`run` refused (names row and frame).
+
+    The wording of :meth:`Boxes.validate <spermtrack.boxes.Boxes.validate>` where the
+    checks are the same (:func:`spermtrack.boxes.row_error`), plus the tracker's own.
+    """
     i = row
     if status == BAD_VALUE:
-        vals = [float(getattr(b, c)[i]) for c in ("x1", "y1", "x2", "y2", "score")]
-        return BoxesError(f"row {i} (frame {b.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
+        return row_error(b, "value", i)
     if status == BAD_SIZE:
-        return BoxesError(
-            f"row {i} (frame {b.frame[i]}) has a negative size: x1={b.x1[i]}, x2={b.x2[i]}, y1={b.y1[i]}, y2={b.y2[i]}"
-        )
+        return row_error(b, "size", i)
     if status == BAD_ORDER and i > 0:
-        return BoxesError(
-            f"frames are not sorted: row {i} has frame {b.frame[i]} after frame {b.frame[i - 1]} "
-            "(use Boxes.from_unsorted or Boxes.concat to sort)"
-        )
+        return row_error(b, "order", i)
     if status in (BAD_ORDER, BAD_FRAME):
-        return BoxesError(f"row {i} has a negative frame index {b.frame[i]}")
+        return row_error(b, "negative", i)
     if status == BAD_CLASS:
         return BoxesError(f"row {i} (frame {b.frame[i]}) has class {b.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
     if status == TOO_MANY_BOXES:
@@ -610,7 +608,7 @@ def rows_error(b: Boxes, status: int, row: int, streaming: bool = False) -> Boxe
     if status == BAD_BEYOND and streaming:
         return BoxesError(f"update() takes the boxes of one frame; row {i} has frame {b.frame[i]}, row 0 frame {b.frame[0]}")
     if status == BAD_BEYOND:
-        return BoxesError(f"row {i} has frame {b.frame[i]} but num_frames is {b.num_frames}")
+        return row_error(b, "beyond", i)
     return BoxesError(f"row {i}: the tracker cannot take this row (code {status})")  # pragma: no cover
 
 
