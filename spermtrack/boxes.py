@@ -627,15 +627,17 @@ _put_offsets = Boxes.__dict__["_offsets"].__set__
 
 
 class TrackGroups(NamedTuple):
-    """Rows grouped by track (:meth:`Boxes.groups`)."""
+    """Rows grouped by track (:meth:`Boxes.groups`); unpacks as ``ids, dense, order, offsets``.
+
+    ``ids`` int64 (T,) sorted track ids; ``dense`` int64 (N,) each row's index into ``ids``
+    (-1 for a row left out); ``order`` int64 (M,) row indices, group after group, each
+    group's rows in row order; ``offsets`` int64 (T + 1,) group bounds into ``order``.
+    """
 
     ids: np.ndarray
     dense: np.ndarray
     order: np.ndarray
     offsets: np.ndarray
-
-    def __len__(self) -> int:  # the number of groups (not of fields)
-        return int(self.ids.shape[0])
 
 
 def _track_groups(track_id: np.ndarray, tracked_only: bool = False) -> TrackGroups:
