@@ -13,7 +13,7 @@ converted by :mod:`spermtrack.io.mot`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -133,6 +133,22 @@ class Boxes:
         _put_offsets(self, None)
         return self
 
+    @classmethod
+    def _trusted_columns(cls_, frame, x1, y1, x2, y2, score, cls, track_id, num_frames: int) -> Boxes:
+        """:meth:`_trusted` with the columns given in :data:`COLUMNS` order (no dict: the per-frame hot path)."""
+        self = object.__new__(cls_)
+        _put_frame(self, frame)
+        _put_x1(self, x1)
+        _put_y1(self, y1)
+        _put_x2(self, x2)
+        _put_y2(self, y2)
+        _put_score(self, score)
+        _put_cls(self, cls)
+        _put_track_id(self, track_id)
+        _put_num_frames(self, num_frames)
+        _put_offsets(self, None)
+        return self
+
     def __setattr__(self, name, value):
         raise AttributeError("Boxes is immutable: use .replace(...) to get a changed copy")
 
@@ -207,26 +223,18 @@ class Boxes:
         coords = np.stack([self.x1, self.y1, self.x2, self.y2, self.score], axis=1) if n else np.zeros((0, 5))
         bad = ~np.isfinite(coords).all(axis=1)
         if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise BoxesError(f"row {i} (frame {self.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {coords[i].tolist()}")
+            raise row_error(self, "value", int(np.flatnonzero(bad)[0]))
         bad = (self.x2 < self.x1) | (self.y2 < self.y1)
         if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise BoxesError(
-                f"row {i} (frame {self.frame[i]}) has a negative size: x1={self.x1[i]}, x2={self.x2[i]}, y1={self.y1[i]}, y2={self.y2[i]}"
-            )
+            raise row_error(self, "size", int(np.flatnonzero(bad)[0]))
         if n:
             if self.frame[0] < 0:
-                raise BoxesError(f"row 0 has a negative frame index {self.frame[0]}")
+                raise row_error(self, "negative", 0)
             dec = np.flatnonzero(self.frame[1:] < self.frame[:-1])
             if dec.size:
-                i = int(dec[0]) + 1
-                raise BoxesError(
-                    f"frames are not sorted: row {i} has frame {self.frame[i]} after frame {self.frame[i - 1]} "
-                    "(use Boxes.from_unsorted or Boxes.concat to sort)"
-                )
+                raise row_error(self, "order", int(dec[0]) + 1)
             if self.frame[-1] >= self.num_frames:
-                raise BoxesError(f"row {n - 1} has frame {self.frame[-1]} but num_frames is {self.num_frames}")
+                raise row_error(self, "beyond", n - 1)
         return self
 
     # ------------------------------------------------------------------ basic protocol
@@ -308,11 +316,12 @@ class Boxes:
     def iter_frames(self) -> Iterator[tuple[int, Boxes]]:
         """Yield ``(frame, boxes)`` for every frame ``0 .. num_frames-1``, empty frames included."""
         off = self.frame_offsets.tolist()
-        cols = [(name, getattr(self, name)) for name in COLUMNS]
+        fr, x1, y1, x2, y2, sc, cl, ti = (getattr(self, name) for name in COLUMNS)
         nf = self.num_frames
+        make = Boxes._trusted_columns
         for f in range(nf):  # self[a:b] without its per-call checks (a contiguous run is valid)
             a, b = off[f], off[f + 1]
-            yield f, Boxes._trusted({name: c[a:b] for name, c in cols}, nf)
+            yield f, make(fr[a:b], x1[a:b], y1[a:b], x2[a:b], y2[a:b], sc[a:b], cl[a:b], ti[a:b], nf)
 
     def select_frames(self, start: int, stop: int) -> Boxes:
         """Boxes of frames ``start <= f < stop``, renumbered from 0, ``num_frames = stop - start``."""
@@ -382,6 +391,27 @@ class Boxes:
         """The boxes of one track, in frame order."""
         return self[self.track_id == track_id]
 
+    def groups(self, *, tracked_only: bool = False) -> TrackGroups:
+        """Rows grouped by ``track_id``, in row (= frame) order inside each group.
+
+        The one grouping of rows by track in the package (tracker post-processing,
+        :meth:`by_track`, majority classes): a stable counting sort, O(N).
+
+        Parameters
+        ----------
+        tracked_only : bool
+            Leave out the untracked rows (``track_id == -1``); otherwise ``-1`` is a group too.
+
+        Returns
+        -------
+        TrackGroups
+            ``ids`` (T,) the sorted track ids; ``order`` (M,) row indices sorted by group,
+            each group's rows in row order (frame order: rows are frame-sorted);
+            ``offsets`` (T + 1,): group ``k`` owns ``order[offsets[k]:offsets[k+1]]``;
+            ``dense`` (N,) each row's group index into ``ids`` (-1 for a row left out).
+        """
+        return _track_groups(self.track_id, tracked_only)
+
     def by_track(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group rows by track for per-track loops (kinematics, track-level stats).
 
@@ -393,13 +423,11 @@ class Boxes:
             The track ids, ascending.
         offsets : int64 array (T + 1,)
             Track ``ids[k]`` owns rows ``order[offsets[k]:offsets[k+1]]``.
+
+        The tracked part of :meth:`groups`.
         """
-        tracked = np.flatnonzero(self.track_id != UNTRACKED)
-        tid = self.track_id[tracked]
-        order = tracked[np.lexsort((self.frame[tracked], tid))]
-        ids, starts = np.unique(self.track_id[order], return_index=True)
-        offsets = np.append(starts, len(order)).astype(np.int64)
-        return order.astype(np.int64), ids.astype(np.int64), offsets
+        g = self.groups(tracked_only=True)
+        return g.order, g.ids, g.offsets
 
     # ------------------------------------------------------------------ pandas
     def to_dataframe(self) -> pd.DataFrame:
@@ -593,5 +621,91 @@ def _is_bool_mask(index) -> bool:
 
 # Slot setters for Boxes._trusted (the per-frame hot path of the streaming tracker).
 _SLOT_SETTERS = tuple((name, Boxes.__dict__[name].__set__) for name in COLUMNS)
+(_put_frame, _put_x1, _put_y1, _put_x2, _put_y2, _put_score, _put_cls, _put_track_id) = (put for _, put in _SLOT_SETTERS)
 _put_num_frames = Boxes.__dict__["num_frames"].__set__
 _put_offsets = Boxes.__dict__["_offsets"].__set__
+
+
+class TrackGroups(NamedTuple):
+    """Rows grouped by track (:meth:`Boxes.groups`); unpacks as ``ids, dense, order, offsets``.
+
+    ``ids`` int64 (T,) sorted track ids; ``dense`` int64 (N,) each row's index into ``ids``
+    (-1 for a row left out); ``order`` int64 (M,) row indices, group after group, each
+    group's rows in row order; ``offsets`` int64 (T + 1,) group bounds into ``order``.
+    """
+
+    ids: np.ndarray
+    dense: np.ndarray
+    order: np.ndarray
+    offsets: np.ndarray
+
+
+def _track_groups(track_id: np.ndarray, tracked_only: bool = False) -> TrackGroups:
+    tid = np.ascontiguousarray(track_id, np.int64)
+    n = tid.shape[0]
+    keep = None
+    if tracked_only and n and tid.min() < 0:
+        keep = tid != UNTRACKED
+    sub = tid if keep is None else tid[keep]
+    if len(sub) and 0 <= sub.min() and sub.max() <= 4 * len(sub) + 1024:
+        present = np.zeros(int(sub.max()) + 1, bool)
+        present[sub] = True
+        ids = np.flatnonzero(present).astype(np.int64)
+        dsub = (np.cumsum(present) - 1)[sub]
+    else:
+        ids, dsub = np.unique(sub, return_inverse=True)
+        ids = ids.astype(np.int64)
+    from .algorithms.grouping import counting_sort
+
+    order, offsets = counting_sort(np.ascontiguousarray(dsub, np.int64), np.int64(len(ids)))
+    if keep is None:
+        return TrackGroups(ids, dsub.astype(np.int64, copy=False), order, offsets)
+    rows = np.flatnonzero(keep)
+    dense = np.full(n, -1, np.int64)
+    dense[rows] = dsub
+    return TrackGroups(ids, dense, rows[order], offsets)
+
+
+def majority_class(groups: TrackGroups, cls: np.ndarray) -> np.ndarray:
+    """The majority class of each group (int16 (T,)); ties go to the lower class.
+
+    ``groups`` from :meth:`Boxes.groups`, ``cls`` the rows' classes (>= 0). The one
+    majority vote of the package (the tracker's output, its post-processing).
+    """
+    k = len(groups.ids)
+    if k == 0:
+        return np.zeros(0, np.int16)
+    c = np.asarray(cls, np.int64)
+    rows = groups.order
+    nc = int(c[rows].max()) + 1 if len(rows) else 1
+    group_of_row = np.repeat(np.arange(k), np.diff(groups.offsets))
+    votes = np.bincount(group_of_row * nc + c[rows], minlength=k * nc).reshape(k, nc)
+    return votes.argmax(axis=1).astype(np.int16)
+
+
+def row_error(b: Boxes, problem: str, i: int) -> BoxesError:
+    """The :class:`~spermtrack.errors.BoxesError` for row ``i`` of ``b``, naming the row and its frame.
+
+    The one wording of the row checks of the package (:meth:`Boxes.validate` and the
+    tracker's kernel, :func:`spermtrack.track.core.rows_error`). ``problem``: "value"
+    (a non-finite corner or score), "size" (``x2 < x1`` or ``y2 < y1``), "order" (frame
+    before the previous row's), "negative" (negative frame) or "beyond" (frame at or
+    beyond ``num_frames``).
+    """
+    if problem == "value":
+        vals = [float(getattr(b, c)[i]) for c in ("x1", "y1", "x2", "y2", "score")]
+        return BoxesError(f"row {i} (frame {b.frame[i]}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
+    if problem == "size":
+        return BoxesError(
+            f"row {i} (frame {b.frame[i]}) has a negative size: x1={b.x1[i]}, x2={b.x2[i]}, y1={b.y1[i]}, y2={b.y2[i]}"
+        )
+    if problem == "order":
+        return BoxesError(
+            f"frames are not sorted: row {i} has frame {b.frame[i]} after frame {b.frame[i - 1]} "
+            "(use Boxes.from_unsorted or Boxes.concat to sort)"
+        )
+    if problem == "negative":
+        return BoxesError(f"row {i} has a negative frame index {b.frame[i]}")
+    if problem == "beyond":
+        return BoxesError(f"row {i} has frame {b.frame[i]} but num_frames is {b.num_frames}")
+    raise ValueError(f"unknown row problem {problem!r}")  # pragma: no cover

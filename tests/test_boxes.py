@@ -148,3 +148,25 @@ def test_atomic_open_leaves_nothing_on_error(tmp_path):
             raise RuntimeError("boom")
     assert (tmp_path / "keep.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_groups_and_majority_class():
+    from spermtrack.boxes import majority_class
+
+    b = Boxes(
+        [0, 0, 1, 1, 2, 2, 3], [0] * 7, [0] * 7, [1] * 7, [1] * 7,
+        cls=[1, 0, 1, 2, 2, 0, 3], track_id=[7, -1, 7, 3, 7, 3, -1],
+    )  # fmt: skip
+    g = b.groups()
+    assert g.ids.tolist() == [-1, 3, 7]
+    assert [g.order[g.offsets[k] : g.offsets[k + 1]].tolist() for k in range(3)] == [[1, 6], [3, 5], [0, 2, 4]]
+    assert g.dense.tolist() == [2, 0, 2, 1, 2, 1, 0]
+    # ties go to the lower class: track 3 has classes 2 and 0 -> 0; track 7: 1, 1, 2 -> 1
+    assert majority_class(g, b.cls).tolist() == [0, 0, 1]
+    t = b.groups(tracked_only=True)
+    assert t.ids.tolist() == [3, 7] and t.dense.tolist() == [1, -1, 1, 0, 1, 0, -1]
+    order, ids, off = b.by_track()
+    assert order.tolist() == [3, 5, 0, 2, 4] and ids.tolist() == [3, 7] and off.tolist() == [0, 2, 5]
+    big = b.replace(track_id=np.where(b.track_id == 7, 10**12, b.track_id))  # sparse ids: np.unique path
+    assert big.groups(tracked_only=True).ids.tolist() == [3, 10**12]
+    assert Boxes.empty(3).groups().ids.tolist() == [] and Boxes.empty(3).by_track()[2].tolist() == [0]

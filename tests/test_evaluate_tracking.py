@@ -397,7 +397,7 @@ def test_empty_combination():
     assert s.num_gt == 0 and s.hota == 0.0 and math.isnan(s.mota)
 
 
-@pytest.mark.parametrize("name", ["tracking", "matching", "clear", "table", "_inputs"])
+@pytest.mark.parametrize("name", ["tracking", "clear", "table", "_inputs"])  # iou_matrix: tests/test_algorithms.py
 def test_docstring_examples(name):
     mod = importlib.import_module(f"spermtrack.evaluate.{name}")  # the package's 'tracking' attribute is the function
     failed, tried = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)

@@ -149,7 +149,7 @@ def test_gated_assignment_on_large_sparse_matrices(seed):
 
 @pytest.mark.parametrize("kind", [0, 1, 2])
 def test_sparse_pairs_equal_the_dense_matrix_below_the_gate(kind):
-    from spermtrack.track.costs import cost_matrix, gated_pairs
+    from track_reference import cost_matrix, gated_pairs
 
     rng = np.random.default_rng(kind)
     nt, m = 30, 40

@@ -111,3 +111,25 @@ def test_low_frame_rate_calibration_no_worse_than_plain(true_fps, frames):
     plain = idf1(gt, track(dets, true_fps, TrackerConfig(self_calibrate=False)))
     calibrated = idf1(gt, track(dets, true_fps))
     assert calibrated >= plain - 0.02, (calibrated, plain)
+
+
+def test_nearest_neighbour_search_equals_a_kd_tree(video):
+    # The Numba search (sorted by x, searched outwards) gives the k-d tree's displacements,
+    # smoothness flags and spacing exactly, on a simulated video and on random crowds.
+    from calibrate_reference import displacements_kdtree, spacing_kdtree
+
+    from spermtrack.track.calibrate import displacements, spacing
+
+    rng = np.random.default_rng(3)
+    n = 40 * 50
+    f = np.repeat(np.arange(40), 50)
+    c = rng.uniform(0, 300, (n, 2)) + f[:, None] * rng.normal(0, 2, 2)
+    crowd = Boxes.from_cxcywh(f, np.column_stack([c, np.full((n, 2), 8.0)]))
+    sparse = crowd[f % 7 != 3]  # gaps: runs of three frames only where no frame is missing
+    for b in (video[1], crowd, sparse, crowd[:120]):
+        d1, s1, u1 = displacements(b)
+        d2, s2, u2 = displacements_kdtree(b)
+        assert u1 == u2 and np.array_equal(d1, d2) and np.array_equal(s1, s2)
+        assert spacing(b) == spacing_kdtree(b)
+    one = Boxes.from_cxcywh(np.arange(5), np.tile([10.0, 10, 5, 5], (5, 1)))  # one box a frame: no spacing
+    assert spacing(one) is None and len(displacements(one)[0]) == 3  # runs 0-2, 1-3, 2-4

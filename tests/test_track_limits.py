@@ -6,13 +6,14 @@ import time
 
 import numpy as np
 import pytest
+from track_reference import gated_pairs
 
 from spermtrack import Boxes
 from spermtrack.errors import SpermtrackError
 from spermtrack.track import Tracker, TrackerConfig, track
 from spermtrack.track.assignment import MAX_EXACT_CELLS, assign_sparse
 from spermtrack.track.core import MAX_BOXES_PER_FRAME
-from spermtrack.track.costs import MAX_PAIRS_PER_TRACK, gated_pairs
+from spermtrack.track.costs import MAX_PAIRS_PER_TRACK
 
 
 def random_boxes(n: int, frames: int, seed: int = 0, size: float = 12.0) -> Boxes:

@@ -8,8 +8,8 @@ import pytest
 from spermtrack import Boxes
 from spermtrack.errors import BoxesError, SpermtrackError
 from spermtrack.track import Tracker, TrackerConfig, TrackerConfigError, track
-from spermtrack.track.core import OK, State
-from spermtrack.track.offline import assemble, close_gaps, interpolate
+from spermtrack.track.core import OK, State, assemble
+from spermtrack.track.postprocess import close_gaps, interpolate
 
 SIZE = 20.0
 
@@ -150,7 +150,8 @@ def test_one_compiled_kernel_per_function(tmp_path, cache):
 import numba, numpy as np
 from spermtrack import Boxes
 from spermtrack.track import Tracker, TrackerConfig, track
-import spermtrack.track.assignment, spermtrack.track.core, spermtrack.track.costs, spermtrack.track.kalman, spermtrack.track.offline
+import spermtrack.algorithms.assignment, spermtrack.algorithms.grouping, spermtrack.algorithms.iou
+import spermtrack.track.calibrate, spermtrack.track.core, spermtrack.track.costs, spermtrack.track.kalman, spermtrack.track.postprocess
 f = np.repeat(np.arange(40), 3)
 x = np.where(np.arange(120) % 3 == 0, 10 + 9 * f, np.where(np.arange(120) % 3 == 1, 400 - 7 * f, 200 + 0 * f)).astype(float)
 b = Boxes.from_cxcywh(f, np.column_stack([x, 100 + f % 3, np.full((120, 2), 20.0)]), score=np.linspace(0.2, 1, 120))
@@ -164,7 +165,8 @@ for cfg in (TrackerConfig(), TrackerConfig(motion="ca", cost="iou", gate=0.9, re
         for _, fb in d.iter_frames():
             t.update(fb)
         t.finish(postprocess=True)
-mods = [spermtrack.track.assignment, spermtrack.track.core, spermtrack.track.costs, spermtrack.track.kalman, spermtrack.track.offline]
+mods = [spermtrack.algorithms.assignment, spermtrack.algorithms.grouping, spermtrack.algorithms.iou, spermtrack.track.calibrate,
+        spermtrack.track.core, spermtrack.track.costs, spermtrack.track.kalman, spermtrack.track.postprocess]
 n = 0
 for m in mods:
     for name, obj in vars(m).items():

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..track.assignment import lsap
+from ..algorithms.assignment import lsap
 
 #: Order of the counters returned by :func:`clear_events`.
 COUNTERS = (

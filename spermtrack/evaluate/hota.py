@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..track.assignment import lsap
+from ..algorithms.assignment import lsap
 from .matching import EPS
 
 #: The localisation thresholds of HOTA (TrackEval's ``np.arange(0.05, 0.99, 0.05)``).

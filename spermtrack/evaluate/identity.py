@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..track.assignment import lsap
+from ..algorithms.assignment import lsap
 
 
 @numba.njit(cache=True)

@@ -6,11 +6,12 @@ every hypothesis box. :func:`frame_ious` computes all of them in one Numba pass
 and stores them frame after frame in one flat array (a dense block of
 ``n_gt x n_hyp`` values per frame); the metric kernels read those blocks.
 
-The IoU is computed in float64 from the boxes' float32 corners, with the
-arithmetic of TrackEval's ``_calculate_box_ious`` (in that order, so the values
-are the same to the last bit): a box whose area is at most machine epsilon
-(2.2e-16 px²), i.e. a zero-area box, overlaps nothing (IoU 0).
-py-motmetrics' ``boxiou`` gives the same values for every box larger than that.
+The IoU is :func:`spermtrack.algorithms.iou.box_iou` (shared with the tracker),
+computed in float64 from the boxes' float32 corners with the arithmetic of
+TrackEval's ``_calculate_box_ious`` (the same values to the last bit): a box whose
+area is at most machine epsilon (2.2e-16 px²), i.e. a zero-area box, overlaps
+nothing (IoU 0). py-motmetrics' ``boxiou`` gives the same values for every box
+larger than that.
 
 The within-frame order of the boxes is kept: it decides, as in the reference
 libraries, which of two exactly tied assignments is taken.
@@ -21,22 +22,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-#: float64 machine epsilon, the tolerance TrackEval uses in its comparisons.
-EPS = float(np.finfo(np.float64).eps)
+from ..algorithms.iou import EPS, box_iou, iou_matrix
 
-
-@numba.njit(cache=True, inline="always")
-def box_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):  # pragma: no cover - numba
-    """IoU of two boxes given by their corners (float64, pixels); 0 when either has zero area."""
-    iw = min(ax2, bx2) - max(ax1, bx1)
-    ih = min(ay2, by2) - max(ay1, by1)
-    inter = max(iw, 0.0) * max(ih, 0.0)
-    area_a = (ax2 - ax1) * (ay2 - ay1)
-    area_b = (bx2 - bx1) * (by2 - by1)
-    union = area_a + area_b - inter
-    if area_a <= EPS or area_b <= EPS or union <= EPS:
-        return 0.0
-    return inter / union
+__all__ = ["EPS", "box_iou", "frame_ious", "iou_matrix"]
 
 
 @numba.njit(cache=True)
@@ -71,29 +59,3 @@ def frame_ious(off_a, box_a, off_b, box_b):  # pragma: no cover - numba
                 ious[k] = box_iou(ax1, ay1, ax2, ay2, box_b[j, 0], box_b[j, 1], box_b[j, 2], box_b[j, 3])
                 k += 1
     return block, ious
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box of ``a`` with every box of ``b``.
-
-    Parameters
-    ----------
-    a, b : array_like (N, 4) and (M, 4)
-        Corners ``x1, y1, x2, y2`` in pixels (any float dtype; computed in float64).
-
-    Returns
-    -------
-    float64 array (N, M)
-        IoU in [0, 1]; 0 for a zero-area box.
-
-    Examples
-    --------
-    >>> iou_matrix([[0, 0, 10, 10]], [[5, 0, 15, 10], [0, 0, 0, 10]]).round(4).tolist()
-    [[0.3333, 0.0]]
-    """
-    a = np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(-1, 4))
-    b = np.ascontiguousarray(np.asarray(b, dtype=np.float64).reshape(-1, 4))
-    off_a = np.array([0, len(a)], np.int64)
-    off_b = np.array([0, len(b)], np.int64)
-    _, ious = frame_ious(off_a, a, off_b, b)
-    return ious.reshape(len(a), len(b))

@@ -36,9 +36,12 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..boxes import COLUMNS, Boxes
+from .config import check_fps
+from .costs import argsort_into
 
 #: The reference the defaults were tuned on (simulated VISEM-like videos at 0.25 µm/px and
 #: 50 fps, densities 5-65, the simulator's default motility mixes), measured with
@@ -137,62 +140,154 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     Nearest neighbours cannot follow cells that move further than the spacing between
     cells in one frame (very low frame rates in dense fields): the motion scale is then
     underestimated (docs/tracking.md).
-    """
-    from scipy.spatial import cKDTree
 
+    The searches run in one Numba call (:func:`_mutual_steps`: per frame, boxes sorted by
+    x and searched outwards from the query's x), with no distance matrix; the result equals
+    a k-d tree search up to the order of exact ties.
+    """
     # frames present and their row bounds (never an array over all frame numbers: they may be sparse)
     if len(boxes) == 0:
         return np.zeros(0), np.zeros(0, bool), 0
     frames, first = np.unique(boxes.frame, return_index=True)
-    bounds = np.append(first, len(boxes))
+    bounds = np.append(first, len(boxes)).astype(np.int64)
     k = np.flatnonzero((frames[1:-1] == frames[:-2] + 1) & (frames[2:] == frames[:-2] + 2)) if len(frames) > 2 else []
     f = np.asarray(k, np.int64)
     if len(f) == 0:
         return np.zeros(0), np.zeros(0, bool), 0
     if len(f) > max_pairs:
         f = f[np.linspace(0, len(f) - 1, max_pairs).round().astype(np.int64)]
-    # All sampled frames at once: one k-d tree per role, frames kept apart by a third
-    # coordinate (frame x a huge stride), so a nearest neighbour always lies in the frame asked.
-    rows, key = zip(*(_ranges(bounds[f + j], bounds[f + j + 1]) for j in range(3)))
-    pts = np.column_stack([boxes.cx, boxes.cy]).astype(np.float64)
-    P = [np.column_stack([pts[r], k * _STRIDE]) for r, k in zip(rows, key)]
-
-    def nearest(src, dst):
-        d, i = cKDTree(P[dst]).query(P[src], k=1)
-        return i, d
-
-    ib, d = nearest(0, 1)
-    ia, _ = nearest(1, 0)
-    ic, _ = nearest(1, 2)
-    ib2, _ = nearest(2, 1)
-    mutual_ab = ia[ib] == np.arange(len(ib))
-    mutual_bc = ib2[ic] == np.arange(len(ic))
-    a_i = np.flatnonzero(mutual_ab)
-    b_i = ib[a_i]
-    c_ok = mutual_bc[b_i]
-    c_i = ic[b_i]
-    v1 = P[1][b_i, :2] - P[0][a_i, :2]
-    v2 = P[2][c_i, :2] - P[1][b_i, :2]
-    dv = np.hypot(*(v2 - v1).T)
-    dist = d[a_i]
-    return dist, c_ok & (dv < 0.8 * dist), len(f)
+    cx, cy = _centres(boxes)
+    dist, smooth = _mutual_steps(cx, cy, bounds, f)
+    return dist, smooth, len(f)
 
 
-_STRIDE = 1e9  # pixels between frames in the stacked k-d trees (far beyond any image)
+def _centres(boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
+    """Box centres as float64 (from the float32 ``Boxes.cx``/``cy``, as everywhere else)."""
+    return np.ascontiguousarray(boxes.cx, np.float64), np.ascontiguousarray(boxes.cy, np.float64)
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows ``starts[i]:stops[i]`` of every ``i`` concatenated, and each row's ``i``."""
-    lens = (stops - starts).astype(np.int64)
-    key = np.repeat(np.arange(len(lens)), lens)
-    first = np.cumsum(lens) - lens
-    return np.arange(int(lens.sum())) - first[key] + starts[key], key
+@numba.njit(cache=True)
+def _sorted_by_x(cx, a, b):
+    """Rows ``a..b-1`` ordered by x, and their x values (for :func:`_nearest_into`).
+
+    (The tracker's Shell sort: NumPy's argsort costs seconds of compilation in Numba.)
+    """
+    rows = np.empty(b - a, np.int64)
+    argsort_into(cx[a:b], b - a, rows)
+    for i in range(b - a):
+        rows[i] += a
+    xs = np.empty(b - a)
+    for i in range(b - a):
+        xs[i] = cx[rows[i]]
+    return rows, xs
+
+
+@numba.njit(cache=True)
+def _nearest_into(cx, cy, qrows, qxs, q0, rows, xs, skip_self, out_i, out_d):
+    """For each query row of ``qrows`` (sorted by x, ``qxs``), its nearest row among ``rows`` (sorted by x, ``xs``).
+
+    Writes the row and the Euclidean distance (pixels) at ``out[q - q0]``. Searches outwards
+    from the query's x (nearer side first) and stops where the x gap alone exceeds the best
+    distance; exact ties go to the lower row. The queries come in x order, so the start of
+    each search follows from the previous one (no binary search). ``skip_self`` (1): never
+    the query row itself (-1 and inf when alone).
+    """
+    n = rows.shape[0]
+    lo = 0
+    for p in range(qrows.shape[0]):
+        q = qrows[p]
+        x, y = qxs[p], cy[q]
+        while lo < n and xs[lo] < x:
+            lo += 1
+        best, bi = np.inf, -1
+        r, l = lo, lo - 1
+        while r < n or l >= 0:
+            # the side whose next box is nearer in x first; stop when even that one is too far
+            if l < 0 or (r < n and xs[r] - x <= x - xs[l]):
+                dx = xs[r] - x
+                j = rows[r]
+                r += 1
+            else:
+                dx = x - xs[l]
+                j = rows[l]
+                l -= 1
+            if dx * dx > best:
+                break
+            if skip_self == 0 or j != q:
+                dy = cy[j] - y
+                d2 = dx * dx + dy * dy
+                if d2 < best or (d2 == best and j < bi):
+                    best, bi = d2, j
+        out_i[q - q0] = bi
+        out_d[q - q0] = np.sqrt(best)
+
+
+@numba.njit(cache=True)
+def _mutual_steps(cx, cy, bounds, starts):
+    """:func:`displacements` for the frame runs ``starts`` (indices into ``bounds``, the frames' row bounds).
+
+    For each run of frames A, B, C: every box of A whose nearest box in B has it as its
+    own nearest in A (mutual) gives a displacement; it is smooth when B's box and its
+    nearest in C are mutual too and the second step differs from the first by less than
+    0.8 of the first.
+    """
+    total = 0
+    mw = 1
+    for f in starts:
+        total += bounds[f + 1] - bounds[f]
+        for j in range(3):
+            mw = max(mw, bounds[f + j + 1] - bounds[f + j])
+    dist = np.empty(total)
+    smooth = np.empty(total, np.bool_)
+    ib, ia, ic, ib2 = np.empty(mw, np.int64), np.empty(mw, np.int64), np.empty(mw, np.int64), np.empty(mw, np.int64)
+    no = np.int64(0)  # not a literal: one compiled copy of the callee
+    d, dw = np.empty(mw), np.empty(mw)
+    n = 0
+    for f in starts:
+        a0, b0, c0, c1 = bounds[f], bounds[f + 1], bounds[f + 2], bounds[f + 3]
+        ra, xa = _sorted_by_x(cx, a0, b0)
+        rb, xb = _sorted_by_x(cx, b0, c0)
+        rc, xc = _sorted_by_x(cx, c0, c1)
+        _nearest_into(cx, cy, ra, xa, a0, rb, xb, no, ib, d)  # A -> B
+        _nearest_into(cx, cy, rb, xb, b0, ra, xa, no, ia, dw)  # B -> A
+        _nearest_into(cx, cy, rb, xb, b0, rc, xc, no, ic, dw)  # B -> C
+        _nearest_into(cx, cy, rc, xc, c0, rb, xb, no, ib2, dw)  # C -> B
+        for a in range(a0, b0):
+            b = ib[a - a0]
+            if ia[b - b0] != a:
+                continue
+            dist[n] = d[a - a0]
+            c = ic[b - b0]
+            vx1, vy1 = cx[b] - cx[a], cy[b] - cy[a]
+            vx2, vy2 = cx[c] - cx[b], cy[c] - cy[b]
+            dv = np.hypot(vx2 - vx1, vy2 - vy1)
+            smooth[n] = ib2[c - c0] == b and dv < 0.8 * dist[n]
+            n += 1
+    return dist[:n], smooth[:n]
+
+
+@numba.njit(cache=True)
+def _nearest_other(cx, cy, first, counts, sel):
+    """Distance (pixels) from each box of the frames ``sel`` to its nearest other box in its frame."""
+    total = 0
+    mw = 1
+    for g in sel:
+        total += counts[g]
+        mw = max(mw, counts[g])
+    out = np.empty(total)
+    idx = np.empty(mw, np.int64)
+    yes = np.int64(1)
+    n = 0
+    for g in sel:
+        a, b = first[g], first[g] + counts[g]
+        rows, xs = _sorted_by_x(cx, a, b)
+        _nearest_into(cx, cy, rows, xs, a, rows, xs, yes, idx, out[n : n + b - a])
+        n += b - a
+    return out
 
 
 def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     """Median distance (pixels) from a box to its nearest neighbour in the same frame."""
-    from scipy.spatial import cKDTree
-
     if len(boxes) < 2:
         return None
     _, first, counts = np.unique(boxes.frame, return_index=True, return_counts=True)
@@ -200,11 +295,9 @@ def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     if len(sel) == 0:
         return None
     sel = sel[np.linspace(0, len(sel) - 1, min(max_frames, len(sel))).round().astype(np.int64)]
-    rows, rank = _ranges(first[sel], first[sel] + counts[sel])
-    z = rank.astype(np.float64) * _STRIDE  # frame rank, not number
-    p = np.column_stack([boxes.cx[rows], boxes.cy[rows], z]).astype(np.float64)
-    d, _ = cKDTree(p).query(p, k=2)
-    return float(np.median(d[:, 1]))
+    cx, cy = _centres(boxes)
+    d = _nearest_other(cx, cy, first.astype(np.int64), counts.astype(np.int64), sel.astype(np.int64))
+    return float(np.median(d))
 
 
 def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_scale: float = 0.0) -> MotionCalibration:
@@ -220,7 +313,7 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
             good &= np.isfinite(c)
     b = (
         Boxes(**{c: getattr(boxes, c)[good] for c in COLUMNS}, num_frames=boxes.num_frames, validate=False)
-        if len(boxes)
+        if len(boxes) and not good.all()
         else boxes
     )
     head = None
@@ -295,7 +388,7 @@ def params_for(config, fps: float, boxes: Boxes | None):
 
     Without self-calibration (or without boxes): ``config.for_fps(fps)``.
     """
-    fps = float(config.for_fps(fps).fps)  # validates fps
+    fps = check_fps(fps)
     if not config.self_calibrate or boxes is None or len(boxes) == 0:
         if config.self_calibrate and (config.motion_fps > 0 or config.length_scale > 0):
             cal = measure_motion(Boxes.empty(0), fps, config.motion_fps, config.length_scale)

@@ -250,13 +250,18 @@ class TrackerConfig:
     # ------------------------------------------------------------------ per-video numbers
     def for_fps(self, fps: float) -> FrameParams:
         """Frame counts and per-frame matrices for a video at ``fps`` frames per second."""
-        try:
-            fps = float(fps)
-        except (TypeError, ValueError):
-            raise TrackerConfigError(f"fps must be a number, got {fps!r}") from None
-        if not math.isfinite(fps) or fps <= 0:
-            raise TrackerConfigError(f"fps must be a positive finite number, got {fps}")
-        return FrameParams(self, fps)
+        return FrameParams(self, check_fps(fps))
+
+
+def check_fps(fps) -> float:
+    """``fps`` as a float (frames per second); a :class:`TrackerConfigError` unless positive and finite."""
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise TrackerConfigError(f"fps must be a number, got {fps!r}") from None
+    if not math.isfinite(fps) or fps <= 0:
+        raise TrackerConfigError(f"fps must be a positive finite number, got {fps}")
+    return fps
 
 
 #: Layout of the packed settings array ``FrameParams.prm`` read by the Numba kernels
@@ -318,3 +323,12 @@ class FrameParams:
         head[P_SIZE_W] = config.size_weight
         head[P_ORDER] = k
         self.prm = np.concatenate([head, self.F.ravel(), self.Q.ravel(), self.R, self.P0.ravel()])
+
+
+def as_config(config: TrackerConfig | None) -> TrackerConfig:
+    """``config``, or the defaults for None; anything else is a :class:`TrackerConfigError`."""
+    if config is None:
+        return TrackerConfig()
+    if not isinstance(config, TrackerConfig):
+        raise TrackerConfigError(f"config must be a TrackerConfig (or None), got {type(config).__name__}")
+    return config

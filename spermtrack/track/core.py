@@ -23,13 +23,22 @@ high-score detections; the confirmed tracks left to low-score detections
 (ByteTrack's second stage); optionally, the confirmed tracks still left to the
 high-score detections left by centre distance (a rescue); tentative tracks to
 the high-score detections left. Each stage is an optimal gated assignment over
-the pairs inside the gate (:func:`.costs.pairs_into`, :func:`.assignment.assign_sparse`).
+the pairs inside the gate (:func:`.costs.pairs_into`,
+:func:`spermtrack.algorithms.assignment.assign_sparse`).
 Matched tracks are updated; unmatched ones age and are removed after their
 lost time; unmatched high-score detections start tentative tracks.
+
+The steps of a frame are named functions (:func:`check_rows`, :func:`step_model`,
+:func:`load_frame`, :func:`stage_tracks`, :func:`stage_detections`,
+:func:`apply_matches`, :func:`end_lost`, :func:`births`), inlined into :func:`run`
+(``inline="always"``: no call overhead per frame, so the streaming tracker's
+one-frame calls cost what they did before the split).
 
 Compilation. :func:`run` is the only kernel a run of the tracker needs (plus the
 small leaves it calls): one function, called with one signature (see
 :func:`run_kernel`), so that a fresh install compiles it once, in a few seconds.
+:func:`check_rows` is also called from Python (:func:`check_frame`), for one
+signature too (:data:`CHECK_SIGNATURE`).
 Its callees are never given literal constants (``np.int64(...)`` or values read
 from arrays instead): Numba would compile a separate copy of a callee for each
 literal it sees.
@@ -43,7 +52,9 @@ import numba
 import numpy as np
 from numba import types as nt
 
-from .assignment import assign_sparse
+from ..algorithms.assignment import assign_sparse
+from ..boxes import COLUMNS, Boxes, TrackGroups, majority_class, row_error
+from ..errors import BoxesError
 from .config import (
     P_CONFIRM,
     P_COST,
@@ -101,6 +112,212 @@ def grow_state(x, P, ti, n: int, cap: int):
     return x2, P2, ti2
 
 
+@numba.njit(cache=True, inline="always")
+def check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt):
+    """Check rows ``r0:`` before any work; returns ``(status, most boxes in one frame)``.
+
+    The one row validation of the tracker (the kernel, and the streaming tracker's
+    warm-up frames through :func:`check_frame`): finite corners and score, ``x2 >= x1``,
+    ``y2 >= y1``, frames sorted, not before ``f`` and not negative, classes
+    ``0 .. NCLASSES-1``, at most :data:`MAX_BOXES_PER_FRAME` boxes per frame, and no
+    frame at or beyond ``f_end`` (``BAD_BEYOND``, reported only when no row has another
+    fault: those name the real cause). The faulty row goes to ``cnt[C_BAD]``.
+    """
+    N = frame.shape[0]
+    mmax = np.int64(0)
+    run_len = np.int64(0)
+    beyond = np.int64(-1)
+    for r in range(r0, N):
+        if not (np.isfinite(x1[r]) and np.isfinite(y1[r]) and np.isfinite(x2[r]) and np.isfinite(y2[r])):
+            cnt[C_BAD] = r
+            return BAD_VALUE, mmax
+        if not np.isfinite(score[r]):
+            cnt[C_BAD] = r
+            return BAD_VALUE, mmax
+        if x2[r] < x1[r] or y2[r] < y1[r]:
+            cnt[C_BAD] = r
+            return BAD_SIZE, mmax
+        fr = frame[r]
+        if r > r0 and fr < frame[r - 1]:
+            cnt[C_BAD] = r
+            return BAD_ORDER, mmax
+        if fr < 0:
+            cnt[C_BAD] = r
+            return BAD_FRAME, mmax
+        if fr < f:
+            cnt[C_BAD] = r
+            return BAD_ORDER, mmax
+        if cls[r] < 0 or cls[r] >= NCLASSES:
+            cnt[C_BAD] = r
+            return BAD_CLASS, mmax
+        if fr >= f_end and beyond < 0:
+            beyond = r
+        if r > r0 and fr == frame[r - 1]:
+            run_len += 1
+        else:
+            run_len = np.int64(1)
+        mmax = max(mmax, run_len)
+        if run_len > MAX_BOXES_PER_FRAME:
+            cnt[C_BAD] = r
+            return TOO_MANY_BOXES, mmax
+    if beyond >= 0:
+        cnt[C_BAD] = beyond
+        return BAD_BEYOND, mmax
+    return OK, mmax
+
+
+@numba.njit(cache=True, inline="always")
+def step_model(F, Q, dt, Fd, Qd):
+    """The transition ``Fd`` and process noise ``Qd`` over ``dt`` nominal frames (an uneven time step).
+
+    ``Fd[i, j] = dt^(j-i) / (j-i)!`` (orders up to 2), ``Qd = Q(1) * dt^(4-i-j)``.
+    """
+    k = F.shape[0]
+    for i in range(k):
+        for j in range(k):
+            Fd[i, j] = 0.0 if j < i else (1.0 if j == i else (dt if j == i + 1 else 0.5 * dt * dt))
+            for a in range(4):
+                Qd[a, i, j] = Q[a, i, j] * dt ** (4 - i - j)
+
+
+@numba.njit(cache=True, inline="always")
+def load_frame(x1, y1, x2, y2, cls, s, m, z, xs, used, out_uid, out_pub, out_cls):
+    """Rows ``s .. s+m-1`` as measurements ``z`` (cx, cy, w, h in float64 pixels), ``xs`` their cx; outputs reset."""
+    for q in range(m):
+        i = s + q
+        z[q, 0] = 0.5 * (np.float64(x1[i]) + np.float64(x2[i]))
+        z[q, 1] = 0.5 * (np.float64(y1[i]) + np.float64(y2[i]))
+        z[q, 2] = np.float64(x2[i]) - np.float64(x1[i])
+        z[q, 3] = np.float64(y2[i]) - np.float64(y1[i])
+        xs[q] = z[q, 0]
+        used[q] = False
+        out_uid[i] = -1
+        out_pub[i] = -1
+        out_cls[i] = cls[i]
+
+
+@numba.njit(cache=True, inline="always")
+def stage_tracks(ti, n, want, missed_only, slots):
+    """Slots of the live tracks in state ``want`` (only those unmatched this frame when ``missed_only``); returns how many."""
+    ns = np.int64(0)
+    for t in range(n):
+        if ti[t, STATE] == want and (not missed_only or ti[t, MISSES] > 0):
+            slots[ns] = t
+            ns += 1
+    return ns
+
+
+@numba.njit(cache=True, inline="always")
+def stage_detections(score, s, m, used, lo_s, hi_s, xo, xs, col_of, free, el, ex):
+    """The detections still free with ``lo_s <= score < hi_s``: columns ``col_of`` / ``free``, and in x order ``el, ex``.
+
+    Returns how many.
+    """
+    nd = np.int64(0)
+    for q in range(m):
+        sc = score[s + q]
+        if not used[q] and lo_s <= sc and sc < hi_s:
+            col_of[q] = nd
+            free[nd] = q
+            nd += 1
+        else:
+            col_of[q] = -1
+    j = 0
+    for p in range(m):
+        q = xo[p]
+        if col_of[q] >= 0:
+            el[j] = q
+            ex[j] = xs[q]
+            j += 1
+    return nd
+
+
+@numba.njit(cache=True, inline="always")
+def majority_vote(ti, t):
+    """The class with the most matched detections of track slot ``t`` so far (ties: the lower class)."""
+    best, arg = ti[t, VOTES], 0
+    for cl in range(1, NCLASSES):
+        if ti[t, VOTES + cl] > best:
+            best, arg = ti[t, VOTES + cl], cl
+    return arg
+
+
+@numba.njit(cache=True, inline="always")
+def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_uid, out_pub, out_cls):
+    """Update the matched tracks (Kalman update, hits, votes, confirmation) and write their rows' outputs.
+
+    Returns the next public id.
+    """
+    for a in range(ns):
+        c = match[a]
+        if c < 0:
+            continue
+        t = slots[a]
+        q = free[c]
+        i = s + q
+        used[q] = True
+        kf_update_one(x, P, t, z[q], R)
+        ti[t, MISSES] = 0
+        ti[t, HITS] += 1
+        ti[t, VOTES + cls[i]] += 1
+        if ti[t, STATE] == TENTATIVE and ti[t, HITS] >= confirm:
+            ti[t, STATE] = CONFIRMED
+            ti[t, PUB] = next_pub
+            next_pub += 1
+        out_uid[i] = ti[t, UID]
+        out_pub[i] = ti[t, PUB]
+        out_cls[i] = majority_vote(ti, t)
+    return next_pub
+
+
+@numba.njit(cache=True, inline="always")
+def end_lost(x, P, ti, n, tent_lost, max_lost):
+    """End the tracks unmatched for too long (compact: the last live slot fills the hole); returns the live count."""
+    k = x.shape[2]
+    t = 0
+    while t < n:
+        limit = tent_lost if ti[t, STATE] == TENTATIVE else max_lost
+        if ti[t, MISSES] > limit:
+            n -= 1
+            if t != n:
+                for a in range(4):
+                    for u in range(k):
+                        x[t, a, u] = x[n, a, u]
+                        for v in range(k):
+                            P[t, a, u, v] = P[n, a, u, v]
+                for col in range(NCOLS):
+                    ti[t, col] = ti[n, col]
+            continue
+        t += 1
+    return n
+
+
+@numba.njit(cache=True, inline="always")
+def births(x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_uid, out_pub):
+    """Start tentative tracks at the unmatched high-score detections; returns ``(n, next_uid, next_pub)``."""
+    for q in range(m):
+        i = s + q
+        if used[q] or score[i] < high or score[i] < new_score:
+            continue
+        kf_init(x, P, n, z[q], P0)
+        for col in range(NCOLS):
+            ti[n, col] = 0
+        ti[n, UID] = next_uid
+        ti[n, STATE] = TENTATIVE
+        ti[n, HITS] = 1
+        ti[n, PUB] = -1
+        ti[n, VOTES + cls[i]] = 1
+        if confirm <= 1:
+            ti[n, STATE] = CONFIRMED
+            ti[n, PUB] = next_pub
+            next_pub += 1
+        out_uid[i] = next_uid
+        out_pub[i] = ti[n, PUB]
+        next_uid += 1
+        n += 1
+    return n, next_uid, next_pub
+
+
 @numba.njit(cache=True)
 def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, out_pub, out_cls, tsteps):
     """Track the frames ``cnt[C_LAST] + 1 .. f_end - 1``, whose detections are rows ``cnt[C_ROW]:``.
@@ -136,45 +353,9 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
     r0 = cnt[C_ROW]
     f = cnt[C_LAST] + 1
     # Check every row first (nothing changes before they all pass); the largest frame.
-    mmax = np.int64(0)
-    run_len = np.int64(0)
-    beyond = np.int64(-1)
-    for r in range(r0, N):
-        if not (np.isfinite(x1[r]) and np.isfinite(y1[r]) and np.isfinite(x2[r]) and np.isfinite(y2[r])):
-            cnt[C_BAD] = r
-            return BAD_VALUE
-        if not np.isfinite(score[r]):
-            cnt[C_BAD] = r
-            return BAD_VALUE
-        if x2[r] < x1[r] or y2[r] < y1[r]:
-            cnt[C_BAD] = r
-            return BAD_SIZE
-        fr = frame[r]
-        if r > r0 and fr < frame[r - 1]:
-            cnt[C_BAD] = r
-            return BAD_ORDER
-        if fr < 0:
-            cnt[C_BAD] = r
-            return BAD_FRAME
-        if fr < f:
-            cnt[C_BAD] = r
-            return BAD_ORDER
-        if cls[r] < 0 or cls[r] >= NCLASSES:
-            cnt[C_BAD] = r
-            return BAD_CLASS
-        if fr >= f_end and beyond < 0:
-            beyond = r  # reported only when no row has another fault (those name the real cause)
-        if r > r0 and fr == frame[r - 1]:
-            run_len += 1
-        else:
-            run_len = np.int64(1)
-        mmax = max(mmax, run_len)
-        if run_len > MAX_BOXES_PER_FRAME:
-            cnt[C_BAD] = r
-            return TOO_MANY_BOXES
-    if beyond >= 0:
-        cnt[C_BAD] = beyond
-        return BAD_BEYOND
+    status, mmax = check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt)
+    if status != OK:
+        return status
 
     k = x.shape[2]
     kind = np.int64(prm[P_COST])
@@ -192,7 +373,7 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
     o += 4
     P0 = prm[o : o + 4 * k * k].reshape((4, k, k))
     dist_kind = np.int64(COST_DISTANCE)
-    # per-frame model for an uneven time step: F(dt)[i, j] = dt^(j-i) / (j-i)!, Q(dt) = Q(1) * dt^(4-i-j)
+    # per-frame model for an uneven time step (step_model)
     uneven = tsteps.shape[0] > 0
     Fd = np.empty((k, k))
     Qd = np.empty((4, k, k))
@@ -231,28 +412,13 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
             cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f - 1, s
             return NEED_CAPACITY
         if uneven and tsteps[f] != 1.0:
-            dt = tsteps[f]
-            for i in range(k):
-                for j in range(k):
-                    Fd[i, j] = 0.0 if j < i else (1.0 if j == i else (dt if j == i + 1 else 0.5 * dt * dt))
-                    for a in range(4):
-                        Qd[a, i, j] = Q[a, i, j] * dt ** (4 - i - j)
+            step_model(F, Q, tsteps[f], Fd, Qd)
             kf_predict(x, P, n, Fd, Qd)
         else:
             kf_predict(x, P, n, F, Q)
         for t in range(n):
             ti[t, MISSES] += 1
-        for q in range(m):
-            i = s + q
-            z[q, 0] = 0.5 * (np.float64(x1[i]) + np.float64(x2[i]))
-            z[q, 1] = 0.5 * (np.float64(y1[i]) + np.float64(y2[i]))
-            z[q, 2] = np.float64(x2[i]) - np.float64(x1[i])
-            z[q, 3] = np.float64(y2[i]) - np.float64(y1[i])
-            xs[q] = z[q, 0]
-            used[q] = False
-            out_uid[i] = -1
-            out_pub[i] = -1
-            out_cls[i] = cls[i]
+        load_frame(x1, y1, x2, y2, cls, s, m, z, xs, used, out_uid, out_pub, out_cls)
         argsort_into(xs, m, xo)  # detections by x, once per frame, for the gating windows
 
         for stage in range(4):
@@ -261,7 +427,7 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
             # Stage 2 (optional): confirmed tracks still unmatched <- high-score detections left, by centre
             #   distance in box sizes (a rescue for erratic heads whose jump left the statistical gate).
             # Stage 3: tentative tracks <- high-score detections left.
-            want, missed_only, lo_s, hi_s, skind, sgate = CONFIRMED, False, high, np.inf, kind, gate
+            want, missed_only, lo_s, hi_s, skind, sgate = np.int64(CONFIRMED), False, high, np.inf, kind, gate
             if stage == 1:
                 missed_only, lo_s, hi_s = True, low, high
             elif stage == 2:
@@ -269,30 +435,13 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
                     continue
                 missed_only, skind, sgate = True, dist_kind, rescue * rescue
             elif stage == 3:
-                want = TENTATIVE
-            ns = np.int64(0)
-            for t in range(n):
-                if ti[t, STATE] == want and (not missed_only or ti[t, MISSES] > 0):
-                    slots[ns] = t
-                    ns += 1
-            nd = np.int64(0)
-            for q in range(m):
-                sc = score[s + q]
-                if not used[q] and lo_s <= sc and sc < hi_s:
-                    col_of[q] = nd
-                    free[nd] = q
-                    nd += 1
-                else:
-                    col_of[q] = -1
-            if ns == 0 or nd == 0:
+                want = np.int64(TENTATIVE)
+            ns = stage_tracks(ti, n, want, missed_only, slots)
+            if ns == 0:
                 continue
-            j = 0
-            for p in range(m):
-                q = xo[p]
-                if col_of[q] >= 0:
-                    el[j] = q
-                    ex[j] = xs[q]
-                    j += 1
+            nd = stage_detections(score, s, m, used, lo_s, hi_s, xo, xs, col_of, free, el, ex)
+            if nd == 0:
+                continue
             while True:
                 npr = pairs_into(
                     x, P, R, slots, ns, z, el, ex, col_of, nd, skind, sgate, iou_w, logdet_w, size_w, bucket, prow, pcol, pcost
@@ -304,67 +453,14 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
                 pcol = np.empty(npairs, np.int64)
                 pcost = np.empty(npairs)
             match = assign_sparse(ns, nd, prow[:npr], pcol[:npr], pcost[:npr], sgate)
-            for a in range(ns):
-                c = match[a]
-                if c < 0:
-                    continue
-                t = slots[a]
-                q = free[c]
-                i = s + q
-                used[q] = True
-                kf_update_one(x, P, t, z[q], R)
-                ti[t, MISSES] = 0
-                ti[t, HITS] += 1
-                ti[t, VOTES + cls[i]] += 1
-                if ti[t, STATE] == TENTATIVE and ti[t, HITS] >= confirm:
-                    ti[t, STATE] = CONFIRMED
-                    ti[t, PUB] = next_pub
-                    next_pub += 1
-                out_uid[i] = ti[t, UID]
-                out_pub[i] = ti[t, PUB]
-                best, arg = ti[t, VOTES], 0
-                for cl in range(1, NCLASSES):
-                    if ti[t, VOTES + cl] > best:
-                        best, arg = ti[t, VOTES + cl], cl
-                out_cls[i] = arg
+            next_pub = apply_matches(
+                x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_uid, out_pub, out_cls
+            )
 
-        # Lifecycle: end tracks unmatched for too long (compact: the last live slot fills the hole).
-        t = 0
-        while t < n:
-            limit = tent_lost if ti[t, STATE] == TENTATIVE else max_lost
-            if ti[t, MISSES] > limit:
-                n -= 1
-                if t != n:
-                    for a in range(4):
-                        for u in range(k):
-                            x[t, a, u] = x[n, a, u]
-                            for v in range(k):
-                                P[t, a, u, v] = P[n, a, u, v]
-                    for col in range(NCOLS):
-                        ti[t, col] = ti[n, col]
-                continue
-            t += 1
-        # Births: unmatched high-score detections start tentative tracks.
-        for q in range(m):
-            i = s + q
-            if used[q] or score[i] < high or score[i] < new_score:
-                continue
-            kf_init(x, P, n, z[q], P0)
-            for col in range(NCOLS):
-                ti[n, col] = 0
-            ti[n, UID] = next_uid
-            ti[n, STATE] = TENTATIVE
-            ti[n, HITS] = 1
-            ti[n, PUB] = -1
-            ti[n, VOTES + cls[i]] = 1
-            if confirm <= 1:
-                ti[n, STATE] = CONFIRMED
-                ti[n, PUB] = next_pub
-                next_pub += 1
-            out_uid[i] = next_uid
-            out_pub[i] = ti[n, PUB]
-            next_uid += 1
-            n += 1
+        n = end_lost(x, P, ti, n, tent_lost, max_lost)
+        n, next_uid, next_pub = births(
+            x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_uid, out_pub
+        )
         f += 1
     cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f_end - 1, 0
     return OK
@@ -447,3 +543,131 @@ class State:
             if status != NEED_CAPACITY:
                 return status
             self.grow()
+
+
+# ---------------------------------------------------------------------- shared by offline and streaming
+def check_frame(b: Boxes, frame: int) -> None:
+    """The kernel's row checks (:func:`check_rows`) on the boxes of one frame, before any tracking.
+
+    For the streaming tracker's buffered warm-up frames: the same checks and messages
+    as a tracked frame's (:func:`rows_error`).
+    """
+    cnt = np.zeros(NCNT, np.int64)
+    status, _ = check_rows_kernel()(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, 0, frame, frame + 1, cnt)
+    if status != OK:
+        raise rows_error(b, status, int(cnt[C_BAD]), streaming=True)
+
+
+#: The one signature :func:`check_rows` is compiled for when called from Python.
+CHECK_SIGNATURE = (
+    _array(nt.int32, 1, True),
+    *[_array(nt.float32, 1, True)] * 5,
+    _array(nt.int16, 1, True),
+    nt.int64,
+    nt.int64,
+    nt.int64,
+    _array(nt.int64, 1),
+)
+_check_ready = False
+
+
+def check_rows_kernel():
+    """:func:`check_rows`, compiled for :data:`CHECK_SIGNATURE` only (as :func:`run_kernel`)."""
+    global _check_ready
+    if not _check_ready:
+        with _run_lock:
+            if not _check_ready:
+                check_rows.compile(CHECK_SIGNATURE)
+                check_rows.disable_compile()
+                _check_ready = True
+    return check_rows
+
+
+def rows_error(b: Boxes, status: int, row: int, streaming: bool = False) -> BoxesError:
+    """The :class:`~spermtrack.errors.BoxesError` for a row :func:`run` refused (names row and frame).
+
+    The wording of :meth:`Boxes.validate <spermtrack.boxes.Boxes.validate>` where the
+    checks are the same (:func:`spermtrack.boxes.row_error`), plus the tracker's own.
+    """
+    i = row
+    if status == BAD_VALUE:
+        return row_error(b, "value", i)
+    if status == BAD_SIZE:
+        return row_error(b, "size", i)
+    if status == BAD_ORDER and i > 0:
+        return row_error(b, "order", i)
+    if status in (BAD_ORDER, BAD_FRAME):
+        return row_error(b, "negative", i)
+    if status == BAD_CLASS:
+        return BoxesError(f"row {i} (frame {b.frame[i]}) has class {b.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
+    if status == TOO_MANY_BOXES:
+        return BoxesError(
+            f"frame {b.frame[i]} has more than {MAX_BOXES_PER_FRAME:,} boxes (row {i}): beyond the tracker's limit "
+            "of boxes per frame (spermtrack.track.core.MAX_BOXES_PER_FRAME); split the field or filter the detections"
+        )
+    if status == BAD_BEYOND and streaming:
+        return BoxesError(f"update() takes the boxes of one frame; row {i} has frame {b.frame[i]}, row 0 frame {b.frame[0]}")
+    if status == BAD_BEYOND:
+        return row_error(b, "beyond", i)
+    return BoxesError(f"row {i}: the tracker cannot take this row (code {status})")  # pragma: no cover
+
+
+def assemble(dets: Boxes, uid: np.ndarray, pub: np.ndarray) -> Boxes:
+    """Detections that belong to confirmed tracks, with their track ids and majority classes.
+
+    ``uid`` is each row's internal track id (-1 none), ``pub`` its public id at that
+    frame (-1 while the track was tentative): every row of a track that was ever
+    confirmed gets that track's public id (back-fill).
+    """
+    tid = _backfill(np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64))
+    keep = tid >= 0
+    return with_majority_class(take_rows(dets, keep, track_id=tid[keep]))
+
+
+@numba.njit(cache=True)
+def _backfill(uid, pub):
+    n = uid.shape[0]
+    m = 0
+    for i in range(n):
+        m = max(m, uid[i] + 1)
+    pub_of = np.full(m, -1, np.int64)
+    for i in range(n):
+        if uid[i] >= 0 and pub[i] > pub_of[uid[i]]:
+            pub_of[uid[i]] = pub[i]
+    out = np.full(n, -1, np.int64)
+    for i in range(n):
+        if uid[i] >= 0:
+            out[i] = pub_of[uid[i]]
+    return out
+
+
+@numba.njit(cache=True)
+def _backfill(uid, pub):
+    n = uid.shape[0]
+    m = 0
+    for i in range(n):
+        m = max(m, uid[i] + 1)
+    pub_of = np.full(m, -1, np.int64)
+    for i in range(n):
+        if uid[i] >= 0 and pub[i] > pub_of[uid[i]]:
+            pub_of[uid[i]] = pub[i]
+    out = np.full(n, -1, np.int64)
+    for i in range(n):
+        if uid[i] >= 0:
+            out[i] = pub_of[uid[i]]
+    return out
+
+
+def take_rows(b: Boxes, rows=None, **columns) -> Boxes:
+    """Rows of ``b`` (mask, indices or all) with some columns replaced, without re-validating."""
+    cols = {name: (getattr(b, name) if rows is None else getattr(b, name)[rows]) for name in COLUMNS}
+    cols.update(columns)
+    return Boxes(**cols, num_frames=b.num_frames, validate=False)
+
+
+def with_majority_class(tracks: Boxes, groups: TrackGroups | None = None) -> Boxes:
+    """``tracks`` with each row's ``cls`` the majority class of its track (:func:`~spermtrack.boxes.majority_class`)."""
+    if len(tracks) == 0:
+        return tracks
+    g = tracks.groups() if groups is None else groups
+    return take_rows(tracks, cls=majority_class(g, tracks.cls)[g.dense])

@@ -16,7 +16,8 @@ Cost kinds (``kind`` argument, constants below):
     ``(|d| / s)^2`` with ``|d|`` the centre distance (pixels) and ``s`` the mean
     of the predicted box's width and height: the distance in box sizes, squared.
 ``COST_IOU``
-    ``1 - IoU`` of the predicted box and the detection.
+    ``1 - IoU`` of the predicted box and the detection
+    (:func:`spermtrack.algorithms.iou.box_iou`: 0 for a zero-area box).
 
 ``iou_weight`` adds ``iou_weight * (1 - IoU)`` to the first two kinds (a blend).
 ``logdet_weight`` adds ``logdet_weight * ln(S_x S_y / (R_x R_y))`` to the
@@ -31,23 +32,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..algorithms.iou import box_iou
+
 COST_MAHALANOBIS, COST_DISTANCE, COST_IOU = 0, 1, 2
 #: Each track keeps at most this many candidate detections (its cheapest) per stage, so
 #: that the pairs of a frame grow with its tracks, not with (boxes per frame)^2 in a crowd.
 MAX_PAIRS_PER_TRACK = 32
 #: Names accepted by :class:`~spermtrack.track.config.TrackerConfig` ``cost``.
 COST_KINDS = {"mahalanobis": COST_MAHALANOBIS, "distance": COST_DISTANCE, "iou": COST_IOU}
-
-
-@numba.njit(cache=True)
-def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
-    iw = min(ax2, bx2) - max(ax1, bx1)
-    ih = min(ay2, by2) - max(ay1, by1)
-    if iw <= 0.0 or ih <= 0.0:
-        return 0.0
-    inter = iw * ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0.0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -81,39 +73,9 @@ def _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, d, kind, iou_weight):
     if kind == COST_IOU or iou_weight != 0.0:
         hw, hh = 0.5 * z[d, 2], 0.5 * z[d, 3]
         zx, zy = z[d, 0], z[d, 1]
-        iou = _iou(px - 0.5 * pw, py - 0.5 * ph, px + 0.5 * pw, py + 0.5 * ph, zx - hw, zy - hh, zx + hw, zy + hh)
+        iou = box_iou(px - 0.5 * pw, py - 0.5 * ph, px + 0.5 * pw, py + 0.5 * ph, zx - hw, zy - hh, zx + hw, zy + hh)
         c += (1.0 if kind == COST_IOU else iou_weight) * (1.0 - iou)
     return c
-
-
-@numba.njit(cache=True)
-def cost_matrix(x, P, R, slots, z, dets, kind, iou_weight, logdet_weight, size_weight):
-    """Cost of each (track slot, detection) pair.
-
-    Parameters
-    ----------
-    x, P : Kalman state ``(cap, 4, k)`` and covariance ``(cap, 4, k, k)`` (predicted).
-    R : float64 (4,) measurement variances (pixels^2).
-    slots : int64 (nt,) track slots (rows of the result).
-    z : float64 (m, 4) detections of the frame as ``cx, cy, w, h`` pixels.
-    dets : int64 (nd,) rows of ``z`` to use (columns of the result).
-    kind : int, one of ``COST_*``.
-    iou_weight : float, weight of ``1 - IoU`` added to the distance kinds.
-    logdet_weight : float (>= 0), weight of the log-determinant term of the Mahalanobis kind.
-    size_weight : float (>= 0), weight of the width and height Mahalanobis terms
-        ``dw^2 / S_w + dh^2 / S_h`` added to the Mahalanobis kind.
-
-    Returns
-    -------
-    float64 (nt, nd)
-    """
-    nt, nd = slots.shape[0], dets.shape[0]
-    out = np.empty((nt, nd))
-    for a in range(nt):
-        px, py, pw, ph, sx, sy, logdet, ww, wh = _track_terms(x, P, R, slots[a], kind, logdet_weight, size_weight)
-        for b in range(nd):
-            out[a, b] = _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, dets[b], kind, iou_weight)
-    return out
 
 
 @numba.njit(cache=True)
@@ -131,12 +93,16 @@ def pairs_into(
 
     Parameters
     ----------
-    x, P, R : Kalman state, covariance and measurement variances (see :func:`cost_matrix`).
+    x, P, R : Kalman state ``(cap, 4, k)``, covariance ``(cap, 4, k, k)`` (predicted) and
+        measurement variances (4,) (pixels^2).
     slots : int64, the first ``ns`` entries are the track slots (rows ``0 .. ns-1``).
     z : float64 (m, 4) detections ``cx, cy, w, h`` (pixels).
     el : int64, the first ``nd`` entries are rows of ``z`` sorted by ``cx``; ``ex`` their ``cx``.
     col_of : int64 (m,) column index of each row of ``z`` in the result.
-    kind, gate, iou_weight, logdet_weight, size_weight : as :func:`cost_matrix`.
+    kind : int, one of ``COST_*``; gate : float, pairs costing at least this are left out.
+    iou_weight : float, weight of ``1 - IoU`` added to the distance kinds.
+    logdet_weight : float (>= 0), weight of the log-determinant term of the Mahalanobis kind.
+    size_weight : float (>= 0), weight of the width and height terms ``dw^2 / S_w + dh^2 / S_h``.
     work : int64, at least ``nd + 1`` entries (the bucket table).
     rows, cols, cost : int64, int64, float64 output buffers (same length).
 
@@ -241,36 +207,6 @@ def _bucket(v, x0, xl, inv, nb):
     if v >= xl:
         return nb
     return min(np.int64((v - x0) * inv), nb)
-
-
-def gated_pairs(x, P, R, slots, z, dets, kind, gate, iou_weight, logdet_weight, size_weight):
-    """The (track, detection) pairs costing less than ``gate`` (the sparse form of :func:`cost_matrix`).
-
-    Same arguments as :func:`cost_matrix` plus ``gate``; see :func:`pairs_into`.
-
-    Returns
-    -------
-    rows, cols : int64 (E,) indices into ``slots`` and ``dets``; cost : float64 (E,).
-    """
-    slots = np.ascontiguousarray(slots, np.int64)
-    dets = np.ascontiguousarray(dets, np.int64)
-    z = np.ascontiguousarray(z, np.float64)
-    col_of = np.full(z.shape[0], -1, np.int64)
-    col_of[dets] = np.arange(len(dets))
-    xs = z[dets, 0]
-    order = np.argsort(xs, kind="stable")
-    el, ex = dets[order], np.ascontiguousarray(xs[order])
-    cap = 4 * (len(slots) + len(dets)) + 8
-    work = np.empty(len(dets) + 1, np.int64)
-    while True:
-        rows, cols, cost = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
-        n = pairs_into(
-            x, P, R, slots, len(slots), z, el, ex, col_of, len(dets), int(kind), float(gate),
-            float(iou_weight), float(logdet_weight), float(size_weight), work, rows, cols, cost,
-        )  # fmt: skip
-        if n >= 0:
-            return rows[:n], cols[:n], cost[:n]
-        cap *= 2
 
 
 # Small sorting and searching helpers: NumPy's argsort/searchsorted work in Numba too,

@@ -10,7 +10,7 @@ states noises per second and converts them with the video's fps.
 Because the model matrices are block-diagonal (one block per axis) and each axis
 is measured directly, the full ``4k``-state filter splits exactly into four
 ``k``-state filters with a scalar measurement each. The kernels below run those
-small filters; :func:`full_model` builds the equivalent full matrices ``F, H, Q,
+small filters; tests/track_reference.py builds the equivalent full matrices ``F, H, Q,
 R, P0`` so that the result can be compared with ``filterpy.kalman.KalmanFilter``
 (the test suite does, to 1e-9). Updates use the Joseph form, as filterpy does.
 
@@ -60,34 +60,6 @@ def white_noise(order: int, var: float) -> np.ndarray:
     else:
         raise ValueError(f"order must be 2 or 3, got {order}")
     return q * float(var)
-
-
-def full_model(F: np.ndarray, Q: np.ndarray, R: np.ndarray, P0: np.ndarray):
-    """The equivalent full filter ``(F, H, Q, R, P0)`` of the per-axis model (for tests and references).
-
-    Parameters
-    ----------
-    F : (k, k) transition of one axis.
-    Q : (4, k, k) process noise per axis.
-    R : (4,) measurement variance per axis (pixels^2).
-    P0 : (4, k, k) initial covariance per axis.
-
-    Returns
-    -------
-    F_full (4k, 4k), H (4, 4k), Q_full (4k, 4k), R_full (4, 4), P0_full (4k, 4k); the full
-    state is axis-major: ``cx, vcx, [acx], cy, vcy, ..., h, vh, [ah]``.
-    """
-    k = F.shape[0]
-    n = NAXES * k
-    Ff, Qf, Pf = np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
-    H = np.zeros((NAXES, n))
-    for a in range(NAXES):
-        s = slice(a * k, (a + 1) * k)
-        Ff[s, s] = F
-        Qf[s, s] = Q[a]
-        Pf[s, s] = P0[a]
-        H[a, a * k] = 1.0
-    return Ff, H, Qf, np.diag(np.asarray(R, dtype=np.float64)), Pf
 
 
 @numba.njit(cache=True)
@@ -183,10 +155,3 @@ def kf_update_one(x, P, slot, z, R):
         for i in range(k):
             for j in range(k):
                 P[slot, a, i, j] = A[i, j] - A[i, 0] * K[j] + r * K[i] * K[j]
-
-
-@numba.njit(cache=True)
-def kf_update(x, P, slots, z, R):
-    """Update track ``slots[i]`` with measurement row ``z[i]`` (shape (m, 4)) for every ``i``."""
-    for i in range(slots.shape[0]):
-        kf_update_one(x, P, slots[i], z[i], R)

@@ -10,36 +10,15 @@ from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
 from .calibrate import off as calibrate_off
 from .calibrate import params_for
-from .config import TrackerConfig
-from .core import C_BAD, NEED_CAPACITY, NO_TSTEPS, State, run_kernel
-from .offline import as_config, assemble, rows_error
-from .offline import postprocess as _postprocess
+from .config import TrackerConfig, as_config
+from .core import C_BAD, NEED_CAPACITY, NO_TSTEPS, State, assemble, check_frame, rows_error, run_kernel
+from .postprocess import postprocess as _postprocess
 
 
 def _untracked(b: Boxes, frame: int) -> Boxes:
     cols = {name: getattr(b, name) for name in COLUMNS}
     cols["track_id"] = np.full(len(b), -1, np.int64)
     return Boxes._trusted(cols, b.num_frames if b.num_frames > frame else frame + 1)
-
-
-def _check_rows(b: Boxes, frame: int) -> None:
-    """The kernel's row checks for a buffered (warm-up) frame: one frame, finite, sizes, classes."""
-    from .core import NCLASSES
-
-    bad = np.flatnonzero(b.frame != frame)
-    if len(bad):
-        i = int(bad[0])
-        raise BoxesError(f"update() takes the boxes of one frame; row {i} has frame {b.frame[i]}, row 0 frame {frame}")
-    for i in range(len(b)):
-        vals = [float(b.x1[i]), float(b.y1[i]), float(b.x2[i]), float(b.y2[i]), float(b.score[i])]
-        if not all(np.isfinite(vals)):
-            raise BoxesError(f"row {i} (frame {frame}) has a non-finite value: x1,y1,x2,y2,score = {vals}")
-        if vals[2] < vals[0] or vals[3] < vals[1]:
-            raise BoxesError(
-                f"row {i} (frame {frame}) has a negative size: x1={vals[0]}, x2={vals[2]}, y1={vals[1]}, y2={vals[3]}"
-            )
-        if not 0 <= int(b.cls[i]) < NCLASSES:
-            raise BoxesError(f"row {i} (frame {frame}) has class {b.cls[i]}; the tracker takes classes 0..{NCLASSES - 1}")
 
 
 class Tracker:
@@ -96,12 +75,8 @@ class Tracker:
         self._prm = self._params.prm
         self._state = State(self._params.order)
         self._frame = -1
-        self._history: list[Boxes] = []
-        # each row's internal and public track id and running class, for every row given so far
-        self._uid = np.empty(4096, np.int64)
-        self._pub = np.empty(4096, np.int64)
-        self._cls = np.empty(4096, np.int16)
-        self._rows = 0
+        # every row given so far: (table, each row's internal track id, its public id) per call, in order
+        self._history: list[tuple[Boxes, np.ndarray, np.ndarray]] = []
         self._run = None  # the kernel, loaded (or compiled, once per install) at the first update
 
     @property
@@ -155,9 +130,10 @@ class Tracker:
         b = frame_boxes
         if not isinstance(b, Boxes):
             raise BoxesError(f"detections must be a spermtrack.Boxes table, got {type(b).__name__}")
-        m = b.frame.shape[0]
+        fr = b.frame
+        m = fr.shape[0]
         if m:
-            frame = int(b.frame[0])
+            frame = int(fr[0])
             if frame <= self._frame:
                 if frame < 0:
                     raise BoxesError(f"row 0 has a negative frame index {frame}")
@@ -166,62 +142,35 @@ class Tracker:
             frame = self._frame + 1
         if self._warm is not None:
             return self._warm_up(b, frame)
-        lo, hi = self._rows, self._rows + m
-        if hi > self._uid.shape[0]:
-            self._grow_rows(hi)
-        uid, pub, cls = self._uid[lo:hi], self._pub[lo:hi], self._cls[lo:hi]
+        # fresh output arrays (no copies: the returned ones are the caller's, the tracker keeps uid, pub)
+        uid, pub, cls = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int16)
         st = self._state
         run = self._run
         if run is None:
             run = self._run = run_kernel()
         # frames skipped since the last call are tracked as frames without boxes
+        prm = self._prm
         status = run(
-            st.x,
-            st.P,
-            st.ti,
-            st.cnt,
-            self._prm,
-            b.frame,
-            b.x1,
-            b.y1,
-            b.x2,
-            b.y2,
-            b.score,
-            b.cls,
-            frame + 1,
-            uid,
-            pub,
-            cls,
-            NO_TSTEPS,
+            st.x, st.P, st.ti, st.cnt, prm, fr, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, frame + 1, uid, pub, cls, NO_TSTEPS
         )
         if status:
-            status = st.advance(self._prm, b, frame + 1, uid, pub, cls) if status == NEED_CAPACITY else status
+            status = st.advance(prm, b, frame + 1, uid, pub, cls) if status == NEED_CAPACITY else status
             if status:
                 raise rows_error(b, status, int(st.cnt[C_BAD]), streaming=True)
         self._frame = frame
         if m == 0:
             return b
-        self._rows = hi
-        self._history.append(b)
-        return Boxes._trusted(
-            {
-                "frame": b.frame,
-                "x1": b.x1,
-                "y1": b.y1,
-                "x2": b.x2,
-                "y2": b.y2,
-                "score": b.score,
-                "cls": cls.copy(),
-                "track_id": pub.copy(),
-            },
-            b.num_frames if b.num_frames > frame else frame + 1,
-        )
+        self._history.append((b, uid, pub))
+        nf = b.num_frames
+        return Boxes._trusted_columns(
+            fr, b.x1, b.y1, b.x2, b.y2, b.score, cls, pub.copy(), nf if nf > frame else frame + 1
+        )  # fmt: skip
 
     def _warm_up(self, b: Boxes, frame: int) -> Boxes:
         """Buffer a frame while warming up; at the last warm-up frame calibrate and track them all."""
         m = len(b)
         if m:
-            _check_rows(b, frame)
+            check_frame(b, frame)
             self._warm.append(b)
         self._frame = frame
         if frame + 1 < self.config.warmup_frames:
@@ -243,23 +192,13 @@ class Tracker:
         self._prm = self._params.prm
         self._state = State(self._params.order)
         n = len(boxes)
-        if n > self._uid.shape[0]:
-            self._grow_rows(n)
-        uid, pub, cls = self._uid[:n], self._pub[:n], self._cls[:n]
+        uid, pub, cls = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16)
         status = self._state.advance(self._prm, boxes, nf, uid, pub, cls)
         if status:
             raise rows_error(boxes, status, int(self._state.cnt[C_BAD]), streaming=True)
-        self._rows = n
-        self._history = list(parts)
-        return Boxes._trusted({**{name: getattr(boxes, name) for name in COLUMNS}, "cls": cls.copy(), "track_id": pub.copy()}, nf)
-
-    def _grow_rows(self, need: int) -> None:
-        cap = max(2 * self._uid.shape[0], need)
-        for name in ("_uid", "_pub", "_cls"):
-            old = getattr(self, name)
-            new = np.empty(cap, old.dtype)
-            new[: self._rows] = old[: self._rows]
-            setattr(self, name, new)
+        if n:
+            self._history = [(boxes, uid, pub)]
+        return Boxes._trusted({**{name: getattr(boxes, name) for name in COLUMNS}, "cls": cls, "track_id": pub.copy()}, nf)
 
     def finish(self, *, postprocess: bool = False) -> Boxes:
         """All boxes of confirmed tracks so far, ids from 1.
@@ -287,7 +226,14 @@ class Tracker:
         if not self._history:
             return Boxes.empty(nf)
         # the rows were checked by the kernel (finite, sorted, sizes, classes): no second validation
-        boxes = Boxes._trusted({name: np.concatenate([getattr(b, name) for b in self._history]) for name in COLUMNS}, nf)
-        n = self._rows
-        tracks = assemble(boxes, self._uid[:n], self._pub[:n])
+        hist = self._history
+        if len(hist) > 1:  # one concatenation per column (track_id is replaced by assemble)
+            parts = [(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, u, p) for b, u, p in hist]
+            *cols, uid, pub = [np.concatenate(c) for c in zip(*parts)]
+            boxes = Boxes._trusted_columns(*cols, np.full(len(uid), -1, np.int64), nf)
+            self._history = [(boxes, uid, pub)]  # kept merged: a later finish() adds only the frames given since
+        else:
+            b, uid, pub = hist[0]
+            boxes = Boxes._trusted_columns(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, b.track_id, nf)
+        tracks = assemble(boxes, uid, pub)
         return _postprocess(tracks, self._params) if postprocess else tracks
