@@ -73,17 +73,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
         "the class-name mapping belongs in the foundation (boxes)"
     ),
     ("spermtrack.io.adapters", "spermtrack.detect.classes"): "spermtrack/io/adapters.py: as above",
-    ("spermtrack.evaluate.clear", "spermtrack.track.assignment"): (
-        "spermtrack/evaluate/clear.py imports the Hungarian solver from track/; it belongs in a shared module below both"
-    ),
-    ("spermtrack.evaluate.hota", "spermtrack.track.assignment"): "spermtrack/evaluate/hota.py: as evaluate/clear.py",
-    ("spermtrack.evaluate.identity", "spermtrack.track.assignment"): "spermtrack/evaluate/identity.py: as evaluate/clear.py",
-    ("spermtrack.evaluate.clear", "spermtrack.track"): "spermtrack/evaluate/clear.py: importing track.assignment loads track/",
-    ("spermtrack.evaluate.hota", "spermtrack.track"): "spermtrack/evaluate/hota.py: importing track.assignment loads track/",
-    (
-        "spermtrack.evaluate.identity",
-        "spermtrack.track",
-    ): "spermtrack/evaluate/identity.py: importing track.assignment loads track/",
     ("spermtrack.results", "spermtrack"): (
         "spermtrack/results.py reads __version__ from the facade (lazily): import it from spermtrack._version"
     ),
