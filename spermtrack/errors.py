@@ -65,6 +65,10 @@ class DatasetError(SpermtrackError, FileNotFoundError):
     """A dataset folder is missing parts (images, labels) or is inconsistent."""
 
 
+class MissingFileError(SpermtrackError, FileNotFoundError):
+    """An input file (model weights, a settings file) does not exist; the message names the path."""
+
+
 class VideoError(SpermtrackError, OSError):
     """A video or image source is missing, unreadable or corrupt (names path and frame)."""
 
