@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from . import add_quiet
+from . import add_quiet, deprecated_alias
 
 
 def register(subparsers) -> None:
@@ -15,7 +13,6 @@ def register(subparsers) -> None:
         "and HOTA (equal to TrackEval), class-agnostic and per class, per video and combined over videos as those "
         "libraries combine sequences. GT and HYP are each a MOTChallenge file, a VISEM video folder (labels_ftid/), a "
         "VISEM root (all its videos, paired by id) or a folder of <video>.txt MOTChallenge files. See docs/metrics.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("gt", metavar="GT", help="ground truth: MOT file, VISEM video folder or root, or folder of <video>.txt")
     p.add_argument("hyp", metavar="HYP", help="tracker output, same kinds as GT")
@@ -27,7 +24,8 @@ def register(subparsers) -> None:
         help="also score HYP's boxes as detections: precision, recall, mAP50, mAP50-95, fitness (confidences from the files)",
     )
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
-    p.add_argument("-o", "--output", metavar="FILE.json", default=None, help="also write the scores as JSON to this file")
+    p.add_argument("-o", "--out", metavar="FILE.json", default=None, help="also write the scores as JSON to this file")
+    deprecated_alias(p, "--output", "--out")
     p.add_argument(
         "--classes",
         default=None,
@@ -76,7 +74,7 @@ def run(args) -> int:
     from ..evaluate.sources import pair_sources
     from . import check_output_file, parse_classes
 
-    check_output_file(args.output, [args.gt, args.hyp])
+    check_output_file(args.out, [args.gt, args.hyp])
     declared = parse_classes(args.classes)
     notes: list[str] = []
     pairs = pair_sources(args.gt, args.hyp, notes)
@@ -100,8 +98,8 @@ def run(args) -> int:
     if det is not None:
         result["detection"] = det.to_dict()
     result = json_safe(result)
-    if args.output:
-        with atomic_open(args.output) as fh:
+    if args.out:
+        with atomic_open(args.out) as fh:
             json.dump(result, fh, indent=2)
             fh.write("\n")
     if args.json:
@@ -112,6 +110,6 @@ def run(args) -> int:
     if det is not None:
         print()
         print(det.table())
-    if args.output and not args.quiet:
-        print(f"scores written to {args.output}", file=sys.stderr)
+    if args.out and not args.quiet:
+        print(f"scores written to {args.out}", file=sys.stderr)
     return 0
