@@ -109,6 +109,14 @@ class SymlinkLoopError(SpermtrackError, OSError):
     """A path cannot be resolved because its symbolic links form a loop."""
 
 
+class SpermtrackWarning(UserWarning):
+    """Base class of the warnings spermtrack emits (results that are computed but probably not what was meant)."""
+
+
+class EvaluationWarning(SpermtrackWarning):
+    """Ground truth and hypothesis hardly overlap (another video?); the scores are computed anyway."""
+
+
 def require(module: str, extra: str, purpose: str):
     """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra.
 

@@ -67,12 +67,13 @@ def dedupe(video, where: str, drop: bool, verb: str):
 def run(args) -> int:
     import json
     import sys
+    import warnings
 
     from ..atomic import atomic_open
     from ..boxes import check_classes
-    from ..evaluate import EvaluationError, detection_many, json_safe, tracking_many
+    from ..evaluate import EvaluationError, EvaluationWarning, detection_many, json_safe, tracking_many
     from ..evaluate.sources import pair_sources
-    from . import check_output_file, parse_classes
+    from . import check_output_file, parse_classes, warn
 
     check_output_file(args.out, [args.gt, args.hyp])
     declared = parse_classes(args.classes)
@@ -87,14 +88,21 @@ def run(args) -> int:
     nframes = {v: n for v, (_, _, n) in pairs.items()}
     videos = {v: (g.boxes, h.boxes) for v, (g, h, _) in pairs.items()}
     try:
-        scores = tracking_many(videos, args.iou, per_class=args.per_class, num_frames=nframes)
+        with warnings.catch_warnings():  # printed below as one line each, and kept in the JSON
+            warnings.simplefilter("ignore", EvaluationWarning)
+            scores = tracking_many(videos, args.iou, per_class=args.per_class, num_frames=nframes)
         det = detection_many(videos, num_frames=nframes) if args.detection else None
     except EvaluationError as exc:
         raise EvaluationError(f"{args.gt} vs {args.hyp}: {exc}") from exc
+    notes = list(scores.warnings)
+    for note in notes:
+        warn("evaluate", f"{args.gt} vs {args.hyp}: {note}")
     if len(pairs) == 1:  # one video: no 'combined' row
         scores = next(iter(scores.per_video.values()))
         det = next(iter(det.per_video.values())) if det is not None else None
     result = {"gt": str(args.gt), "hyp": str(args.hyp), "tracking": scores.to_dict()}
+    if notes:
+        result["warnings"] = notes
     if det is not None:
         result["detection"] = det.to_dict()
     result = json_safe(result)
