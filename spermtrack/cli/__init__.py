@@ -325,6 +325,30 @@ def check_output_file(path, sources=()) -> None:
             break
 
 
+def check_output_folder(path) -> None:
+    """Refuse an output folder that is a file or lies inside a file (before any work is done)."""
+    from pathlib import Path
+
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{path}: is a file; give a folder for the output")
+    for parent in p.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ParameterError(f"{path}: {parent} is a file, not a folder")
+            break
+
+
+def check_positive(args: argparse.Namespace, *flags: str) -> None:
+    """Refuse a whole-number option below 1 (``--batch-size 0``, ``--max-frames -1``), naming the flag."""
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None and value < 1:
+            raise ParameterError(f"{flag} must be >= 1, got {value}")
+
+
 def load_tracker_config(path):
     """The TrackerConfig of a ``--tracker-config`` file (None without one); errors name the file."""
     if path is None:

@@ -7,7 +7,15 @@ import json
 import sys
 
 from ..errors import SpermtrackError
-from . import DETECTOR_HELP, add_quiet, check_output_file, deprecated_alias, parse_classes, show_progress
+from . import (
+    DETECTOR_HELP,
+    add_quiet,
+    check_output_file,
+    check_positive,
+    deprecated_alias,
+    parse_classes,
+    show_progress,
+)
 
 
 def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
@@ -112,6 +120,7 @@ def run_detect(args) -> int:
 
     if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
         raise SpermtrackError("'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
+    check_positive(args, "--batch-size", "--max-frames")
     kwargs = _yolo_kwargs(args)
     check_output_file(args.out, [args.source])
     detector = get_detector(args.detector, **kwargs)
@@ -139,6 +148,7 @@ def run_eval(args) -> int:
     from ..atomic import atomic_open
     from ..detect.evaluation import evaluate_detector
 
+    check_positive(args, "--batch-size", "--max-frames")
     kwargs = _yolo_kwargs(args)
     check_output_file(args.out, [args.root])
     _check_label_classes(args.root, parse_classes(args.classes))

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import add_quiet, show_progress
+from . import add_quiet, check_output_folder, show_progress
 
 
 def register(subparsers) -> None:
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         args.out = args.out_option
     if args.out is None:
         raise ParameterError("give the dataset folder to write: spermtrack simulate OUT (or -o OUT)")
+    check_output_folder(args.out)
     if args.um_per_px is not None and not args.um_per_px > 0:
         raise ParameterError(f"--um-per-px must be > 0, got {args.um_per_px}")
     if args.head_px is not None and not 4 <= args.head_px <= 120:

@@ -46,10 +46,11 @@ def run(args) -> int:
     from ..errors import ParameterError
     from ..io.mot import read_mot, write_mot
     from ..track import Tracker, TrackerConfig, track
-    from . import check_output_file, load_tracker_config
+    from . import check_output_file, check_positive, load_tracker_config
 
     if not args.fps > 0 or args.fps != args.fps:
         raise ParameterError(f"--fps must be a positive number, got {args.fps}")
+    check_positive(args, "--num-frames")
     check_output_file(args.out, [args.source])
     config = load_tracker_config(args.tracker_config) if args.tracker_config else TrackerConfig()
     dets = read_mot(args.source, num_frames=args.num_frames)

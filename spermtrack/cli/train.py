@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_quiet, deprecated_alias
+from . import add_quiet, check_output_folder, check_positive, deprecated_alias
 
 
 def register(subparsers) -> None:
@@ -46,6 +46,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..detect.train import train
 
+    check_positive(args, "--epochs", "--imgsz", "--batch-size", "--folds", "--frame-step", "--val-frame-step")
+    check_output_folder(args.out)
     best = train(
         args.root,
         model=args.model,
