@@ -65,12 +65,56 @@ class DatasetError(SpermtrackError, FileNotFoundError):
     """A dataset folder is missing parts (images, labels) or is inconsistent."""
 
 
+class MissingFileError(SpermtrackError, FileNotFoundError):
+    """An input file (model weights, a settings file) does not exist; the message names the path."""
+
+
 class VideoError(SpermtrackError, OSError):
     """A video or image source is missing, unreadable or corrupt (names path and frame)."""
 
 
 class MissingDependencyError(SpermtrackError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+# Errors of one module each; they live here so that one family is imported from one place
+# (their old paths, e.g. ``spermtrack.results.OutputError``, still work).
+
+
+class EvaluationError(ParameterError):
+    """The inputs of an evaluation do not fit together (frame ranges, ids, threshold); the message says how."""
+
+
+class LookError(ParameterError):
+    """A look setting (polarity, head size) is invalid."""
+
+
+class TrackerConfigError(ParameterError):
+    """A tracker setting is out of range or of the wrong type."""
+
+
+class TimeBaseError(ParameterError):
+    """Time stamps that are not usable (wrong length, not finite, decreasing)."""
+
+
+class OutputError(ParameterError):
+    """An output folder is refused: it overlaps a source, or holds data spermtrack did not write."""
+
+
+class ResultLockedError(SpermtrackError, OSError):
+    """Another spermtrack process is writing the same result folder."""
+
+
+class SymlinkLoopError(SpermtrackError, OSError):
+    """A path cannot be resolved because its symbolic links form a loop."""
+
+
+class SpermtrackWarning(UserWarning):
+    """Base class of the warnings spermtrack emits (results that are computed but probably not what was meant)."""
+
+
+class EvaluationWarning(SpermtrackWarning):
+    """Ground truth and hypothesis hardly overlap (another video?); the scores are computed anyway."""
 
 
 def require(module: str, extra: str, purpose: str):

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SpermtrackError
+from .errors import OutputError, ResultLockedError, SpermtrackError, SymlinkLoopError
 
 #: Name of the completion marker inside a result folder.
 MARKER = ".spermtrack.json"
@@ -48,18 +48,6 @@ MARKER_FORMAT = 1
 HASH_BYTES = 1 << 20
 #: Most files listed when fingerprinting a source folder (beyond: counted, not listed).
 MAX_LISTED = 200_000
-
-
-class OutputError(SpermtrackError, ValueError):
-    """An output folder is refused: it overlaps a source, or holds data spermtrack did not write."""
-
-
-class ResultLockedError(SpermtrackError, OSError):
-    """Another spermtrack process is writing the same result folder."""
-
-
-class SymlinkLoopError(SpermtrackError, OSError):
-    """A path cannot be resolved because its symbolic links form a loop."""
 
 
 # ---------------------------------------------------------------------------- paths

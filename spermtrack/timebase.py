@@ -34,17 +34,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .boxes import Boxes
-from .errors import SpermtrackError
+from .errors import SpermtrackError, TimeBaseError  # noqa: F401  (TimeBaseError: re-exported)
 
 #: Smallest ratio between the smallest MAD counted as a change and the largest counted
 #: as a repeat for the pixels to be split into two populations (a factor of 10).
 MIN_SEPARATION = 10.0
 
 SOURCES = ("pixels", "boxes", "container", "given", "nominal")
-
-
-class TimeBaseError(SpermtrackError, ValueError):
-    """Time stamps that are not usable (wrong length, not finite, decreasing)."""
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,32 @@ unreadable or unwritable file, name too long, full disk), a
 ``UnicodeDecodeError`` (a text file that is not UTF-8) or a ``ValueError``
 raised on bad input becomes one line ``spermtrack VERB: error: ...`` on
 stderr and exit code 1, never a traceback (tests/test_reliability.py runs
-every case of issue 17 through it).
+every case of issue 17 through it, tests/test_cli_bad_input.py every verb).
+Any other exception is a bug in spermtrack: it too ends as one line (``internal
+error``) and exit code 1, unless the environment variable ``SPERMTRACK_DEBUG``
+is set to a non-empty value other than ``0``, when every exception (bad input
+included) propagates with its full traceback. ``SystemExit`` is raised only
+here (argparse's usage errors, exit code 2), never by a verb.
+
+One grammar for every verb (docs/cli.md): a positional input; ``-o/--out`` for
+the output (a folder, or a file where the output is one file); the same name for
+the same setting everywhere (``--batch-size``, ``--tracker-config``, ``--workers``
+for processes, ``--detector`` with :data:`DETECTOR_HELP`); every option has help
+and its default written once (:class:`HelpFormatter`). Old spellings are kept for
+one release by :func:`deprecated_alias`, with a warning on stderr. Progress bars
+are drawn only when stderr is a terminal (:func:`show_progress`), so log files
+get no carriage returns.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import SpermtrackError
+from ..errors import ParameterError, SpermtrackError
 
 #: Verb modules, in the order ``--help`` lists them.
 VERB_MODULES = (
@@ -41,6 +56,48 @@ VERB_MODULES = (
 )
 
 
+#: Other names of verbs (British spelling, as the docs once wrote it).
+VERB_ALIASES = {"analyze": ["analyse"]}
+
+#: The ``--detector`` values every verb that takes one accepts (one text, shown by each verb's help).
+DETECTOR_HELP = (
+    "auto (the shipped model, or the classical detector without it), default (shipped model, ONNX), classical, "
+    "yolo:WEIGHTS (.pt or .onnx), onnx:WEIGHTS, yolov5:WEIGHTS; gt (the labels) where ground truth is at hand"
+)
+
+#: Environment variable that lets every exception propagate with its traceback.
+DEBUG_ENV = "SPERMTRACK_DEBUG"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default once: appended as ``(default: X)`` unless the help writes it already.
+
+    Nothing is appended for options without a value default (None, False, suppressed).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        low = text.lower()
+        if "%(default)" in text or "(default" in low or "default:" in low:
+            return text
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return text
+        if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text
+        if isinstance(action.default, (list, tuple)) and not action.default:
+            return text
+        return text + " (default: %(default)s)"
+
+
+class _VerbParser(argparse.ArgumentParser):
+    """A verb's parser: :class:`HelpFormatter` unless the verb asks for a formatter of its own."""
+
+    def __init__(self, *args, formatter_class=None, **kwargs):
+        if formatter_class in (None, argparse.HelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+            formatter_class = HelpFormatter
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available verb registered."""
     from .. import __version__
@@ -48,9 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spermtrack",
         description="Detect, track and measure human spermatozoa in microscope videos (VISEM-Tracking).",
+        epilog=f"Set {DEBUG_ENV}=1 to see the full traceback of an error. Grammar of the verbs: docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"spermtrack {__version__}")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_VerbParser)
+    add_parser = sub.add_parser
+
+    def add_parser_with_aliases(name, **kwargs):
+        kwargs.setdefault("aliases", VERB_ALIASES.get(name, []))
+        return add_parser(name, **kwargs)
+
+    sub.add_parser = add_parser_with_aliases
     for name in VERB_MODULES:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
@@ -67,13 +132,106 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter, only results and errors")
 
 
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a verb draws progress bars: not ``--quiet`` and stderr is a terminal (no ``\\r`` in log files)."""
+    if getattr(args, "quiet", False):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
+def warn(verb: str, message: str) -> None:
+    """One warning line ``spermtrack VERB: warning: ...`` on stderr."""
+    print(f"spermtrack {verb}: warning: {_one_line(message)}", file=sys.stderr)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option spelling: warns on stderr, then stores into the new option's destination."""
+
+    def __init__(self, option_strings, dest, new: str = "", **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        verb = parser.prog.split()[-1]
+        warn(verb, f"{option_string} is deprecated and will be removed in the next release; use {self.new}")
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+def deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Keep the old option spelling ``old`` working (hidden from help, a warning on stderr when used).
+
+    ``new`` is the new option string (``"--out"``) or, for an option that became the
+    positional input, that positional's ``dest`` (which must then be ``nargs="?"``).
+    :func:`main` checks afterwards that a required input was given one way or the other.
+    """
+    if new.startswith("-"):
+        target = next(a for a in parser._actions if new in a.option_strings)
+        dest, shown = target.dest, "/".join(target.option_strings)
+        if target.required:  # given by either spelling: checked in main
+            target.required = False
+            _hook(parser, "_required", (dest, shown))
+    else:
+        target = next(a for a in parser._actions if a.dest == new and not a.option_strings)
+        if target.nargs != argparse.OPTIONAL:
+            raise ParameterError(f"positional {new!r} must have nargs='?' to take the deprecated {old}")
+        dest, shown = f"_alias_{new}", f"the positional {target.metavar or new.upper()}"
+        _hook(parser, "_positional", (dest, new, old, shown))
+    kwargs = {"nargs": target.nargs, "const": target.const} if target.nargs == 0 else {"nargs": target.nargs}
+    if target.nargs != 0:
+        kwargs.update(type=target.type, choices=target.choices, metavar=target.metavar)
+    parser.add_argument(
+        old, dest=dest, action=_DeprecatedAlias, new=shown, default=None if dest.startswith("_alias_") else argparse.SUPPRESS,
+        help=argparse.SUPPRESS, **kwargs,
+    )  # fmt: skip
+    parser.set_defaults(_verb_parser=parser)
+
+
+def _hook(parser: argparse.ArgumentParser, kind: str, item: tuple) -> None:
+    hooks = parser.get_default("_alias_hooks") or {"_required": [], "_positional": []}
+    hooks[kind].append(item)
+    parser.set_defaults(_alias_hooks=hooks)
+
+
+def _resolve_aliases(args: argparse.Namespace) -> None:
+    """Fold deprecated spellings into their new destinations; a missing required input is a usage error."""
+    hooks = vars(args).pop("_alias_hooks", None)
+    parser = vars(args).pop("_verb_parser", None)
+    if not hooks:
+        return
+    for tmp, dest, old, shown in hooks["_positional"]:
+        value = vars(args).pop(tmp, None)
+        if value is None:
+            continue
+        if getattr(args, dest, None) not in (None, value):
+            parser.error(f"give the input once: as {shown} or as the deprecated {old}, not both")
+        setattr(args, dest, value)
+    missing = [shown for _, dest, _, shown in hooks["_positional"] if getattr(args, dest, None) is None]
+    missing += [shown for dest, shown in hooks["_required"] if getattr(args, dest, None) is None]
+    if missing:
+        parser.error("the following arguments are required: " + ", ".join(m.removeprefix("the positional ") for m in missing))
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``spermtrack`` command; returns the exit code."""
+    """Entry point of the ``spermtrack`` command; returns the exit code.
+
+    Bad input ends as one line on stderr and exit code 1; with ``SPERMTRACK_DEBUG=1``
+    every exception propagates with its traceback instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _resolve_aliases(args)
+    if _debug():
+        return int(args.func(args) or 0)
     try:
         return int(args.func(args) or 0)
     except SpermtrackError as exc:
@@ -85,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"spermtrack {args.verb}: error: {describe_os_error(exc)}", file=sys.stderr)
         return 1
@@ -94,11 +255,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"spermtrack {args.verb}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except Exception as exc:  # a bug in spermtrack, not bad input
+        print(
+            f"spermtrack {args.verb}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            f"(a bug in spermtrack: rerun with {DEBUG_ENV}=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _one_line(text: str) -> str:
@@ -160,6 +323,30 @@ def check_output_file(path, sources=()) -> None:
             if not parent.is_dir():
                 raise SpermtrackError(f"{path}: {parent} is a file, not a folder")
             break
+
+
+def check_output_folder(path) -> None:
+    """Refuse an output folder that is a file or lies inside a file (before any work is done)."""
+    from pathlib import Path
+
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{path}: is a file; give a folder for the output")
+    for parent in p.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ParameterError(f"{path}: {parent} is a file, not a folder")
+            break
+
+
+def check_positive(args: argparse.Namespace, *flags: str) -> None:
+    """Refuse a whole-number option below 1 (``--batch-size 0``, ``--max-frames -1``), naming the flag."""
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None and value < 1:
+            raise ParameterError(f"{flag} must be >= 1, got {value}")
 
 
 def load_tracker_config(path):

@@ -7,21 +7,24 @@ import json
 import sys
 
 from ..errors import SpermtrackError
-from . import add_quiet, check_output_file, parse_classes
-
-DETECTOR_HELP = (
-    "auto (best available), default (shipped model, ONNX), classical, gt (labels), yolo:WEIGHTS, onnx:WEIGHTS, yolov5:WEIGHTS"
+from . import (
+    DETECTOR_HELP,
+    add_quiet,
+    check_output_file,
+    check_positive,
+    deprecated_alias,
+    parse_classes,
+    show_progress,
 )
 
 
-def _detector_options(p: argparse.ArgumentParser) -> None:
+def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
     p.add_argument("--detector", default="auto", help=DETECTOR_HELP)
-    p.add_argument(
-        "--conf", type=float, default=None, help="YOLO score threshold (default 0.25 for detect, 0.001 for detect-eval)"
-    )
-    p.add_argument("--iou", type=float, default=None, help="YOLO NMS IoU threshold (default 0.7)")
-    p.add_argument("--device", default=None, help="YOLO device: auto, cpu, 0, ...")
-    p.add_argument("--batch", type=int, default=16, help="frames per detector call")
+    p.add_argument("--conf", type=float, default=None, metavar="P", help=f"YOLO score threshold (default {conf_default:g})")
+    p.add_argument("--iou", type=float, default=None, metavar="T", help="YOLO NMS IoU threshold (default 0.7)")
+    p.add_argument("--device", default=None, help="YOLO device: auto, cpu, 0, ... (default: auto)")
+    p.add_argument("--batch-size", type=int, default=16, metavar="B", help="frames per detector call")
+    deprecated_alias(p, "--batch", "--batch-size")
     look_options(p)
 
 
@@ -31,15 +34,14 @@ def look_options(p: argparse.ArgumentParser) -> None:
         "--polarity",
         choices=("auto", "bright", "dark"),
         default="auto",
-        help="sperm heads brighter (phase contrast) or darker (bright-field) than the background; "
-        "default auto: measured per video",
+        help="sperm heads brighter (phase contrast) or darker (bright-field) than the background; auto: measured per video",
     )
     p.add_argument(
         "--head-px",
         type=float,
         default=None,
         metavar="N",
-        help="side of a sperm head's box in pixels (VISEM-Tracking: 23); default: measured per video",
+        help="side of a sperm head's box in pixels (VISEM-Tracking: 23) (default: measured per video)",
     )
 
 
@@ -74,12 +76,12 @@ def register(subparsers) -> None:
         help="detect sperm in a video and write the detections as a MOTChallenge file",
         description="Run a detector over a video file, an image folder or a VISEM video folder and write MOT lines "
         "(frame,-1,x,y,w,h,score,class,-1,-1; 1-based frames).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("source", help="video file, image folder or VISEM video folder")
-    p.add_argument("-o", "--output", required=True, help="MOT text file to write")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
-    _detector_options(p)
+    p.add_argument("-o", "--out", required=True, metavar="DETS.txt", help="MOT text file to write")
+    deprecated_alias(p, "--output", "--out")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after this many frames (default: all)")
+    _detector_options(p, 0.25)
     add_quiet(p)
     p.set_defaults(func=run_detect)
 
@@ -88,13 +90,15 @@ def register(subparsers) -> None:
         help="score a detector on a VISEM-layout root (the paper's Table 2: precision, recall, mAP50, mAP50-95, fitness)",
         description="Run a detector over the videos of a split of a VISEM-layout root (real or simulated) and compare "
         "with the labels as ultralytics does: precision, recall, mAP50, mAP50-95, fitness per video and overall.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     e.add_argument("root", help="VISEM-layout root")
-    e.add_argument("--split", default="val", choices=("val", "train", "all"))
-    e.add_argument("--max-frames", type=int, default=None, help="evaluate only the first N frames of each video")
+    e.add_argument("--split", default="val", choices=("val", "train", "all"), help="videos of the official split to score")
+    e.add_argument(
+        "--max-frames", type=int, default=None, metavar="N", help="evaluate only the first N frames of each video (default: all)"
+    )
     e.add_argument("--json", action="store_true", help="print JSON (keys precision, recall, mAP50, mAP50-95, fitness)")
-    e.add_argument("--output", default=None, help="also write the JSON to this file")
+    e.add_argument("-o", "--out", default=None, metavar="FILE.json", help="also write the JSON to this file")
+    deprecated_alias(e, "--output", "--out")
     e.add_argument(
         "--classes",
         default=None,
@@ -105,7 +109,7 @@ def register(subparsers) -> None:
     e.add_argument("--jitter-px", type=float, default=0.0, help="gt detector: centre jitter sigma in pixels")
     e.add_argument("--fp-per-frame", type=float, default=0.0, help="gt detector: mean false positives per frame")
     e.add_argument("--seed", type=int, default=0, help="gt detector: seed of the degradation")
-    _detector_options(e)
+    _detector_options(e, 0.001)
     add_quiet(e)
     e.set_defaults(func=run_eval)
 
@@ -116,13 +120,16 @@ def run_detect(args) -> int:
 
     if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
         raise SpermtrackError("'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
+    check_positive(args, "--batch-size", "--max-frames")
     kwargs = _yolo_kwargs(args)
-    check_output_file(args.output, [args.source])
+    check_output_file(args.out, [args.source])
     detector = get_detector(args.detector, **kwargs)
-    boxes = run_detector(detector, args.source, batch_size=args.batch, progress=not args.quiet, max_frames=args.max_frames)
-    write_mot(args.output, boxes, with_class=True)
+    boxes = run_detector(
+        detector, args.source, batch_size=args.batch_size, progress=show_progress(args), max_frames=args.max_frames
+    )
+    write_mot(args.out, boxes, with_class=True)
     if not args.quiet:
-        print(f"{detector.name}: {len(boxes)} boxes in {boxes.num_frames} frames -> {args.output}", file=sys.stderr)
+        print(f"{detector.name}: {len(boxes)} boxes in {boxes.num_frames} frames -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -141,8 +148,9 @@ def run_eval(args) -> int:
     from ..atomic import atomic_open
     from ..detect.evaluation import evaluate_detector
 
+    check_positive(args, "--batch-size", "--max-frames")
     kwargs = _yolo_kwargs(args)
-    check_output_file(args.output, [args.root])
+    check_output_file(args.out, [args.root])
     _check_label_classes(args.root, parse_classes(args.classes))
     if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
         kwargs = {"miss": args.miss, "jitter_px": args.jitter_px, "fp_per_frame": args.fp_per_frame, "seed": args.seed}
@@ -152,14 +160,14 @@ def run_eval(args) -> int:
         args.root,
         args.detector,
         split=args.split,
-        batch_size=args.batch,
+        batch_size=args.batch_size,
         max_frames=args.max_frames,
-        progress=not args.quiet and not args.json,
+        progress=show_progress(args) and not args.json,
         **kwargs,
     )
     data = result.to_dict()
-    if args.output:
-        with atomic_open(args.output) as fh:
+    if args.out:
+        with atomic_open(args.out) as fh:
             json.dump(data, fh, indent=2)
     print(json.dumps(data, indent=2) if args.json else result.table())
     return 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from . import add_quiet
+from . import add_quiet, deprecated_alias
 
 
 def register(subparsers) -> None:
@@ -15,7 +13,6 @@ def register(subparsers) -> None:
         "and HOTA (equal to TrackEval), class-agnostic and per class, per video and combined over videos as those "
         "libraries combine sequences. GT and HYP are each a MOTChallenge file, a VISEM video folder (labels_ftid/), a "
         "VISEM root (all its videos, paired by id) or a folder of <video>.txt MOTChallenge files. See docs/metrics.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("gt", metavar="GT", help="ground truth: MOT file, VISEM video folder or root, or folder of <video>.txt")
     p.add_argument("hyp", metavar="HYP", help="tracker output, same kinds as GT")
@@ -27,7 +24,8 @@ def register(subparsers) -> None:
         help="also score HYP's boxes as detections: precision, recall, mAP50, mAP50-95, fitness (confidences from the files)",
     )
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
-    p.add_argument("-o", "--output", metavar="FILE.json", default=None, help="also write the scores as JSON to this file")
+    p.add_argument("-o", "--out", metavar="FILE.json", default=None, help="also write the scores as JSON to this file")
+    deprecated_alias(p, "--output", "--out")
     p.add_argument(
         "--classes",
         default=None,
@@ -69,14 +67,15 @@ def dedupe(video, where: str, drop: bool, verb: str):
 def run(args) -> int:
     import json
     import sys
+    import warnings
 
     from ..atomic import atomic_open
     from ..boxes import check_classes
-    from ..evaluate import EvaluationError, detection_many, json_safe, tracking_many
+    from ..evaluate import EvaluationError, EvaluationWarning, detection_many, json_safe, tracking_many
     from ..evaluate.sources import pair_sources
-    from . import check_output_file, parse_classes
+    from . import check_output_file, parse_classes, warn
 
-    check_output_file(args.output, [args.gt, args.hyp])
+    check_output_file(args.out, [args.gt, args.hyp])
     declared = parse_classes(args.classes)
     notes: list[str] = []
     pairs = pair_sources(args.gt, args.hyp, notes)
@@ -89,19 +88,26 @@ def run(args) -> int:
     nframes = {v: n for v, (_, _, n) in pairs.items()}
     videos = {v: (g.boxes, h.boxes) for v, (g, h, _) in pairs.items()}
     try:
-        scores = tracking_many(videos, args.iou, per_class=args.per_class, num_frames=nframes)
+        with warnings.catch_warnings():  # printed below as one line each, and kept in the JSON
+            warnings.simplefilter("ignore", EvaluationWarning)
+            scores = tracking_many(videos, args.iou, per_class=args.per_class, num_frames=nframes)
         det = detection_many(videos, num_frames=nframes) if args.detection else None
     except EvaluationError as exc:
         raise EvaluationError(f"{args.gt} vs {args.hyp}: {exc}") from exc
+    notes = list(scores.warnings)
+    for note in notes:
+        warn("evaluate", f"{args.gt} vs {args.hyp}: {note}")
     if len(pairs) == 1:  # one video: no 'combined' row
         scores = next(iter(scores.per_video.values()))
         det = next(iter(det.per_video.values())) if det is not None else None
     result = {"gt": str(args.gt), "hyp": str(args.hyp), "tracking": scores.to_dict()}
+    if notes:
+        result["warnings"] = notes
     if det is not None:
         result["detection"] = det.to_dict()
     result = json_safe(result)
-    if args.output:
-        with atomic_open(args.output) as fh:
+    if args.out:
+        with atomic_open(args.out) as fh:
             json.dump(result, fh, indent=2)
             fh.write("\n")
     if args.json:
@@ -112,6 +118,6 @@ def run(args) -> int:
     if det is not None:
         print()
         print(det.table())
-    if args.output and not args.quiet:
-        print(f"scores written to {args.output}", file=sys.stderr)
+    if args.out and not args.quiet:
+        print(f"scores written to {args.out}", file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import add_quiet
+from . import add_quiet, check_output_folder, show_progress
 
 
 def register(subparsers) -> None:
@@ -27,7 +27,8 @@ def register(subparsers) -> None:
             "See docs/simulator.md."
         ),
     )
-    p.add_argument("out", type=Path, help="dataset folder to write (created)")
+    p.add_argument("out", type=Path, nargs="?", default=None, metavar="OUT", help="dataset folder to write (created)")
+    p.add_argument("-o", "--out", dest="out_option", type=Path, default=None, metavar="OUT", help="the same as OUT")
     p.add_argument(
         "--videos", "-n", type=_positive_int, default=None, metavar="N", help="number of videos (default 4; 20 with --like-visem)"
     )
@@ -44,8 +45,8 @@ def register(subparsers) -> None:
         "--look", choices=("phase", "bright", "brightfield", "negative-phase", "mixed", "random"), default="mixed",
         help=(
             "appearance: phase (VISEM phase contrast, bright heads), bright (VISEM's light look), brightfield (dark heads "
-            "on light grey), negative-phase (dark heads in bright halos on mid grey), mixed (VISEM's two, per video; "
-            "default), random (per video: any look, camera, and unless given frame size and head size)"
+            "on light grey), negative-phase (dark heads in bright halos on mid grey), mixed (VISEM's two, per video), "
+            "random (per video: any look, camera, and unless given frame size and head size)"
         ),
     )  # fmt: skip
     p.add_argument(
@@ -117,13 +118,20 @@ def _non_negative(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from ..calibration import Calibration
-    from ..errors import SpermtrackError
+    from ..errors import ParameterError, SpermtrackError
     from ..simulate.dataset import plan_dataset, simulate_dataset
 
+    if args.out_option is not None:
+        if args.out is not None and args.out != args.out_option:
+            raise ParameterError(f"give the output folder once: OUT {args.out} or -o {args.out_option}, not both")
+        args.out = args.out_option
+    if args.out is None:
+        raise ParameterError("give the dataset folder to write: spermtrack simulate OUT (or -o OUT)")
+    check_output_folder(args.out)
     if args.um_per_px is not None and not args.um_per_px > 0:
-        raise SpermtrackError(f"--um-per-px must be > 0, got {args.um_per_px}")
+        raise ParameterError(f"--um-per-px must be > 0, got {args.um_per_px}")
     if args.head_px is not None and not 4 <= args.head_px <= 120:
-        raise SpermtrackError(f"--head-px must be in [4, 120] px, got {args.head_px}")
+        raise ParameterError(f"--head-px must be in [4, 120] px, got {args.head_px}")
     calibration = Calibration(0.25 if args.um_per_px is None else args.um_per_px, args.fps)
     extra = {}
     if args.size is not None:
@@ -143,12 +151,12 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         raise SpermtrackError(f"{args.out}: video folder(s) {existing[:5]} exist; pass --overwrite to replace them")
     bar = None
-    if not args.quiet:
+    if show_progress(args):
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="frame", desc=f"simulate {len(plans)} video(s)", file=sys.stderr)
     t0 = time.perf_counter()
-    settings = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "verb", "quiet", "out", "workers")}
+    settings = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "verb", "quiet", "out", "out_option", "workers")}
 
     def simulate_into(root: Path, overwrite: bool) -> list[str]:
         return simulate_dataset(

@@ -18,11 +18,11 @@ def register(subparsers) -> None:
             "boxes per frame, box width/height per class, and the box-centre and box-size histograms of the "
             "VISEM-Tracking paper's Figure 4. Writes stats.json, per_video.csv, per_class.csv and PNG figures."
         ),
-        epilog="Example: spermtrack stats VISEM_Tracking_Train_v4 --out stats/",
+        epilog="Example: spermtrack stats VISEM_Tracking_Train_v4 -o stats/",
     )
     p.add_argument("root", type=Path, help="VISEM-layout root (videos found at any depth)")
-    p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
-    p.add_argument("--videos", nargs="*", default=None, metavar="VID", help="only these video ids")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("--videos", nargs="*", default=None, metavar="VID", help="only these video ids (default: all)")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON instead of a table")
     p.add_argument(
         "--classes",
@@ -38,10 +38,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..dataset_stats import dataset_stats
     from ..results import preflight
-    from . import parse_classes
+    from . import parse_classes, show_progress
 
     preflight(args.out, args.root, force=args.force)
-    stats = dataset_stats(args.root, videos=args.videos, progress=not args.quiet, classes=parse_classes(args.classes))
+    stats = dataset_stats(args.root, videos=args.videos, progress=show_progress(args), classes=parse_classes(args.classes))
     paths = stats.save(args.out, force=args.force)
     if args.json:
         print(json.dumps(stats.to_dict(), indent=1))

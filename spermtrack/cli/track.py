@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from . import add_quiet
+from . import add_quiet, deprecated_alias
 
 
 def register(subparsers) -> None:
@@ -14,15 +12,22 @@ def register(subparsers) -> None:
         description="Track detections with the Numba Kalman + Hungarian tracker (offline mode: whole-video gap closing "
         "and interpolation). Input and output are MOTChallenge lines frame,id,x,y,w,h,score,class,-1,-1 with 1-based "
         "frames; the output's ids start at 1 and its 8th column holds each track's majority class.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Example: spermtrack track dets.txt --fps 50 -o tracks.txt",
     )
-    p.add_argument("--detections", required=True, metavar="DETS.txt", help="MOTChallenge file of detections (ids ignored)")
+    p.add_argument("source", nargs="?", default=None, metavar="DETS.txt", help="MOTChallenge file of detections (ids ignored)")
+    deprecated_alias(p, "--detections", "source")
     p.add_argument("--fps", required=True, type=float, help="frames per second of the video (lifecycles are in seconds)")
-    p.add_argument("--out", required=True, metavar="TRACKS.txt", help="MOTChallenge file to write (atomically)")
+    p.add_argument("-o", "--out", required=True, metavar="TRACKS.txt", help="MOTChallenge file to write (atomically)")
     p.add_argument(
-        "--config", default=None, metavar="FILE.json", help="path of a JSON file holding the tracker settings (docs/tracking.md)"
+        "--tracker-config",
+        default=None,
+        metavar="FILE.json",
+        help="JSON file holding the tracker settings (docs/tracking.md) (default: TrackerConfig's defaults)",
     )
-    p.add_argument("--num-frames", type=int, default=None, help="frames in the video (default: the last frame in the file)")
+    deprecated_alias(p, "--config", "--tracker-config")
+    p.add_argument(
+        "--num-frames", type=int, default=None, metavar="N", help="frames in the video (default: the last frame in the file)"
+    )
     p.add_argument("--streaming", action="store_true", help="frame-by-frame mode only (no whole-video gap closing)")
     p.add_argument(
         "--drop-duplicates",
@@ -38,16 +43,17 @@ def run(args) -> int:
     import time
 
     from ..boxes import drop_duplicates, duplicate_rows
-    from ..errors import SpermtrackError
+    from ..errors import ParameterError
     from ..io.mot import read_mot, write_mot
     from ..track import Tracker, TrackerConfig, track
-    from . import check_output_file, load_tracker_config
+    from . import check_output_file, check_positive, load_tracker_config
 
     if not args.fps > 0 or args.fps != args.fps:
-        raise SpermtrackError(f"--fps must be a positive number, got {args.fps}")
-    check_output_file(args.out, [args.detections])
-    config = load_tracker_config(args.config) if args.config else TrackerConfig()
-    dets = read_mot(args.detections, num_frames=args.num_frames)
+        raise ParameterError(f"--fps must be a positive number, got {args.fps}")
+    check_positive(args, "--num-frames")
+    check_output_file(args.out, [args.source])
+    config = load_tracker_config(args.tracker_config) if args.tracker_config else TrackerConfig()
+    dets = read_mot(args.source, num_frames=args.num_frames)
     dup = duplicate_rows(dets)
     if dup.any():
         k, frames = int(dup.sum()), len(set(dets.frame[dup].tolist()))
@@ -56,7 +62,7 @@ def run(args) -> int:
             print(f"spermtrack track: warning: dropped {k} duplicate detections in {frames} frames", file=sys.stderr)
         else:
             print(
-                f"spermtrack track: warning: {args.detections}: {k} detections repeat an earlier one of the same frame "
+                f"spermtrack track: warning: {args.source}: {k} detections repeat an earlier one of the same frame "
                 f"({frames} frames; a file concatenated twice?); each would start its own track; pass --drop-duplicates",
                 file=sys.stderr,
             )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from . import add_quiet
+from . import add_quiet, check_output_folder, check_positive, deprecated_alias
 
 
 def register(subparsers) -> None:
@@ -16,7 +14,6 @@ def register(subparsers) -> None:
             "on the official split (or a leave-videos-out fold) of a VISEM-layout root, real or simulated. "
             "Writes OUT/NAME/weights/best.pt and best.onnx. Needs the 'yolo' extra."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("root", help="VISEM-layout root (videos found at any depth)")
     p.add_argument(
@@ -24,15 +21,16 @@ def register(subparsers) -> None:
         default="yolov5nu.yaml",
         help="yolov5nu.yaml (the paper), yolov8n.yaml, yolo11n.yaml, spermyolo_p3.yaml or a path",
     )
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=100, metavar="N", help="training epochs")
+    p.add_argument("--imgsz", type=int, default=640, metavar="PX", help="training image size in pixels (long side)")
+    p.add_argument("--batch-size", type=int, default=16, metavar="B", help="images per training batch")
+    deprecated_alias(p, "--batch", "--batch-size")
     p.add_argument("--split", default="official", help="'official' or 'fold:K' (0-based fold of --folds)")
     p.add_argument("--folds", type=int, default=5, help="number of leave-videos-out folds for --split fold:K")
     p.add_argument("--device", default="auto", help="auto, cpu, 0, cuda:1, mps")
-    p.add_argument("--out", default="runs/spermtrack", help="project folder for runs")
+    p.add_argument("-o", "--out", default="runs/spermtrack", help="project folder for runs (a run writes OUT/NAME)")
     p.add_argument("--name", default="train", help="run name (folder OUT/NAME)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--workers", type=int, default=2, help="data-loader worker processes")
     p.add_argument("--frame-step", type=int, default=1, help="use every N-th training frame")
     p.add_argument("--val-frame-step", type=int, default=None, help="use every N-th validation frame (default: --frame-step)")
@@ -48,12 +46,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..detect.train import train
 
+    check_positive(args, "--epochs", "--imgsz", "--batch-size", "--folds", "--frame-step", "--val-frame-step")
+    check_output_folder(args.out)
     best = train(
         args.root,
         model=args.model,
         epochs=args.epochs,
         imgsz=args.imgsz,
-        batch=args.batch,
+        batch=args.batch_size,
         split=args.split,
         folds=args.folds,
         device=args.device,

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"BROKEN  {r.folder}: " + "; ".join(r.problems[:5]) + (" ..." if len(r.problems) > 5 else ""))
             if r.extra:
                 print(f"        {len(r.extra)} file(s) not in the marker (added afterwards): {', '.join(r.extra[:5])}")
-    bad = sum(not r.ok for r in results)
+    bad = [str(r.folder) for r in results if not r.ok]
     if bad:
-        print(f"spermtrack verify: error: {bad} of {len(results)} folder(s) incomplete", file=sys.stderr)
+        names = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
+        print(f"spermtrack verify: error: {len(bad)} of {len(results)} folder(s) incomplete: {names}", file=sys.stderr)
     return 1 if bad else 0

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import SpermtrackError
+from ..errors import LookError, SpermtrackError  # noqa: F401  (LookError: re-exported)
 
 #: Box side (pixels) per unit of half-contrast head diameter: the annotation convention of
 #: VISEM-Tracking (23-pixel boxes around heads whose half-contrast diameter is ~10 px).
@@ -53,10 +53,6 @@ MIN_POLARITY_CONFIDENCE = 0.15
 #: Fewest compact blobs for a measured head size to be trusted.
 MIN_BLOBS = 3
 POLARITIES = ("bright", "dark")
-
-
-class LookError(SpermtrackError, ValueError):
-    """A look setting (polarity, head size) is invalid."""
 
 
 @dataclass(frozen=True)

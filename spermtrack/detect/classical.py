@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..boxes import CLUSTER, PINHEAD, SPERM, Boxes
+from ..errors import ParameterError
 from .base import as_batch, boxes_from_lists
 
 #: ``polarity="auto"`` picks dark heads only when the darkest deviations are this many times the brightest.
@@ -95,11 +96,11 @@ class ClassicalDetector:
         score_scale: float = 10.0,
     ) -> None:
         if polarity not in ("auto", "bright", "dark", "abs"):
-            raise ValueError(f"polarity must be 'auto', 'bright', 'dark' or 'abs', got {polarity!r}")
+            raise ParameterError(f"polarity must be 'auto', 'bright', 'dark' or 'abs', got {polarity!r}")
         if peak_window < 3 or peak_window % 2 == 0:
-            raise ValueError(f"peak_window must be an odd number >= 3, got {peak_window}")
+            raise ParameterError(f"peak_window must be an odd number >= 3, got {peak_window}")
         if background_scale < 2:
-            raise ValueError(f"background_scale must be >= 2, got {background_scale}")
+            raise ParameterError(f"background_scale must be >= 2, got {background_scale}")
         self.polarity = polarity
         self.k, self.min_contrast = float(k), float(min_contrast)
         self.smooth_sigma = float(smooth_sigma)

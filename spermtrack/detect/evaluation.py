@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..boxes import Boxes
+from ..errors import ParameterError
 
 #: Keys of the scores, named as the paper's Table 2.
 TABLE2_KEYS = ("precision", "recall", "mAP50", "mAP50-95", "fitness")
@@ -126,7 +127,7 @@ def evaluate_detector(
     elif split in ("train", "val"):
         ids = list(ds.split(split))
     else:
-        raise ValueError(f"split must be 'train', 'val' or 'all', got {split!r}")
+        raise ParameterError(f"split must be 'train', 'val' or 'all', got {split!r}")
     kind = detector.partition(":")[0].lower()
     if kind in ("auto", "default", "yolo", "onnx", "yolov5"):
         detector_kwargs.setdefault("conf", 0.001)
@@ -155,7 +156,7 @@ def evaluate_detector(
         counts[str(vid)] = {"frames": n, "gt_boxes": len(gt), "det_boxes": len(det)}
         frames += n
     if not videos:
-        raise ValueError(f"{root}: split {split!r} has no videos")
+        raise ParameterError(f"{root}: split {split!r} has no videos")
     scores = detection_many(videos)
     per_class = {
         c: {**{k: float(m[k]) for k in TABLE2_KEYS}, "gt_boxes": int(m["num_gt"]), "det_boxes": int(m["num_det"])}

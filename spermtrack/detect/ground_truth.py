@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..boxes import SPERM, Boxes
+from ..errors import ParameterError
 from .base import as_batch, boxes_from_lists
 
 
@@ -68,7 +69,7 @@ class GroundTruthDetector:
             ("size_jitter", size_jitter, np.inf),
         ):
             if not np.isfinite(value) or not 0.0 <= value <= upper:
-                raise ValueError(f"{label} must be finite and in [0, {upper}], got {value}")
+                raise ParameterError(f"{label} must be finite and in [0, {upper}], got {value}")
         self.gt = gt
         self.miss = float(miss)
         self.jitter_px = float(jitter_px)

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ..boxes import Boxes
+from ..errors import ParameterError
 from .base import as_batch
 from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity, measure_look
 
@@ -70,13 +71,13 @@ class CalibratedDetector:
     ) -> None:
         self.inner = inner
         if inner_polarity not in ("bright", "dark"):
-            raise ValueError(f"inner_polarity must be 'bright' or 'dark', got {inner_polarity!r}")
+            raise ParameterError(f"inner_polarity must be 'bright' or 'dark', got {inner_polarity!r}")
         self.inner_polarity = inner_polarity
         self.inner_head_px = float(check_head_px(inner_head_px))
         self.polarity = check_polarity(polarity)
         self.head_px = check_head_px(head_px)
         if not size_tolerance >= 1.0:
-            raise ValueError(f"size_tolerance must be >= 1, got {size_tolerance!r}")
+            raise ParameterError(f"size_tolerance must be >= 1, got {size_tolerance!r}")
         self.size_tolerance = float(size_tolerance)
         self.input_size: tuple[int, int] | None = getattr(inner, "input_size", None)
         self.name = inner.name

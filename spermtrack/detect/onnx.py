@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..boxes import Boxes
-from ..errors import FormatError
+from ..errors import FormatError, MissingFileError
 from .base import as_batch, boxes_from_lists
 from .classes import DROP, class_lookup
 
@@ -207,7 +207,7 @@ class OnnxYoloDetector:
     ) -> None:
         self.weights = Path(weights)
         if not self.weights.is_file():
-            raise FileNotFoundError(f"ONNX model not found: {self.weights}")
+            raise MissingFileError(f"ONNX model not found: {self.weights}")
         meta = onnx_metadata(self.weights)
         try:
             self.net = cv2.dnn.readNetFromONNX(str(self.weights))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..atomic import atomic_open
 from ..boxes import CLASS_NAMES
-from ..errors import DatasetError, require
+from ..errors import DatasetError, ParameterError, require
 from .registry import DATA_DIR
 
 #: Ultralytics hyper-parameters used by :func:`train` unless overridden: flips both ways (a
@@ -53,13 +53,13 @@ def _split_ids(root: Path, split: str, folds: int) -> tuple[list[str], list[str]
         try:
             k = int(split.split(":", 1)[1])
         except ValueError as exc:
-            raise ValueError(f"split must be 'official' or 'fold:K', got {split!r}") from exc
+            raise ParameterError(f"split must be 'official' or 'fold:K', got {split!r}") from exc
         all_folds = list(ds.folds(folds))
         if not 0 <= k < len(all_folds):
-            raise ValueError(f"fold {k} does not exist: {len(all_folds)} folds (0..{len(all_folds) - 1})")
+            raise ParameterError(f"fold {k} does not exist: {len(all_folds)} folds (0..{len(all_folds) - 1})")
         train, val = all_folds[k]
     else:
-        raise ValueError(f"split must be 'official' or 'fold:K', got {split!r}")
+        raise ParameterError(f"split must be 'official' or 'fold:K', got {split!r}")
 
     train, val = [str(v) for v in train], [str(v) for v in val]
     if not train or not val:

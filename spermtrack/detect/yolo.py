@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..boxes import Boxes
-from ..errors import require
+from ..errors import MissingFileError, ParameterError, require
 from .base import as_batch, boxes_from_lists
 from .classes import DROP, class_lookup
 
@@ -85,7 +85,7 @@ class YoloDetector:
         self.imgsz = imgsz
         self.name = f"yolo:{self.weights.name}"
         if backend not in ("auto", "ultralytics", "opencv"):
-            raise ValueError(f"backend must be 'auto', 'ultralytics' or 'opencv', got {backend!r}")
+            raise ParameterError(f"backend must be 'auto', 'ultralytics' or 'opencv', got {backend!r}")
         suffix = self.weights.suffix.lower()
         if backend == "opencv" or (backend == "auto" and suffix == ".onnx"):
             from .onnx import OnnxYoloDetector
@@ -96,7 +96,7 @@ class YoloDetector:
         self._onnx = None
         self.backend = "ultralytics"
         if suffix not in (".yaml", ".yml") and not self.weights.is_file():
-            raise FileNotFoundError(f"YOLO weights not found: {self.weights}")
+            raise MissingFileError(f"YOLO weights not found: {self.weights}")
         os.environ.setdefault("YOLO_OFFLINE", "1")
         ultralytics = require("ultralytics", "yolo", "YOLO detection from .pt weights")
         self.device = resolve_device(device)
@@ -221,7 +221,7 @@ class Yolov5Detector:
     ) -> None:
         self.weights = Path(weights)
         if not self.weights.is_file():
-            raise FileNotFoundError(f"YOLOv5 weights not found: {self.weights}")
+            raise MissingFileError(f"YOLOv5 weights not found: {self.weights}")
         yolov5 = require("yolov5", "yolov5", "loading original YOLOv5 checkpoints")
         self.device = resolve_device(device)
         dev = "cpu" if self.device == "cpu" else (f"cuda:{self.device}" if self.device.isdigit() else self.device)

@@ -8,10 +8,13 @@
   recall, mAP50, mAP50-95 and fitness of the VISEM-Tracking paper's Table 2, as
   ultralytics computes them.
 - :func:`iou_matrix`: the IoU used by the tracking metrics.
+- A hypothesis that hardly overlaps its ground truth (another video's tracks?) gives
+  an :class:`EvaluationWarning` and lines in ``TrackingScores.warnings`` (evaluate/overlap.py).
 
 Definitions, edge-case conventions and the equality checks: docs/metrics.md.
 """
 
+from ..errors import EvaluationWarning
 from ._inputs import EvaluationError
 from .detection import DetectionScores, detection, detection_many
 from .matching import iou_matrix
@@ -21,6 +24,7 @@ from .tracking import tracking, tracking_many
 __all__ = [
     "DetectionScores",
     "EvaluationError",
+    "EvaluationWarning",
     "TrackingScores",
     "detection",
     "detection_many",

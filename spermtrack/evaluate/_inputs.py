@@ -7,11 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..boxes import CLASS_NAMES, UNTRACKED, Boxes
-from ..errors import SpermtrackError
-
-
-class EvaluationError(SpermtrackError, ValueError):
-    """The inputs of an evaluation do not fit together (frame ranges, ids, threshold); the message says how."""
+from ..errors import EvaluationError, SpermtrackError  # noqa: F401  (EvaluationError: re-exported)
 
 
 @dataclass(frozen=True)

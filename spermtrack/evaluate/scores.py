@@ -128,6 +128,9 @@ class TrackingScores:
         Class-wise scores (matching only within each class), keyed by class name.
     per_video : dict[str, TrackingScores]
         Per-video scores when several videos were combined.
+    warnings : tuple[str, ...]
+        One line per sign that ground truth and hypothesis do not belong together (few shared frames,
+        almost no overlapping box; evaluate/overlap.py); combined scores hold their videos' lines. Empty when fine.
     """
 
     num_frames: int = 0
@@ -153,6 +156,7 @@ class TrackingScores:
     name: str = "all"
     per_class: dict[str, TrackingScores] = field(default_factory=dict)
     per_video: dict[str, TrackingScores] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ CLEAR MOT
     @property
@@ -308,6 +312,8 @@ class TrackingScores:
             out["per_class"] = {k: v.to_dict(alpha) for k, v in self.per_class.items()}
         if self.per_video:
             out["per_video"] = {k: v.to_dict(alpha) for k, v in self.per_video.items()}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
     def rows(self) -> list[tuple[str, str, TrackingScores]]:

@@ -8,25 +8,34 @@ three Numba kernels.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 
 from ..boxes import Boxes
+from ..errors import EvaluationWarning
 from ._inputs import EvaluationError, check_threshold, class_name, frame_arrays, frame_range
 from .clear import clear_events, track_coverage
 from .hota import hota_fields
 from .identity import identity_tp
 from .matching import frame_ious
+from .overlap import overlap_from_ious
 from .scores import TrackingScores
 
 
-def _sequence_scores(gt: Boxes, hyp: Boxes, num_frames: int, iou_threshold: float, name: str) -> TrackingScores:
-    """Class-agnostic scores of one sequence (``gt`` and ``hyp`` already cover ``num_frames``)."""
+def _sequence_scores(
+    gt: Boxes, hyp: Boxes, num_frames: int, iou_threshold: float, name: str, check_overlap: bool = False
+) -> TrackingScores:
+    """Class-agnostic scores of one sequence (``gt`` and ``hyp`` already cover ``num_frames``).
+
+    With ``check_overlap``, :attr:`TrackingScores.warnings` says when the two hardly overlap (see evaluate/overlap.py).
+    """
     g = frame_arrays(gt, num_frames, "ground truth")
     h = frame_arrays(hyp, num_frames, "hypothesis")
     block, ious = frame_ious(g.off, g.box, h.off, h.box)
+    notes = tuple(overlap_from_ious(g.off, h.off, block, ious).warnings()) if check_overlap else ()
     max_dist = 1.0 - iou_threshold
     counts, dist_sum, present, tracked = clear_events(g.off, g.ids, g.n_ids, h.off, h.ids, h.n_ids, block, ious, max_dist)
     mt, pt, ml = track_coverage(present, tracked)
@@ -55,6 +64,7 @@ def _sequence_scores(gt: Boxes, hyp: Boxes, num_frames: int, iou_threshold: floa
         hota_fields=hf,
         iou_threshold=iou_threshold,
         name=name,
+        warnings=notes,
     )
 
 
@@ -100,6 +110,14 @@ def tracking(
         A box without a track id, an id twice in one frame, boxes beyond the
         frame range, or a threshold outside (0, 1].
 
+    Warns
+    -----
+    EvaluationWarning
+        When the hypothesis has boxes in fewer than half of the ground truth's
+        frames, or overlaps (IoU > 0.5) fewer than 5 % of its boxes: tracks of
+        another video, most likely. The same lines are kept in the result's
+        ``warnings`` (and its ``to_dict()``).
+
     Notes
     -----
     Zero-area boxes match nothing (their IoU is 0): a zero-area ground-truth
@@ -124,7 +142,10 @@ def tracking(
         for c in np.union1d(np.unique(gt.cls), np.unique(hyp.cls)).tolist():
             cname = class_name(int(c))
             classes[cname] = _sequence_scores(gt.filter(gt.cls == c), hyp.filter(hyp.cls == c), n, t, cname)
-    return replace(_sequence_scores(gt, hyp, n, t, name), per_class=classes)
+    scores = replace(_sequence_scores(gt, hyp, n, t, name, check_overlap=True), per_class=classes)
+    for line in scores.warnings:
+        warnings.warn(f"{name}: {line}" if name != "all" else line, EvaluationWarning, stacklevel=2)
+    return scores
 
 
 def tracking_many(
@@ -160,4 +181,5 @@ def tracking_many(
         except EvaluationError as exc:
             raise EvaluationError(f"video {vid}: {exc}") from exc
     combined = TrackingScores.combine(per_video.values(), name="combined")
-    return replace(combined, iou_threshold=t, per_video=per_video)
+    notes = tuple(f"video {vid}: {line}" for vid, s in per_video.items() for line in s.warnings)
+    return replace(combined, iou_threshold=t, per_video=per_video, warnings=notes)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import VideoError, require
+from ..errors import ParameterError, VideoError, require
 
 _CODECS = {"h264": "libx264", "libx264": "libx264", "mpeg4": "mpeg4"}
 
@@ -68,12 +68,12 @@ class VideoWriter:
         av = require("av", "core", "writing videos")
         self.path = Path(path)
         if codec not in _CODECS:
-            raise ValueError(f"codec must be one of {sorted(_CODECS)}, got {codec!r}")
+            raise ParameterError(f"codec must be one of {sorted(_CODECS)}, got {codec!r}")
         if not (np.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
+            raise ParameterError(f"fps must be a positive number, got {fps!r}")
         w, h = (int(v) for v in size)
         if w < 1 or h < 1:
-            raise ValueError(f"size must be (width, height) >= 1, got {size!r}")
+            raise ParameterError(f"size must be (width, height) >= 1, got {size!r}")
         self.size = (w, h)
         self.encoded_size = (w + (w & 1), h + (h & 1))
         self.fps = float(fps)
@@ -103,7 +103,7 @@ class VideoWriter:
             frame = np.repeat(frame[:, :, None], 3, axis=2)
         w, h = self.size
         if frame.dtype != np.uint8 or frame.shape != (h, w, 3):
-            raise ValueError(
+            raise ParameterError(
                 f"{self.path}: frame {self.frames_written} must be uint8 of shape {(h, w, 3)}, got {frame.dtype} {frame.shape}"
             )
         if self.encoded_size != self.size:

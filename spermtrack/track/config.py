@@ -16,13 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, SpermtrackError
+from ..errors import FormatError, SpermtrackError, TrackerConfigError  # noqa: F401  (TrackerConfigError: re-exported)
 from .costs import COST_KINDS
 from .kalman import NAXES, transition, white_noise
-
-
-class TrackerConfigError(SpermtrackError, ValueError):
-    """A tracker setting is out of range or of the wrong type."""
 
 
 @dataclass(frozen=True)
