@@ -87,7 +87,7 @@ except ImportError:
     pass
 
 # %% A CSV for Fiji's TrackMate (Plugins > Tracking > TrackMate CSV importer)
-from spermtrack.io.adapters import write_trackmate_csv
+from spermtrack.interop import write_trackmate_csv
 
 path = write_trackmate_csv(out / "tracks_trackmate.csv", tracks, calibration)
 print(f"Wrote {path} ({len(tracks)} spots, positions in µm) and {out / 'tracks_trackpy.csv'}")

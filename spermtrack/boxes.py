@@ -449,37 +449,37 @@ class Boxes:
         get = {c: (df[c].to_numpy() if c in df.columns else None) for c in COLUMNS}
         return cls_.from_unsorted(**get, num_frames=num_frames)
 
-    # ------------------------------------------------------------------ other tools (spermtrack.io.adapters)
+    # ------------------------------------------------------------------ other tools (spermtrack.interop)
     @classmethod
     def from_ultralytics(cls_, results, first_frame: int = 0, class_map=None, num_frames: int | None = None) -> Boxes:
-        """From ultralytics ``Results`` (one per frame); see :func:`spermtrack.io.adapters.from_ultralytics`."""
-        from .io.adapters import from_ultralytics
+        """From ultralytics ``Results`` (one per frame); see :func:`spermtrack.interop.from_ultralytics`."""
+        from .interop import from_ultralytics
 
         return from_ultralytics(results, first_frame=first_frame, class_map=class_map, num_frames=num_frames)
 
     @classmethod
     def from_supervision(cls_, detections, frame: int = 0, num_frames: int | None = None, class_map=None) -> Boxes:
-        """From ``supervision.Detections`` (one frame, or one per frame); see :func:`spermtrack.io.adapters.from_supervision`."""
-        from .io.adapters import from_supervision
+        """From ``supervision.Detections`` (one frame, or one per frame); see :func:`spermtrack.interop.from_supervision`."""
+        from .interop import from_supervision
 
         return from_supervision(detections, frame=frame, num_frames=num_frames, class_map=class_map)
 
     def to_supervision(self, frame: int | None = None):
-        """``supervision.Detections`` of ``frame``, or a list for every frame; see :func:`spermtrack.io.adapters.to_supervision`."""
-        from .io.adapters import to_supervision
+        """``supervision.Detections`` of ``frame``, or a list for every frame; see :func:`spermtrack.interop.to_supervision`."""
+        from .interop import to_supervision
 
         return to_supervision(self, frame=frame)
 
     @classmethod
     def from_trackpy(cls_, df: pd.DataFrame, box_px: float = 23.0, num_frames: int | None = None) -> Boxes:
-        """From a trackpy table ``frame, x, y[, particle]`` (centres, pixels); see :func:`spermtrack.io.adapters.from_trackpy`."""
-        from .io.adapters import from_trackpy
+        """From a trackpy table ``frame, x, y[, particle]`` (centres, pixels); see :func:`spermtrack.interop.from_trackpy`."""
+        from .interop import from_trackpy
 
         return from_trackpy(df, box_px=box_px, num_frames=num_frames)
 
     def to_trackpy(self, calibration=None) -> pd.DataFrame:
-        """A trackpy table ``frame, x, y, particle`` (+ ``x_um, y_um, t_s`` when calibrated); see :func:`spermtrack.io.adapters.to_trackpy`."""
-        from .io.adapters import to_trackpy
+        """A trackpy table ``frame, x, y, particle`` (+ ``x_um, y_um, t_s`` when calibrated); see :func:`spermtrack.interop.to_trackpy`."""
+        from .interop import to_trackpy
 
         return to_trackpy(self, calibration=calibration)
 

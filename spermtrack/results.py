@@ -218,7 +218,7 @@ def _canonical(settings: Mapping[str, Any] | None) -> Any:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 
 from ..boxes import Boxes
+from ..classes import DROP, class_lookup
 from ..errors import FormatError, MissingFileError
 from .base import as_batch, boxes_from_lists
-from .classes import DROP, class_lookup
 
 #: Offset added to boxes per class so that one NMS call never suppresses across classes
 #: (ultralytics' ``max_wh``).

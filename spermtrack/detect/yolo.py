@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..boxes import Boxes
+from ..classes import DROP, class_lookup
 from ..errors import MissingFileError, ParameterError, require
 from .base import as_batch, boxes_from_lists
-from .classes import DROP, class_lookup
 
 
 def resolve_device(device: str | int | None = "auto") -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import VideoError, require
+from ..errors import ParameterError, VideoError, require
 
 #: File name extensions read as images (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -85,7 +85,7 @@ class FrameSource:
         batch being filled.
         """
         if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
         batch_size = int(batch_size)
         w, h = self.size
         buf = None
@@ -298,7 +298,7 @@ class VideoFile(FrameSource):
         self.fps = float(fps) if fps is not None else info["fps"]
         self.fps_source = "user" if fps is not None else info["fps_source"]
         if backend not in ("auto", "opencv", "pyav"):
-            raise ValueError(f"backend must be 'auto', 'opencv' or 'pyav', got {backend!r}")
+            raise ParameterError(f"backend must be 'auto', 'opencv' or 'pyav', got {backend!r}")
         if backend == "auto":
             backend = "opencv" if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG) else "pyav"
         self.backend = backend

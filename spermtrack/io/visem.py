@@ -31,7 +31,7 @@ import numpy as np
 from ..atomic import atomic_dir, atomic_open
 from ..boxes import UNTRACKED, Boxes
 from ..calibration import VISEM_FPS
-from ..errors import BoxesError, DatasetError, FormatError, VideoError
+from ..errors import BoxesError, DatasetError, FormatError, ParameterError, VideoError
 from .frames import FrameSource, ImageSequence, VideoFile, natural_key, probe_video
 from .frames import image_size as _image_size_of
 from .labels import COORD_TOLERANCE, format_label_lines, read_label_files, track_names_for, write_label_files
@@ -553,7 +553,7 @@ def write_video(
     vid = str(vid)
     root = Path(root)
     if not vid or "/" in vid or "\\" in vid or vid.startswith("."):
-        raise ValueError(f"invalid video id {vid!r}")
+        raise ParameterError(f"invalid video id {vid!r}")
     frame_iter = iter(frames) if frames is not None else None
     first = None
     if frame_iter is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..boxes import SPERM
+from ..errors import ParameterError
 from .casa import COLUMNS
 
 #: Columns :func:`fastest` can rank by (lower or upper case).
@@ -71,16 +72,16 @@ def fastest(
     """
     col = str(by).lower()
     if col not in RANKABLE:
-        raise ValueError(f"cannot rank by {by!r}; choose one of {', '.join(RANKABLE)}")
+        raise ParameterError(f"cannot rank by {by!r}; choose one of {', '.join(RANKABLE)}")
     try:
         n = int(n)
     except (TypeError, ValueError):
-        raise ValueError(f"n must be a whole number, got {n!r}") from None
+        raise ParameterError(f"n must be a whole number, got {n!r}") from None
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise ParameterError(f"n must be >= 1, got {n}")
     needed = [c for c in (col, "duration_s", "track_id") + (("quality",) if only_valid else ()) if c not in kinematics.columns]
     if needed:
-        raise ValueError(
+        raise ParameterError(
             f"the table lacks column(s) {needed}: pass the DataFrame returned by spermtrack.kinematics.casa() "
             f"(columns {', '.join(COLUMNS[:6])}, ...)"
         )

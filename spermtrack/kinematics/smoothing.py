@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
+
 # The Numba kernels live in _kernel.py with their callers: Numba's on-disk cache is
 # invalidated per source file, so a kernel cached in one file would keep running an old
 # copy of a function it calls from another file after that file changed.
@@ -55,7 +57,7 @@ def method_code(method: str) -> int:
     try:
         return METHODS.index(method)
     except ValueError:
-        raise ValueError(f"unknown average-path method {method!r}; choose one of {METHODS}") from None
+        raise ParameterError(f"unknown average-path method {method!r}; choose one of {METHODS}") from None
 
 
 def average_path(
@@ -106,11 +108,11 @@ def average_path(
     """
     t, x, y = (np.ascontiguousarray(a, dtype=np.float64).reshape(-1) for a in (t, x, y))
     if not (t.shape == x.shape == y.shape):
-        raise ValueError(f"t, x and y must have the same length, got {t.shape}, {x.shape}, {y.shape}")
+        raise ParameterError(f"t, x and y must have the same length, got {t.shape}, {x.shape}, {y.shape}")
     if t.size > 1 and np.any(np.diff(t) <= 0):
-        raise ValueError("time stamps must be strictly increasing")
+        raise ParameterError("time stamps must be strictly increasing")
     if not np.isfinite(window_s) or window_s < 0:
-        raise ValueError(f"window_s must be a finite number >= 0 seconds, got {window_s}")
+        raise ParameterError(f"window_s must be a finite number >= 0 seconds, got {window_s}")
     ax, ay, _, _ = smooth_track(t, x, y, float(window_s), method_code(method))
     if pin_ends:
         ax, ay = pin_ends_kernel(t, x, y, ax, ay, float(window_s))

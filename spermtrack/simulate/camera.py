@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from ..errors import ParameterError
+
 
 @dataclass(frozen=True)
 class Camera:
@@ -60,15 +62,15 @@ class Camera:
 
     def __post_init__(self):
         if not (0.2 <= self.gamma <= 5.0):
-            raise ValueError(f"Camera.gamma must be in [0.2, 5], got {self.gamma}")
+            raise ParameterError(f"Camera.gamma must be in [0.2, 5], got {self.gamma}")
         if not (0.05 <= self.contrast <= 5.0):
-            raise ValueError(f"Camera.contrast must be in [0.05, 5], got {self.contrast}")
+            raise ParameterError(f"Camera.contrast must be in [0.05, 5], got {self.contrast}")
         if len(self.cast_bgr) != 3 or min(self.cast_bgr) <= 0:
-            raise ValueError(f"Camera.cast_bgr must be 3 positive gains, got {self.cast_bgr}")
+            raise ParameterError(f"Camera.cast_bgr must be 3 positive gains, got {self.cast_bgr}")
         if not (0 <= int(self.h264_qp) <= 51):
-            raise ValueError(f"Camera.h264_qp must be 0 (off) to 51, got {self.h264_qp}")
+            raise ParameterError(f"Camera.h264_qp must be 0 (off) to 51, got {self.h264_qp}")
         if not (1.0 <= float(self.resample) <= 8.0):
-            raise ValueError(f"Camera.resample must be in [1, 8], got {self.resample}")
+            raise ParameterError(f"Camera.resample must be in [1, 8], got {self.resample}")
         object.__setattr__(self, "resample", float(self.resample))
         object.__setattr__(self, "cast_bgr", tuple(float(v) for v in self.cast_bgr))
         object.__setattr__(self, "h264_qp", int(self.h264_qp))

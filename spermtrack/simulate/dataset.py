@@ -27,6 +27,7 @@ import numpy as np
 from .._version import __version__
 from ..atomic import atomic_dir, atomic_open
 from ..calibration import Calibration
+from ..errors import ParameterError
 from .params import VISEM_TRAIN_IDS, VISEM_VAL_IDS, visem_video
 
 #: Files of ``<vid>/truth/``.
@@ -64,7 +65,7 @@ def plan_dataset(
     if like_visem:
         n = 20 if n_videos is None else int(n_videos)
         if not 1 <= n <= 20:
-            raise ValueError(f"like_visem makes 1 to 20 videos (the real annotated ones), got n_videos={n}")
+            raise ParameterError(f"like_visem makes 1 to 20 videos (the real annotated ones), got n_videos={n}")
         n_val = 0 if n < 2 else max(1, int(round(n * len(VISEM_VAL_IDS) / 20)))
         train, val = list(VISEM_TRAIN_IDS[: n - n_val]), list(VISEM_VAL_IDS[:n_val])
         for i, vid in enumerate(train + val):
@@ -72,7 +73,7 @@ def plan_dataset(
             plans.append({"vid": vid, "seed": video_seed(seed, i), "num_frames": int(num_frames or row[1]), "like": vid})
         return plans, {"train": train, "val": val}
     if n_videos is None or int(n_videos) < 1:
-        raise ValueError(f"n_videos must be >= 1, got {n_videos}")
+        raise ParameterError(f"n_videos must be >= 1, got {n_videos}")
     n = int(n_videos)
     width = max(4, len(str(n - 1)))
     ids = [f"{prefix}{i:0{width}d}" for i in range(n)]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from .camera import IDENTITY, Camera, sample_camera
 
 #: Look families: VISEM's phase contrast and light look, bright field, negative phase contrast.
@@ -123,7 +124,7 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
     """
     w, h = image_size
     if name not in LOOKS:
-        raise ValueError(f"look must be one of {LOOKS}, got {name!r}")
+        raise ParameterError(f"look must be one of {LOOKS}, got {name!r}")
     if name in ("brightfield", "negative-phase"):
         return _sample_dark_look(rng, name, image_size)
     u = rng.uniform

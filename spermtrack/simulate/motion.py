@@ -21,6 +21,7 @@ from scipy.signal import lfilter
 
 from ..boxes import CLUSTER, PINHEAD, SPERM
 from ..calibration import Calibration
+from ..errors import StateError
 from .params import IMMOTILE, NONPROG, RAPID, SLOW, WHO_CLASSES, WHO_RAPID_UM_S, WHO_SLOW_UM_S, MotionParams, SceneParams
 
 KIND_SPERM, KIND_PINHEAD_SPERM, KIND_ROUND_CELL, KIND_CLUSTER = 0, 1, 2, 3
@@ -211,7 +212,7 @@ def _sample_motile(rng: np.random.Generator, who: int, mp: MotionParams) -> tupl
         if who == NONPROG and d <= WHO_SLOW_UM_S * 0.85:
             break
     else:  # pragma: no cover - the ranges always admit a solution
-        raise RuntimeError(f"could not sample a {name} cell")
+        raise StateError(f"could not sample a {name} cell")
     return float(speed), float(amp), float(freq), float(curv), float(dr)
 
 

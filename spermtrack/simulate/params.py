@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..jsonutil import to_jsonable
 
 #: Motility classes of the WHO manual, 6th edition (2021), in this order (index = code).
@@ -295,7 +296,7 @@ class SceneParams:
         (11.5, 1.8, 6.5, 20.0)
         """
         if not factor > 0 or not count_factor > 0:
-            raise ValueError(f"scale factors must be > 0, got {factor}, {count_factor}")
+            raise ParameterError(f"scale factors must be > 0, got {factor}, {count_factor}")
         d = {}
         for k in self.PX_FIELDS:
             v = getattr(self, k)

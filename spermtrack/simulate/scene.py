@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..errors import ParameterError
 from .camera import CameraChain
 from .look import Look
 from .motion import KIND_CLUSTER, KIND_PINHEAD_SPERM, KIND_ROUND_CELL, KIND_SPERM, Motion
@@ -63,7 +64,7 @@ class Renderer:
         self.seed = int(seed)
         self.s = float(scale)
         if not self.s > 0:
-            raise ValueError(f"scale must be > 0, got {scale}")
+            raise ParameterError(f"scale must be > 0, got {scale}")
         sc = self.s
         # optics blur and defocus blur grow with the magnification (px)
         self.optics = look.optics_sigma * sc

@@ -12,6 +12,7 @@ import pandas as pd
 from .._version import __version__
 from ..boxes import Boxes
 from ..calibration import Calibration
+from ..errors import ParameterError
 from ..jsonutil import to_jsonable
 from .look import LOOKS, VISEM_HEAD_PX, Look, random_look, sample_look
 from .motion import Motion, Population, Swimmer, integrate, sample_drift, sample_population
@@ -271,12 +272,12 @@ def simulate_video(
 def _checked_request(num_frames: int, calibration: Calibration | None, look) -> Calibration:
     """The calibration of the motion model (default VISEM's) after checking the length, calibration and look asked for."""
     if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        raise ParameterError(f"num_frames must be >= 1, got {num_frames}")
     calibration = Calibration(VISEM_UM_PER_PX, 50.0) if calibration is None else calibration
     if not isinstance(calibration, Calibration) or not calibration.calibrated:
-        raise ValueError("simulate_video needs a Calibration with um_per_px (the motion model is in µm)")
+        raise ParameterError("simulate_video needs a Calibration with um_per_px (the motion model is in µm)")
     if not isinstance(look, Look) and look not in LOOK_CHOICES:
-        raise ValueError(f"look must be one of {LOOK_CHOICES} or a Look, got {look!r}")
+        raise ParameterError(f"look must be one of {LOOK_CHOICES} or a Look, got {look!r}")
     return calibration
 
 
@@ -300,13 +301,13 @@ def _magnification(
             image_size = (640, 480)
     image_size = (int(image_size[0]), int(image_size[1]))
     if min(image_size) < 16:
-        raise ValueError(f"image_size must be at least 16x16 px, got {image_size}")
+        raise ParameterError(f"image_size must be at least 16x16 px, got {image_size}")
     if head_px is None and um_per_px is None and is_random:
         head_px = float(np.exp(r_look.uniform(np.log(RANDOM_HEAD_PX[0]), np.log(RANDOM_HEAD_PX[1]))))
     if um_per_px is not None and not float(um_per_px) > 0:
-        raise ValueError(f"um_per_px must be > 0, got {um_per_px}")
+        raise ParameterError(f"um_per_px must be > 0, got {um_per_px}")
     if head_px is not None and not 4.0 <= float(head_px) <= 120.0:
-        raise ValueError(f"head_px must be in [4, 120] px, got {head_px}")
+        raise ParameterError(f"head_px must be in [4, 120] px, got {head_px}")
     if head_px is not None:
         scale = float(head_px) / VISEM_HEAD_PX
     elif um_per_px is not None:
@@ -357,7 +358,7 @@ def _content(
     clusters = float(row[4] * more) if clusters is None else float(clusters)
     pinheads = float(row[5] * more) if pinheads is None else float(pinheads)
     if density < 0 or clusters < 0 or pinheads < 0:
-        raise ValueError(f"density, clusters and pinheads must be >= 0, got {density}, {clusters}, {pinheads}")
+        raise ParameterError(f"density, clusters and pinheads must be >= 0, got {density}, {clusters}, {pinheads}")
     mix, sample_mix, focal_ratio = _motility_mix(r_scene, motility, density, mp)
     look_name = look.name if isinstance(look, Look) else look
     if look == "mixed":
@@ -462,14 +463,14 @@ def _motility_mix(
     if isinstance(motility, Mapping):
         unknown = set(motility) - set(WHO_CLASSES)
         if unknown:
-            raise ValueError(f"unknown motility class(es) {sorted(unknown)}; use {WHO_CLASSES}")
+            raise ParameterError(f"unknown motility class(es) {sorted(unknown)}; use {WHO_CLASSES}")
         vals = np.array([float(motility.get(k, 0.0)) for k in WHO_CLASSES])
     else:
         vals = np.asarray(motility, float).reshape(-1)
         if vals.shape != (4,):
-            raise ValueError(f"motility needs 4 fractions (rapid, slow, non-progressive, immotile), got {vals.tolist()}")
+            raise ParameterError(f"motility needs 4 fractions (rapid, slow, non-progressive, immotile), got {vals.tolist()}")
     if np.any(vals < 0) or vals.sum() <= 0:
-        raise ValueError(f"motility fractions must be >= 0 with a positive sum, got {vals.tolist()}")
+        raise ParameterError(f"motility fractions must be >= 0 with a positive sum, got {vals.tolist()}")
     return vals / vals.sum(), None, None
 
 

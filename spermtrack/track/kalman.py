@@ -26,6 +26,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..errors import ParameterError
+
 #: Number of measured axes: centre x, centre y, width, height (pixels).
 NAXES = 4
 
@@ -38,7 +40,7 @@ def transition(order: int) -> np.ndarray:
            [0., 1.]])
     """
     if order not in (2, 3):
-        raise ValueError(f"order must be 2 (constant velocity) or 3 (constant acceleration), got {order}")
+        raise ParameterError(f"order must be 2 (constant velocity) or 3 (constant acceleration), got {order}")
     F = np.eye(order)
     F[0, 1] = 1.0
     if order == 3:
@@ -58,7 +60,7 @@ def white_noise(order: int, var: float) -> np.ndarray:
     elif order == 3:
         q = np.array([[0.25, 0.5, 0.5], [0.5, 1.0, 1.0], [0.5, 1.0, 1.0]])
     else:
-        raise ValueError(f"order must be 2 or 3, got {order}")
+        raise ParameterError(f"order must be 2 or 3, got {order}")
     return q * float(var)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..boxes import SPERM, Boxes
 from ..calibration import Calibration
+from ..errors import ParameterError
 from . import style
 
 #: matplotlib settings of every spermtrack figure.
@@ -347,7 +348,7 @@ def box_histogram(
         hist, _, _ = np.histogram2d(boxes.cy, boxes.cx, bins=(ny, nx), range=((0, h), (0, w)))
         return hist
     if mode != "coverage":
-        raise ValueError(f"mode must be 'centers' or 'coverage', got {mode!r}")
+        raise ParameterError(f"mode must be 'centers' or 'coverage', got {mode!r}")
     # Cell (i, j) is covered when its centre lies inside the box: a difference array over the
     # cells whose centres fall in [x1, x2) x [y1, y2), then two cumulative sums (no loop over boxes).
     sx, sy = nx / w, ny / h
