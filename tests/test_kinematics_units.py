@@ -220,3 +220,40 @@ def test_the_demo_clip_keeps_its_valid_tracks_without_calibration(tmp_path):
     n_unc, n_cal = int(unc.valid[sperm].sum()), int(cal.valid[sperm].sum())
     assert n_cal > 20 and abs(n_unc - n_cal) <= max(2, 0.1 * n_cal), (n_unc, n_cal)
     assert unc.attrs["gates"]["basis"] == "derived" and a.summary["counts"]["valid_tracks"] == n_unc
+
+
+def test_casa_takes_a_trackpy_table_of_points():
+    """casa() on a DataFrame of points (frame, x, y, particle) equals casa() on the same tracks as Boxes."""
+    import pandas as pd
+
+    from spermtrack import Boxes, Calibration
+    from spermtrack.kinematics import casa
+
+    f = np.arange(101)
+    rows = []
+    for pid, (vx, vy) in enumerate(((3.2, 0.0), (0.0, -1.5)), start=1):
+        for i in f:
+            rows.append({"frame": int(i), "x": 100.0 + vx * i, "y": 200.0 + vy * i, "particle": pid})
+    table = pd.DataFrame(rows).sort_values(["frame", "particle"], kind="stable").reset_index(drop=True)
+    cal = Calibration(0.25, 50.0)
+    from_table = casa(table, cal)
+    boxes = Boxes.from_cxcywh(
+        table["frame"].to_numpy(),
+        np.stack([table["x"], table["y"], np.full(len(table), 23.0), np.full(len(table), 23.0)], 1),
+        track_id=table["particle"].to_numpy(),
+    )
+    from_boxes = casa(boxes, cal)
+    assert from_table["track_id"].tolist() == [1, 2]
+    np.testing.assert_allclose(from_table[["vcl", "vsl", "vap"]].to_numpy(), from_boxes[["vcl", "vsl", "vap"]].to_numpy())
+    assert from_table.loc[0, "vsl"] == pytest.approx(3.2 * 50 * 0.25, rel=1e-9)
+
+
+def test_casa_refuses_a_table_without_points_columns():
+    import pandas as pd
+
+    from spermtrack import Calibration
+    from spermtrack.errors import SpermtrackError
+    from spermtrack.kinematics import casa
+
+    with pytest.raises(SpermtrackError, match=r"frame|x|y"):
+        casa(pd.DataFrame({"a": [1, 2]}), Calibration(0.25, 50.0))

@@ -46,6 +46,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -57,6 +58,9 @@ from .config import CasaConfig, UncalibratedWarning
 from .motility import UNCALIBRATED, classify_motility
 from .patterns import classify_pattern
 from .smoothing import method_code
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Columns of :func:`casa`'s DataFrame, in order.
 COLUMNS: tuple[str, ...] = (
@@ -95,7 +99,7 @@ OK = "ok"
 
 
 def casa(
-    tracks: Boxes,
+    tracks: Boxes | pd.DataFrame,
     calibration: Calibration,
     config: CasaConfig | None = None,
     *,
@@ -107,9 +111,11 @@ def casa(
 
     Parameters
     ----------
-    tracks : Boxes
+    tracks : Boxes or pandas.DataFrame
         Boxes with track ids (rows with ``track_id == -1`` are ignored), any class
-        (``summarize`` and ``fastest`` keep sperm only by default). The head position is
+        (``summarize`` and ``fastest`` keep sperm only by default), or a trackpy-style table
+        of points with columns ``frame, x, y, particle`` (centres in pixels, 0-based frames;
+        converted by :func:`spermtrack.interop.from_trackpy`, boxes of 23 px). The head position is
         the box centre, in pixels.
     calibration : Calibration
         µm per pixel (or ``None``: results in pixels) and frames per second.
@@ -195,6 +201,10 @@ def casa(
     >>> df.loc[0, "motility"], df.loc[0, "pattern"], df.loc[0, "quality"], df.attrs["speed_unit"]
     ('rapid_progressive', 'linear_progressive', 'ok', 'µm/s')
     """
+    if not isinstance(tracks, Boxes) and hasattr(tracks, "columns"):  # a table of points (trackpy's layout)
+        from ..interop import from_trackpy
+
+        tracks = from_trackpy(tracks)
     config = _settings(tracks, calibration, config, settings)
     points = _points(tracks, calibration, config, image_size, frame_times)
     gates = _gates(points, calibration, config)
