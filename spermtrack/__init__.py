@@ -5,7 +5,8 @@ and writes) and :class:`Calibration` (µm per pixel and frames per second).
 Sub-packages: :mod:`spermtrack.io` (VISEM-Tracking, MOTChallenge, frame
 sources), :mod:`spermtrack.detect`, :mod:`spermtrack.track`,
 :mod:`spermtrack.kinematics`, :mod:`spermtrack.evaluate`,
-:mod:`spermtrack.simulate`, :mod:`spermtrack.viz`.
+:mod:`spermtrack.simulate`, :mod:`spermtrack.viz`; :func:`analyze` and its
+:class:`AnalysisConfig` live in :mod:`spermtrack.analysis`.
 """
 
 from .boxes import CLASS_NAMES, CLUSTER, PINHEAD, SPERM, UNTRACKED, Boxes
@@ -19,12 +20,24 @@ from .errors import (
     SpermtrackError,
     VideoError,
 )
-from .pipeline import Analysis, analyze
 
 __version__ = "0.1.0"
 
+#: Names read from :mod:`spermtrack.analysis` on first use (it imports the tracker and the kinematics).
+_LAZY = {"Analysis", "AnalysisConfig", "analyze"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import analysis
+
+        return getattr(analysis, name)
+    raise AttributeError(f"module 'spermtrack' has no attribute {name!r}")
+
+
 __all__ = [
     "Analysis",
+    "AnalysisConfig",
     "analyze",
     "Boxes",
     "Calibration",
