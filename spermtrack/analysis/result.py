@@ -146,11 +146,24 @@ class Analysis:
         return self._summary
 
     # ------------------------------------------------------------------ outputs (spermtrack.analysis.outputs)
-    def save(self, out_dir: str | Path, overlay: bool | None = None, report: bool | None = None, **options) -> dict[str, Path]:
-        """Write every output into ``out_dir`` as one transaction: :func:`spermtrack.analysis.outputs.save`."""
+    def save(
+        self,
+        out_dir: str | Path,
+        overlay: bool | None = None,
+        report: bool | None = None,
+        style=None,
+        embed_video: bool | None = None,
+        progress: bool = False,
+        highlight: int | None = None,
+        force: bool = False,
+    ) -> dict[str, Path]:
+        """Write every output into ``out_dir`` as one transaction: :func:`spermtrack.analysis.outputs.save`.
+
+        Output options left at None come from ``config.outputs``.
+        """
         from .outputs import save
 
-        return save(self, out_dir, overlay=overlay, report=report, **options)
+        return save(self, out_dir, overlay, report, style, embed_video, progress, highlight, force)
 
     def render_overlay(self, path: str | Path, style=None, progress: bool = False, highlight: int | None = None) -> Path:
         """Draw the tracks over the source's frames into an H.264 MP4: :func:`spermtrack.analysis.outputs.render_overlay`."""

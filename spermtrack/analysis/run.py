@@ -186,9 +186,9 @@ class _Stream:
                 self.first_frame = item.frames[0].copy()
             if item.first == 0:
                 self.reference = _reference_detections(self.detector, item.frames)
-            t0 = time.perf_counter()
             for frame in item.frames:
                 self.repeats.add(frame)
+            t0 = time.perf_counter()
             for f in range(item.first, item.end):
                 self.tracker.update(item.boxes.at_frame(f))
             self.watch.add("track", time.perf_counter() - t0)

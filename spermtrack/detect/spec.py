@@ -250,7 +250,7 @@ class DetectorSpec:
         for k in ("head_px", "conf", "iou", "device"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
-        out.update(self.options)
+        out.update({k: _thaw(v) for k, v in self.options})
         return out
 
     # ------------------------------------------------------------------ building
@@ -319,9 +319,13 @@ def _positive(label: str, value: Any) -> None:
         raise DetectorSpecError(f"{label} must be a finite number > 0, got {value!r}")
 
 
+class _FrozenDict(tuple):
+    """A mapping stored as sorted ``(key, value)`` pairs, so that a spec stays hashable."""
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, dict):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+        return _FrozenDict(sorted(((k, _freeze(v)) for k, v in value.items()), key=lambda kv: str(kv[0])))
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     hash(value)
@@ -329,4 +333,8 @@ def _freeze(value: Any) -> Any:
 
 
 def _thaw(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    if isinstance(value, _FrozenDict):
+        return {k: _thaw(v) for k, v in value}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
