@@ -129,7 +129,7 @@ def test_a_new_field_reaches_analyze_and_batch_without_other_edits(monkeypatch, 
 
     @dataclass(frozen=True)
     class Extended(AnalysisConfig):
-        gain_db: float = field(default=0.0, metadata={"flag": "--gain-db", "metavar": "G", "help": "camera gain"})
+        gain_db: float = field(default=0.0, metadata={"flag": "--gain-db", "metavar": "G", "help": "camera gain", "min": 0})
 
     monkeypatch.setattr(config_module, "AnalysisConfig", Extended)
     for verb in ("analyze", "batch"):
@@ -139,6 +139,10 @@ def test_a_new_field_reaches_analyze_and_batch_without_other_edits(monkeypatch, 
     config = config_from_args(args, Extended)
     assert isinstance(config, Extended) and config.gain_db == 6.0 and config.batch_size == 3
     assert Extended.from_dict(config.to_dict()) == config and config.to_dict()["gain_db"] == 6.0
+    # validated from its default's type and its metadata, with no code of its own
+    for bad in ("loud", -1.0, float("inf")):
+        with pytest.raises(ParameterError, match="--gain-db"):
+            Extended(gain_db=bad)
 
 
 def test_flags_build_the_config(tmp_path, capsys):

@@ -16,7 +16,8 @@ itself to its workers, and ``summary.json`` records ``config.to_dict()`` whole, 
 ``spermtrack analyze SOURCE --config summary.json`` reruns a result exactly.
 
 Adding an option is one field with its metadata in one of these classes: the CLI of
-``analyze`` and ``batch``, the workers and ``summary.json`` follow.
+``analyze`` and ``batch``, the workers and ``summary.json`` follow, and the value is
+checked against its default's type and the metadata's ``choices`` / ``min`` / ``max``.
 """
 
 from __future__ import annotations
@@ -66,10 +67,43 @@ def _number(
         v = float(value)
         ok = math.isfinite(v) and (v >= low if allow_low else v > low) and (high is None or v <= high)
     if not ok:
-        bound = f"{'>=' if allow_low else '>'} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        bound = (f"{'>=' if allow_low else '>'} {low:g}" if math.isfinite(low) else "") + (
+            f"{' and ' if math.isfinite(low) else ''}<= {high:g}" if high is not None else ""
+        )
         err = CalibrationRequestError if cls is CalibrationRequest else AnalysisConfigError
         raise err(f"{label} must be {kind} {bound}, got {value!r}")
     return int(value) if whole else float(value)
+
+
+def _check_fields(obj) -> None:
+    """Validate every plain field of ``obj`` from its default's type and its metadata.
+
+    A field whose default is a bool must be a bool, an int a whole number, a float a finite
+    number (None allowed when the default is None and metadata ``type`` says float or int),
+    a str a str; metadata ``choices`` and ``min`` / ``max`` bound it. So a new option added
+    to a config class is validated without code of its own.
+    """
+    cls = type(obj)
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        if meta.get("nested") is not None or meta.get("cls") is not None or f.default is dataclasses.MISSING:
+            continue
+        value = getattr(obj, f.name)
+        kind = meta.get("type") or (type(f.default) if f.default is not None else None)
+        if value is None and f.default is None:
+            continue
+        if kind is bool:
+            _bool(cls, f.name, value)
+        elif kind in (int, float):
+            low, high = meta.get("min"), meta.get("max")
+            v = _number(cls, f.name, value, low=-math.inf if low is None else low, high=high, whole=kind is int)
+            object.__setattr__(obj, f.name, v)
+        elif kind is str and not isinstance(value, str):
+            raise AnalysisConfigError(f"{_flag(cls, f.name)} must be a string, got {value!r}")
+        if meta.get("choices") and value not in meta["choices"]:
+            raise AnalysisConfigError(
+                f"{_flag(cls, f.name)} must be one of {', '.join(map(str, meta['choices']))}, got {value!r}"
+            )
 
 
 def _bool(cls, name: str, value: Any) -> bool:
@@ -141,6 +175,7 @@ class CalibrationRequest:
                 Calibration(self.um_per_px, self.fps or 50.0)
             except CalibrationError as exc:
                 raise CalibrationRequestError(f"um_per_px (--um-per-px): {exc}") from None
+        _check_fields(self)
 
     @classmethod
     def of(cls, calibration) -> CalibrationRequest:
@@ -206,6 +241,7 @@ class OutputOptions:
         object.__setattr__(self, "opacity", _number(cls, "opacity", self.opacity, high=1.0))
         object.__setattr__(self, "trail_s", _number(cls, "trail_s", self.trail_s))
         object.__setattr__(self, "highlight", _number(cls, "highlight", self.highlight, whole=True))
+        _check_fields(self)
 
     @property
     def embed_video(self) -> bool | None:
@@ -374,6 +410,7 @@ class AnalysisConfig:
             object.__setattr__(
                 self, "chamber_depth_um", _number(cls, "chamber_depth_um", self.chamber_depth_um, allow_low=False, high=1000.0)
             )
+        _check_fields(self)
 
     # ------------------------------------------------------------------ changing
     def replace(self, **changes: Any) -> AnalysisConfig:
