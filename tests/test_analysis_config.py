@@ -341,3 +341,16 @@ def test_batch_ships_the_config_to_workers(clip, tmp_path):
 def read_status(path: Path) -> list[str]:
     with open(path, newline="") as fh:
         return [r["status"] for r in csv.DictReader(fh)]
+
+
+def test_building_the_command_line_imports_no_numba():
+    """The options come from the config's fields without importing the tracker or the kinematics (fast --help)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from spermtrack.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('spermtrack.track', 'spermtrack.kinematics', 'numba') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

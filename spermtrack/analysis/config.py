@@ -27,12 +27,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..detect.spec import DetectorSpec
 from ..errors import CalibrationError, FormatError, ParameterError
-from ..kinematics.config import CasaConfig
-from ..track import TrackerConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kinematics.config import CasaConfig
+    from ..track import TrackerConfig
 
 #: Speeds that may rank the fastest sperm.
 RANK_BY = ("vsl", "vcl", "vap")
@@ -255,12 +257,38 @@ class OutputOptions:
         return OverlayStyle(opacity=self.opacity, trail_s=self.trail_s, highlight=self.highlight)
 
 
+class LazyClass:
+    """A class named by module and name, imported on first use.
+
+    The tracker and kinematics packages import Numba; the command line builds its options
+    from the config's fields without importing them (``spermtrack --help`` stays fast).
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def resolve(self):
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.name)
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+_TRACKER_CONFIG = LazyClass("spermtrack.track.config", "TrackerConfig")
+_CASA_CONFIG = LazyClass("spermtrack.kinematics.config", "CasaConfig")
+
+
 def _load_tracker(path) -> TrackerConfig:
-    return _load_json(TrackerConfig, path, "tracker config")
+    return _load_json(_TRACKER_CONFIG.resolve(), path, "tracker config")
 
 
 def _load_casa(path) -> CasaConfig:
-    return _load_json(CasaConfig, path, "CASA config")
+    return _load_json(_CASA_CONFIG.resolve(), path, "CASA config")
 
 
 def _load_json(cls, path, what: str):
@@ -321,9 +349,9 @@ class AnalysisConfig:
 
     detector: DetectorSpec = field(default_factory=DetectorSpec, metadata={"nested": DetectorSpec})
     tracker: TrackerConfig = field(
-        default_factory=TrackerConfig,
+        default_factory=_TRACKER_CONFIG,
         metadata={
-            "cls": TrackerConfig,
+            "cls": _TRACKER_CONFIG,
             "flag": "--tracker-config",
             "metavar": "FILE.json",
             "load": _load_tracker,
@@ -332,9 +360,9 @@ class AnalysisConfig:
         },
     )
     casa: CasaConfig = field(
-        default_factory=CasaConfig,
+        default_factory=_CASA_CONFIG,
         metadata={
-            "cls": CasaConfig,
+            "cls": _CASA_CONFIG,
             "flag": "--casa-config",
             "metavar": "FILE.json",
             "load": _load_casa,
@@ -476,8 +504,12 @@ class AnalysisConfig:
 def _field_class(cls, name: str):
     for f in dataclasses.fields(cls):
         if f.name == name:
-            return f.metadata.get("nested") or f.metadata.get("cls")
+            return _resolve(f.metadata.get("nested") or f.metadata.get("cls"))
     raise KeyError(name)
+
+
+def _resolve(kind):
+    return kind.resolve() if isinstance(kind, LazyClass) else kind
 
 
 def _to_dict(obj) -> dict:
@@ -508,7 +540,7 @@ def _from_dict(cls, d) -> Any:
         raise AnalysisConfigError(f"unknown {cls.__name__} setting(s) {unknown}; known: {sorted(names)}")
     kwargs = {}
     for key, value in d.items():
-        kind = names[key].metadata.get("nested") or names[key].metadata.get("cls")
+        kind = _resolve(names[key].metadata.get("nested") or names[key].metadata.get("cls"))
         kwargs[key] = _from_dict(kind, value) if kind is not None and isinstance(value, (dict, str)) else value
     return cls(**kwargs)
 
