@@ -90,8 +90,13 @@ def test_bad_values_raise_one_line_parameter_errors(changes, words):
 
 
 def test_calibration_errors_are_calibration_errors_too():
+    from spermtrack import Calibration
+
     with pytest.raises(CalibrationError):
         CalibrationRequest(um_per_px=0.3, visem_calibration=True)
+    # a Calibration(..., strict=False) given to analyze() is recorded as it is, and read back
+    loose = AnalysisConfig(calibration=CalibrationRequest.of(Calibration(250.0, 50.0, strict=False)))
+    assert AnalysisConfig.from_dict(loose.to_dict()) == loose and loose.calibration.strict is False
 
 
 def test_updated_changes_nested_settings_only():

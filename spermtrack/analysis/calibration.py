@@ -79,6 +79,8 @@ def resolve_calibration(
 
 def resolve_request(request, source_fps: float | None, source: object = "the source", fps_source: str | None = None):
     """:func:`resolve_calibration` of a :class:`~spermtrack.analysis.config.CalibrationRequest`."""
+    if not request.strict and request.um_per_px is not None and request.fps is not None:
+        return Calibration(request.um_per_px, request.fps, strict=False), "given by the user (not checked: strict=False)"
     return resolve_calibration(
         source_fps,
         None,

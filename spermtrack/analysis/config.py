@@ -127,6 +127,9 @@ class CalibrationRequest:
         Frames per second; None: the video's (needed for image folders and frames in memory).
     visem_calibration : bool
         Use the VISEM-Tracking estimate of 0.25 µm/px (an estimate, see docs/calibration.md).
+    strict : bool
+        Refuse implausible values (as :class:`~spermtrack.Calibration`; Python only, for a
+        ``Calibration(..., strict=False)`` given to ``analyze``).
     """
 
     _READ_BY_FIELDS = True  # from_dict reads the fields one by one (nested classes by their own from_dict)
@@ -158,6 +161,7 @@ class CalibrationRequest:
             "help": "use the VISEM-Tracking estimate of 0.25 µm/px (an estimate, not a measurement; docs/calibration.md)",
         },
     )
+    strict: bool = field(default=True, metadata={"flag": None})
 
     def __post_init__(self) -> None:
         if self.um_per_px is not None:
@@ -174,7 +178,7 @@ class CalibrationRequest:
             from ..calibration import Calibration
 
             try:
-                Calibration(self.um_per_px, self.fps or 50.0)
+                Calibration(self.um_per_px, self.fps or 50.0, strict=self.strict)
             except CalibrationError as exc:
                 raise CalibrationRequestError(f"um_per_px (--um-per-px): {exc}") from None
         _check_fields(self)
@@ -182,7 +186,7 @@ class CalibrationRequest:
     @classmethod
     def of(cls, calibration) -> CalibrationRequest:
         """The request that reproduces an explicit :class:`~spermtrack.Calibration` (its µm per pixel and rate)."""
-        return cls(um_per_px=calibration.um_per_px, fps=calibration.fps)
+        return cls(um_per_px=calibration.um_per_px, fps=calibration.fps, strict=bool(getattr(calibration, "strict", True)))
 
 
 @dataclass(frozen=True)
