@@ -175,26 +175,33 @@ class _Stream:
         self.n = 0
 
     def run(self, src, batch_size: int, max_frames: int | None, progress: bool) -> None:
+        """Detect in a background thread (frames decoded in another), track here, batch by batch."""
         from ..detect.base import iter_detections
         from ..results import checkpoint
 
         batches = iter_detections(
             self.detector, src, batch_size, max_frames, prefetch_batches=3, progress=progress, stopwatch=self.watch
         )
-        for item in background(batches, depth=2, name="spermtrack-detect"):
+        for first, end, boxes in background(self._look_at(batches), depth=8, name="spermtrack-detect"):
+            t0 = time.perf_counter()
+            for f in range(first, end):
+                self.tracker.update(boxes.at_frame(f))
+            self.watch.add("track", time.perf_counter() - t0)
+            self.parts.append(boxes)
+            self.n = end
+            checkpoint("batch detected")
+
+    def _look_at(self, batches):
+        """In the detection thread: keep frame 0, compare consecutive frames (repeats), and pass on only the
+        boxes, so that the queue to the tracker holds no frames."""
+        for item in batches:
             if self.first_frame is None:
                 self.first_frame = item.frames[0].copy()
             if item.first == 0:
                 self.reference = _reference_detections(self.detector, item.frames)
             for frame in item.frames:
                 self.repeats.add(frame)
-            t0 = time.perf_counter()
-            for f in range(item.first, item.end):
-                self.tracker.update(item.boxes.at_frame(f))
-            self.watch.add("track", time.perf_counter() - t0)
-            self.parts.append(item.boxes)
-            self.n = item.end
-            checkpoint("batch detected")
+            yield item.first, item.end, item.boxes
 
 
 def _finish_tracks(stream: _Stream, detections: Boxes, cal: Calibration, config: AnalysisConfig, watch: Stopwatch):
