@@ -9,6 +9,7 @@ sources), :mod:`spermtrack.detect`, :mod:`spermtrack.track`,
 :class:`AnalysisConfig` live in :mod:`spermtrack.analysis`.
 """
 
+from ._version import __version__
 from .boxes import CLASS_NAMES, CLUSTER, PINHEAD, SPERM, UNTRACKED, Boxes
 from .calibration import Calibration
 from .errors import (
@@ -20,8 +21,6 @@ from .errors import (
     SpermtrackError,
     VideoError,
 )
-
-__version__ = "0.1.0"
 
 #: Names read from :mod:`spermtrack.analysis` on first use (it imports the tracker and the kinematics).
 _LAZY = {"Analysis", "AnalysisConfig", "analyze"}

@@ -104,7 +104,7 @@ def build_summary(analysis: Analysis, n_fastest: int = 5, config: AnalysisConfig
     :func:`spermtrack.kinematics.fastest` applied to ``analysis.kinematics`` (the
     rows of ``kinematics.csv``).
     """
-    from .. import __version__
+    from .._version import __version__
     from ..kinematics import summarize
 
     config = config or analysis.config
