@@ -22,18 +22,6 @@ from .errors import (
     VideoError,
 )
 
-#: Names read from :mod:`spermtrack.analysis` on first use (it imports the tracker and the kinematics).
-_LAZY = {"Analysis", "AnalysisConfig", "analyze"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        from . import analysis
-
-        return getattr(analysis, name)
-    raise AttributeError(f"module 'spermtrack' has no attribute {name!r}")
-
-
 __all__ = [
     "Analysis",
     "AnalysisConfig",
@@ -54,3 +42,15 @@ __all__ = [
     "VideoError",
     "__version__",
 ]
+
+
+#: Names read from :mod:`spermtrack.analysis` on first use (it imports the tracker and the kinematics).
+_LAZY = {"Analysis", "AnalysisConfig", "analyze"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import analysis
+
+        return getattr(analysis, name)
+    raise AttributeError(f"module 'spermtrack' has no attribute {name!r}")
