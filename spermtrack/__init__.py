@@ -21,6 +21,7 @@ from .errors import (
     SpermtrackError,
     VideoError,
 )
+from .pipeline import Analysis, analyze
 
 __all__ = [
     "Analysis",
@@ -44,13 +45,10 @@ __all__ = [
 ]
 
 
-#: Names read from :mod:`spermtrack.analysis` on first use (it imports the tracker and the kinematics).
-_LAZY = {"Analysis", "AnalysisConfig", "analyze"}
-
-
 def __getattr__(name: str):
-    if name in _LAZY:
-        from . import analysis
+    """:class:`~spermtrack.analysis.config.AnalysisConfig`, read from :mod:`spermtrack.analysis` on first use."""
+    if name == "AnalysisConfig":
+        from .analysis import AnalysisConfig
 
-        return getattr(analysis, name)
+        return AnalysisConfig
     raise AttributeError(f"module 'spermtrack' has no attribute {name!r}")
