@@ -45,8 +45,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "batch_scaling.json")
     args = ap.parse_args(argv)
 
-    from spermtrack.batch import AnalysisOptions, expand_inputs, run_batch
-    from spermtrack.pipeline import analyze
+    from spermtrack.analysis import AnalysisConfig, analyze
+    from spermtrack.batch import expand_inputs, run_batch
     from spermtrack.simulate import simulate_dataset
 
     work = Path(tempfile.mkdtemp(prefix="spermtrack-batch-bench-"))
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
         simulate_dataset(root, n_videos=args.videos, num_frames=args.frames, seed=args.seed, density=args.density, mp4=True)
         print(f"simulated {args.videos} videos x {args.frames} frames in {time.perf_counter() - t0:.1f} s")
         sources = [root / v / f"{v}.mp4" for v in sorted(os.listdir(root)) if (root / v / f"{v}.mp4").is_file()]
-        options = AnalysisOptions(detector=args.detector, overlay=args.overlay, report=args.overlay)
+        options = AnalysisConfig(detector=args.detector, outputs={"overlay": args.overlay, "report": args.overlay})
         total_frames = args.videos * args.frames
 
         rows = []
@@ -64,8 +64,8 @@ def main(argv=None) -> int:
         out = work / "seq"
         t0 = time.perf_counter()
         for src in expand_inputs(sources):
-            a = analyze(src, **options.analyze_kwargs())
-            a.save(out / src.stem, overlay=options.overlay, report=options.report)
+            a = analyze(src, options)
+            a.save(out / src.stem)
         ref = time.perf_counter() - t0
         rows.append(("sequential loop (reference)", 1, ref))
 

@@ -5,7 +5,8 @@ and writes) and :class:`Calibration` (µm per pixel and frames per second).
 Sub-packages: :mod:`spermtrack.io` (VISEM-Tracking, MOTChallenge, frame
 sources), :mod:`spermtrack.detect`, :mod:`spermtrack.track`,
 :mod:`spermtrack.kinematics`, :mod:`spermtrack.evaluate`,
-:mod:`spermtrack.simulate`, :mod:`spermtrack.viz`.
+:mod:`spermtrack.simulate`, :mod:`spermtrack.viz`; :func:`analyze` and its
+:class:`AnalysisConfig` live in :mod:`spermtrack.analysis`.
 """
 
 from ._version import __version__
@@ -24,6 +25,7 @@ from .pipeline import Analysis, analyze
 
 __all__ = [
     "Analysis",
+    "AnalysisConfig",
     "analyze",
     "Boxes",
     "Calibration",
@@ -41,3 +43,12 @@ __all__ = [
     "VideoError",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """:class:`~spermtrack.analysis.config.AnalysisConfig`, read from :mod:`spermtrack.analysis` on first use."""
+    if name == "AnalysisConfig":
+        from .analysis import AnalysisConfig
+
+        return AnalysisConfig
+    raise AttributeError(f"module 'spermtrack' has no attribute {name!r}")

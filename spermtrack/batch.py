@@ -57,29 +57,10 @@ SUMMARY_COLUMNS = (
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """Settings of each video's analysis (the arguments of :func:`spermtrack.analyze`).
+    """Deprecated: the few settings ``batch`` used to ship to its workers; pass an
+    :class:`~spermtrack.analysis.AnalysisConfig` to :func:`run_batch` instead (every setting).
 
-    Attributes
-    ----------
-    detector : str
-        Detector name (``auto``, ``classical``, ``yolo:WEIGHTS``, ...).
-    um_per_px : float, optional
-        µm per pixel; without it results are in pixels.
-    fps : float, optional
-        Frame rate override (needed for image folders).
-    visem_calibration : bool
-        Use the VISEM-Tracking estimate of 0.25 µm/px.
-    tracker : str, optional
-        Path of a tracker configuration JSON.
-    max_frames : int, optional
-        Analyse only the first frames of each video.
-    overlay : bool
-        Render ``overlay.mp4`` (batch only).
-    report : bool
-        Write plots and ``report.html`` (batch only).
-    force : bool
-        Replace a job folder that holds the result of another source (not a setting
-        of the result: not recorded in the marker).
+    :meth:`to_config` gives the equivalent config; ``force`` became an argument of :func:`run_batch`.
     """
 
     detector: str = "auto"
@@ -92,27 +73,56 @@ class AnalysisOptions:
     report: bool = True
     force: bool = False
 
-    def settings(self, task: str = "analyze") -> dict:
-        """Every setting of one video's job, as recorded in its completion marker (see :mod:`spermtrack.results`)."""
-        from .pipeline import analysis_settings, output_settings
+    def to_config(self):
+        """The :class:`~spermtrack.analysis.AnalysisConfig` of these options."""
+        from .analysis.config import AnalysisConfig, _load_tracker
 
-        settings = analysis_settings(**self.analyze_kwargs())
-        if task == "analyze":
-            settings["outputs"] = output_settings(self.overlay, self.report)
-        else:
-            settings["task"] = task
-        return settings
+        return AnalysisConfig(
+            detector=self.detector,
+            tracker=None if self.tracker is None else _load_tracker(self.tracker),
+            calibration={"um_per_px": self.um_per_px, "fps": self.fps, "visem_calibration": self.visem_calibration},
+            max_frames=self.max_frames,
+            outputs={"overlay": self.overlay, "report": self.report},
+        )
+
+    def settings(self, task: str = "analyze") -> dict:
+        """Every setting of one video's job, as recorded in its completion marker."""
+        return job_settings(self.to_config(), task)
 
     def analyze_kwargs(self) -> dict:
-        """Keyword arguments for :func:`spermtrack.analyze`."""
-        return {
-            "detector": self.detector,
-            "um_per_px": self.um_per_px,
-            "fps": self.fps,
-            "visem_calibration": self.visem_calibration,
-            "tracker": self.tracker,
-            "max_frames": self.max_frames,
-        }
+        """Keyword arguments for :func:`spermtrack.analyze` (``config=``)."""
+        return {"config": self.to_config()}
+
+
+def job_settings(config, task: str = "analyze") -> dict:
+    """The settings a job's completion marker records: the whole config (less the outputs for pseudo-labels)."""
+    settings = config.to_dict()
+    if task != "analyze":
+        settings.pop("outputs", None)
+        settings["task"] = task
+    return settings
+
+
+def _as_config(options):
+    """An AnalysisConfig from a config, None (defaults) or the deprecated :class:`AnalysisOptions`."""
+    import warnings
+
+    from .analysis.config import AnalysisConfig
+
+    if options is None:
+        return AnalysisConfig(), False
+    if isinstance(options, AnalysisOptions):
+        warnings.warn(
+            "spermtrack.batch.AnalysisOptions is deprecated: pass a spermtrack.AnalysisConfig (and force=) to run_batch",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return options.to_config(), options.force
+    if not isinstance(options, AnalysisConfig):
+        from .errors import ParameterTypeError
+
+        raise ParameterTypeError(f"config must be a spermtrack.AnalysisConfig, got {type(options).__name__}")
+    return options, False
 
 
 @dataclass(frozen=True)
@@ -267,17 +277,20 @@ def clean_partials(out_dir: Path, names: Iterable[str]) -> int:
 
 
 # ---------------------------------------------------------------------------- tasks (run on workers)
-def analyze_task(job: Job, options: AnalysisOptions) -> dict:
-    """Analyse one video and save every output into ``job.output`` (atomically); returns a summary row.
+def analyze_task(job: Job, config, force: bool = False) -> dict:
+    """Analyse one video with ``config`` (an AnalysisConfig) and save every output into ``job.output``
+    (atomically); returns a summary row.
 
     Never raises for a bad video: the error goes into the row (``status='failed'``).
     """
-    return _guarded(job, lambda: _analyze_and_save(job, options))
+    config, old_force = _as_config(config)
+    return _guarded(job, lambda: _analyze_and_save(job, config, force or old_force))
 
 
-def pseudo_label_task(job: Job, options: AnalysisOptions) -> dict:
+def pseudo_label_task(job: Job, config, force: bool = False) -> dict:
     """Detect and track one clip and write it in the VISEM-Tracking layout; returns a summary row."""
-    return _guarded(job, lambda: _pseudo_label(job, options))
+    config, old_force = _as_config(config)
+    return _guarded(job, lambda: _pseudo_label(job, config, force or old_force))
 
 
 def _guarded(job: Job, work: Callable[[], dict]) -> dict:
@@ -307,13 +320,13 @@ def _worker_name() -> str:
         return "local"
 
 
-def _analyze_and_save(job: Job, options: AnalysisOptions) -> dict:
-    from .pipeline import analyze
+def _analyze_and_save(job: Job, config, force: bool) -> dict:
+    from .analysis import analyze
     from .results import preflight
 
-    preflight(job.output, job.source, force=options.force)  # refuse a foreign folder before the work
-    analysis = analyze(job.source, **options.analyze_kwargs())
-    analysis.save(job.output, overlay=options.overlay, report=options.report, force=options.force)
+    preflight(job.output, job.source, force=force)  # refuse a foreign folder before the work
+    analysis = analyze(job.source, config)
+    analysis.save(job.output, force=force)
     return _row_from_analysis(analysis)
 
 
@@ -336,19 +349,19 @@ def _row_from_summary(s: dict) -> dict:
     }
 
 
-def _pseudo_label(job: Job, options: AnalysisOptions) -> dict:
-    from .pipeline import analyze
+def _pseudo_label(job: Job, config, force: bool) -> dict:
+    from .analysis import analyze
     from .results import preflight, result_dir
 
-    preflight(job.output, job.source, force=options.force)
-    analysis = analyze(job.source, **options.analyze_kwargs())
-    settings = options.settings("pseudo-label")
-    with result_dir(job.output, kind="pseudo-label", source=job.source, settings=settings, force=options.force) as tmp:
-        _write_pseudo_labels(job, options, analysis, tmp)
+    preflight(job.output, job.source, force=force)
+    analysis = analyze(job.source, config)
+    settings = job_settings(config, "pseudo-label")
+    with result_dir(job.output, kind="pseudo-label", source=job.source, settings=settings, force=force) as tmp:
+        _write_pseudo_labels(job, config, analysis, tmp)
     return _row_from_analysis(analysis)
 
 
-def _write_pseudo_labels(job: Job, options: AnalysisOptions, analysis, tmp: Path) -> None:
+def _write_pseudo_labels(job: Job, config, analysis, tmp: Path) -> None:
     """Write the VISEM layout of one pseudo-labelled clip into the (temporary) folder ``tmp``."""
     import numpy as np
 
@@ -357,7 +370,7 @@ def _write_pseudo_labels(job: Job, options: AnalysisOptions, analysis, tmp: Path
     from .io.visem import write_video
 
     tracks = analysis.tracks
-    with open_frames(job.source, fps=options.fps) as src:
+    with open_frames(job.source, fps=config.calibration.fps) as src:
         n = tracks.num_frames
         frames = _first(src, n)
         built = write_video(tmp, job.name, tracks, frames=frames, fps=analysis.calibration.fps, image_size=src.size)
@@ -416,12 +429,13 @@ def _read_track_names(folder: Path) -> dict[int, str]:
 def run_batch(
     inputs: Iterable[str | os.PathLike],
     out_dir: str | os.PathLike,
-    options: AnalysisOptions | None = None,
+    config=None,
     scheduler: str | None = None,
     workers: int | None = None,
     task: str = "analyze",
     rerun: bool = False,
     progress: bool = True,
+    force: bool = False,
 ) -> BatchResult:
     """Process many videos in parallel on Dask distributed.
 
@@ -431,8 +445,10 @@ def run_batch(
         Videos, image folders, VISEM video folders or folders of them (see :func:`expand_inputs`).
     out_dir : path
         One sub-folder per video plus ``summary.csv``.
-    options : AnalysisOptions
-        Analysis settings (detector, calibration, ...).
+    config : AnalysisConfig
+        Every analysis setting (detector, tracker, CASA, calibration, outputs, ...), shipped
+        whole to the workers and recorded in each video's ``summary.json`` (the deprecated
+        :class:`AnalysisOptions` is still taken). Pseudo-labelling writes no overlay or report.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``); a local cluster when omitted.
     workers : int, optional
@@ -444,12 +460,17 @@ def run_batch(
         Redo videos whose complete outputs exist (they are skipped by default).
     progress : bool
         Progress bar with videos done and frames per second.
+    force : bool
+        Replace job folders that hold the result of another source of the same name.
 
     Returns
     -------
     BatchResult
     """
-    options = options or AnalysisOptions()
+    config, old_force = _as_config(config)
+    force = force or old_force
+    if task == "pseudo-label":
+        config = config.updated({"outputs": {"overlay": False, "report": False}})
     fn = {"analyze": analyze_task, "pseudo-label": pseudo_label_task}.get(task)
     if fn is None:
         raise SpermtrackError(f"task must be 'analyze' or 'pseudo-label', got {task!r}")
@@ -461,7 +482,7 @@ def run_batch(
     jobs = plan_jobs(sources, out)
     for job in jobs:
         check_output(job.output, [job.source])
-    settings = options.settings(task)
+    settings = job_settings(config, task)
     with lock(out):
         clean_partials(out, [j.name for j in jobs])
         _recover_jobs(jobs)
@@ -479,7 +500,7 @@ def run_batch(
         t0 = time.perf_counter()
         try:
             if todo:
-                for row in _run_on_dask(fn, todo, options, scheduler, workers, progress):
+                for row in _run_on_dask(fn, todo, config, force, scheduler, workers, progress):
                     rows[row["video"]] = row
         except KeyboardInterrupt:  # keep what finished: summary.csv lists it, the rest as interrupted
             for job in jobs:
@@ -558,7 +579,7 @@ def _previous_row(out: Path, job: Job) -> dict:
     return base
 
 
-def _run_on_dask(fn, jobs: list[Job], options: AnalysisOptions, scheduler: str | None, workers: int | None, progress: bool):
+def _run_on_dask(fn, jobs: list[Job], config, force: bool, scheduler: str | None, workers: int | None, progress: bool):
     distributed = require("distributed", "dist", "batch processing on Dask")
     from tqdm.auto import tqdm
 
@@ -578,7 +599,8 @@ def _run_on_dask(fn, jobs: list[Job], options: AnalysisOptions, scheduler: str |
         client = distributed.Client(cluster)
     try:
         futures = {
-            client.submit(fn, job, options, key=f"{fn.__name__}-{job.name}-{time.time_ns()}", pure=False): job for job in jobs
+            client.submit(fn, job, config, force, key=f"{fn.__name__}-{job.name}-{time.time_ns()}", pure=False): job
+            for job in jobs
         }
         bar = tqdm(total=len(jobs), unit="video", desc="videos", disable=not progress)
         frames, failed, t0 = 0, 0, time.perf_counter()
@@ -644,6 +666,7 @@ __all__ = [
     "clean_partials",
     "describe",
     "expand_inputs",
+    "job_settings",
     "is_complete",
     "plan_jobs",
     "pseudo_label_task",

@@ -187,9 +187,16 @@ def test_marker_records_source_and_settings_and_analyze_skips_only_up_to_date_re
     from spermtrack.jsonutil import to_jsonable
     from spermtrack.track import TrackerConfig
 
-    assert m["settings"]["detector"] == "gt"
+    assert m["settings"]["detector"]["name"] == "gt"  # the whole AnalysisConfig (issue 15)
     assert m["settings"]["tracker"] == json.loads(json.dumps(to_jsonable(TrackerConfig().to_dict())))
-    assert m["settings"]["outputs"] == {"overlay": False, "report": False, "style": None, "embed_video": None, "highlight": 3}
+    assert m["settings"]["outputs"] == {
+        "overlay": False,
+        "report": False,
+        "opacity": 0.85,
+        "trail_s": 1.0,
+        "link_video": False,
+        "highlight": 3,
+    }
     assert set(m["files"]) >= {"tracks.txt", "kinematics.csv", "summary.json"}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["video"]["fps_source"] == summary["calibration"]["fps_source"] == "container"  # its mp4
@@ -198,7 +205,7 @@ def test_marker_records_source_and_settings_and_analyze_skips_only_up_to_date_re
     assert "up to date" in capsys.readouterr().out
     stamp = (out / "summary.json").stat().st_mtime_ns
     assert main(["analyze", str(clip), "--out", str(out), *GT, "--um-per-px", "0.3"]) == 0
-    assert read_marker(out)["settings"]["um_per_px"] == 0.3 and (out / "summary.json").stat().st_mtime_ns != stamp
+    assert read_marker(out)["settings"]["calibration"]["um_per_px"] == 0.3 and (out / "summary.json").stat().st_mtime_ns != stamp
     # a folder missing a file is incomplete: redone, not skipped
     (out / "tracks.txt").unlink()
     assert results.up_to_date(out, clip, read_marker(out)["settings"]).startswith("incomplete")
@@ -259,7 +266,7 @@ def test_interrupted_analyze_leaves_the_complete_old_or_the_complete_new_result(
         rc = _interrupt_run(monkeypatch, at, [*base, "--um-per-px", "0.3"])
         check = verify(out)
         assert check.ok, f"interrupt at checkpoint {at}: {check.problems}"
-        um = read_marker(out)["settings"]["um_per_px"]
+        um = read_marker(out)["settings"]["calibration"]["um_per_px"]
         if rc == 0:
             break
         assert rc == 130, f"checkpoint {at}: exit {rc}"
@@ -272,7 +279,7 @@ def test_interrupted_analyze_leaves_the_complete_old_or_the_complete_new_result(
     assert points >= 20, f"only {points} interruption points"
     # whatever was left aside is cleaned by the next run, which completes
     assert main([*base, "--um-per-px", "0.3", "--rerun"]) == 0
-    assert verify(out).ok and read_marker(out)["settings"]["um_per_px"] == 0.3
+    assert verify(out).ok and read_marker(out)["settings"]["calibration"]["um_per_px"] == 0.3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"], "temporary folders left behind"
     capsys.readouterr()
 

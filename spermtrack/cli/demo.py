@@ -33,9 +33,9 @@ def register(subparsers) -> None:
             "with the built-in default detector, prints the five fastest sperm and the path of the HTML report."
         ),
     )
-    p.add_argument("--out", "-o", type=Path, default=Path("spermtrack-demo"), help="output folder (default: ./spermtrack-demo)")
+    p.add_argument("-o", "--out", type=Path, default=Path("spermtrack-demo"), help="output folder (default: ./spermtrack-demo)")
     p.add_argument("--frames", type=int, default=150, metavar="N", help="length of the clip in frames (default 150 = 3 s)")
-    p.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    p.add_argument("--seed", type=int, default=7, metavar="S", help="simulator seed (default 7)")
     p.add_argument("--density", type=float, default=25.0, metavar="D", help="mean sperm per frame (default 25; VISEM: 2-62)")
     p.add_argument("--look", choices=("phase", "bright"), default="phase", help="appearance of the clip (default phase contrast)")
     p.add_argument("--detector", default="auto", help="detector (default auto: the built-in model)")
@@ -86,43 +86,46 @@ def _save_with_input(result, out: Path, clip: Path, args, progress: bool) -> dic
     """Write the analysis and the simulated clip (``input/demo/``) into ``out`` as one transaction."""
     import shutil
 
-    from ..pipeline import build_summary
+    from ..analysis.outputs import write_outputs
+    from ..analysis.summary import build_summary
     from ..results import resolve_path, result_dir
 
     settings = {"frames": args.frames, "seed": args.seed, "density": args.density, "look": args.look, "detector": args.detector}
     final_clip = resolve_path(out) / "input" / DEMO_VIDEO_ID
-    with result_dir(out, kind="demo", settings={**result.settings, "demo": settings}) as tmp:
+    with result_dir(out, kind="demo", settings={**result.config.to_dict(), "demo": settings}) as tmp:
         moved = tmp / "input" / DEMO_VIDEO_ID
         moved.parent.mkdir()
         shutil.move(str(clip), str(moved))
         result.source = str(final_clip)
-        result._summary = build_summary(result)  # summary.json names the clip where it will be
+        summary = build_summary(result)  # summary.json names the clip where it will be
+        result._summary = summary
         result.source = str(moved)  # the overlay is drawn from the clip, now inside the new result
-        written = result._write_outputs(tmp, True, True, None, None, progress, 3)
+        written = write_outputs(result, tmp, progress=progress, summary=summary)
     result.source = str(final_clip)
     return {name: out / p.relative_to(tmp) for name, p in written.items()}
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
+    from ..analysis import analyze
     from ..errors import SpermtrackError
-    from ..pipeline import analyze
-    from .analyze import print_fastest, writable
+    from .analyze import print_fastest, progress_wanted, writable
 
     if args.frames < 10:
         raise SpermtrackError(f"--frames must be at least 10, got {args.frames}")
-    progress = not args.quiet
+    progress = progress_wanted(args)
+    chatter = not args.quiet
     t0 = time.perf_counter()
     warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
     try:
         out = args.out
         with writable(out), _scratch(out) as scratch:
             folder, sim = simulate_clip(scratch, args.frames, args.seed, args.density, args.look, progress)
-            if progress:
+            if chatter:
                 print(f"simulated {args.frames} frames (seed {args.seed})", file=sys.stderr)
             result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
             paths = _save_with_input(result, out, folder, args, progress)
-        if progress:
+        if chatter:
             s = result.summary
             print(
                 f"detector {result.detector}: {s['counts']['tracks']} tracks ({s['counts']['valid_tracks']} valid sperm tracks) "

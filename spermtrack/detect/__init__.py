@@ -10,21 +10,25 @@ Training and detection metrics live in :mod:`spermtrack.detect.train` and
 :func:`spermtrack.evaluate.detection`; see docs/detection.md.
 """
 
-from .base import Detector, run_detector
+from .base import DetectedBatch, Detector, iter_detections, run_detector
 from .classical import ClassicalDetector
 from .ground_truth import GroundTruthDetector
 from .registry import DEFAULT_MODEL, auto_choice, default_weights, get_detector
+from .spec import DetectorSpec
 from .yolo import YoloDetector, Yolov5Detector
 
 __all__ = [
     "DEFAULT_MODEL",
     "ClassicalDetector",
+    "DetectedBatch",
     "Detector",
+    "DetectorSpec",
     "GroundTruthDetector",
     "YoloDetector",
     "Yolov5Detector",
     "auto_choice",
     "default_weights",
     "get_detector",
+    "iter_detections",
     "run_detector",
 ]

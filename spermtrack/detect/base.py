@@ -1,20 +1,22 @@
 """The detector protocol and the loop that runs a detector over a whole frame source.
 
 A detector is any object with a ``name`` and a ``detect(frames, first_frame=0) -> Boxes``
-method. :func:`run_detector` feeds it batches from a
+method. :func:`iter_detections` (the one detection loop, used by :func:`run_detector`
+and :func:`spermtrack.analyze`) feeds it batches from a
 :class:`~spermtrack.io.frames.FrameSource` while a background thread decodes the
 next batches, so the detector (GPU or CPU) never waits on decoding.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .._threads import background
 from ..boxes import Boxes
 from ..errors import VideoError
 
@@ -90,9 +92,6 @@ def boxes_from_lists(
     )
 
 
-_DONE = object()
-
-
 def _batches_of(source, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
     """``(first_index, batch)`` pairs from a FrameSource, an array of frames or an iterable of frames."""
     if hasattr(source, "batches"):
@@ -116,49 +115,119 @@ def _batches_of(source, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
 
 
 def prefetch(items: Iterable, depth: int = 2) -> Iterator:
-    """Iterate ``items`` in a background thread, keeping up to ``depth`` items ready.
-
-    Exceptions raised while producing an item are re-raised in the consumer; leaving the
-    loop early stops the producer.
+    """Iterate ``items`` in a background thread (deprecated name of :func:`spermtrack._threads.background`).
 
     >>> list(prefetch(range(5)))
     [0, 1, 2, 3, 4]
     """
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
+    return background(items, depth, name="spermtrack-prefetch")
 
-    def produce():
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_DONE)
-        except BaseException as exc:  # re-raised in the consumer
-            q.put(exc)
 
-    thread = threading.Thread(target=produce, name="spermtrack-prefetch", daemon=True)
-    thread.start()
+@dataclass
+class DetectedBatch:
+    """One batch of :func:`iter_detections`: frames ``first .. first + len(frames) - 1`` and their boxes.
+
+    Attributes
+    ----------
+    first : int
+        Index of the batch's first frame (0-based).
+    frames : ndarray (B, H, W, 3) uint8
+        The frames (BGR), trimmed at ``max_frames``.
+    boxes : Boxes
+        The detector's boxes of these frames (pixels, untracked), ``num_frames = first + B``.
+    """
+
+    first: int
+    frames: np.ndarray
+    boxes: Boxes
+
+    @property
+    def end(self) -> int:
+        """Index one past the batch's last frame."""
+        return self.first + len(self.frames)
+
+
+def iter_detections(
+    detector: Detector,
+    source,
+    batch_size: int = 16,
+    max_frames: int | None = None,
+    *,
+    prefetch_batches: int = 2,
+    progress: bool = False,
+    stopwatch=None,
+) -> Iterator[DetectedBatch]:
+    """Run ``detector`` over ``source`` batch by batch: the one detection loop of spermtrack.
+
+    A background thread decodes the next ``prefetch_batches`` batches while the detector
+    works on this one; the batches are checked to follow each other (a source that skips
+    frames is an error), trimmed at ``max_frames``, and each result carries
+    ``num_frames = first + B``. :func:`run_detector` and :func:`spermtrack.analyze` both
+    run on it.
+
+    Parameters
+    ----------
+    detector : Detector
+        Any object following :class:`Detector`.
+    source : FrameSource, array or iterable of frames
+        A :class:`~spermtrack.io.frames.FrameSource` (not closed here), an ``(N, H, W, 3)``
+        uint8 array or an iterable of ``(H, W, 3)`` frames.
+    batch_size : int
+        Frames per call to ``detector.detect`` (>= 1).
+    max_frames : int, optional
+        Stop after this many frames (>= 1).
+    prefetch_batches : int
+        Batches decoded ahead.
+    progress : bool
+        A tqdm progress bar on stderr.
+    stopwatch : spermtrack._threads.Stopwatch, optional
+        Receives the busy seconds of the ``decode`` and ``detect`` stages.
+
+    Yields
+    ------
+    DetectedBatch
+    """
+    from .._threads import Stopwatch
+    from ..errors import ParameterError
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ParameterError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1):
+        raise ParameterError(f"max_frames must be a whole number >= 1, got {max_frames!r}")
+    watch = stopwatch if stopwatch is not None else Stopwatch()
+    name = getattr(source, "path", None) or "frame source"
+    total = getattr(source, "num_frames", None) or (len(source) if isinstance(source, np.ndarray) else None)
+    if max_frames is not None:
+        total = max_frames if total is None else min(total, max_frames)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, unit="frame", desc=str(getattr(detector, "name", "detect")), leave=False)
+    n = 0
     try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        decoded = watch.timed(_batches_of(source, batch_size), "decode")
+        for first, batch in background(decoded, prefetch_batches, name="spermtrack-prefetch"):
+            if first != n:
+                raise VideoError(f"{name}: the frame source skipped frames (expected frame {n}, got {first})")
+            if max_frames is not None and first + len(batch) > max_frames:
+                batch = batch[: max(0, max_frames - first)]
+                if not len(batch):
+                    break
+            t0 = time.perf_counter()
+            boxes = detector.detect(batch, first_frame=first)
+            watch.add("detect", time.perf_counter() - t0)
+            n = first + len(batch)
+            if boxes.num_frames != n:
+                boxes = boxes.replace(num_frames=n)
+            if bar is not None:
+                bar.update(len(batch))
+            yield DetectedBatch(first, batch, boxes)
+            if max_frames is not None and n >= max_frames:
+                break
     finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
+        if bar is not None:
+            bar.close()
 
 
 def run_detector(
@@ -193,42 +262,21 @@ def run_detector(
     Boxes
         Untracked boxes in pixels, ``num_frames`` = number of frames read.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     opened = None
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
         from ..io.frames import open_frames
 
         source = opened = open_frames(source)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        total = getattr(source, "num_frames", None) or (len(source) if isinstance(source, np.ndarray) else None)
-        if max_frames is not None and total is not None:
-            total = min(total, max_frames)
-        bar = tqdm(total=total, unit="frame", desc=getattr(detector, "name", "detect"))
     parts: list[Boxes] = []
     n = 0
     try:
-        for first, batch in prefetch(_batches_of(source, batch_size), prefetch_batches):
-            if first != n:
-                raise VideoError(f"frame source skipped frames: expected batch at frame {n}, got {first}")
-            if max_frames is not None and first + len(batch) > max_frames:
-                batch = batch[: max(0, max_frames - first)]
-                if not len(batch):
-                    break
-            out = detector.detect(batch, first_frame=first)
-            if len(out):
-                parts.append(out)
-            n = first + len(batch)
-            if bar is not None:
-                bar.update(len(batch))
-            if max_frames is not None and n >= max_frames:
-                break
+        for item in iter_detections(
+            detector, source, batch_size, max_frames, prefetch_batches=prefetch_batches, progress=progress
+        ):
+            if len(item.boxes):
+                parts.append(item.boxes)
+            n = item.end
     finally:
-        if bar is not None:
-            bar.close()
         if opened is not None:
             opened.close()
     return Boxes.concat(parts, num_frames=n) if parts else Boxes.empty(n)

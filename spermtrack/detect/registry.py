@@ -6,6 +6,8 @@ import importlib.util
 from pathlib import Path
 
 from ..boxes import Boxes
+from ..errors import ParameterError
+from .spec import SELF_CALIBRATED_KINDS, DetectorSpec, split_spec
 
 #: Folder of the weights shipped inside the package.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -58,8 +60,8 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
 
     Parameters
     ----------
-    spec : str or ultralytics.YOLO
-        A loaded ``YOLO`` model is wrapped as it is (:meth:`YoloDetector.from_model`); or
+    spec : str, DetectorSpec or ultralytics.YOLO
+        A :class:`~spermtrack.detect.spec.DetectorSpec` (its options are used, ``kwargs`` on top); a loaded ``YOLO`` model is wrapped as it is (:meth:`YoloDetector.from_model`); or
         ``"auto"`` (the best that runs here, see :func:`auto_choice`), ``"default"`` (the
         shipped model, ONNX through OpenCV), ``"classical"``, ``"gt"`` (needs ``gt``),
         ``"yolo:PATH"`` (``.pt`` through ultralytics, ``.onnx`` through OpenCV),
@@ -83,11 +85,13 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         from .yolo import YoloDetector
 
         return YoloDetector.from_model(spec, **kwargs)
-    kind, _, arg = spec.partition(":")
-    kind = kind.lower()
+    if isinstance(spec, DetectorSpec):
+        kwargs = {**spec.kwargs(), **kwargs}
+        spec = spec.name
+    kind, arg = split_spec(spec)
     look = {k: kwargs.pop(k) for k in ("polarity", "head_px") if k in kwargs}
     calibrate = bool(kwargs.pop("calibrate", True))
-    if kind in ("auto", "default", "classical") and calibrate:
+    if kind in SELF_CALIBRATED_KINDS and calibrate:
         from .normalize import CalibratedDetector
 
         inner = get_detector(spec, gt, calibrate=False, **kwargs)
@@ -98,8 +102,8 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
             inner.reset()
             head, tolerance = 23.0, 1.25  # its box sizes are fixed near VISEM's
         return CalibratedDetector(inner, inner_head_px=head, size_tolerance=tolerance, **look)
-    if look and kind not in ("auto", "default", "classical"):
-        raise ValueError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
+    if look and kind not in SELF_CALIBRATED_KINDS:
+        raise ParameterError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
     if kind == "auto":
         choice, weights = auto_choice()
         if choice == "classical":
@@ -116,19 +120,19 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         return _classical(kwargs)
     if kind in ("gt", "gt-noisy"):
         if gt is None:
-            raise ValueError(f"detector {spec!r} needs the ground truth: get_detector({spec!r}, gt=boxes)")
+            raise ParameterError(f"detector {spec!r} needs the ground truth: get_detector({spec!r}, gt=boxes)")
         from .ground_truth import GroundTruthDetector
 
         return GroundTruthDetector(gt, **kwargs)
     if kind in ("yolo", "onnx", "yolov5"):
         if not arg:
-            raise ValueError(f"detector {spec!r} needs a weights path, e.g. '{kind}:runs/best.pt'")
+            raise ParameterError(f"detector {spec!r} needs a weights path, e.g. '{kind}:runs/best.pt'")
         if kind == "yolov5":
             from .yolo import Yolov5Detector
 
             return Yolov5Detector(arg, **kwargs)
         return _yolo(Path(arg), {**kwargs, "backend": "opencv"} if kind == "onnx" else kwargs)
-    raise ValueError(f"unknown detector {spec!r}: use auto, default, classical, gt, yolo:PATH, onnx:PATH or yolov5:PATH")
+    raise ParameterError(f"unknown detector {spec!r}: use auto, default, classical, gt, yolo:PATH, onnx:PATH or yolov5:PATH")
 
 
 def _classical(kwargs: dict):

@@ -1,0 +1,340 @@
+"""A detector named by a string, parsed once: :class:`DetectorSpec`.
+
+The grammar (``--detector`` on the command line, ``detector=`` in the API)::
+
+    auto | default | classical | gt | gt-noisy | yolo:PATH | onnx:PATH | yolov5:PATH
+
+``auto`` is the best detector that runs here (the shipped model), ``default`` the shipped
+model through OpenCV, ``gt`` the labels of a VISEM-Tracking video folder (``gt-noisy``:
+the same, degraded). A spec also holds the options :func:`~spermtrack.detect.get_detector`
+takes (``polarity``, ``head_px``, ``conf``, ``iou``, ``device`` and any other keyword of the
+detector's constructor), so that one frozen, JSON-serialisable value says which detector
+ran and how (it is recorded in ``summary.json``).
+
+>>> DetectorSpec.parse("YOLO:runs/best.pt").kind, DetectorSpec.parse("yolo:runs/best.pt").path
+('yolo', 'runs/best.pt')
+>>> DetectorSpec.parse("classical", polarity="dark").kwargs()
+{'polarity': 'dark'}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError
+
+#: Detector kinds that need no path.
+SIMPLE_KINDS = ("auto", "default", "classical", "gt", "gt-noisy")
+#: Detector kinds followed by ``:PATH`` (weights).
+PATH_KINDS = ("yolo", "onnx", "yolov5")
+#: Every kind a spec may name.
+KINDS = SIMPLE_KINDS + PATH_KINDS
+#: Kinds read from the ground truth of the source (a VISEM video folder's labels).
+GROUND_TRUTH_KINDS = ("gt", "gt-noisy")
+#: Kinds whose per-video self-calibration ``polarity`` and ``head_px`` pin.
+SELF_CALIBRATED_KINDS = ("auto", "default", "classical")
+#: Kinds that run a YOLO network (``conf``, ``iou``, ``device`` apply).
+YOLO_KINDS = ("auto", "default", "yolo", "onnx", "yolov5")
+
+#: A detector given as an object: its name is recorded, it cannot be rebuilt from the spec.
+OBJECT_KIND = "object"
+
+DETECTOR_HELP = (
+    "auto (the best that runs here: the shipped model), default (shipped model, ONNX), classical, "
+    "gt (labels of a VISEM video folder), gt-noisy, yolo:WEIGHTS (.pt or .onnx), onnx:WEIGHTS, yolov5:WEIGHTS"
+)
+
+
+class DetectorSpecError(ParameterError):
+    """A detector name or one of its options is not valid."""
+
+
+def split_spec(text: str) -> tuple[str, str]:
+    """``(kind, argument)`` of a detector string, the kind lower-cased: ``"yolo:a.pt"`` -> ``("yolo", "a.pt")``.
+
+    The one place that splits ``KIND:PATH``; nothing is checked (see :meth:`DetectorSpec.parse`).
+
+    >>> split_spec(" Onnx:models/x.onnx ")
+    ('onnx', 'models/x.onnx')
+    """
+    if not isinstance(text, str):
+        raise DetectorSpecError(f"a detector name must be a string such as 'auto', got {type(text).__name__}")
+    kind, _, arg = text.strip().partition(":")
+    return kind.strip().lower(), arg.strip()
+
+
+def detector_kind(text: str) -> str:
+    """The kind of a detector string (``"yolo"`` for ``"yolo:best.pt"``)."""
+    return split_spec(text)[0]
+
+
+def is_ground_truth(text: str) -> bool:
+    """True for ``gt`` and ``gt-noisy``: detectors that read the source's labels."""
+    return detector_kind(text) in GROUND_TRUTH_KINDS
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Which detector runs, and its options.
+
+    Attributes
+    ----------
+    name : str
+        ``auto``, ``default``, ``classical``, ``gt``, ``gt-noisy``, ``yolo:PATH``, ``onnx:PATH``
+        or ``yolov5:PATH`` (the kind is case-insensitive and stored lower-case).
+    polarity : {"auto", "bright", "dark"}
+        Sperm heads brighter (phase contrast) or darker (bright field) than the background;
+        ``auto`` measures it per video (auto, default and classical only).
+    head_px : float or None
+        Side of a sperm head's box in pixels; None measures it per video (auto, default and
+        classical only).
+    conf, iou : float or None
+        YOLO score and NMS IoU thresholds (0..1); None: the detector's defaults.
+    device : str or None
+        YOLO device (``cpu``, ``0``, ...); None: the detector's choice.
+    options : tuple of (name, value)
+        Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
+        name; :meth:`kwargs` returns them with the named options above.
+    """
+
+    name: str = field(
+        default="auto",
+        metadata={"flag": "--detector", "metavar": "NAME", "help": DETECTOR_HELP},
+    )
+    polarity: str = field(
+        default="auto",
+        metadata={
+            "flag": "--polarity",
+            "choices": ("auto", "bright", "dark"),
+            "help": "sperm heads brighter (phase contrast) or darker (bright-field) than the background; "
+            "auto: measured per video",
+        },
+    )
+    head_px: float | None = field(
+        default=None,
+        metadata={
+            "flag": "--head-px",
+            "metavar": "N",
+            "type": float,
+            "help": "side of a sperm head's box in pixels (VISEM-Tracking: 23)",
+            "default_text": "measured per video",
+        },
+    )
+    conf: float | None = field(
+        default=None,
+        metadata={
+            "flag": "--conf",
+            "metavar": "P",
+            "type": float,
+            "help": "YOLO score threshold, 0 to 1",
+            "default_text": "the detector's, 0.25",
+        },
+    )
+    iou: float | None = field(
+        default=None,
+        metadata={
+            "flag": "--iou",
+            "metavar": "P",
+            "type": float,
+            "help": "YOLO NMS IoU threshold, 0 to 1",
+            "default_text": "the detector's, 0.7",
+        },
+    )
+    device: str | None = field(
+        default=None,
+        metadata={"flag": "--device", "metavar": "DEV", "help": "YOLO device: cpu, 0, cuda:1, ...", "default_text": "auto"},
+    )
+    options: tuple = field(default=(), metadata={"flag": None})
+
+    def __post_init__(self) -> None:
+        kind, arg = split_spec(self.name)
+        if kind == OBJECT_KIND:
+            object.__setattr__(self, "name", f"{OBJECT_KIND}:{arg}")
+        elif kind not in KINDS:
+            raise DetectorSpecError(
+                f"unknown detector {self.name!r}: use {', '.join(SIMPLE_KINDS)}, yolo:PATH, onnx:PATH or yolov5:PATH"
+            )
+        elif kind in PATH_KINDS:
+            if not arg:
+                raise DetectorSpecError(f"detector {self.name!r} needs a weights path, e.g. '{kind}:runs/best.pt'")
+            object.__setattr__(self, "name", f"{kind}:{arg}")
+        else:
+            if arg:
+                raise DetectorSpecError(f"detector {kind!r} takes no ':' argument, got {self.name!r}")
+            object.__setattr__(self, "name", kind)
+        if self.polarity not in ("auto", "bright", "dark"):
+            raise DetectorSpecError(f"polarity (--polarity) must be auto, bright or dark, got {self.polarity!r}")
+        if self.head_px is not None:
+            _positive("head_px (--head-px)", self.head_px)
+            object.__setattr__(self, "head_px", float(self.head_px))
+        if (self.polarity != "auto" or self.head_px is not None) and kind not in (*SELF_CALIBRATED_KINDS, OBJECT_KIND):
+            raise DetectorSpecError(
+                f"--polarity and --head-px apply to the auto, default and classical detectors, not to {self.name!r}"
+            )
+        for label in ("conf", "iou"):
+            v = getattr(self, label)
+            if v is not None:
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+                    raise DetectorSpecError(f"{label} (--{label}) must be a number from 0 to 1, got {v!r}")
+                object.__setattr__(self, label, float(v))
+        if self.device is not None and not isinstance(self.device, str):
+            object.__setattr__(self, "device", str(self.device))
+        given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(self, k) is not None]
+        if given and kind not in (*YOLO_KINDS, OBJECT_KIND):
+            raise DetectorSpecError(f"{' '.join(given)} apply to YOLO detectors, not to {self.name!r}")
+        opts = self.options
+        if isinstance(opts, dict):
+            opts = tuple(opts.items())
+        try:
+            opts = tuple(sorted((str(k), _freeze(v)) for k, v in opts))
+        except (TypeError, ValueError):
+            raise DetectorSpecError(f"detector options must be a mapping of names to values, got {self.options!r}") from None
+        named = {f.name for f in dataclasses.fields(self)}
+        clash = sorted({k for k, _ in opts} & named)
+        if clash:
+            raise DetectorSpecError(f"detector options {clash} are fields of the spec; set them by name")
+        object.__setattr__(self, "options", opts)
+
+    # ------------------------------------------------------------------ parsing
+    @classmethod
+    def parse(cls, spec: str | DetectorSpec = "auto", **options: Any) -> DetectorSpec:
+        """A spec from a detector string and keywords of :func:`~spermtrack.detect.get_detector`.
+
+        ``options`` named like a field (``polarity``, ``head_px``, ``conf``, ``iou``, ``device``)
+        set it; the others are kept in :attr:`options`. An existing spec gets the options on top.
+        """
+        if isinstance(spec, DetectorSpec):
+            return spec.replace(**options) if options else spec
+        named = {f.name for f in dataclasses.fields(cls)} - {"name", "options"}
+        fields_ = {k: options.pop(k) for k in list(options) if k in named}
+        return cls(spec, options=tuple(options.items()), **fields_)
+
+    @classmethod
+    def for_object(cls, detector: Any) -> DetectorSpec:
+        """The record of a detector given as an object (its name); :meth:`build` refuses it."""
+        return cls(f"{OBJECT_KIND}:{getattr(detector, 'name', type(detector).__name__)}")
+
+    def replace(self, **changes: Any) -> DetectorSpec:
+        """A copy with some fields or options changed (validated)."""
+        named = {f.name for f in dataclasses.fields(self)}
+        extra = {k: changes.pop(k) for k in list(changes) if k not in named}
+        if extra:
+            changes["options"] = tuple({**dict(self.options), **extra}.items())
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def kind(self) -> str:
+        """``auto``, ``classical``, ``yolo``, ... (lower case)."""
+        return split_spec(self.name)[0]
+
+    @property
+    def path(self) -> str | None:
+        """The weights path of ``yolo:PATH``, ``onnx:PATH`` and ``yolov5:PATH``, else None."""
+        return split_spec(self.name)[1] if self.kind in PATH_KINDS else None
+
+    @property
+    def needs_ground_truth(self) -> bool:
+        """True for ``gt`` and ``gt-noisy`` (they read the labels of the source)."""
+        return self.kind in GROUND_TRUTH_KINDS
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keywords of :func:`~spermtrack.detect.get_detector` this spec sets (none left at default)."""
+        out: dict[str, Any] = {}
+        if self.polarity != "auto":
+            out["polarity"] = self.polarity
+        for k in ("head_px", "conf", "iou", "device"):
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        out.update({k: _thaw(v) for k, v in self.options})
+        return out
+
+    # ------------------------------------------------------------------ building
+    def build(self, source: str | Path | None = None):
+        """The detector object; ``gt``/``gt-noisy`` read the labels of ``source`` (a VISEM video folder).
+
+        Raises :class:`DetectorSpecError` for a spec that cannot be built (a missing weights
+        file, an option the detector does not take, ``gt`` on a source without labels).
+        """
+        from ..errors import SpermtrackError
+        from .registry import get_detector
+
+        if self.kind == OBJECT_KIND:
+            raise DetectorSpecError(
+                f"detector {self.name!r} was given as an object and cannot be rebuilt from its name; pass the object"
+            )
+        gt = self.ground_truth(source) if self.needs_ground_truth else None
+        try:
+            return get_detector(self.name, gt=gt, **self.kwargs())
+        except SpermtrackError:
+            raise
+        except (ValueError, TypeError, FileNotFoundError) as exc:
+            raise DetectorSpecError(f"detector {self.name!r}: {exc}") from None
+
+    def ground_truth(self, source: str | Path | None):
+        """The labels ``gt`` detects: those of the VISEM video folder ``source`` (Boxes)."""
+        from ..io.visem import VisemVideo
+
+        try:
+            if source is None or (isinstance(source, str) and source.startswith("<")):
+                raise ValueError("frames in memory have no labels")
+            return VisemVideo(Path(source)).labels()
+        except Exception as exc:
+            raise DetectorSpecError(
+                f"detector {self.kind!r} reads the labels/ of a VISEM video folder, which {source} is not ({exc})"
+            ) from None
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON values (``options`` as a dict)."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["options"] = {k: _thaw(v) for k, v in self.options}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict | str) -> DetectorSpec:
+        """The inverse of :meth:`to_dict` (a plain string is a name); unknown keys are refused."""
+        if isinstance(d, str):
+            return cls(d)
+        if not isinstance(d, dict):
+            raise DetectorSpecError(f"a detector spec must be a name or a mapping, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise DetectorSpecError(f"unknown detector setting(s) {unknown}; known: {sorted(names)}")
+        d = dict(d)
+        d["options"] = tuple(dict(d.get("options") or {}).items())
+        return cls(**d)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _positive(label: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise DetectorSpecError(f"{label} must be a finite number > 0, got {value!r}")
+
+
+class _FrozenDict(tuple):
+    """A mapping stored as sorted ``(key, value)`` pairs, so that a spec stays hashable."""
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _FrozenDict(sorted(((k, _freeze(v)) for k, v in value.items()), key=lambda kv: str(kv[0])))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    hash(value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, _FrozenDict):
+        return {k: _thaw(v) for k, v in value}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

@@ -1,0 +1,142 @@
+"""DetectorSpec (one parser of detector names), iter_detections (one detection loop), background (one thread helper)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from spermtrack import Boxes
+from spermtrack._threads import Stopwatch, background
+from spermtrack.detect import DetectorSpec, iter_detections, run_detector
+from spermtrack.detect.spec import detector_kind, is_ground_truth, split_spec
+from spermtrack.errors import ParameterError, VideoError
+
+
+class FrameIndexDetector:
+    """One box per frame whose x1 is the frame's first pixel value (the frame number)."""
+
+    name = "index"
+
+    def __init__(self) -> None:
+        self.threads: set[str] = set()
+
+    def detect(self, frames, first_frame=0):
+        self.threads.add(threading.current_thread().name)
+        n = len(frames)
+        f = np.arange(first_frame, first_frame + n)
+        x = frames[:, 0, 0, 0].astype(np.float32)
+        return Boxes(f, x, x, x + 1, x + 1, num_frames=first_frame + n)
+
+
+def _frames(n: int) -> np.ndarray:
+    return np.stack([np.full((4, 4, 3), i, np.uint8) for i in range(n)])
+
+
+# ---------------------------------------------------------------------------- DetectorSpec
+@pytest.mark.parametrize(
+    "text, kind, path, name",
+    [
+        ("auto", "auto", None, "auto"),
+        (" Classical ", "classical", None, "classical"),
+        ("GT-noisy", "gt-noisy", None, "gt-noisy"),
+        ("yolo:runs/best.pt", "yolo", "runs/best.pt", "yolo:runs/best.pt"),
+        ("ONNX:C:/models/x.onnx", "onnx", "C:/models/x.onnx", "onnx:C:/models/x.onnx"),
+        ("yolov5:w.pt", "yolov5", "w.pt", "yolov5:w.pt"),
+    ],
+)
+def test_spec_parses_every_kind(text, kind, path, name):
+    spec = DetectorSpec.parse(text)
+    assert (spec.kind, spec.path, spec.name) == (kind, path, name)
+    assert detector_kind(text) == kind and split_spec(text)[0] == kind
+    assert DetectorSpec.from_dict(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize(
+    "text, options, words",
+    [
+        ("magic", {}, "unknown detector"),
+        ("yolo", {}, "weights path"),
+        ("classical:x", {}, "takes no"),
+        ("gt", {"polarity": "dark"}, "--polarity"),
+        ("yolo:a.pt", {"head_px": 17}, "--head-px"),
+        ("classical", {"conf": 0.3}, "--conf"),
+        ("auto", {"conf": 1.5}, "0 to 1"),
+        ("auto", {"head_px": -2}, "--head-px"),
+        ("auto", {"polarity": "grey"}, "bright or dark"),
+    ],
+)
+def test_spec_refuses_bad_names_and_options(text, options, words):
+    with pytest.raises(ParameterError, match=words):
+        DetectorSpec.parse(text, **options)
+
+
+def test_spec_options_and_ground_truth(tmp_path):
+    spec = DetectorSpec.parse("gt", miss=0.1, seed=3)
+    assert spec.kwargs() == {"miss": 0.1, "seed": 3} and spec.needs_ground_truth and is_ground_truth("GT")
+    assert DetectorSpec.parse("classical", polarity="dark", head_px=20).kwargs() == {"polarity": "dark", "head_px": 20.0}
+    with pytest.raises(ParameterError, match="VISEM video folder"):
+        spec.build(tmp_path)
+    assert DetectorSpec.parse("classical").build().name == "classical"
+    with pytest.raises(ParameterError, match="rebuilt"):
+        DetectorSpec.for_object(FrameIndexDetector()).build()
+    hash(DetectorSpec.parse("auto", class_map={0: 0, 1: 2}))  # frozen all the way down
+
+
+# ---------------------------------------------------------------------------- iter_detections
+def test_iter_detections_trims_checks_and_times():
+    det, watch = FrameIndexDetector(), Stopwatch(("decode", "detect"))
+    items = list(iter_detections(det, _frames(23), batch_size=5, max_frames=17, stopwatch=watch))
+    assert [(i.first, len(i.frames)) for i in items] == [(0, 5), (5, 5), (10, 5), (15, 2)]
+    assert all(i.boxes.num_frames == i.end for i in items)
+    assert np.concatenate([i.boxes.x1 for i in items]).tolist() == list(range(17))
+    assert watch.seconds["detect"] > 0 and watch.seconds["decode"] >= 0
+    assert "spermtrack-prefetch" not in det.threads, "detection runs in the caller's thread"
+    # run_detector is the same loop, concatenated
+    boxes = run_detector(det, _frames(23), batch_size=5, max_frames=17)
+    assert boxes.num_frames == 17 and boxes.x1.tolist() == list(range(17))
+
+
+def test_iter_detections_refuses_bad_settings_and_skipping_sources():
+    det = FrameIndexDetector()
+    with pytest.raises(ParameterError, match="batch_size"):
+        next(iter_detections(det, _frames(3), batch_size=0))
+    with pytest.raises(ParameterError, match="max_frames"):
+        next(iter_detections(det, _frames(3), max_frames=0))
+
+    class Skipping:
+        path = "skip.mp4"
+        num_frames = 10
+
+        def batches(self, size):
+            yield 0, _frames(2)
+            yield 4, _frames(2)
+
+    with pytest.raises(VideoError, match=r"skip\.mp4.*expected frame 2, got 4"):
+        list(iter_detections(det, Skipping(), batch_size=2))
+
+
+# ---------------------------------------------------------------------------- background
+def test_background_propagates_errors_and_stops_chained_stages():
+    def bad():
+        yield 1
+        raise VideoError("frame 1 is corrupt")
+
+    with pytest.raises(VideoError, match="frame 1"):
+        list(background(background(bad())))
+    produced = []
+
+    def many():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    before = threading.active_count()
+    for i in background(background(many(), 2), 2):
+        if i == 3:
+            break
+    time.sleep(0.3)
+    assert len(produced) < 20, "the producers stopped when the consumer left"
+    assert threading.active_count() <= before, "no thread left running"
