@@ -113,6 +113,10 @@ class SpermtrackWarning(UserWarning):
     """Base class of the warnings spermtrack emits (results that are computed but probably not what was meant)."""
 
 
+class UncalibratedWarning(SpermtrackWarning):
+    """A CASA result without a calibration: its speeds and lengths cannot be compared with WHO values."""
+
+
 class EvaluationWarning(SpermtrackWarning):
     """Ground truth and hypothesis hardly overlap (another video?); the scores are computed anyway."""
 

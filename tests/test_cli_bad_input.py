@@ -201,7 +201,6 @@ def test_every_verb_has_bad_input_cases(data):
 
 #: Cases that fail today in files owned elsewhere: (verb, index in cases()) -> why. Strict: remove once fixed.
 KNOWN_FAILURES = {
-    ("analyze", 5): "cli/analyze.py draws its progress bar when stderr is not a terminal, and checks -o only after the run",
 }
 
 
@@ -371,14 +370,7 @@ LOGGED_RUNS = {
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            n, marks=[pytest.mark.xfail(reason="cli/analyze.py (owned elsewhere) is not wired to show_progress yet", strict=True)]
-        )
-        if n == "analyze"
-        else n
-        for n in LOGGED_RUNS
-    ],
+    list(LOGGED_RUNS),
 )
 def test_no_carriage_returns_in_log_files(name, data, tmp_path):
     """With stderr to a file (not a terminal) the verbs draw no progress bars: no '\\r' in the log."""

@@ -357,7 +357,7 @@ def test_empty_input():
 
 def test_bad_input_errors():
     b = boxes_from_paths({1: (np.arange(20), np.arange(20.0), np.zeros(20))})
-    with pytest.raises(BoxesError, match="Boxes"):
+    with pytest.raises(BoxesError, match="lacks column"):  # a table of points needs frame, x, y
         casa(pd.DataFrame({"x": [1]}), Calibration(UM_PER_PX, 50.0))
     with pytest.raises(CalibrationError, match="Calibration"):
         casa(b, 0.25)

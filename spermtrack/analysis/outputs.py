@@ -153,9 +153,9 @@ def write_outputs(
     paths["labels_ftid"], names = write_labels_ftid(analysis, out / "labels_ftid")
     paths["track_ids.csv"] = write_track_ids(out / "track_ids.csv", names)
     checkpoint("labels_ftid written")
-    with atomic_open(out / "kinematics.csv", "w", newline="") as fh:
-        analysis.kinematics.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
-    paths["kinematics.csv"] = out / "kinematics.csv"
+    from ..kinematics import write_kinematics_csv
+
+    paths["kinematics.csv"] = write_kinematics_csv(out / "kinematics.csv", analysis.kinematics)
     checkpoint("kinematics.csv written")
     if summary is None:
         summary = analysis.summary if config == analysis.config else build_summary(analysis, config=config)
@@ -192,7 +192,13 @@ def write_outputs(
 
         files = [n for n in ("tracks.txt", "kinematics.csv", "summary.json", "overlay.mp4") if n in paths]
         paths["report.html"] = write_report(
-            out / "report.html", summary, plots=plots, video=paths.get("overlay.mp4"), embed_video=opts.embed_video, files=files
+            out / "report.html",
+            summary,
+            plots=plots,
+            video=paths.get("overlay.mp4"),
+            embed_video=opts.embed_video,
+            files=files,
+            kinematics=analysis.kinematics,
         )
         checkpoint("report.html written")
     return paths

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings as _warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,15 @@ from typing import Any
 from .._threads import Stopwatch, background
 from ..boxes import Boxes
 from ..calibration import Calibration
-from ..errors import CalibrationError, ParameterError, ParameterTypeError, SpermtrackError, StateError, VideoError
+from ..errors import (
+    CalibrationError,
+    ParameterError,
+    ParameterTypeError,
+    SpermtrackError,
+    StateError,
+    UncalibratedWarning,
+    VideoError,
+)
 from .calibration import fps_source_of, resolve_calibration, resolve_request
 from .config import AnalysisConfig, CalibrationRequest
 from .result import Analysis
@@ -137,6 +146,9 @@ def analyze(
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
+    for note in kin.attrs.get("warnings", ()):  # uncalibrated: which numbers cannot be compared with WHO values
+        warnings.append(note)
+        _warnings.warn(note, UncalibratedWarning, stacklevel=2)
     return Analysis(
         source=str(source_path),
         tracks=tracks,
@@ -233,7 +245,9 @@ def _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     from ..kinematics import casa
 
     t0 = time.perf_counter()
-    kin = casa(tracks, cal, config.casa, image_size=image_size, frame_times=frame_times, **casa_extra)
+    with _warnings.catch_warnings():  # the text is in kin.attrs["warnings"]; analyze() warns once with it
+        _warnings.simplefilter("ignore", UncalibratedWarning)
+        kin = casa(tracks, cal, config.casa, image_size=image_size, frame_times=frame_times, **casa_extra)
     watch.add("kinematics", time.perf_counter() - t0)
     return kin
 

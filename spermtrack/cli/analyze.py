@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from pathlib import Path
 
 from . import add_quiet
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
     from ..analysis import analyze
     from ..analysis.options import config_from_args
-    from ..errors import SpermtrackError
+    from ..errors import SpermtrackError, UncalibratedWarning
     from ..results import preflight, resolve_path, up_to_date
 
     config = config_from_args(args)
@@ -114,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{out}: analysing again: {why}", file=sys.stderr)
     warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
     try:
-        result = analyze(args.source, config, progress=progress)
+        with warnings.catch_warnings():  # printed below from result.warnings, as one line each
+            warnings.simplefilter("ignore", UncalibratedWarning)
+            result = analyze(args.source, config, progress=progress)
     finally:
         jit_warmup.finish(warmup)
     with writable(out):
@@ -131,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if not cal.calibrated:
-            print("note: uncalibrated, speeds in px/s; pass --um-per-px X (see docs/calibration.md)", file=sys.stderr)
+            print("note: see docs/calibration.md for measuring µm per pixel with a stage micrometer", file=sys.stderr)
         conc = s.get("concentration") or {}
         if conc.get("per_ml_millions") is not None:
             print(

@@ -124,6 +124,11 @@ def run(args: argparse.Namespace) -> int:
             if chatter:
                 print(f"simulated {args.frames} frames (seed {args.seed})", file=sys.stderr)
             result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
+            cal = sim.calibration  # known exactly: the simulator drew the clip at this scale and rate
+            result.calibration_origin = (
+                f"the simulator's own scale: the demo clip was drawn at {cal.um_per_px:g} µm per pixel and "
+                f"{cal.fps:g} frames/s (exact, not measured)"
+            )
             paths = _save_with_input(result, out, folder, args, progress)
         if chatter:
             s = result.summary

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ParameterError
+from ..errors import ParameterError, UncalibratedWarning  # noqa: F401 (re-exported: its old home)
 from .motility import MotilityThresholds
 from .patterns import PatternCriteria
 from .smoothing import DEFAULT_SMOOTHING_S, method_code
@@ -29,10 +29,6 @@ HEAD_BOX_UM = 5.75
 
 class CasaConfigError(ParameterError):
     """A CASA setting is out of range or of the wrong type."""
-
-
-class UncalibratedWarning(UserWarning):
-    """A CASA result without a calibration: its speeds and lengths cannot be compared with WHO values."""
 
 
 @dataclass(frozen=True)
