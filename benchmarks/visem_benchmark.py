@@ -73,8 +73,10 @@ def detect_video(video, spec: str, max_frames: int | None, batch_size: int):
     from spermtrack.detect.ground_truth import GroundTruthDetector
 
     t0 = time.perf_counter()
-    kind = spec.partition(":")[0].lower()
-    if kind in ("gt", "gt-noisy"):
+    from spermtrack.detect.spec import detector_kind, is_ground_truth
+
+    kind = detector_kind(spec)
+    if is_ground_truth(spec):
         gt = video.labels()
         if max_frames is not None:
             gt = gt.select_frames(0, max_frames)

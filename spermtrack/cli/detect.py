@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..detect.spec import detector_kind, is_ground_truth
 from ..errors import SpermtrackError
 from . import (
     DETECTOR_HELP,
@@ -52,7 +53,7 @@ def look_kwargs(args) -> dict:
         out["polarity"] = args.polarity
     if args.head_px is not None:
         out["head_px"] = args.head_px
-    kind = args.detector.partition(":")[0].lower()
+    kind = detector_kind(args.detector)
     if out and kind not in ("auto", "default", "classical"):
         raise SpermtrackError(
             f"--polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
@@ -61,7 +62,7 @@ def look_kwargs(args) -> dict:
 
 
 def _yolo_kwargs(args) -> dict:
-    kind = args.detector.partition(":")[0].lower()
+    kind = detector_kind(args.detector)
     if kind in ("classical", "gt", "gt-noisy"):
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(args, k) is not None]
         if given:
@@ -118,7 +119,7 @@ def run_detect(args) -> int:
     from ..detect import get_detector, run_detector
     from ..io.mot import write_mot
 
-    if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
+    if is_ground_truth(args.detector):
         raise SpermtrackError("'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
     check_positive(args, "--batch-size", "--max-frames")
     kwargs = _yolo_kwargs(args)
@@ -152,7 +153,7 @@ def run_eval(args) -> int:
     kwargs = _yolo_kwargs(args)
     check_output_file(args.out, [args.root])
     _check_label_classes(args.root, parse_classes(args.classes))
-    if args.detector.partition(":")[0].lower() in ("gt", "gt-noisy"):
+    if is_ground_truth(args.detector):
         kwargs = {"miss": args.miss, "jitter_px": args.jitter_px, "fp_per_frame": args.fp_per_frame, "seed": args.seed}
     elif args.miss or args.jitter_px or args.fp_per_frame:
         raise SpermtrackError("--miss, --jitter-px and --fp-per-frame apply to --detector gt only")

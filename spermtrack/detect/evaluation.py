@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..boxes import Boxes
 from ..errors import ParameterError
+from .spec import detector_kind, is_ground_truth
 
 #: Keys of the scores, named as the paper's Table 2.
 TABLE2_KEYS = ("precision", "recall", "mAP50", "mAP50-95", "fitness")
@@ -128,10 +129,10 @@ def evaluate_detector(
         ids = list(ds.split(split))
     else:
         raise ParameterError(f"split must be 'train', 'val' or 'all', got {split!r}")
-    kind = detector.partition(":")[0].lower()
+    kind = detector_kind(detector)
     if kind in ("auto", "default", "yolo", "onnx", "yolov5"):
         detector_kwargs.setdefault("conf", 0.001)
-    det_obj = None if kind in ("gt", "gt-noisy") else get_detector(detector, **detector_kwargs)
+    det_obj = None if is_ground_truth(detector) else get_detector(detector, **detector_kwargs)
     videos, counts, frames, seconds = {}, {}, 0, 0.0
     name = detector
     for vid in ids:
