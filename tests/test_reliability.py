@@ -525,7 +525,7 @@ def test_every_verb_fails_in_one_line_without_a_traceback(clip, tmp_path, capsys
 @pytest.mark.slow
 def test_cli_errors_in_a_real_process(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    for argv in (["track", "--detections", str(tmp_path), "--fps", "50", "--out", "."], ["analyze", "v" * 300 + ".mp4"]):
+    for argv in (["track", str(tmp_path), "--fps", "50", "--out", "."], ["analyze", "v" * 300 + ".mp4"]):
         p = subprocess.run([sys.executable, "-m", "spermtrack", *argv], env=env, capture_output=True, text=True)
         assert p.returncode == 1 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
 
