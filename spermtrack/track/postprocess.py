@@ -24,9 +24,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..algorithms.assignment import assign_gated
-from ..boxes import COLUMNS, Boxes, majority_class
+from ..boxes import COLUMNS, Boxes, _track_groups, majority_class
 from .config import FrameParams
-from .core import take_rows
+from .core import _backfill, assemble, take_rows
 from .costs import lower_bound
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
@@ -48,6 +48,68 @@ def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
     if params.interpolate_frames > 0:
         tracks = interpolate(tracks, params.interpolate_frames)
     return renumber(tracks, majority=True)
+
+
+def assemble_postprocess(dets: Boxes, uid: np.ndarray, pub: np.ndarray, params: FrameParams) -> Boxes:
+    """``postprocess(assemble(dets, uid, pub), params)`` in one pass over row indices (the same table, bit for bit).
+
+    Without gap closing (the default) the steps only pick rows, add interpolated ones and
+    renumber: they are done on row indices into ``dets`` (two groupings by track, one copy
+    of each column at the end) instead of a table per step. With gap closing on, or when
+    no row is left, the steps run one after the other.
+    """
+    if params.gap_close_frames > 0 or len(dets) == 0:
+        return postprocess(assemble(dets, uid, pub), params)
+    tid = _backfill(np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64))
+    rows = np.flatnonzero(tid >= 0)  # assemble: the rows of confirmed tracks
+    if len(rows) == 0:
+        return postprocess(assemble(dets, uid, pub), params)
+    t0 = tid[rows]
+    g0 = _track_groups(t0)
+    maj = majority_class(g0, dets.cls[rows])  # each track's class (assemble; renumber finds the same)
+    if params.min_track_frames > 1:  # drop_short
+        _, dense, order, off = g0
+        f = dets.frame[rows][order]
+        keep = (f[off[1:] - 1] - f[off[:-1]] + 1) >= params.min_track_frames
+        sel = keep[dense]
+        rows, t0, maj = rows[sel], t0[sel], maj[keep]
+        if len(rows) == 0:
+            return postprocess(assemble(dets, uid, pub), params)
+        g0 = _track_groups(t0)
+    _, dense, order, off = g0
+    frame = dets.frame[rows]
+    # renumber: ids 1 .. K by first frame, ties by old id (interpolated rows are never a track's first)
+    first = frame[order[off[:-1]]]
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(1, len(first) + 1)
+    cols = {name: getattr(dets, name)[rows] for name in ("x1", "y1", "x2", "y2", "score")}
+    cols["frame"] = frame
+    gids = dense
+    if params.interpolate_frames > 0:  # interpolate (as interpolate())
+        gs = dense[order]
+        fo = frame[order]
+        gap = fo[1:] - fo[:-1] - 1
+        sel = np.flatnonzero((gs[1:] == gs[:-1]) & (gap > 0) & (gap <= params.interpolate_frames))
+        if len(sel):
+            reps = gap[sel]
+            a = np.repeat(order[sel], reps)
+            b = np.repeat(order[sel + 1], reps)
+            step = np.arange(len(a)) - np.repeat(np.cumsum(reps) - reps, reps) + 1
+            w = step / np.repeat(reps + 1, reps).astype(np.float64)
+            new = {}
+            for name in ("x1", "y1", "x2", "y2"):
+                col = cols[name].astype(np.float64)
+                new[name] = (col[a] + w * (col[b] - col[a])).astype(np.float32)
+            new["frame"] = (frame[a] + step).astype(np.int32)
+            new["score"] = np.zeros(len(a), np.float32)
+            merged_frame = np.concatenate([frame, new["frame"]])
+            by_frame = np.argsort(merged_frame, kind="stable")
+            cols = {name: np.concatenate([cols[name], new[name]])[by_frame] for name in cols}
+            gids = np.concatenate([dense, dense[a]])[by_frame]
+    return Boxes(
+        cols["frame"], cols["x1"], cols["y1"], cols["x2"], cols["y2"], cols["score"], maj[gids], rank[gids],
+        num_frames=dets.num_frames, validate=False,
+    )  # fmt: skip
 
 
 def _endpoints(tracks: Boxes, order: np.ndarray, offsets: np.ndarray) -> np.ndarray:
