@@ -24,7 +24,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..algorithms.assignment import assign_gated
-from ..boxes import COLUMNS, Boxes, _track_groups, majority_class
+from ..boxes import COLUMNS, Boxes, majority_class
 from .config import FrameParams
 from .core import _backfill, assemble, take_rows
 from .costs import lower_bound
@@ -51,65 +51,160 @@ def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
 
 
 def assemble_postprocess(dets: Boxes, uid: np.ndarray, pub: np.ndarray, params: FrameParams) -> Boxes:
-    """``postprocess(assemble(dets, uid, pub), params)`` in one pass over row indices (the same table, bit for bit).
+    """``postprocess(assemble(dets, uid, pub), params)`` in one Numba pass (the same table, bit for bit).
 
     Without gap closing (the default) the steps only pick rows, add interpolated ones and
-    renumber: they are done on row indices into ``dets`` (two groupings by track, one copy
-    of each column at the end) instead of a table per step. With gap closing on, or when
-    no row is left, the steps run one after the other.
+    renumber, so they run together (:func:`_assemble_post_kernel`): no table per step, no
+    grouping in NumPy. With gap closing on, the steps run one after the other.
     """
     if params.gap_close_frames > 0 or len(dets) == 0:
         return postprocess(assemble(dets, uid, pub), params)
-    tid = _backfill(np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64))
-    rows = np.flatnonzero(tid >= 0)  # assemble: the rows of confirmed tracks
-    if len(rows) == 0:
-        return postprocess(assemble(dets, uid, pub), params)
-    t0 = tid[rows]
-    g0 = _track_groups(t0)
-    maj = majority_class(g0, dets.cls[rows])  # each track's class (assemble; renumber finds the same)
-    if params.min_track_frames > 1:  # drop_short
-        _, dense, order, off = g0
-        f = dets.frame[rows][order]
-        keep = (f[off[1:] - 1] - f[off[:-1]] + 1) >= params.min_track_frames
-        sel = keep[dense]
-        rows, t0, maj = rows[sel], t0[sel], maj[keep]
-        if len(rows) == 0:
-            return postprocess(assemble(dets, uid, pub), params)
-        g0 = _track_groups(t0)
-    _, dense, order, off = g0
-    frame = dets.frame[rows]
-    # renumber: ids 1 .. K by first frame, ties by old id (interpolated rows are never a track's first)
-    first = frame[order[off[:-1]]]
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(1, len(first) + 1)
-    cols = {name: getattr(dets, name)[rows] for name in ("x1", "y1", "x2", "y2", "score")}
-    cols["frame"] = frame
-    gids = dense
-    if params.interpolate_frames > 0:  # interpolate (as interpolate())
-        gs = dense[order]
-        fo = frame[order]
-        gap = fo[1:] - fo[:-1] - 1
-        sel = np.flatnonzero((gs[1:] == gs[:-1]) & (gap > 0) & (gap <= params.interpolate_frames))
-        if len(sel):
-            reps = gap[sel]
-            a = np.repeat(order[sel], reps)
-            b = np.repeat(order[sel + 1], reps)
-            step = np.arange(len(a)) - np.repeat(np.cumsum(reps) - reps, reps) + 1
-            w = step / np.repeat(reps + 1, reps).astype(np.float64)
-            new = {}
-            for name in ("x1", "y1", "x2", "y2"):
-                col = cols[name].astype(np.float64)
-                new[name] = (col[a] + w * (col[b] - col[a])).astype(np.float32)
-            new["frame"] = (frame[a] + step).astype(np.int32)
-            new["score"] = np.zeros(len(a), np.float32)
-            merged_frame = np.concatenate([frame, new["frame"]])
-            by_frame = np.argsort(merged_frame, kind="stable")
-            cols = {name: np.concatenate([cols[name], new[name]])[by_frame] for name in cols}
-            gids = np.concatenate([dense, dense[a]])[by_frame]
-    return Boxes(
-        cols["frame"], cols["x1"], cols["y1"], cols["x2"], cols["y2"], cols["score"], maj[gids], rank[gids],
-        num_frames=dets.num_frames, validate=False,
+    cols = _assemble_post_kernel(
+        dets.frame, dets.x1, dets.y1, dets.x2, dets.y2, dets.score, dets.cls,
+        np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64),
+        np.int64(params.min_track_frames), np.int64(params.interpolate_frames), np.int64(dets.num_frames),
     )  # fmt: skip
+    return Boxes._trusted_columns(*cols, dets.num_frames)
+
+
+@numba.njit(cache=True)
+def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frames, max_gap, num_frames):
+    """The columns of ``postprocess(assemble(...))`` without gap closing (see :func:`assemble_postprocess`).
+
+    Back-fill (every row of a track ever confirmed gets its public id); tracks spanning fewer
+    than ``min_frames`` frames dropped (when ``min_frames > 1``); gaps of up to ``max_gap``
+    frames filled with linear boxes of score 0 (as :func:`interpolate`: within a frame after
+    the detections, by track id); ids ``1 .. K`` by first frame, ties by id; each row's
+    class its track's majority (ties: the lower class).
+    """
+    n = frame.shape[0]
+    tid = _backfill(uid, pub)
+    nt = 1
+    ncls = 1
+    for i in range(n):
+        if tid[i] >= 0:
+            nt = max(nt, tid[i] + 1)
+            ncls = max(ncls, np.int64(cls[i]) + 1)
+    count = np.zeros(nt, np.int64)
+    ff = np.zeros(nt, np.int64)
+    lf = np.zeros(nt, np.int64)
+    votes = np.zeros((nt, ncls), np.int64)
+    for i in range(n):
+        t = tid[i]
+        if t < 0:
+            continue
+        if count[t] == 0:
+            ff[t] = frame[i]
+        lf[t] = frame[i]
+        count[t] += 1
+        votes[t, cls[i]] += 1
+    keep = np.zeros(nt, np.bool_)
+    maj = np.zeros(nt, np.int16)
+    for t in range(nt):
+        if count[t] > 0 and (min_frames <= 1 or lf[t] - ff[t] + 1 >= min_frames):
+            keep[t] = True
+            best, arg = votes[t, 0], 0
+            for c in range(1, ncls):
+                if votes[t, c] > best:
+                    best, arg = votes[t, c], c
+            maj[t] = arg
+    # ids 1 .. K by first frame, ties by id (a stable counting sort of the kept ids by first frame)
+    per = np.zeros(num_frames + 1, np.int64)
+    for t in range(nt):
+        if keep[t]:
+            per[ff[t] + 1] += 1
+    for f in range(num_frames):
+        per[f + 1] += per[f]
+    rank = np.zeros(nt, np.int64)
+    for t in range(nt):
+        if keep[t]:
+            per[ff[t]] += 1
+            rank[t] = per[ff[t]]
+    # kept rows per frame, and the interpolated boxes (one per track and missing frame)
+    out_per = np.zeros(num_frames + 1, np.int64)
+    prev = np.full(nt, -1, np.int64)
+    nnew = 0
+    for i in range(n):
+        t = tid[i]
+        if t < 0 or not keep[t]:
+            continue
+        out_per[frame[i] + 1] += 1
+        p = prev[t]
+        if max_gap > 0 and p >= 0:
+            g = np.int64(frame[i]) - np.int64(frame[p]) - 1
+            if 0 < g <= max_gap:
+                nnew += g
+        prev[t] = i
+    na = np.empty(nnew, np.int64)  # each new box: rows before and after the gap, step into it
+    nb = np.empty(nnew, np.int64)
+    ns = np.empty(nnew, np.int64)
+    ng = np.empty(nnew, np.int64)
+    k = 0
+    if nnew:
+        prev[:] = -1
+        for i in range(n):
+            t = tid[i]
+            if t < 0 or not keep[t]:
+                continue
+            p = prev[t]
+            if p >= 0:
+                g = np.int64(frame[i]) - np.int64(frame[p]) - 1
+                if 0 < g <= max_gap:
+                    for st in range(1, g + 1):
+                        na[k], nb[k], ns[k], ng[k] = p, i, st, g + 1
+                        k += 1
+            prev[t] = i
+    # new boxes ordered by frame, then track id (two stable counting sorts)
+    by_t = np.zeros(nt + 1, np.int64)
+    for q in range(nnew):
+        by_t[tid[na[q]] + 1] += 1
+    for t in range(nt):
+        by_t[t + 1] += by_t[t]
+    o1 = np.empty(nnew, np.int64)
+    for q in range(nnew):
+        t = tid[na[q]]
+        o1[by_t[t]] = q
+        by_t[t] += 1
+    new_per = np.zeros(num_frames + 1, np.int64)
+    for q in range(nnew):
+        new_per[frame[na[q]] + ns[q] + 1] += 1
+    nfill = np.zeros(num_frames, np.int64)
+    for f in range(num_frames):
+        out_per[f + 1] += out_per[f] + new_per[f + 1]
+        nfill[f] = out_per[f + 1] - new_per[f + 1]  # new boxes of frame f go after its detections
+    m = out_per[num_frames]
+    of = np.empty(m, np.int32)
+    ox1 = np.empty(m, np.float32)
+    oy1 = np.empty(m, np.float32)
+    ox2 = np.empty(m, np.float32)
+    oy2 = np.empty(m, np.float32)
+    osc = np.empty(m, np.float32)
+    ocl = np.empty(m, np.int16)
+    oid = np.empty(m, np.int64)
+    for i in range(n):
+        t = tid[i]
+        if t < 0 or not keep[t]:
+            continue
+        o = out_per[frame[i]]
+        out_per[frame[i]] += 1
+        of[o], ox1[o], oy1[o], ox2[o], oy2[o], osc[o] = frame[i], x1[i], y1[i], x2[i], y2[i], score[i]
+        ocl[o], oid[o] = maj[t], rank[t]
+    for r in range(nnew):
+        q = o1[r]
+        a, b, st = na[q], nb[q], ns[q]
+        w = st / np.float64(ng[q])
+        f = np.int64(frame[a]) + st
+        o = nfill[f]
+        nfill[f] += 1
+        t = tid[a]
+        of[o] = f
+        ox1[o] = np.float32(np.float64(x1[a]) + w * (np.float64(x1[b]) - np.float64(x1[a])))
+        oy1[o] = np.float32(np.float64(y1[a]) + w * (np.float64(y1[b]) - np.float64(y1[a])))
+        ox2[o] = np.float32(np.float64(x2[a]) + w * (np.float64(x2[b]) - np.float64(x2[a])))
+        oy2[o] = np.float32(np.float64(y2[a]) + w * (np.float64(y2[b]) - np.float64(y2[a])))
+        osc[o] = 0.0
+        ocl[o], oid[o] = maj[t], rank[t]
+    return of, ox1, oy1, ox2, oy2, osc, ocl, oid
 
 
 def _endpoints(tracks: Boxes, order: np.ndarray, offsets: np.ndarray) -> np.ndarray:
