@@ -119,7 +119,7 @@ def kf_predict(x, P, n, F, Q):
                     P[t, a, i, j] = s + Q[a, i, j]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # inlined into the kernel: called once per matched detection
 def kf_update_one(x, P, slot, z, R):
     """Update track ``slot`` with measurement ``z`` (cx, cy, w, h), measurement variances ``R`` (4,), Joseph form."""
     k = x.shape[2]
