@@ -77,7 +77,7 @@ from .config import (
     P_TENT_LOST,
 )
 from .costs import COST_DISTANCE, argsort_into, pairs_into
-from .kalman import kf_init, kf_predict, kf_update_one
+from .kalman import kf_init, kf_predict, kf_update_row
 
 UID, STATE, HITS, MISSES, PUB, VOTES = 0, 1, 2, 3, 4, 5
 #: Classes that take part in the majority vote: ``0 .. NCLASSES-1``.
@@ -277,7 +277,7 @@ def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm,
         q = free[c]
         i = s + q
         used[q] = True
-        kf_update_one(x, P, t, z[q], R)
+        kf_update_row(x, P, t, z, q, R)
         ti[t, MISSES] = 0
         ti[t, HITS] += 1
         ti[t, VOTES + cls[i]] += 1
