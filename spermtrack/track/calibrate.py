@@ -148,7 +148,7 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     # frames present and their row bounds (never an array over all frame numbers: they may be sparse)
     if len(boxes) == 0:
         return np.zeros(0), np.zeros(0, bool), 0
-    frames, first = np.unique(boxes.frame, return_index=True)
+    frames, first, _ = _frame_runs(boxes.frame)
     bounds = np.append(first, len(boxes)).astype(np.int64)
     k = np.flatnonzero((frames[1:-1] == frames[:-2] + 1) & (frames[2:] == frames[:-2] + 2)) if len(frames) > 2 else []
     f = np.asarray(k, np.int64)
@@ -159,6 +159,15 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     cx, cy = _centres(boxes)
     dist, smooth = _mutual_steps(cx, cy, bounds, f)
     return dist, smooth, len(f)
+
+
+def _frame_runs(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(frame, return_index=True, return_counts=True)``; without a sort when ``frame`` is sorted."""
+    if len(frame) == 0 or np.any(frame[1:] < frame[:-1]):
+        return np.unique(frame, return_index=True, return_counts=True)
+    first = np.flatnonzero(np.concatenate(([True], frame[1:] != frame[:-1])))
+    counts = np.diff(np.append(first, len(frame)))
+    return frame[first], first, counts
 
 
 def _centres(boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +327,7 @@ def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     """Median distance (pixels) from a box to its nearest neighbour in the same frame."""
     if len(boxes) < 2:
         return None
-    _, first, counts = np.unique(boxes.frame, return_index=True, return_counts=True)
+    _, first, counts = _frame_runs(boxes.frame)
     sel = np.flatnonzero(counts >= 2)
     if len(sel) == 0:
         return None

@@ -111,7 +111,12 @@ def _track_frames(d: Boxes, params: FrameParams, tsteps=None) -> Boxes:
     if n == 0:
         return d
     ids, cls = np.empty((2, n), np.int64), np.empty(n, np.int16)
-    state = State(params.order)
+    # room for about twice the mean boxes per frame from the start (the kernel grows the state when
+    # a frame needs more; each growth re-enters it): the capacity never changes the tracks
+    cap = 64
+    while cap < 2 * n / max(d.num_frames, 1):
+        cap *= 2
+    state = State(params.order, cap)
     status = state.advance(params.prm, d, d.num_frames, ids, cls, tsteps)
     if status != OK:
         raise rows_error(d, status, int(state.cnt[C_BAD]))

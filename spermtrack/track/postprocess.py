@@ -18,6 +18,8 @@ Rows stay in frame order, and inside a frame in the detections' order.
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -55,16 +57,45 @@ def assemble_postprocess(dets: Boxes, uid: np.ndarray, pub: np.ndarray, params: 
 
     Without gap closing (the default) the steps only pick rows, add interpolated ones and
     renumber, so they run together (:func:`_assemble_post_kernel`): no table per step, no
-    grouping in NumPy. With gap closing on, the steps run one after the other.
+    grouping in NumPy. With gap closing on (or frame numbers far sparser than the rows), the
+    steps run one after the other.
     """
-    if params.gap_close_frames > 0 or len(dets) == 0:
+    if params.gap_close_frames > 0 or len(dets) == 0 or dets.num_frames > 4 * len(dets) + 1024:
+        # (the kernel keeps arrays over the frame numbers: sparse frame numbers take the steps)
         return postprocess(assemble(dets, uid, pub), params)
-    cols = _assemble_post_kernel(
+    cols = _post_kernel()(
         dets.frame, dets.x1, dets.y1, dets.x2, dets.y2, dets.score, dets.cls,
         np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64),
         np.int64(params.min_track_frames), np.int64(params.interpolate_frames), np.int64(dets.num_frames),
     )  # fmt: skip
     return Boxes._trusted_columns(*cols, dets.num_frames)
+
+
+def _ro(dtype):
+    return numba.types.Array(dtype, 1, "C", readonly=True)
+
+
+#: The one signature :func:`_assemble_post_kernel` is compiled for (input columns read-only,
+#: so that writable and read-only ones both convert to it).
+POST_SIGNATURE = (
+    _ro(numba.types.int32), *[_ro(numba.types.float32)] * 5, _ro(numba.types.int16),
+    numba.types.Array(numba.types.int64, 1, "C"), numba.types.Array(numba.types.int64, 1, "C"),
+    numba.types.int64, numba.types.int64, numba.types.int64,
+)  # fmt: skip
+_post_lock = threading.Lock()
+_post_ready = False
+
+
+def _post_kernel():
+    """:func:`_assemble_post_kernel`, compiled (or loaded from the cache) for :data:`POST_SIGNATURE` only."""
+    global _post_ready
+    if not _post_ready:
+        with _post_lock:
+            if not _post_ready:
+                _assemble_post_kernel.compile(POST_SIGNATURE)
+                _assemble_post_kernel.disable_compile()
+                _post_ready = True
+    return _assemble_post_kernel
 
 
 @numba.njit(cache=True)
