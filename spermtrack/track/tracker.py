@@ -12,8 +12,19 @@ from .calibrate import off as calibrate_off
 from .calibrate import params_for
 from .config import TrackerConfig, as_config
 from .core import (
-    C_BAD, C_END, C_ROW, C_SHIFT, NEED_CAPACITY, NO_TSTEPS, State, assemble, check_frame, rows_error, run_entry, run_kernel,
-)  # fmt: skip
+    C_BAD,
+    C_END,
+    C_ROW,
+    C_SHIFT,
+    NEED_CAPACITY,
+    NO_TSTEPS,
+    State,
+    assemble,
+    check_frame,
+    rows_error,
+    run_entry,
+    run_kernel,
+)
 from .postprocess import assemble_postprocess as _assemble_postprocess
 
 _make_rows = _FrameRows._make
