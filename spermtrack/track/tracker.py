@@ -61,7 +61,8 @@ class Tracker:
     confirmation included, with each track's final majority class;
     ``finish(postprocess=True)`` adds the whole-video clean-up of
     :func:`~spermtrack.track.track` (then the result equals ``track()`` on the
-    same detections).
+    same detections). :meth:`update_many` tracks a batch of frames of a table in
+    one kernel call, with the results of :meth:`update` on each.
 
     Examples
     --------
@@ -190,7 +191,15 @@ class Tracker:
         -------
         Boxes
             ``frame_boxes`` in the same row order with ``track_id`` (-1 for no
-            confirmed track) and ``cls`` (the track's majority class).
+            confirmed track) and ``cls`` (the track's majority class). Its columns
+            are read when first used (``cls`` and ``track_id`` copied then from the
+            tracker's history: the table is the caller's to keep or change).
+
+        Notes
+        -----
+        The frames of :meth:`Boxes.iter_frames <spermtrack.boxes.Boxes.iter_frames>`
+        are tracked in place: the kernel reads the rows from the whole table's
+        columns, checked once at the table's first frame (docs/tracking.md, "Speed").
 
         Raises
         ------
