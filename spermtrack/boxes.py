@@ -314,14 +314,19 @@ class Boxes:
         return np.diff(self.frame_offsets)
 
     def iter_frames(self) -> Iterator[tuple[int, Boxes]]:
-        """Yield ``(frame, boxes)`` for every frame ``0 .. num_frames-1``, empty frames included."""
+        """Yield ``(frame, boxes)`` for every frame ``0 .. num_frames-1``, empty frames included.
+
+        Each frame's table holds views of this table's rows (as :meth:`at_frame`); a column
+        is sliced the first time it is read, so that a consumer that takes the rows by
+        their position in this table (the streaming tracker) slices nothing.
+        """
         off = self.frame_offsets.tolist()
-        fr, x1, y1, x2, y2, sc, cl, ti = (getattr(self, name) for name in COLUMNS)
+        src = tuple(getattr(self, name) for name in COLUMNS)
         nf = self.num_frames
-        make = Boxes._trusted_columns
-        for f in range(nf):  # self[a:b] without its per-call checks (a contiguous run is valid)
-            a, b = off[f], off[f + 1]
-            yield f, make(fr[a:b], x1[a:b], y1[a:b], x2[a:b], y2[a:b], sc[a:b], cl[a:b], ti[a:b], nf)
+        make = _FrameRows._make
+        for f in range(nf):
+            a = off[f]
+            yield f, make((src, a, a, off[f + 1] - a, False, f), nf)
 
     def select_frames(self, start: int, stop: int) -> Boxes:
         """Boxes of frames ``start <= f < stop``, renumbered from 0, ``num_frames = stop - start``."""
@@ -624,6 +629,58 @@ _SLOT_SETTERS = tuple((name, Boxes.__dict__[name].__set__) for name in COLUMNS)
 (_put_frame, _put_x1, _put_y1, _put_x2, _put_y2, _put_score, _put_cls, _put_track_id) = (put for _, put in _SLOT_SETTERS)
 _put_num_frames = Boxes.__dict__["num_frames"].__set__
 _put_offsets = Boxes.__dict__["_offsets"].__set__
+
+
+def _lazy_column(k: int, name: str) -> property:
+    slot = Boxes.__dict__[name]
+    get, put = slot.__get__, slot.__set__
+
+    def column(self):
+        try:
+            return get(self)
+        except AttributeError:  # first read: slice it from the source (and keep it)
+            src, a, h, m, copy_tail, _ = self._rows
+            if k < 6:
+                v = src[k][a : a + m]
+            else:
+                v = src[k][h : h + m]
+                if copy_tail:
+                    v = v.copy()
+            put(self, v)
+            return v
+
+    return property(column, doc=f"The ``{name}`` column ({COLUMNS[name]}), sliced at its first read.")
+
+
+class _FrameRows(Boxes):
+    """A run of rows of other columns, as a :class:`Boxes` whose columns are sliced when first read.
+
+    ``_rows = (src, a, h, m, copy_tail, f)``: ``src`` the 8 source columns in :data:`COLUMNS`
+    order (already a valid table's dtypes), rows ``a:a+m`` of the first six (frame to score)
+    and ``h:h+m`` of ``cls`` and ``track_id`` (copied at their first read when
+    ``copy_tail``: the streaming tracker's outputs, whose sources are its own history);
+    ``f`` the frame of the rows when they are one frame's (-1: not said).
+    Everything else behaves as a :class:`Boxes`; the source is never written.
+    """
+
+    __slots__ = ("_rows",)
+
+    @classmethod
+    def _make(cls_, rows: tuple, num_frames: int) -> _FrameRows:
+        self = object.__new__(cls_)
+        _put_rows(self, rows)
+        _put_num_frames(self, num_frames)
+        _put_offsets(self, None)
+        return self
+
+    def __len__(self) -> int:
+        return self._rows[3]
+
+
+for _k, _name in enumerate(COLUMNS):
+    setattr(_FrameRows, _name, _lazy_column(_k, _name))
+_put_rows = _FrameRows.__dict__["_rows"].__set__
+del _k, _name
 
 
 class TrackGroups(NamedTuple):

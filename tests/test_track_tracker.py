@@ -86,9 +86,9 @@ def _offline_core(dets, config=None):
     """Internal and public ids of the online pass of track(), in one kernel call."""
     p = (config or TrackerConfig()).for_fps(50)
     n = len(dets)
-    uid, pub, cls = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16)
-    assert State(p.order).advance(p.prm, dets, dets.num_frames, uid, pub, cls) == OK
-    return uid, pub
+    ids, cls = np.empty((2, n), np.int64), np.empty(n, np.int16)
+    assert State(p.order).advance(p.prm, dets, dets.num_frames, ids, cls) == OK
+    return ids[0], ids[1]
 
 
 def test_streaming_equals_offline_core():

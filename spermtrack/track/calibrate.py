@@ -41,7 +41,7 @@ import numpy as np
 
 from ..boxes import COLUMNS, Boxes
 from .config import check_fps
-from .costs import argsort_into
+from .costs import _SHELL_GAPS
 
 #: The reference the defaults were tuned on (simulated VISEM-like videos at 0.25 µm/px and
 #: 50 fps, densities 5-65, the simulator's default motility mixes), measured with
@@ -148,7 +148,7 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     # frames present and their row bounds (never an array over all frame numbers: they may be sparse)
     if len(boxes) == 0:
         return np.zeros(0), np.zeros(0, bool), 0
-    frames, first = np.unique(boxes.frame, return_index=True)
+    frames, first, _ = _frame_runs(boxes.frame)
     bounds = np.append(first, len(boxes)).astype(np.int64)
     k = np.flatnonzero((frames[1:-1] == frames[:-2] + 1) & (frames[2:] == frames[:-2] + 2)) if len(frames) > 2 else []
     f = np.asarray(k, np.int64)
@@ -161,24 +161,61 @@ def displacements(boxes: Boxes, max_pairs: int = 300) -> tuple[np.ndarray, np.nd
     return dist, smooth, len(f)
 
 
+def _frame_runs(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(frame, return_index=True, return_counts=True)``; without a sort when ``frame`` is sorted."""
+    if len(frame) == 0 or np.any(frame[1:] < frame[:-1]):
+        return np.unique(frame, return_index=True, return_counts=True)
+    first = np.flatnonzero(np.concatenate(([True], frame[1:] != frame[:-1])))
+    counts = np.diff(np.append(first, len(frame)))
+    return frame[first], first, counts
+
+
 def _centres(boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
     """Box centres as float64 (from the float32 ``Boxes.cx``/``cy``, as everywhere else)."""
     return np.ascontiguousarray(boxes.cx, np.float64), np.ascontiguousarray(boxes.cy, np.float64)
+
+
+#: Frames with at most this many boxes are sorted by insertion (faster than the Shell sort there).
+_INSERTION_MAX = 96
 
 
 @numba.njit(cache=True)
 def _sorted_by_x(cx, a, b):
     """Rows ``a..b-1`` ordered by x, and their x values (for :func:`_nearest_into`).
 
-    (The tracker's Shell sort: NumPy's argsort costs seconds of compilation in Numba.)
+    Values and rows are moved together (no indirection): an insertion sort for small
+    frames, a Shell sort (the tracker's gaps) for larger ones; ties in no particular
+    order (the searches do not depend on it). NumPy's argsort costs seconds of
+    compilation in Numba.
     """
-    rows = np.empty(b - a, np.int64)
-    argsort_into(cx[a:b], b - a, rows)
-    for i in range(b - a):
-        rows[i] += a
-    xs = np.empty(b - a)
-    for i in range(b - a):
-        xs[i] = cx[rows[i]]
+    n = b - a
+    rows = np.empty(n, np.int64)
+    xs = np.empty(n)
+    if n <= _INSERTION_MAX:
+        for i in range(n):
+            v = cx[a + i]
+            j = i
+            while j > 0 and xs[j - 1] > v:
+                xs[j] = xs[j - 1]
+                rows[j] = rows[j - 1]
+                j -= 1
+            xs[j] = v
+            rows[j] = a + i
+        return rows, xs
+    for i in range(n):
+        rows[i] = a + i
+        xs[i] = cx[a + i]
+    for gap in _SHELL_GAPS:
+        for i in range(gap, n):
+            v = xs[i]
+            k = rows[i]
+            j = i
+            while j >= gap and xs[j - gap] > v:
+                xs[j] = xs[j - gap]
+                rows[j] = rows[j - gap]
+                j -= gap
+            xs[j] = v
+            rows[j] = k
     return rows, xs
 
 
@@ -290,7 +327,7 @@ def spacing(boxes: Boxes, max_frames: int = 100) -> float | None:
     """Median distance (pixels) from a box to its nearest neighbour in the same frame."""
     if len(boxes) < 2:
         return None
-    _, first, counts = np.unique(boxes.frame, return_index=True, return_counts=True)
+    _, first, counts = _frame_runs(boxes.frame)
     sel = np.flatnonzero(counts >= 2)
     if len(sel) == 0:
         return None

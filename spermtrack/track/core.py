@@ -16,7 +16,13 @@ is filled with the last live one):
     int64 ``(NCNT,)``: ``C_N`` live tracks, ``C_UID`` / ``C_PUB`` the next
     internal / public id, ``C_LAST`` the last frame done (-1 before the first),
     ``C_ROW`` the first row of the given columns not yet done (0 after a call
-    that finished), ``C_BAD`` the row an error code refers to.
+    that finished), ``C_BAD`` the row an error code refers to, ``C_END`` one
+    past the last row of the given columns to track (-1: all of them) and
+    ``C_SHIFT`` where row ``i``'s outputs go (index ``i + cnt[C_SHIFT]``): the
+    streaming tracker hands the kernel a frame's rows inside a larger table
+    (:meth:`Boxes.iter_frames <spermtrack.boxes.Boxes.iter_frames>`) and its
+    growing history buffers as outputs, so that nothing is sliced or copied in
+    Python per frame.
 
 One frame (inside :func:`run`): predict every track; match confirmed tracks to
 high-score detections; the confirmed tracks left to low-score detections
@@ -71,7 +77,7 @@ from .config import (
     P_TENT_LOST,
 )
 from .costs import COST_DISTANCE, argsort_into, pairs_into
-from .kalman import kf_init, kf_predict, kf_update_one
+from .kalman import kf_init, kf_predict, kf_update_row
 
 UID, STATE, HITS, MISSES, PUB, VOTES = 0, 1, 2, 3, 4, 5
 #: Classes that take part in the majority vote: ``0 .. NCLASSES-1``.
@@ -80,7 +86,7 @@ NCOLS = VOTES + NCLASSES
 TENTATIVE, CONFIRMED = 0, 1
 
 #: Slots of the counters array ``cnt``.
-C_N, C_UID, C_PUB, C_LAST, C_ROW, C_BAD = 0, 1, 2, 3, 4, 5
+C_N, C_UID, C_PUB, C_LAST, C_ROW, C_BAD, C_END, C_SHIFT = 0, 1, 2, 3, 4, 5, 6, 7
 NCNT = 8
 
 #: Status codes of :func:`run`.
@@ -100,6 +106,7 @@ def new_state(cap: int, order: int):
     cnt = np.zeros(NCNT, np.int64)
     cnt[C_PUB] = 1
     cnt[C_LAST] = -1
+    cnt[C_END] = -1
     return np.zeros((cap, 4, order)), np.zeros((cap, 4, order, order)), np.zeros((cap, NCOLS), np.int64), cnt
 
 
@@ -113,8 +120,8 @@ def grow_state(x, P, ti, n: int, cap: int):
 
 
 @numba.njit(cache=True, inline="always")
-def check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt):
-    """Check rows ``r0:`` before any work; returns ``(status, most boxes in one frame)``.
+def check_rows(frame, x1, y1, x2, y2, score, cls, r0, N, f, f_end, cnt):
+    """Check rows ``r0:N`` before any work; returns ``(status, most boxes in one frame)``.
 
     The one row validation of the tracker (the kernel, and the streaming tracker's
     warm-up frames through :func:`check_frame`): finite corners and score, ``x2 >= x1``,
@@ -123,7 +130,6 @@ def check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt):
     frame at or beyond ``f_end`` (``BAD_BEYOND``, reported only when no row has another
     fault: those name the real cause). The faulty row goes to ``cnt[C_BAD]``.
     """
-    N = frame.shape[0]
     mmax = np.int64(0)
     run_len = np.int64(0)
     beyond = np.int64(-1)
@@ -181,19 +187,34 @@ def step_model(F, Q, dt, Fd, Qd):
 
 
 @numba.njit(cache=True, inline="always")
-def load_frame(x1, y1, x2, y2, cls, s, m, z, xs, used, out_uid, out_pub, out_cls):
-    """Rows ``s .. s+m-1`` as measurements ``z`` (cx, cy, w, h in float64 pixels), ``xs`` their cx; outputs reset."""
+def load_frame(frame, x1, y1, x2, y2, score, cls, s, m, z, xs, used, out_ids, out_cls, sh, hframe, hbox, hcls):
+    """Rows ``s .. s+m-1`` as measurements ``z`` (cx, cy, w, h in float64 pixels), ``xs`` their cx; outputs reset.
+
+    With history buffers (``hframe`` not empty) the rows are also copied into them, at ``i + sh``.
+    """
+    if hframe.shape[0] > 0:
+        for q in range(m):
+            i = s + q
+            o = i + sh
+            hframe[o] = frame[i]
+            hbox[0, o] = x1[i]
+            hbox[1, o] = y1[i]
+            hbox[2, o] = x2[i]
+            hbox[3, o] = y2[i]
+            hbox[4, o] = score[i]
+            hcls[o] = cls[i]
     for q in range(m):
         i = s + q
+        o = i + sh
         z[q, 0] = 0.5 * (np.float64(x1[i]) + np.float64(x2[i]))
         z[q, 1] = 0.5 * (np.float64(y1[i]) + np.float64(y2[i]))
         z[q, 2] = np.float64(x2[i]) - np.float64(x1[i])
         z[q, 3] = np.float64(y2[i]) - np.float64(y1[i])
         xs[q] = z[q, 0]
         used[q] = False
-        out_uid[i] = -1
-        out_pub[i] = -1
-        out_cls[i] = cls[i]
+        out_ids[0, o] = -1
+        out_ids[1, o] = -1
+        out_cls[o] = cls[i]
 
 
 @numba.njit(cache=True, inline="always")
@@ -243,7 +264,7 @@ def majority_vote(ti, t):
 
 
 @numba.njit(cache=True, inline="always")
-def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_uid, out_pub, out_cls):
+def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_ids, out_cls, sh):
     """Update the matched tracks (Kalman update, hits, votes, confirmation) and write their rows' outputs.
 
     Returns the next public id.
@@ -256,7 +277,7 @@ def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm,
         q = free[c]
         i = s + q
         used[q] = True
-        kf_update_one(x, P, t, z[q], R)
+        kf_update_row(x, P, t, z, q, R)
         ti[t, MISSES] = 0
         ti[t, HITS] += 1
         ti[t, VOTES + cls[i]] += 1
@@ -264,9 +285,9 @@ def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm,
             ti[t, STATE] = CONFIRMED
             ti[t, PUB] = next_pub
             next_pub += 1
-        out_uid[i] = ti[t, UID]
-        out_pub[i] = ti[t, PUB]
-        out_cls[i] = majority_vote(ti, t)
+        out_ids[0, i + sh] = ti[t, UID]
+        out_ids[1, i + sh] = ti[t, PUB]
+        out_cls[i + sh] = majority_vote(ti, t)
     return next_pub
 
 
@@ -293,7 +314,7 @@ def end_lost(x, P, ti, n, tent_lost, max_lost):
 
 
 @numba.njit(cache=True, inline="always")
-def births(x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_uid, out_pub):
+def births(x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_ids, sh):
     """Start tentative tracks at the unmatched high-score detections; returns ``(n, next_uid, next_pub)``."""
     for q in range(m):
         i = s + q
@@ -311,16 +332,16 @@ def births(x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm,
             ti[n, STATE] = CONFIRMED
             ti[n, PUB] = next_pub
             next_pub += 1
-        out_uid[i] = next_uid
-        out_pub[i] = ti[n, PUB]
+        out_ids[0, i + sh] = next_uid
+        out_ids[1, i + sh] = ti[n, PUB]
         next_uid += 1
         n += 1
     return n, next_uid, next_pub
 
 
 @numba.njit(cache=True)
-def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, out_pub, out_cls, tsteps):
-    """Track the frames ``cnt[C_LAST] + 1 .. f_end - 1``, whose detections are rows ``cnt[C_ROW]:``.
+def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, out_cls, tsteps, hframe, hbox, hcls):
+    """Track the frames ``cnt[C_LAST] + 1 .. f_end - 1``, whose detections are rows ``cnt[C_ROW]:cnt[C_END]``.
 
     Parameters
     ----------
@@ -330,13 +351,17 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
         pixels and score, int16 class), frame-sorted; rows from ``cnt[C_ROW]`` on must all
         belong to the frames tracked.
     f_end : int, one past the last frame to track.
-    out_uid, out_pub : int64 (len(frame),), filled for the rows tracked: each detection's
-        internal track id (-1 none) and public id at that frame (-1 while tentative or none).
-    out_cls : int16 (len(frame),), filled: the majority class of each detection's track so far.
+    out_ids : int64 (2, M), filled for the rows tracked (row ``i`` at column ``i + cnt[C_SHIFT]``):
+        each detection's internal track id (-1 none) and public id at that frame (-1 while
+        tentative or none).
+    out_cls : int16 (M,), filled (same index): the majority class of each detection's track so far.
     tsteps : float64, empty for frames evenly spaced in time; else ``tsteps[f]`` is the time
         from frame ``f - 1`` to frame ``f`` in units of the nominal frame interval (1 / fps):
         the prediction into frame ``f`` runs over that time (a true time base, see
         :mod:`spermtrack.timebase`). Must cover every frame tracked.
+    hframe, hbox, hcls : int32 (M,), float32 (5, M), int16 (M,): empty, or history buffers
+        into which the rows tracked are copied (same index as the outputs): frame,
+        ``x1, y1, x2, y2, score``, class (the streaming tracker's history).
 
     Frames with no box while no track is alive are skipped without work (sparse frame
     numbers cost nothing).
@@ -349,11 +374,12 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
         call again); or an error code (``BAD_*`` or ``TOO_MANY_BOXES``, the row in ``cnt[C_BAD]``). Every row
         is checked before anything changes, so an error leaves the state as it was.
     """
-    N = frame.shape[0]
+    N = frame.shape[0] if cnt[C_END] < 0 else cnt[C_END]
     r0 = cnt[C_ROW]
+    sh = cnt[C_SHIFT]
     f = cnt[C_LAST] + 1
     # Check every row first (nothing changes before they all pass); the largest frame.
-    status, mmax = check_rows(frame, x1, y1, x2, y2, score, cls, r0, f, f_end, cnt)
+    status, mmax = check_rows(frame, x1, y1, x2, y2, score, cls, r0, N, f, f_end, cnt)
     if status != OK:
         return status
 
@@ -418,7 +444,7 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
             kf_predict(x, P, n, F, Q)
         for t in range(n):
             ti[t, MISSES] += 1
-        load_frame(x1, y1, x2, y2, cls, s, m, z, xs, used, out_uid, out_pub, out_cls)
+        load_frame(frame, x1, y1, x2, y2, score, cls, s, m, z, xs, used, out_ids, out_cls, sh, hframe, hbox, hcls)
         argsort_into(xs, m, xo)  # detections by x, once per frame, for the gating windows
 
         for stage in range(4):
@@ -454,12 +480,12 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
                 pcost = np.empty(npairs)
             match = assign_sparse(ns, nd, prow[:npr], pcol[:npr], pcost[:npr], sgate)
             next_pub = apply_matches(
-                x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_uid, out_pub, out_cls
+                x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_ids, out_cls, sh
             )
 
         n = end_lost(x, P, ti, n, tent_lost, max_lost)
         n, next_uid, next_pub = births(
-            x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_uid, out_pub
+            x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_ids, sh
         )
         f += 1
     cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f_end - 1, 0
@@ -468,6 +494,8 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_uid, o
 
 #: The ``tsteps`` argument of :func:`run` for evenly spaced frames.
 NO_TSTEPS = np.zeros(0, np.float64)
+#: The history arguments of :func:`run` when no history is kept (``hframe, hbox, hcls``).
+NO_HISTORY = (np.zeros(0, np.int32), np.zeros((5, 0), np.float32), np.zeros(0, np.int16))
 
 
 def _array(dtype, ndim: int, readonly: bool = False):
@@ -486,10 +514,12 @@ RUN_SIGNATURE = (
     *[_array(nt.float32, 1, True)] * 5,
     _array(nt.int16, 1, True),
     nt.int64,
-    _array(nt.int64, 1),
-    _array(nt.int64, 1),
+    _array(nt.int64, 2),
     _array(nt.int16, 1),
     _array(nt.float64, 1, True),
+    _array(nt.int32, 1),
+    _array(nt.float32, 2),
+    _array(nt.int16, 1),
 )
 _run_lock = threading.Lock()
 _run_ready = False
@@ -512,13 +542,29 @@ def run_kernel():
     return run
 
 
-class State:
-    """The arrays of a tracker's live tracks (``x, P, ti, cnt``, see the module docstring)."""
+def run_entry():
+    """The compiled :func:`run`'s own entry point: called without Numba's type dispatch.
 
-    __slots__ = ("x", "P", "ti", "cnt")
+    For a caller that has checked its arguments against :data:`RUN_SIGNATURE` once (the
+    streaming tracker's hot path: its own state and the columns of one table, checked at
+    its first frame); it saves the dispatcher's typing of 19 arguments per call. Falls back
+    to the dispatcher where this Numba keeps no such entry point.
+    """
+    kernel = run_kernel()
+    try:
+        return kernel.overloads[kernel.signatures[0]].entry_point
+    except (AttributeError, IndexError, KeyError):  # pragma: no cover - another Numba
+        return kernel
+
+
+class State:
+    """The arrays of a tracker's live tracks (``x, P, ti, cnt``, see the module docstring); ``cmv`` views ``cnt``."""
+
+    __slots__ = ("x", "P", "ti", "cnt", "cmv")
 
     def __init__(self, order: int, cap: int = 64) -> None:
         self.x, self.P, self.ti, self.cnt = new_state(cap, order)
+        self.cmv = memoryview(self.cnt)  # item writes from Python, cheaper than the array's
 
     @property
     def num_live(self) -> int:
@@ -528,17 +574,21 @@ class State:
         """Double the capacity (:func:`run` returned ``NEED_CAPACITY``)."""
         self.x, self.P, self.ti = grow_state(self.x, self.P, self.ti, int(self.cnt[C_N]), 2 * self.x.shape[0])
 
-    def advance(self, prm, b, f_end: int, out_uid, out_pub, out_cls, tsteps=None) -> int:
+    def advance(self, prm, b, f_end: int, out_ids, out_cls, tsteps=None) -> int:
         """Track the rows of ``b`` (a ``Boxes``) up to frame ``f_end - 1``, growing as needed; returns the status.
 
-        ``tsteps``: the time step into each frame in nominal frames (see :func:`run`); None: even.
+        ``out_ids`` int64 (2, len(b)) and ``out_cls`` int16 (len(b),) receive the outputs
+        of :func:`run` (internal and public ids, majority class); ``tsteps``: the time step
+        into each frame in nominal frames (see :func:`run`); None: even.
         """
         run = run_kernel()
         ts = NO_TSTEPS if tsteps is None else tsteps
+        cnt = self.cnt
+        cnt[C_ROW], cnt[C_END], cnt[C_SHIFT] = 0, -1, 0
         while True:
             status = run(
-                self.x, self.P, self.ti, self.cnt, prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, f_end,
-                out_uid, out_pub, out_cls, ts,
+                self.x, self.P, self.ti, cnt, prm, b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, f_end,
+                out_ids, out_cls, ts, *NO_HISTORY,
             )  # fmt: skip
             if status != NEED_CAPACITY:
                 return status
@@ -553,7 +603,7 @@ def check_frame(b: Boxes, frame: int) -> None:
     as a tracked frame's (:func:`rows_error`).
     """
     cnt = np.zeros(NCNT, np.int64)
-    status, _ = check_rows_kernel()(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, 0, frame, frame + 1, cnt)
+    status, _ = check_rows_kernel()(b.frame, b.x1, b.y1, b.x2, b.y2, b.score, b.cls, 0, len(b), frame, frame + 1, cnt)
     if status != OK:
         raise rows_error(b, status, int(cnt[C_BAD]), streaming=True)
 
@@ -563,6 +613,7 @@ CHECK_SIGNATURE = (
     _array(nt.int32, 1, True),
     *[_array(nt.float32, 1, True)] * 5,
     _array(nt.int16, 1, True),
+    nt.int64,
     nt.int64,
     nt.int64,
     nt.int64,
@@ -622,23 +673,6 @@ def assemble(dets: Boxes, uid: np.ndarray, pub: np.ndarray) -> Boxes:
     tid = _backfill(np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64))
     keep = tid >= 0
     return with_majority_class(take_rows(dets, keep, track_id=tid[keep]))
-
-
-@numba.njit(cache=True)
-def _backfill(uid, pub):
-    n = uid.shape[0]
-    m = 0
-    for i in range(n):
-        m = max(m, uid[i] + 1)
-    pub_of = np.full(m, -1, np.int64)
-    for i in range(n):
-        if uid[i] >= 0 and pub[i] > pub_of[uid[i]]:
-            pub_of[uid[i]] = pub[i]
-    out = np.full(n, -1, np.int64)
-    for i in range(n):
-        if uid[i] >= 0:
-            out[i] = pub_of[uid[i]]
-    return out
 
 
 @numba.njit(cache=True)

@@ -42,7 +42,9 @@ MAX_PAIRS_PER_TRACK = 32
 COST_KINDS = {"mahalanobis": COST_MAHALANOBIS, "distance": COST_DISTANCE, "iou": COST_IOU}
 
 
-@numba.njit(cache=True)
+# The per-pair and per-track helpers below are inlined into pairs_into (inline="always"):
+# as calls they cost a function call and reference counting of the array arguments per pair.
+@numba.njit(cache=True, inline="always")
 def _track_terms(x, P, R, t, kind, logdet_weight, size_weight):
     px, py = x[t, 0, 0], x[t, 1, 0]
     pw, ph = max(x[t, 2, 0], 1.0), max(x[t, 3, 0], 1.0)
@@ -55,7 +57,7 @@ def _track_terms(x, P, R, t, kind, logdet_weight, size_weight):
     return px, py, pw, ph, sx, sy, logdet, ww, wh
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pair_cost(px, py, pw, ph, sx, sy, logdet, ww, wh, z, d, kind, iou_weight):
     dx = z[d, 0] - px
     dy = z[d, 1] - py
@@ -199,7 +201,7 @@ def pairs_into(
     return n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _bucket(v, x0, xl, inv, nb):
     """Bucket of position ``v`` (0 .. nb), non-decreasing in ``v``."""
     if v <= x0:
@@ -214,9 +216,34 @@ def _bucket(v, x0, xl, inv, nb):
 _SHELL_GAPS = np.array([701, 301, 132, 57, 23, 10, 4, 1], np.int64)
 
 
+#: Up to this many values :func:`argsort_into` tries an insertion sort first.
+_INSERTION_MAX = 96
+
+
 @numba.njit(cache=True)
 def argsort_into(a, n, idx):
-    """Write into ``idx[:n]`` the indices that sort ``a[:n]`` ascending (Shell sort; ties in no particular order)."""
+    """Write into ``idx[:n]`` the indices that sort ``a[:n]`` ascending.
+
+    The order is the Shell sort's (ties included: it is not stable). Up to
+    :data:`_INSERTION_MAX` values an insertion sort runs first, which is faster there and
+    gives the same order whenever no two values are equal (the sorted order is then
+    unique); with a tie the Shell sort runs, so the order never depends on the path.
+    """
+    if n <= _INSERTION_MAX:
+        for i in range(n):
+            v = a[i]
+            j = i
+            while j > 0 and a[idx[j - 1]] > v:
+                idx[j] = idx[j - 1]
+                j -= 1
+            idx[j] = i
+        tie = False
+        for i in range(1, n):
+            if a[idx[i]] == a[idx[i - 1]]:
+                tie = True
+                break
+        if not tie:
+            return
     for i in range(n):
         idx[i] = i
     for gap in _SHELL_GAPS:

@@ -119,16 +119,19 @@ def kf_predict(x, P, n, F, Q):
                     P[t, a, i, j] = s + Q[a, i, j]
 
 
-@numba.njit(cache=True)
-def kf_update_one(x, P, slot, z, R):
-    """Update track ``slot`` with measurement ``z`` (cx, cy, w, h), measurement variances ``R`` (4,), Joseph form."""
+@numba.njit(cache=True, inline="always")  # inlined into the kernel: called once per matched detection
+def kf_update_row(x, P, slot, z, q, R):
+    """Update track ``slot`` with measurement ``z[q]`` (cx, cy, w, h pixels), measurement variances ``R`` (4,), Joseph form.
+
+    Takes the row index rather than a row (``z[q]`` would make a view, reference-counted, per update).
+    """
     k = x.shape[2]
     if k == 2:  # constant velocity, unrolled
         for a in range(NAXES):
             r = R[a]
             p00, p01, p10, p11 = P[slot, a, 0, 0], P[slot, a, 0, 1], P[slot, a, 1, 0], P[slot, a, 1, 1]
             S = p00 + r
-            y = z[a] - x[slot, a, 0]
+            y = z[q, a] - x[slot, a, 0]
             k0, k1 = p00 / S, p10 / S
             x[slot, a, 0] += k0 * y
             x[slot, a, 1] += k1 * y
@@ -144,7 +147,7 @@ def kf_update_one(x, P, slot, z, R):
     for a in range(NAXES):
         r = R[a]
         S = P[slot, a, 0, 0] + r
-        y = z[a] - x[slot, a, 0]
+        y = z[q, a] - x[slot, a, 0]
         for i in range(k):
             K[i] = P[slot, a, i, 0] / S
         for i in range(k):
@@ -157,3 +160,9 @@ def kf_update_one(x, P, slot, z, R):
         for i in range(k):
             for j in range(k):
                 P[slot, a, i, j] = A[i, j] - A[i, 0] * K[j] + r * K[i] * K[j]
+
+
+@numba.njit(cache=True)
+def kf_update_one(x, P, slot, z, R):
+    """Update track ``slot`` with measurement ``z`` (cx, cy, w, h), measurement variances ``R`` (4,), Joseph form."""
+    kf_update_row(x, P, slot, z.reshape((1, z.shape[0])), 0, R)

@@ -26,7 +26,7 @@ from ..errors import BoxesError
 from .calibrate import params_for
 from .config import FrameParams, TrackerConfig, as_config
 from .core import C_BAD, OK, State, assemble, rows_error
-from .postprocess import close_gaps, drop_short, interpolate, postprocess, renumber
+from .postprocess import assemble_postprocess, close_gaps, drop_short, interpolate, postprocess, renumber
 
 # re-exported for code that imported them from here before track/core.py and track/postprocess.py
 __all__ = ["as_config", "assemble", "close_gaps", "drop_short", "interpolate", "postprocess", "renumber", "rows_error", "track"]
@@ -110,12 +110,17 @@ def _track_frames(d: Boxes, params: FrameParams, tsteps=None) -> Boxes:
     n = len(d)
     if n == 0:
         return d
-    uid, pub, cls = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16)
-    state = State(params.order)
-    status = state.advance(params.prm, d, d.num_frames, uid, pub, cls, tsteps)
+    ids, cls = np.empty((2, n), np.int64), np.empty(n, np.int16)
+    # room for about twice the mean boxes per frame from the start (the kernel grows the state when
+    # a frame needs more; each growth re-enters it): the capacity never changes the tracks
+    cap = 64
+    while cap < 2 * n / max(d.num_frames, 1):
+        cap *= 2
+    state = State(params.order, cap)
+    status = state.advance(params.prm, d, d.num_frames, ids, cls, tsteps)
     if status != OK:
         raise rows_error(d, status, int(state.cnt[C_BAD]))
-    return postprocess(assemble(d, uid, pub), params)
+    return assemble_postprocess(d, ids[0], ids[1], params)
 
 
 def _track_timed(d: Boxes, config: TrackerConfig, ft, info: dict | None = None) -> Boxes:

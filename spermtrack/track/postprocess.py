@@ -18,6 +18,8 @@ Rows stay in frame order, and inside a frame in the detections' order.
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -26,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from ..algorithms.assignment import assign_gated
 from ..boxes import COLUMNS, Boxes, majority_class
 from .config import FrameParams
-from .core import take_rows
+from .core import _backfill, assemble, take_rows
 from .costs import lower_bound
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
@@ -48,6 +50,192 @@ def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
     if params.interpolate_frames > 0:
         tracks = interpolate(tracks, params.interpolate_frames)
     return renumber(tracks, majority=True)
+
+
+def assemble_postprocess(dets: Boxes, uid: np.ndarray, pub: np.ndarray, params: FrameParams) -> Boxes:
+    """``postprocess(assemble(dets, uid, pub), params)`` in one Numba pass (the same table, bit for bit).
+
+    Without gap closing (the default) the steps only pick rows, add interpolated ones and
+    renumber, so they run together (:func:`_assemble_post_kernel`): no table per step, no
+    grouping in NumPy. With gap closing on (or frame numbers far sparser than the rows), the
+    steps run one after the other.
+    """
+    if params.gap_close_frames > 0 or len(dets) == 0 or dets.num_frames > 4 * len(dets) + 1024:
+        # (the kernel keeps arrays over the frame numbers: sparse frame numbers take the steps)
+        return postprocess(assemble(dets, uid, pub), params)
+    cols = _post_kernel()(
+        dets.frame, dets.x1, dets.y1, dets.x2, dets.y2, dets.score, dets.cls,
+        np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64),
+        np.int64(params.min_track_frames), np.int64(params.interpolate_frames), np.int64(dets.num_frames),
+    )  # fmt: skip
+    return Boxes._trusted_columns(*cols, dets.num_frames)
+
+
+def _ro(dtype):
+    return numba.types.Array(dtype, 1, "C", readonly=True)
+
+
+#: The one signature :func:`_assemble_post_kernel` is compiled for (input columns read-only,
+#: so that writable and read-only ones both convert to it).
+POST_SIGNATURE = (
+    _ro(numba.types.int32), *[_ro(numba.types.float32)] * 5, _ro(numba.types.int16),
+    numba.types.Array(numba.types.int64, 1, "C"), numba.types.Array(numba.types.int64, 1, "C"),
+    numba.types.int64, numba.types.int64, numba.types.int64,
+)  # fmt: skip
+_post_lock = threading.Lock()
+_post_ready = False
+
+
+def _post_kernel():
+    """:func:`_assemble_post_kernel`, compiled (or loaded from the cache) for :data:`POST_SIGNATURE` only."""
+    global _post_ready
+    if not _post_ready:
+        with _post_lock:
+            if not _post_ready:
+                _assemble_post_kernel.compile(POST_SIGNATURE)
+                _assemble_post_kernel.disable_compile()
+                _post_ready = True
+    return _assemble_post_kernel
+
+
+@numba.njit(cache=True)
+def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frames, max_gap, num_frames):
+    """The columns of ``postprocess(assemble(...))`` without gap closing (see :func:`assemble_postprocess`).
+
+    Back-fill (every row of a track ever confirmed gets its public id); tracks spanning fewer
+    than ``min_frames`` frames dropped (when ``min_frames > 1``); gaps of up to ``max_gap``
+    frames filled with linear boxes of score 0 (as :func:`interpolate`: within a frame after
+    the detections, by track id); ids ``1 .. K`` by first frame, ties by id; each row's
+    class its track's majority (ties: the lower class).
+    """
+    n = frame.shape[0]
+    tid = _backfill(uid, pub)
+    nt = 1
+    ncls = 1
+    for i in range(n):
+        if tid[i] >= 0:
+            nt = max(nt, tid[i] + 1)
+            ncls = max(ncls, np.int64(cls[i]) + 1)
+    count = np.zeros(nt, np.int64)
+    ff = np.zeros(nt, np.int64)
+    lf = np.zeros(nt, np.int64)
+    votes = np.zeros((nt, ncls), np.int64)
+    for i in range(n):
+        t = tid[i]
+        if t < 0:
+            continue
+        if count[t] == 0:
+            ff[t] = frame[i]
+        lf[t] = frame[i]
+        count[t] += 1
+        votes[t, cls[i]] += 1
+    keep = np.zeros(nt, np.bool_)
+    maj = np.zeros(nt, np.int16)
+    for t in range(nt):
+        if count[t] > 0 and (min_frames <= 1 or lf[t] - ff[t] + 1 >= min_frames):
+            keep[t] = True
+            best, arg = votes[t, 0], 0
+            for c in range(1, ncls):
+                if votes[t, c] > best:
+                    best, arg = votes[t, c], c
+            maj[t] = arg
+    # ids 1 .. K by first frame, ties by id (a stable counting sort of the kept ids by first frame)
+    per = np.zeros(num_frames + 1, np.int64)
+    for t in range(nt):
+        if keep[t]:
+            per[ff[t] + 1] += 1
+    for f in range(num_frames):
+        per[f + 1] += per[f]
+    rank = np.zeros(nt, np.int64)
+    for t in range(nt):
+        if keep[t]:
+            per[ff[t]] += 1
+            rank[t] = per[ff[t]]
+    # kept rows per frame, and the interpolated boxes (one per track and missing frame)
+    out_per = np.zeros(num_frames + 1, np.int64)
+    prev = np.full(nt, -1, np.int64)
+    nnew = 0
+    for i in range(n):
+        t = tid[i]
+        if t < 0 or not keep[t]:
+            continue
+        out_per[frame[i] + 1] += 1
+        p = prev[t]
+        if max_gap > 0 and p >= 0:
+            g = np.int64(frame[i]) - np.int64(frame[p]) - 1
+            if 0 < g <= max_gap:
+                nnew += g
+        prev[t] = i
+    na = np.empty(nnew, np.int64)  # each new box: rows before and after the gap, step into it
+    nb = np.empty(nnew, np.int64)
+    ns = np.empty(nnew, np.int64)
+    ng = np.empty(nnew, np.int64)
+    k = 0
+    if nnew:
+        prev[:] = -1
+        for i in range(n):
+            t = tid[i]
+            if t < 0 or not keep[t]:
+                continue
+            p = prev[t]
+            if p >= 0:
+                g = np.int64(frame[i]) - np.int64(frame[p]) - 1
+                if 0 < g <= max_gap:
+                    for st in range(1, g + 1):
+                        na[k], nb[k], ns[k], ng[k] = p, i, st, g + 1
+                        k += 1
+            prev[t] = i
+    # new boxes ordered by frame, then track id (two stable counting sorts)
+    by_t = np.zeros(nt + 1, np.int64)
+    for q in range(nnew):
+        by_t[tid[na[q]] + 1] += 1
+    for t in range(nt):
+        by_t[t + 1] += by_t[t]
+    o1 = np.empty(nnew, np.int64)
+    for q in range(nnew):
+        t = tid[na[q]]
+        o1[by_t[t]] = q
+        by_t[t] += 1
+    new_per = np.zeros(num_frames + 1, np.int64)
+    for q in range(nnew):
+        new_per[frame[na[q]] + ns[q] + 1] += 1
+    nfill = np.zeros(num_frames, np.int64)
+    for f in range(num_frames):
+        out_per[f + 1] += out_per[f] + new_per[f + 1]
+        nfill[f] = out_per[f + 1] - new_per[f + 1]  # new boxes of frame f go after its detections
+    m = out_per[num_frames]
+    of = np.empty(m, np.int32)
+    ox1 = np.empty(m, np.float32)
+    oy1 = np.empty(m, np.float32)
+    ox2 = np.empty(m, np.float32)
+    oy2 = np.empty(m, np.float32)
+    osc = np.empty(m, np.float32)
+    ocl = np.empty(m, np.int16)
+    oid = np.empty(m, np.int64)
+    for i in range(n):
+        t = tid[i]
+        if t < 0 or not keep[t]:
+            continue
+        o = out_per[frame[i]]
+        out_per[frame[i]] += 1
+        of[o], ox1[o], oy1[o], ox2[o], oy2[o], osc[o] = frame[i], x1[i], y1[i], x2[i], y2[i], score[i]
+        ocl[o], oid[o] = maj[t], rank[t]
+    for r in range(nnew):
+        q = o1[r]
+        a, b, st = na[q], nb[q], ns[q]
+        w = st / np.float64(ng[q])
+        f = np.int64(frame[a]) + st
+        o = nfill[f]
+        nfill[f] += 1
+        t = tid[a]
+        of[o] = f
+        ox1[o] = np.float32(np.float64(x1[a]) + w * (np.float64(x1[b]) - np.float64(x1[a])))
+        oy1[o] = np.float32(np.float64(y1[a]) + w * (np.float64(y1[b]) - np.float64(y1[a])))
+        ox2[o] = np.float32(np.float64(x2[a]) + w * (np.float64(x2[b]) - np.float64(x2[a])))
+        oy2[o] = np.float32(np.float64(y2[a]) + w * (np.float64(y2[b]) - np.float64(y2[a])))
+        osc[o] = 0.0
+        ocl[o], oid[o] = maj[t], rank[t]
+    return of, ox1, oy1, ox2, oy2, osc, ocl, oid
 
 
 def _endpoints(tracks: Boxes, order: np.ndarray, offsets: np.ndarray) -> np.ndarray:
