@@ -196,8 +196,7 @@ class _Stream:
         )
         for first, end, boxes in background(self._look_at(batches), depth=8, name="spermtrack-detect"):
             t0 = time.perf_counter()
-            for f in range(first, end):
-                self.tracker.update(boxes.at_frame(f))
+            self.tracker.update_many(boxes, first, end - first)  # one kernel call per batch of frames
             self.watch.add("track", time.perf_counter() - t0)
             self.parts.append(boxes)
             self.n = end

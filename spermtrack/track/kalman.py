@@ -35,9 +35,8 @@ NAXES = 4
 def transition(order: int) -> np.ndarray:
     """Per-axis transition matrix for one frame, shape ``(order, order)``.
 
-    >>> transition(2)
-    array([[1., 1.],
-           [0., 1.]])
+    >>> transition(2).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
     """
     if order not in (2, 3):
         raise ParameterError(f"order must be 2 (constant velocity) or 3 (constant acceleration), got {order}")
