@@ -200,8 +200,7 @@ def test_every_verb_has_bad_input_cases(data):
 
 
 #: Cases that fail today in files owned elsewhere: (verb, index in cases()) -> why. Strict: remove once fixed.
-KNOWN_FAILURES = {
-}
+KNOWN_FAILURES = {}
 
 
 def all_cases() -> list:
