@@ -521,25 +521,36 @@ RUN_SIGNATURE = (
     _array(nt.float32, 2),
     _array(nt.int16, 1),
 )
-_run_lock = threading.Lock()
-_run_ready = False
 
 
-def run_kernel():
-    """:func:`run`, compiled (or loaded from Numba's cache) for :data:`RUN_SIGNATURE` only.
+class SingleSignature:
+    """A Numba function compiled (or loaded from Numba's cache) for one signature, then no more.
 
-    Compiling for one explicit signature, then no more, means one compilation per
-    install whatever arrays the callers pass (C-contiguous columns of the ``Boxes``
-    dtypes, which ``Boxes`` guarantees; writable or not).
+    Calling the object returns the dispatcher, compiled on the first call (thread-safe).
+    Compiling for one explicit signature, then no more, means one compilation per install
+    whatever arrays the callers pass (C-contiguous columns of the ``Boxes`` dtypes, which
+    ``Boxes`` guarantees; writable or not).
     """
-    global _run_ready
-    if not _run_ready:
-        with _run_lock:
-            if not _run_ready:
-                run.compile(RUN_SIGNATURE)
-                run.disable_compile()
-                _run_ready = True
-    return run
+
+    def __init__(self, dispatcher, signature: tuple, doc: str = "") -> None:
+        self.dispatcher = dispatcher
+        self.signature = signature
+        self.__doc__ = doc or self.__doc__
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def __call__(self):
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self.dispatcher.compile(self.signature)
+                    self.dispatcher.disable_compile()
+                    self._ready = True
+        return self.dispatcher
+
+
+#: :func:`run`, compiled (or loaded from Numba's cache) for :data:`RUN_SIGNATURE` only.
+run_kernel = SingleSignature(run, RUN_SIGNATURE, ":func:`run`, compiled for :data:`RUN_SIGNATURE` only.")
 
 
 def run_entry():
@@ -619,19 +630,8 @@ CHECK_SIGNATURE = (
     nt.int64,
     _array(nt.int64, 1),
 )
-_check_ready = False
-
-
-def check_rows_kernel():
-    """:func:`check_rows`, compiled for :data:`CHECK_SIGNATURE` only (as :func:`run_kernel`)."""
-    global _check_ready
-    if not _check_ready:
-        with _run_lock:
-            if not _check_ready:
-                check_rows.compile(CHECK_SIGNATURE)
-                check_rows.disable_compile()
-                _check_ready = True
-    return check_rows
+#: :func:`check_rows`, compiled for :data:`CHECK_SIGNATURE` only (as :data:`run_kernel`).
+check_rows_kernel = SingleSignature(check_rows, CHECK_SIGNATURE, ":func:`check_rows`, compiled for :data:`CHECK_SIGNATURE` only.")
 
 
 def rows_error(b: Boxes, status: int, row: int, streaming: bool = False) -> BoxesError:

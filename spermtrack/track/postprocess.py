@@ -18,8 +18,6 @@ Rows stay in frame order, and inside a frame in the detections' order.
 
 from __future__ import annotations
 
-import threading
-
 import numba
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -28,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 from ..algorithms.assignment import assign_gated
 from ..boxes import COLUMNS, Boxes, majority_class
 from .config import FrameParams
-from .core import _backfill, assemble, take_rows
+from .core import SingleSignature, _backfill, assemble, take_rows
 from .costs import lower_bound
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
@@ -82,20 +80,6 @@ POST_SIGNATURE = (
     numba.types.Array(numba.types.int64, 1, "C"), numba.types.Array(numba.types.int64, 1, "C"),
     numba.types.int64, numba.types.int64, numba.types.int64,
 )  # fmt: skip
-_post_lock = threading.Lock()
-_post_ready = False
-
-
-def _post_kernel():
-    """:func:`_assemble_post_kernel`, compiled (or loaded from the cache) for :data:`POST_SIGNATURE` only."""
-    global _post_ready
-    if not _post_ready:
-        with _post_lock:
-            if not _post_ready:
-                _assemble_post_kernel.compile(POST_SIGNATURE)
-                _assemble_post_kernel.disable_compile()
-                _post_ready = True
-    return _assemble_post_kernel
 
 
 @numba.njit(cache=True)
@@ -236,6 +220,10 @@ def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frame
         osc[o] = 0.0
         ocl[o], oid[o] = maj[t], rank[t]
     return of, ox1, oy1, ox2, oy2, osc, ocl, oid
+
+
+#: :func:`_assemble_post_kernel`, compiled (or loaded from the cache) for :data:`POST_SIGNATURE` only.
+_post_kernel = SingleSignature(_assemble_post_kernel, POST_SIGNATURE)
 
 
 def _endpoints(tracks: Boxes, order: np.ndarray, offsets: np.ndarray) -> np.ndarray:
