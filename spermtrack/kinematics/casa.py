@@ -597,14 +597,7 @@ def _group_tracks(tracks: Boxes, image_size: tuple[int, int] | None = None, obse
     if dup.any():
         row_track = np.repeat(np.arange(n_tracks), np.diff(offsets))
         dup_tracks[row_track[dup]] = True
-        start = ~dup
-        group = np.cumsum(start) - 1
-        size = np.bincount(group).astype(np.float64)
-        cx = np.bincount(group, weights=cx) / size
-        cy = np.bincount(group, weights=cy) / size
-        frame = frame[start]
-        row_track = row_track[start]
-        offsets = np.searchsorted(row_track, np.arange(n_tracks + 1)).astype(np.int64)
+        frame, cx, cy, offsets = _merge_duplicate_frames(~dup, frame, cx, cy, row_track, n_tracks)
     return ids, offsets, frame, cx, cy, cls_major, dup_tracks
 
 
@@ -636,14 +629,23 @@ def _group_tracks_sorting(tracks: Boxes, image_size: tuple[int, int] | None = No
         if dup.any():
             dup_tracks[row_track[1:][dup]] = True
             start = np.concatenate([[True], ~dup])
-            group = np.cumsum(start) - 1
-            size = np.bincount(group).astype(np.float64)
-            cx = np.bincount(group, weights=cx) / size
-            cy = np.bincount(group, weights=cy) / size
-            frame = frame[start]
-            row_track = row_track[start]
-            offsets = np.searchsorted(row_track, np.arange(n_tracks + 1)).astype(np.int64)
+            frame, cx, cy, offsets = _merge_duplicate_frames(start, frame, cx, cy, row_track, n_tracks)
     return ids, offsets, frame, cx, cy, cls_major, dup_tracks
+
+
+def _merge_duplicate_frames(start, frame, cx, cy, row_track, n_tracks: int):
+    """One point per (track, frame): the centres of a track's boxes in one frame averaged.
+
+    ``start`` marks the first row of each run of equal (track, frame) in track-then-frame
+    order. Returns ``frame, cx, cy, offsets`` of the merged points.
+    """
+    group = np.cumsum(start) - 1
+    size = np.bincount(group).astype(np.float64)
+    cx = np.bincount(group, weights=cx) / size
+    cy = np.bincount(group, weights=cy) / size
+    row_track = row_track[start]
+    offsets = np.searchsorted(row_track, np.arange(n_tracks + 1)).astype(np.int64)
+    return frame[start], cx, cy, offsets
 
 
 def _unclip(lo, hi, low_edge, high_edge, row_track, n_tracks, tol=0.5):
