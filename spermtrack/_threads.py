@@ -16,6 +16,11 @@ from collections.abc import Iterable, Iterator
 
 _DONE = object()
 
+#: Seconds the consumer waits, when it leaves, for the producer thread to stop. Past it the
+#: (daemon) thread is left behind: a producer stuck for good, e.g. on an import lock that an
+#: interrupt (Ctrl-C) left held in another thread, must not hang the process on its way out.
+STOP_WAIT_S = 10.0
+
 
 class _Failure:
     """An exception raised by the producer, carried to the consumer."""
@@ -31,7 +36,9 @@ def background(items: Iterable, depth: int = 2, name: str = "spermtrack-backgrou
 
     An exception raised while producing an item is re-raised in the consumer; leaving the
     loop early (``break``, an exception, closing the generator) stops the producer and
-    closes ``items`` when it is a generator, so chained stages all stop.
+    closes ``items`` when it is a generator, so chained stages all stop. The consumer waits
+    at most :data:`STOP_WAIT_S` seconds for that; a producer that does not stop by then is
+    left behind as a daemon thread.
 
     >>> list(background(range(5)))
     [0, 1, 2, 3, 4]
@@ -79,7 +86,8 @@ def background(items: Iterable, depth: int = 2, name: str = "spermtrack-backgrou
             yield item
     finally:
         stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
+        deadline = time.monotonic() + STOP_WAIT_S
+        while thread.is_alive() and time.monotonic() < deadline:  # unblock a producer waiting on a full queue
             try:
                 q.get_nowait()
             except queue.Empty:

@@ -191,6 +191,7 @@ class _Stream:
         from ..detect.base import iter_detections
         from ..results import checkpoint
 
+        _import_stage_modules(progress)
         batches = iter_detections(
             self.detector, src, batch_size, max_frames, prefetch_batches=3, progress=progress, stopwatch=self.watch
         )
@@ -213,6 +214,21 @@ class _Stream:
             for frame in item.frames:
                 self.repeats.add(frame)
             yield item.first, item.end, item.boxes
+
+
+def _import_stage_modules(progress: bool) -> None:
+    """Import here, in the calling thread, what the stages import lazily, before any thread starts.
+
+    A Ctrl-C that lands while two threads import at once can leave one of Python's module
+    locks held, and the other thread then waits for it for good (the interrupted run would
+    hang on its way out). With every module imported up front no import runs concurrently.
+    """
+    import importlib
+
+    for name in ("detect", "detect.normalize", "detect.classical", "kinematics", "track", "timebase"):
+        importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
+    if progress:
+        importlib.import_module("tqdm.auto")
 
 
 def _finish_tracks(stream: _Stream, detections: Boxes, cal: Calibration, config: AnalysisConfig, watch: Stopwatch):
