@@ -67,6 +67,11 @@ def register(subparsers) -> None:
         help="µm per pixel (default 0.25, or 5.75 / --head-px); alone it also sets the head size (5.75 µm / X px)",
     )  # fmt: skip
     p.add_argument("--fps", type=float, default=50.0, metavar="F", help="frames per second (default 50)")
+    p.add_argument(
+        "--hold-frames", type=_hold, default=None, metavar="LO-HI",
+        help="repeated frames, as many real recordings have them: each image is shown for LO to HI frames (e.g. 2-4); "
+        "the true times are in <video>/truth/frame_times.csv (default: every frame new)",
+    )  # fmt: skip
     p.add_argument("--no-mp4", action="store_true", help="skip the .mp4 of each video (images and labels only)")
     p.add_argument("--overwrite", action="store_true", help="replace existing video folders")
     add_quiet(p)
@@ -109,6 +114,19 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _hold(text: str) -> tuple[int, int]:
+    from ..simulate.timing import MAX_HOLD
+
+    try:
+        lo, _, hi = text.partition("-")
+        lo_hi = (int(lo), int(hi or lo))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO-HI whole frames such as 2-4, got {text!r}") from None
+    if not 1 <= lo_hi[0] <= lo_hi[1] <= MAX_HOLD:
+        raise argparse.ArgumentTypeError(f"need 1 <= LO <= HI <= {MAX_HOLD} frames, got {text}")
+    return lo_hi
+
+
 def _non_negative(text: str) -> float:
     v = float(text)
     if not v >= 0:
@@ -140,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         extra["head_px"] = args.head_px
     if args.um_per_px is not None:
         extra["um_per_px"] = args.um_per_px
+    if args.hold_frames is not None:
+        extra["hold_frames"] = args.hold_frames
     n_videos = args.videos if (args.videos is not None or args.like_visem) else 4
     num_frames = args.frames if (args.frames is not None or args.like_visem) else 1470
     try:
@@ -193,5 +213,6 @@ def run(args: argparse.Namespace) -> int:
 
         drawn = Counter(v["look"] for v in dataset_looks(args.out).values())
         print("looks drawn: " + ", ".join(f"{k} {n}" for k, n in sorted(drawn.items())) + " (per video in simulation.json)")
-    print(f"train/val split in {Path(args.out) / 'split.json'}; truth in <video>/truth/ (heads.csv, tracks.csv, simulation.json)")
+    truth_files = "heads.csv, tracks.csv, simulation.json" + (", frame_times.csv" if args.hold_frames else "")
+    print(f"train/val split in {Path(args.out) / 'split.json'}; truth in <video>/truth/ ({truth_files})")
     return 0

@@ -33,6 +33,7 @@ from .params import VISEM_TRAIN_IDS, VISEM_VAL_IDS, visem_video
 #: Files of ``<vid>/truth/``.
 TRUTH_DIR = "truth"
 HEADS_CSV = "heads.csv"
+FRAME_TIMES_CSV = "frame_times.csv"
 TRACKS_CSV = "tracks.csv"
 SIM_JSON = "simulation.json"
 
@@ -256,6 +257,8 @@ def write_truth(video_dir: str | os.PathLike, video, vid: str | None = None) -> 
     folder = Path(video_dir) / TRUTH_DIR
     with atomic_dir(folder, overwrite=True) as tmp:
         video.heads.to_csv(tmp / HEADS_CSV, index=False, float_format="%.4f")
+        if getattr(video, "shown", None) is not None:  # repeated frames (hold_frames): the true time of every frame
+            write_frame_times(tmp / FRAME_TIMES_CSV, video.shown, video.fps)
         tracks = video.tracks_truth
         tracks.to_csv(tmp / TRACKS_CSV, index=False, float_format="%.6g")
         params = dict(video.params, video_id=vid, units=_UNITS)
@@ -264,8 +267,33 @@ def write_truth(video_dir: str | os.PathLike, video, vid: str | None = None) -> 
     return folder
 
 
+def write_frame_times(path: Path, shown: np.ndarray, fps: float) -> None:
+    """``frame, shows_frame, time_s, repeat``: per frame, the simulated frame it shows and its true time (s)."""
+    shown = np.asarray(shown, np.int64)
+    repeat = np.r_[False, shown[1:] == shown[:-1]] if len(shown) else np.zeros(0, bool)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("frame,shows_frame,time_s,repeat\n")
+        for i, (src, rp) in enumerate(zip(shown.tolist(), repeat.tolist())):
+            fh.write(f"{i},{src},{src / fps:.6f},{int(rp)}\n")
+
+
+def read_frame_times(video_dir: str | os.PathLike):
+    """The true time base of a simulated video with repeated frames (``truth/frame_times.csv``) as a
+    :class:`spermtrack.timebase.FrameTimes`, or None when the video has no repeats file."""
+    import pandas as pd
+
+    from ..timebase import FrameTimes
+
+    path = Path(video_dir) / TRUTH_DIR / FRAME_TIMES_CSV
+    if not path.is_file():
+        return None
+    fps = float(json.loads((path.parent / SIM_JSON).read_text(encoding="utf-8"))["calibration"]["fps"])
+    return FrameTimes.from_timestamps(pd.read_csv(path)["time_s"].to_numpy(), fps=fps, source="given")
+
+
 _UNITS = {
     "heads.csv": "x_px, y_px: true head centre in pixels (0-based frames); z_um: distance to the focal plane in µm",
+    "frame_times.csv": "only with repeated frames (hold_frames): per frame, the simulated frame it shows and its true time in s",
     "tracks.csv": (
         "speed_um_s (average-path speed), lateral_amplitude_um (half peak-to-peak), alh_peak_to_peak_um, "
         "beat_frequency_hz (cycles/s), curvature_per_um, radius_um, box and tail sizes in px; CASA columns vcl, vsl, "

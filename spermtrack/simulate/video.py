@@ -25,6 +25,7 @@ from .params import (
     visem_video,
 )
 from .scene import Renderer
+from .timing import HeldRenderer, boxes_shown, check_hold, heads_shown, hold_schedule
 from .truth import Truth, label_motion
 
 #: Probability that a video of look "mixed" is "bright" (2 of the 8 clean reference frames, 3
@@ -89,6 +90,24 @@ class SimulatedVideo:
     renderer: Renderer = field(repr=False)
     _tracks_truth: pd.DataFrame | None = field(default=None, repr=False)
     head_px: float = VISEM_HEAD_PX
+    shown: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def true_times(self) -> np.ndarray:
+        """True time of each frame, seconds from the first (float64): ``shown / fps``.
+
+        Without ``hold_frames`` every frame is new: ``arange(num_frames) / fps``. With it, a
+        repeated frame has the time of the image it repeats.
+        """
+        shown = np.arange(self.num_frames) if self.shown is None else self.shown
+        return shown.astype(np.float64) / self.fps
+
+    @property
+    def frame_times(self):
+        """The true time base as a :class:`spermtrack.timebase.FrameTimes` (source "given")."""
+        from ..timebase import FrameTimes
+
+        return FrameTimes.from_timestamps(self.true_times, fps=self.fps, source="given")
 
     @property
     def fps(self) -> float:
@@ -145,6 +164,7 @@ def simulate_video(
     head_px: float | None = None,
     motion_params: MotionParams | None = None,
     scene_params: SceneParams | None = None,
+    hold_frames: tuple[int, int] | None = None,
 ) -> SimulatedVideo:
     """Simulate one video of swimming spermatozoa with exact ground truth.
 
@@ -199,6 +219,12 @@ def simulate_video(
         two are used as given (appearance from ``head_px``, motion from ``um_per_px``).
     motion_params, scene_params : optional
         Model parameters (defaults: :class:`MotionParams`, :class:`SceneParams`).
+    hold_frames : (int, int), optional
+        Repeated frames, as many real recordings have them (a camera slower than its
+        container's rate, a frame-rate conversion): each image is shown for ``lo`` to ``hi``
+        consecutive frames (uniform, seeded; :mod:`spermtrack.simulate.timing`), e.g. ``(2, 4)``.
+        Labels and head positions repeat with the images; :attr:`SimulatedVideo.true_times`
+        (also ``truth/frame_times.csv``) holds each frame's true time. Default: every frame new.
 
     Returns
     -------
@@ -252,13 +278,20 @@ def simulate_video(
     params = _video_params(
         seed, num_frames, calibration, image_size, content, look, look_obj, scale, counts, drift, mp, sp, swimmers, pop, truth
     )
+    boxes, heads, shown, hold = truth.boxes, truth.heads, None, check_hold(hold_frames)
+    if hold is not None:
+        shown = hold_schedule(num_frames, hold, seed)
+        boxes, heads = boxes_shown(boxes, shown), heads_shown(heads, num_frames, shown)
+        renderer = HeldRenderer(renderer, shown)
+        params["hold_frames"] = list(hold)
+        params["realised"]["distinct_frames"] = int(len(np.unique(shown)))
     return SimulatedVideo(
         seed=seed,
         num_frames=num_frames,
         calibration=calibration,
         image_size=(int(image_size[0]), int(image_size[1])),
-        boxes=truth.boxes,
-        heads=truth.heads,
+        boxes=boxes,
+        heads=heads,
         track_names=truth.track_names,
         look=look_obj,
         params=params,
@@ -266,6 +299,7 @@ def simulate_video(
         truth=truth,
         renderer=renderer,
         head_px=VISEM_HEAD_PX * scale,
+        shown=shown,
     )
 
 

@@ -454,6 +454,25 @@ def _dl(items: Sequence[tuple[str, str]]) -> str:
     return "<dl>" + "".join(f"<dt>{_esc(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
+def time_base_text(frame_times: Mapping | None) -> str:
+    """One sentence on the video's time base (``summary.json["frame_times"]``): repeated frames, effective rate.
+
+    >>> time_base_text({"num_frames": 150, "num_repeated": 105, "effective_fps": 14.97, "nominal_fps": 50.0, "source": "pixels"})
+    '105 of 150 frames repeat the previous image (from the pixels): 14.97 new images/s at a nominal 50.00 frames/s; tracks and speeds use the true times.'
+    """
+    if not frame_times:
+        return "not measured"
+    n, rep = int(frame_times.get("num_frames", 0)), int(frame_times.get("num_repeated", 0))
+    how = {"pixels": "from the pixels", "boxes": "from boxes that do not move", "container": "from the container's time stamps"}
+    found = how.get(str(frame_times.get("source")), f"source {frame_times.get('source')}")
+    if rep == 0:
+        return f"no repeated frames ({found}): every one of the {n:,} frames is a new image"
+    return (
+        f"{rep:,} of {n:,} frames repeat the previous image ({found}): {_num(frame_times.get('effective_fps'), 2)} new images/s "
+        f"at a nominal {_num(frame_times.get('nominal_fps'), 2)} frames/s; tracks and speeds use the true times."
+    )
+
+
 def _details(summary: Mapping, files: Sequence[str]) -> str:
     cal = summary.get("calibration", {})
     video = summary.get("video", {})
@@ -480,6 +499,7 @@ def _details(summary: Mapping, files: Sequence[str]) -> str:
             f"{_num(video.get('fps'), 2)} frames/s, {_num(video.get('duration_s'), 2)} s",
         ),
         ("calibration", cal_text),
+        ("time base", _esc(time_base_text(summary.get("frame_times")))),
         ("detector", f"<code>{_esc(summary.get('detector', ''))}</code>"),
         ("tracker", tracker_text or "defaults"),
         (
@@ -595,6 +615,9 @@ def render_report(
         )
     else:
         cal_line = f"Not calibrated: lengths in pixels, speeds in px/s, {_num(cal.get('fps'), 2)} frames/s."
+    frame_times = summary.get("frame_times") or {}
+    if int(frame_times.get("num_repeated", 0) or 0):
+        cal_line += " " + _esc(time_base_text(frame_times))
     _, _, conc_text = _concentration(summary)
     video_html, _ = _video_html(Path(video) if video else None, Path(out_dir) if out_dir else None, embed_video)
     page = Template(_TEMPLATE.read_text(encoding="utf-8")).substitute(
