@@ -191,6 +191,37 @@ class FrameTimes:
         return d
 
 
+def with_container_times(pixels: FrameTimes, stamps: np.ndarray | None, tolerance: float = 0.01) -> FrameTimes:
+    """The time base from the pixels, on the container's clock where that clock is real and irregular.
+
+    ``stamps`` (s, one per frame at least, e.g. :meth:`spermtrack.io.frames.VideoFile.timestamps`)
+    replace the nominal ``i / fps`` when their steps are not all within ``tolerance`` (a fraction)
+    of their median: a variable-frame-rate recording. A repeat found in the pixels keeps the time
+    of the image it repeats; equal stamps are repeats too. Constant-rate stamps (they say
+    nothing the frame rate does not), too few stamps, or decreasing ones leave ``pixels`` as it is.
+    The result's source is "container".
+    """
+    if stamps is None:
+        return pixels
+    t = np.asarray(stamps, np.float64)
+    n = pixels.num_frames
+    if t.ndim != 1 or len(t) < n or n < 3 or not np.all(np.isfinite(t[:n])):
+        return pixels
+    t = t[:n] - t[0]
+    steps = np.diff(t)
+    if np.any(steps < 0):
+        return pixels
+    moving = steps[steps > 0]
+    med = float(np.median(moving)) if len(moving) else 0.0
+    if med <= 0 or (np.all(np.abs(moving - med) <= tolerance * med) and len(moving) == len(steps)):
+        return pixels
+    distinct = pixels.distinct.copy()
+    distinct[1:] &= steps > 0
+    last = np.maximum.accumulate(np.where(distinct, np.arange(n), 0))
+    notes = {**pixels.notes, "repeats_from": pixels.source}
+    return FrameTimes(t[last], distinct, pixels.nominal_fps, "container", pixels.mad_threshold, notes)
+
+
 def _check_fps(fps) -> float:
     try:
         v = float(fps)

@@ -136,6 +136,10 @@ def analyze(
         trk = _fresh_tracker(trk, cal.fps) if trk is not None else _new_tracker(cal.fps, config.tracker)
         stream = _Stream(det, trk, watch)
         stream.run(src, config.batch_size, config.max_frames, progress)
+        # a rate given by the user wins; else a variable-rate container's own clock
+        stamps = (
+            src.timestamps() if calibration is None and config.calibration.fps is None and hasattr(src, "timestamps") else None
+        )
     if stream.n == 0:
         raise VideoError(f"{source_path}: the source has no frames")
     n, first_frame = stream.n, stream.first_frame
@@ -144,7 +148,7 @@ def analyze(
     look = getattr(det, "look", None)
     check = check_detections(detections, n, stream.reference, "classical" if stream.reference is not None else None)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
-    tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch)
+    tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     for note in kin.attrs.get("warnings", ()):  # uncalibrated: which numbers cannot be compared with WHO values
         warnings.append(note)
@@ -231,22 +235,24 @@ def _import_stage_modules(progress: bool) -> None:
         importlib.import_module("tqdm.auto")
 
 
-def _finish_tracks(stream: _Stream, detections: Boxes, cal: Calibration, config: AnalysisConfig, watch: Stopwatch):
+def _finish_tracks(stream: _Stream, detections: Boxes, cal: Calibration, config: AnalysisConfig, watch: Stopwatch, stamps=None):
     """The tracker's whole-video clean-up (gap closing, short-track removal, interpolation).
 
-    With repeated frames the distinct frames are re-tracked at their true times; with the
-    tracker's self-calibration the tracks are re-made offline so the motion is measured over
-    the whole video (cheap). Returns ``(tracks, frame_times, tracker_calibration)``.
+    With repeated frames, or a variable-rate container's time stamps (``stamps``, s), the
+    distinct frames are re-tracked at their true times; with the tracker's self-calibration
+    the tracks are re-made offline so the motion is measured over the whole video (cheap).
+    Returns ``(tracks, frame_times, tracker_calibration)``.
     """
     from ..results import checkpoint
+    from ..timebase import with_container_times
 
     t0 = time.perf_counter()
     n = stream.n
     tracks = stream.tracker.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
-    frame_times = stream.repeats.result(cal.fps)
+    frame_times = with_container_times(stream.repeats.result(cal.fps), stamps)
     info: dict = {"calibration": stream.tracker.calibration.to_dict()}
-    if frame_times.num_repeated or config.tracker.self_calibrate:
+    if not frame_times.is_regular or config.tracker.self_calibrate:
         from ..track import track as track_offline
 
         tracks = track_offline(detections, cal.fps, config.tracker, timestamps=frame_times, info=info)

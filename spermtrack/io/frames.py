@@ -354,6 +354,16 @@ class VideoFile(FrameSource):
             if container in self._open:
                 self._open.remove(container)
 
+    def timestamps(self) -> np.ndarray | None:
+        """Presentation time of every frame in seconds from the first (float64), from the container.
+
+        Read from the packets without decoding (a few ms per thousand frames). None when the
+        container's time stamps are only frame numbers (raw streams, AVI) or a packet has none.
+        A constant-rate video gives ``i / fps``; a variable-rate one (phones, screen recorders,
+        drivers that stamp each capture) its real capture times.
+        """
+        return read_timestamps(self.path)
+
     def close(self) -> None:
         while self._open:
             obj = self._open.pop()
@@ -427,6 +437,27 @@ def probe_video(path: str | os.PathLike) -> dict:
             fps = _timestamp_rate(pts, stream.time_base) if _independent_timestamps(container, path) else None
             fps_source = "timestamps" if fps is not None else None
         return {"size": (w, h), "fps": fps, "fps_source": fps_source, "num_frames": n if n > 0 else None}
+    finally:
+        container.close()
+
+
+def read_timestamps(path: str | os.PathLike) -> np.ndarray | None:
+    """Presentation times (s, from the first frame, in display order) of a video's frames, or None.
+
+    None when the container holds no independent time stamps (raw codec streams, AVI, whose
+    stamps are frame numbers times a rate) or when a packet has none. See :meth:`VideoFile.timestamps`.
+    """
+    path = Path(path)
+    container = _open_container(path)
+    try:
+        if not _independent_timestamps(container, path):
+            return None
+        stream = container.streams.video[0]
+        pts = [p.pts for p in container.demux(stream) if p.size]
+        if not pts or any(v is None for v in pts) or not stream.time_base:
+            return None
+        t = np.sort(np.asarray(pts, np.int64)).astype(np.float64) * float(Fraction(stream.time_base))
+        return t - t[0]
     finally:
         container.close()
 

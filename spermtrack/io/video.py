@@ -23,6 +23,8 @@ from ..atomic import atomic_path
 from ..errors import ParameterError, VideoError, require
 
 _CODECS = {"h264": "libx264", "libx264": "libx264", "mpeg4": "mpeg4"}
+#: Time base of the frames' presentation time stamps when :meth:`VideoWriter.write` is given times (MPEG's 90 kHz).
+TIME_BASE = Fraction(1, 90000)
 
 
 class VideoWriter:
@@ -78,6 +80,8 @@ class VideoWriter:
         self.encoded_size = (w + (w & 1), h + (h & 1))
         self.fps = float(fps)
         self.frames_written = 0
+        self._timed: bool | None = None  # decided by the first write: every frame with a time, or none
+        self._last_pts = -1
         self._stack = contextlib.ExitStack()
         tmp = self._stack.enter_context(atomic_path(self.path, suffix=".mp4"))
         try:
@@ -96,8 +100,19 @@ class VideoWriter:
             self._abort(exc)
             raise VideoError(f"{self.path}: cannot create the video ({exc})") from exc
 
-    def write(self, frame: np.ndarray) -> None:
-        """Append one frame: uint8 ``(H, W, 3)`` BGR (or ``(H, W)`` grey) of the writer's size."""
+    def write(self, frame: np.ndarray, time_s: float | None = None) -> None:
+        """Append one frame: uint8 ``(H, W, 3)`` BGR (or ``(H, W)`` grey) of the writer's size.
+
+        ``time_s``: the frame's presentation time in seconds from the first frame, for a video
+        with irregular timing (variable frame rate); give it for every frame or for none (then
+        frame ``i`` is at ``i / fps``). Times must increase by at least 1/90000 s.
+        """
+        if self._timed is None:
+            self._timed = time_s is not None
+            if self._timed:  # before the encoder opens: stamps in MPEG's 90 kHz clock
+                self._stream.codec_context.time_base = TIME_BASE
+        elif self._timed != (time_s is not None):
+            raise ParameterError(f"{self.path}: frame {self.frames_written}: give time_s for every frame or for none")
         frame = np.asarray(frame)
         if frame.ndim == 2:
             frame = np.repeat(frame[:, :, None], 3, axis=2)
@@ -109,6 +124,14 @@ class VideoWriter:
         if self.encoded_size != self.size:
             frame = np.pad(frame, ((0, self.encoded_size[1] - h), (0, self.encoded_size[0] - w), (0, 0)), mode="edge")
         vf = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        if time_s is not None:
+            pts = float(time_s) / float(TIME_BASE)
+            if not np.isfinite(pts) or pts < 0 or round(pts) <= self._last_pts:
+                raise ParameterError(
+                    f"{self.path}: frame {self.frames_written}: time {time_s} s is not after the previous frame's (or not >= 0)"
+                )
+            vf.pts, vf.time_base = round(pts), TIME_BASE
+            self._last_pts = vf.pts
         try:
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
