@@ -279,6 +279,7 @@ def print_switch_sites(label: str, sites: list[dict]) -> dict:
 
 DENSE_VARIANTS = [
     {},
+    {"refine_clock": False},
     {"crossing_heads": 1.0},
     {"crossing_heads": 1.0, "crossing_margin": 1.0},
     {"crossing_heads": 0.6, "crossing_margin": 1.0},

@@ -171,8 +171,8 @@ class TrackerConfig:
     refine_clock : bool
         Offline only (:func:`~spermtrack.track.track`), in crowded fields (boxes' median
         spacing below 1.5 head sizes): after a first pass, measure the moving cells'
-        median step along the tracks themselves and, when the clock it gives differs from
-        the nearest-neighbour one by more than 3 %, track again with it
+        median step along the tracks themselves and, when the clock it gives is slower
+        than the nearest-neighbour one by more than 10 %, track again with it
         (:func:`~spermtrack.track.calibrate.refine_from_tracks`). Nearest neighbours run
         short there (a clock of 42-47 for a true 30 fps video of 70 cells in 640x384); the
         tracks' steps are within 3 % of the truth. Costs a second kernel run when it
