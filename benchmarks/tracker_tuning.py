@@ -13,11 +13,14 @@ With ``--fps`` it instead checks that the defaults hold at 15, 30, 50 and 100 fp
 (the same physical motion simulated at each frame rate, 8 s per video). With
 ``--true-fps``: self-calibration against the plain conversion at true 9, 15, 30 and
 50 fps, and with the fps passed halved or doubled (docs/tracking.md, low true frame
-rates).
+rates). With ``--dense``: dense fast scenes (640x384 frames, 70 cells, motile-rich,
+true 25 and 30 fps: fast cells 10-20 px per frame, many crossings) and the true 9 fps
+videos of ``--true-fps``, for the defaults and the crossing repair
+(docs/tracking.md, "Crossings"; ``--variants`` replaces the variants).
 
-Writes benchmarks/results/tracker_tuning[_fps|_true_fps][_motile].json (``_motile`` with ``--motility``).
+Writes benchmarks/results/tracker_tuning[_fps|_true_fps|_dense][_motile].json (``_motile`` with ``--motility``).
 
-    python benchmarks/tracker_tuning.py [--frames 400] [--seeds 2] [--fps | --true-fps] [--motility 0.5,0.2,0.1,0.2] [--seed0 500]
+    python benchmarks/tracker_tuning.py [--frames 400] [--seeds 2] [--fps | --true-fps | --dense] [--motility 0.5,0.2,0.1,0.2] [--seed0 500]
                                         [--variants '[{}, {"gate": 11}]']
 """
 
@@ -188,12 +191,162 @@ def true_fps_check(args) -> dict:
     return {"seeds": args.seeds, "motility": mix, "rows": rows}
 
 
+def _frame_matches(gt, hyp) -> np.ndarray:
+    """Per ground-truth row: the id of the tracked box it matches in its frame (IoU >= 0.5, optimal), -1 none."""
+    from scipy.optimize import linear_sum_assignment
+
+    out = np.full(len(gt), -1, np.int64)
+    go, ho = gt.frame_offsets, hyp.frame_offsets
+    g = np.column_stack([gt.x1, gt.y1, gt.x2, gt.y2]).astype(np.float64)
+    h = np.column_stack([hyp.x1, hyp.y1, hyp.x2, hyp.y2]).astype(np.float64)
+    for f in range(min(gt.num_frames, hyp.num_frames)):
+        a, b, c, d = go[f], go[f + 1], ho[f], ho[f + 1]
+        if b == a or d == c:
+            continue
+        A, B = g[a:b], h[c:d]
+        iw = np.clip(np.minimum(A[:, None, 2], B[None, :, 2]) - np.maximum(A[:, None, 0], B[None, :, 0]), 0, None)
+        ih = np.clip(np.minimum(A[:, None, 3], B[None, :, 3]) - np.maximum(A[:, None, 1], B[None, :, 1]), 0, None)
+        inter = iw * ih
+        area_a = (A[:, 2] - A[:, 0]) * (A[:, 3] - A[:, 1])
+        area_b = (B[:, 2] - B[:, 0]) * (B[:, 3] - B[:, 1])
+        iou = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
+        r, k = linear_sum_assignment(np.where(iou >= 0.5, 1.0 - iou, 1e3))
+        ok = iou[r, k] >= 0.5
+        out[a + r[ok]] = hyp.track_id[c + k[ok]]
+    return out
+
+
+def switch_sites(gt, hyp) -> list[dict]:
+    """Where a ground-truth cell's matched track id changes: one dict per change.
+
+    ``heads``: the smallest distance from the cell to its nearest other cell (centres, in mean
+    head sizes ``sqrt(w h)``) over the last matched frame before the change (minus 2) to the
+    change; ``gap``: frames without a match just before it; ``kind``: "brief" (the new id
+    holds for at most 2 matched frames, then the old one is back: a short exchange at the
+    closest approach), "new track" (the new id's track starts at most one frame before the
+    change: the cell's track broke) or "other track" (a track that followed another cell).
+    """
+    m = _frame_matches(gt, hyp)
+    go = gt.frame_offsets
+    cx, cy = gt.cx.astype(np.float64), gt.cy.astype(np.float64)
+    size = np.sqrt(np.maximum((gt.x2 - gt.x1) * (gt.y2 - gt.y1), 1e-6)).astype(np.float64)
+    near = np.full(len(gt), np.inf)
+    for f in range(gt.num_frames):
+        a, b = go[f], go[f + 1]
+        if b - a < 2:
+            continue
+        d = np.hypot(cx[a:b, None] - cx[None, a:b], cy[a:b, None] - cy[None, a:b]) / (0.5 * (size[a:b, None] + size[None, a:b]))
+        np.fill_diagonal(d, np.inf)
+        near[a:b] = d.min(1)
+    first = {}
+    for t, f in zip(hyp.track_id.tolist(), hyp.frame.tolist()):
+        first.setdefault(t, f)
+    _, _, order, off = gt.groups()
+    out = []
+    for k in range(len(off) - 1):
+        rows = order[off[k] : off[k + 1]]
+        seq = [(int(gt.frame[r]), int(m[r]), r) for r in rows if m[r] >= 0]
+        for i in range(1, len(seq)):
+            (f0, p, _), (f1, q, _) = seq[i - 1], seq[i]
+            if q == p:
+                continue
+            run = 0
+            while i + run < len(seq) and seq[i + run][1] == q:
+                run += 1
+            back = i + run < len(seq) and seq[i + run][1] == p
+            window = [r for f, _, r in seq[max(0, i - 1) : i + 1]]
+            heads = float(min(near[w] for w in window))
+            kind = "brief" if (run <= 2 and back) else ("new track" if first[q] >= f0 - 1 else "other track")
+            out.append({"heads": heads, "gap": f1 - f0 - 1, "kind": kind})
+    return out
+
+
+def print_switch_sites(label: str, sites: list[dict]) -> dict:
+    """One table row per distance bin: how many changes of each kind."""
+    kinds = ("brief", "other track", "new track")
+    bins = ((0.0, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, np.inf))
+    table = {}
+    for lo, hi in bins:
+        sel = [s for s in sites if lo <= s["heads"] < hi]
+        key = f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">= {lo:g}"
+        table[key] = {k: sum(s["kind"] == k for s in sel) for k in kinds}
+        print(f"| {label} | {key} | " + " | ".join(str(table[key][k]) for k in kinds) + " |")
+    gaps = np.array([s["gap"] for s in sites])
+    table["gap 0 / 1-2 / 3+"] = [int((gaps == 0).sum()), int(((gaps >= 1) & (gaps <= 2)).sum()), int((gaps >= 3).sum())]
+    print(f"| {label} | gaps before the change: 0 / 1-2 / 3+ frames | {' / '.join(map(str, table['gap 0 / 1-2 / 3+']))} | | |")
+    return table
+
+
+DENSE_VARIANTS = [
+    {},
+    {"refine_clock": False},
+    {"crossing_heads": 1.0},
+    {"crossing_heads": 1.0, "crossing_margin": 1.0},
+    {"crossing_heads": 0.6, "crossing_margin": 1.0},
+]
+
+
+def dense_check(args) -> dict:
+    """IDF1 / ID switches of the variants on dense fast scenes and on true 9 fps videos.
+
+    Dense: ``simulate_video(seed=1000+s, density=70, image_size=(640, 384), calibration=Calibration(0.25, fps),
+    motility=--motility or 0.5,0.2,0.1,0.2)``, 200 frames, fps 25 and 30, ``--seeds`` videos each. 9 fps: the
+    videos of :func:`true_fps_check`. Perfect boxes and 10 % missed + 1 false box per frame + 1 px jitter.
+    """
+    mix = args.motility or [0.5, 0.2, 0.1, 0.2]
+    variants = args.variants if args.variants is not VARIANTS else DENSE_VARIANTS
+    noisy = {"miss": 0.1, "fp_per_frame": 1.0, "jitter_px": 1.0}
+    scenes = {}
+    for fps in (25.0, 30.0):
+        vids = {}
+        for s in range(args.seeds):
+            cal = Calibration(0.25, fps)
+            gt = simulate_video(
+                seed=1000 + s, num_frames=200, density=70, calibration=cal, motility=mix, image_size=(640, 384)
+            ).boxes
+            vids[str(s)] = (gt, degrade(gt, 1000 + s, {}), degrade(gt, 1000 + s, noisy))
+        scenes[f"dense 70 cells, {fps:.0f} fps"] = (fps, vids)
+    vids = {}
+    for s in range(args.seeds):
+        gt = simulate_video(seed=700 + s, num_frames=150, density=30, calibration=Calibration(0.25, 9.0), motility=mix).boxes
+        vids[str(s)] = (gt, degrade(gt, 700 + s, {}), degrade(gt, 700 + s, noisy))
+    scenes["30 cells, true 9 fps"] = (9.0, vids)
+    sites = {}
+    if args.switches:
+        print("Where the identity of a cell changes, the defaults (nearest other head, head sizes; kinds in switch_sites):\n")
+        print("| scene, boxes | nearest other head | brief exchange | to another cell's track | to a new track |")
+        print("|---|---|---:|---:|---:|")
+        for scene, (fps, vids) in scenes.items():
+            for ci, cond in ((1, "perfect"), (2, "10% miss, 1 FP")):
+                found = [x for val in vids.values() for x in switch_sites(val[0], track(val[ci], fps))]
+                sites[f"{scene}, {cond}"] = print_switch_sites(f"{scene}, {cond}", found)
+        print()
+    rows = []
+    print("| scene | variant | perfect: IDF1 / IDSW | 10% miss, 1 FP: IDF1 / IDSW |")
+    print("|---|---|---:|---:|")
+    for scene, (fps, vids) in scenes.items():
+        for v in variants:
+            cfg = TrackerConfig(**v)
+            row = {"scene": scene, "variant": v or "defaults"}
+            cells = []
+            for ci, cond in ((1, "perfect"), (2, "10% miss, 1 FP")):
+                sc = tracking_many({k: (val[0], track(val[ci], fps, cfg)) for k, val in vids.items()}, per_class=False)
+                row[cond] = {"IDF1": sc.idf1, "IDSW": int(sc.idsw)}
+                cells.append(f"{sc.idf1:.4f} / {sc.idsw}")
+            rows.append(row)
+            name = ", ".join(f"{k}={val}" for k, val in v.items()) or "defaults"
+            print(f"| {scene} | {name} | " + " | ".join(cells) + " |", flush=True)
+    return {"seeds": args.seeds, "motility": mix, "rows": rows, "switch_sites": sites}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=400)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--fps", action="store_true", help="check the defaults at 15, 30, 50, 100 fps instead of sweeping")
     ap.add_argument("--true-fps", action="store_true", help="self-calibration vs plain at true 9, 15, 30, 50 fps (motile-rich)")
+    ap.add_argument("--dense", action="store_true", help="dense fast scenes and true 9 fps: the crossing repair")
+    ap.add_argument("--switches", action="store_true", help="with --dense: also where the identity switches happen")
     ap.add_argument(
         "--variants", type=json.loads, default=VARIANTS, help="JSON list of setting dicts to try instead of the built-in list"
     )
@@ -202,9 +355,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     mix = "simulate's default per-donor mixes (VISEM-like)" if args.motility is None else f"fixed {args.motility}"
+    if (args.dense or args.true_fps) and args.motility is None:
+        mix = "fixed [0.5, 0.2, 0.1, 0.2] (motile-rich)"
     print(f"motility (rapid, slow, non-progressive, immotile): {mix}\n")
     result = {"benchmark": "tracker_tuning", "defaults": TrackerConfig().to_dict(), "motility": args.motility}
-    if args.true_fps:
+    if args.dense:
+        result["dense_check"] = dense_check(args)
+    elif args.true_fps:
         result["true_fps_check"] = true_fps_check(args)
     elif args.fps:
         result["fps_check"] = fps_check(args)
@@ -212,7 +369,7 @@ def main(argv=None) -> int:
         result["sweep"] = sweep(args)
     name = (
         "tracker_tuning"
-        + ("_true_fps" if args.true_fps else "_fps" if args.fps else "")
+        + ("_dense" if args.dense else "_true_fps" if args.true_fps else "_fps" if args.fps else "")
         + ("_motile" if args.motility else "")
         + ".json"
     )

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..boxes import COLUMNS, Boxes
 from ..errors import BoxesError
-from .calibrate import params_for
+from .calibrate import params_for, refine_from_tracks
 from .config import FrameParams, TrackerConfig, as_config
 from .core import C_BAD, OK, State, assemble, rows_error
 from .postprocess import assemble_postprocess, close_gaps, drop_short, interpolate, postprocess, renumber
@@ -101,9 +101,14 @@ def track(
         if not ft.is_regular:
             return _track_timed(d, config, ft, info)
     params, cal = params_for(config, fps, d)
+    out = _track_frames(d, params)
+    again = refine_from_tracks(config, cal, out)
+    if again is not None:
+        params, cal = again
+        out = _track_frames(d, params)
     if info is not None:
         info["calibration"] = cal.to_dict()
-    return _track_frames(d, params)
+    return out
 
 
 def _track_frames(d: Boxes, params: FrameParams, tsteps=None) -> Boxes:
@@ -133,12 +138,16 @@ def _track_timed(d: Boxes, config: TrackerConfig, ft, info: dict | None = None) 
     tsteps = np.ones(len(keep))
     tsteps[1:] = np.diff(td) * eff  # time steps in units of the mean distinct-frame interval
     params, cal = params_for(config, eff, sub)
-    if info is not None:
-        info["calibration"] = cal.to_dict()
     try:
         tracked = _track_frames(sub, params, tsteps)
     except BoxesError as exc:
         raise BoxesError(f"{exc} (frames counted among the distinct frames only)") from None
+    again = refine_from_tracks(config, cal, tracked)
+    if again is not None:
+        params, cal = again
+        tracked = _track_frames(sub, params, tsteps)
+    if info is not None:
+        info["calibration"] = cal.to_dict()
     # back to the original frame numbers
     tracked = Boxes(
         keep[tracked.frame].astype(np.int32), tracked.x1, tracked.y1, tracked.x2, tracked.y2, tracked.score,

@@ -28,6 +28,7 @@ from ..boxes import COLUMNS, Boxes, majority_class
 from .config import FrameParams
 from .core import SingleSignature, _backfill, assemble, take_rows
 from .costs import lower_bound
+from .crossings import repair_crossings
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
 _VELOCITY_WINDOW = 5
@@ -58,6 +59,10 @@ def assemble_postprocess(dets: Boxes, uid: np.ndarray, pub: np.ndarray, params: 
     grouping in NumPy. With gap closing on (or frame numbers far sparser than the rows), the
     steps run one after the other.
     """
+    if params.config.crossing_heads > 0:
+        # re-decide the close encounters (off by default: docs/tracking.md, "Crossings")
+        tid = repair_crossings(dets, _backfill(np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64)), params)
+        uid = pub = tid
     if params.gap_close_frames > 0 or len(dets) == 0 or dets.num_frames > 4 * len(dets) + 1024:
         # (the kernel keeps arrays over the frame numbers: sparse frame numbers take the steps)
         return postprocess(assemble(dets, uid, pub), params)
