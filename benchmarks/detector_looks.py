@@ -6,8 +6,12 @@ VISEM-Tracking frames of ``shared/reference/visem/real_frames`` as they are, inv
 heads, as bright field shows them) and at 0.5x and 2x magnification, this prints sperm
 AP@0.5 of
 
-- ``default``: the shipped model with the per-video self-calibration (what ``--detector auto`` runs);
-- ``default-raw``: the same model without it (what spermtrack did before the self-calibration);
+- ``default``: the shipped model with the per-video self-calibration, its boxes fused with the
+  classical detector's (what ``--detector auto`` runs, :mod:`spermtrack.detect.fusion`);
+- ``unfused``: the same without the fusion (``fuse=False``: the default before the fusion);
+- ``tta``: the default plus the mirrored pass of the model (``tta=True``, opt-in: twice the
+  model's time);
+- ``default-raw``: the model without self-calibration (what spermtrack did before it);
 - ``classical``: the classical detector with the self-calibration;
 - ``threshold``: a plain threshold baseline written here (blur, background subtraction,
   threshold at 6 noise sigmas, connected components, one box per component), *told* the
@@ -94,19 +98,26 @@ def sperm_ap50(gt: Boxes, det: Boxes) -> float:
 MODEL: dict = {}
 
 
-def _default():
+def _default(**options):
     if not MODEL:
-        return get_detector("auto", conf=0.001)
-    from spermtrack.detect.normalize import CalibratedDetector
+        return get_detector("auto", conf=0.001, **options)
+    from spermtrack.detect.normalize import FusedDetector
 
-    return CalibratedDetector(
-        get_detector(f"onnx:{MODEL['path']}", conf=0.001), inner_head_px=MODEL["head_px"], size_tolerance=MODEL["tolerance"]
+    fuse = options.get("fuse", True)
+    return FusedDetector(
+        get_detector(f"onnx:{MODEL['path']}", conf=0.001),
+        companion=get_detector("classical") if fuse else None,
+        tta=options.get("tta", False),
+        inner_head_px=MODEL["head_px"],
+        size_tolerance=MODEL["tolerance"],
     )
 
 
 def detectors(dark: bool) -> dict:
     return {
         "default": _default,
+        "unfused": lambda: _default(fuse=False),
+        "tta": lambda: _default(tta=True),
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),

@@ -83,6 +83,15 @@ class LookEstimate:
         Frames measured.
     motion : bool
         True when moving objects were separated from the static scene (several distinct frames).
+    detector_agreement : float or None
+        0-1: how far the learnt and the classical detectors agree on the heads of the video's
+        first batch (:func:`spermtrack.detect.fusion.agreement`), which sets the weight of the
+        classical detector in the default detector's fusion; None when no fusion ran.
+    model_median_score : float or None
+        Median score the learnt model itself gave the sperm boxes it found so far (before the
+        fusion raised those the classical detector confirms, and before a mirrored pass was
+        merged): how sure the model is of this look, which the "unsure" warning reads; None
+        for detectors without fusion (their boxes' own scores are read).
     """
 
     polarity: str
@@ -96,6 +105,8 @@ class LookEstimate:
     contrast: float
     frames_used: int
     motion: bool
+    detector_agreement: float | None = None
+    model_median_score: float | None = None
 
     @property
     def reliable(self) -> bool:

@@ -25,10 +25,12 @@ The measured look is kept in :attr:`CalibratedDetector.look` (and reported by ``
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
-from ..boxes import Boxes
+from ..boxes import SPERM, Boxes
 from ..errors import ParameterError
 from .base import as_batch
 from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity, measure_look
@@ -37,6 +39,8 @@ from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity
 CALIBRATION_FRAMES = 16
 #: IoU above which two boxes of one class from overlapping tiles are one head.
 TILE_NMS_IOU = 0.5
+#: Bins of the histogram of the model's own scores (0-1) kept per video by :class:`FusedDetector`.
+SCORE_BINS = 1000
 
 
 class CalibratedDetector:
@@ -119,6 +123,11 @@ class CalibratedDetector:
     def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
         """Boxes of a ``(B, H, W, 3)`` BGR batch, in pixels of the original frames."""
         batch = as_batch(frames, first_frame)
+        self._calibrate(batch, first_frame)
+        return self._detect_mapped(batch, first_frame)
+
+    def _calibrate(self, batch: np.ndarray, first_frame: int) -> None:
+        """Measure the look on the first batch of a video (unless pinned by :meth:`set_look`)."""
         if first_frame == 0 and not self._pinned:
             self.look = None
             if hasattr(self.inner, "reset"):
@@ -130,6 +139,10 @@ class CalibratedDetector:
             self._pinned = False  # a pinned look holds for one video
         height, width = batch.shape[1:3]
         self._frame_size = (width, height)
+
+    def _detect_mapped(self, batch: np.ndarray, first_frame: int) -> Boxes:
+        """Map ``batch`` with the current look, run the inner detector, map its boxes back."""
+        height, width = batch.shape[1:3]
         mapped = self.map_frames(batch)
         s = self.scale
         if self.input_size is None:
@@ -216,6 +229,97 @@ class CalibratedDetector:
 
     def __repr__(self) -> str:
         return f"CalibratedDetector({self.inner!r}, polarity={self.polarity!r}, head_px={self.head_px!r})"
+
+
+class FusedDetector(CalibratedDetector):
+    """The self-calibrated learnt detector, its boxes fused with the classical detector's.
+
+    Runs ``inner`` as :class:`CalibratedDetector` does, then the ``companion`` (a
+    :class:`CalibratedDetector` around the classical detector, given this detector's
+    measured look so the video is measured once) on the same frames, and merges the two with
+    :func:`~spermtrack.detect.fusion.fuse_boxes`: matched boxes move towards the classical
+    centre and gain score, by :attr:`fusion` x the two detectors' agreement on the video's
+    first batch (:func:`~spermtrack.detect.fusion.agreement`, recorded in
+    ``look.detector_agreement``). With ``tta`` the learnt model also runs on the mirrored
+    frames and the two passes are merged by weighted box fusion
+    (:func:`~spermtrack.detect.fusion.merge_flipped`) before the fusion: better boxes, twice
+    the model's time.
+
+    Parameters
+    ----------
+    inner : Detector
+        The learnt detector (see :class:`CalibratedDetector`).
+    companion : CalibratedDetector or None
+        The self-calibrated classical detector; None: no fusion (``tta`` alone).
+    fusion : FusionConfig, optional
+        Weights of the fusion (default :class:`~spermtrack.detect.fusion.FusionConfig()`).
+    tta : bool
+        Also run the model on horizontally mirrored frames and merge the two passes.
+    **kwargs
+        Of :class:`CalibratedDetector`.
+    """
+
+    def __init__(self, inner, companion=None, fusion=None, tta: bool = False, **kwargs) -> None:
+        from .fusion import FusionConfig
+
+        super().__init__(inner, **kwargs)
+        if fusion is None:
+            fusion = FusionConfig()
+        if not isinstance(fusion, FusionConfig):
+            raise ParameterError(f"fusion must be a FusionConfig, got {type(fusion).__name__}")
+        self.companion = companion
+        self.fusion = fusion
+        self.tta = bool(tta)
+        #: Agreement of the learnt and classical detectors on the current video's first batch (0-1).
+        self.agreement: float | None = None
+        self._score_hist = np.zeros(SCORE_BINS, np.int64)
+
+    def reset(self) -> None:
+        super().reset()
+        self.agreement = None
+        self._score_hist[:] = 0
+
+    def _record_scores(self, boxes: Boxes, first_frame: int) -> None:
+        """Add the model's own sperm scores (one pass, before any merge) to the video's histogram; its median goes into the look."""
+        if first_frame == 0:
+            self._score_hist[:] = 0
+        s = boxes.score[boxes.cls == SPERM] if len(boxes) else np.zeros(0, np.float32)
+        if len(s):
+            self._score_hist += np.bincount(np.clip((s * SCORE_BINS).astype(np.int64), 0, SCORE_BINS - 1), minlength=SCORE_BINS)
+        n = int(self._score_hist.sum())
+        median = None
+        if n:
+            k = int(np.searchsorted(np.cumsum(self._score_hist), (n + 1) / 2))
+            median = round((k + 0.5) / SCORE_BINS, 3)
+        self.look = dataclasses.replace(self.look, model_median_score=median)
+
+    def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
+        """Boxes of a ``(B, H, W, 3)`` BGR batch, in pixels of the original frames."""
+        from .fusion import agreement, fuse_boxes, merge_flipped, mirror
+
+        batch = as_batch(frames, first_frame)
+        self._calibrate(batch, first_frame)
+        boxes = self._detect_mapped(batch, first_frame)
+        self._record_scores(boxes, first_frame)
+        if self.tta:
+            flipped = self._detect_mapped(np.ascontiguousarray(batch[:, :, ::-1]), first_frame)
+            boxes = merge_flipped(boxes, mirror(flipped, batch.shape[2]))
+        if self.companion is None:
+            return boxes
+        if first_frame == 0 or self.companion.look is None:
+            self.companion.set_look(self.look)
+        found = self.companion.detect(batch, first_frame)
+        if first_frame == 0 or self.agreement is None:
+            self.agreement = agreement(boxes, found, self.fusion.match_iou, self.fusion.confident)[0]
+            self.look = dataclasses.replace(self.look, detector_agreement=round(self.agreement, 3))
+        a = self.agreement
+        return fuse_boxes(boxes, found, self.fusion.centre_weight * a, self.fusion.boost * a, self.fusion.match_iou)
+
+    def __repr__(self) -> str:
+        return (
+            f"FusedDetector({self.inner!r}, polarity={self.polarity!r}, head_px={self.head_px!r}, "
+            f"fusion={self.fusion if self.companion is not None else None!r}, tta={self.tta})"
+        )
 
 
 def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:

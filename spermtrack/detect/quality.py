@@ -89,9 +89,13 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
             f"the detector may not know this microscope's look; {todo}."
         )
         return out
-    if scored and check.median_score is not None and check.median_score < MIN_MEDIAN_SCORE:
+    # the learnt model's own scores when its boxes were fused with the classical detector's (the fusion
+    # raises the scores of blobs both see, debris included: it says nothing of whether the model knows the look)
+    own = getattr(look, "model_median_score", None) if look is not None else None
+    median = own if own is not None else check.median_score
+    if scored and median is not None and median < MIN_MEDIAN_SCORE:
         out.append(
-            f"The detector is unsure of most heads (median score {check.median_score:.2f} < {MIN_MEDIAN_SCORE}); "
+            f"The detector is unsure of most heads (median score {median:.2f} < {MIN_MEDIAN_SCORE}); "
             f"tracks and speeds may come from debris or noise; {todo}."
         )
     if look is not None and check.median_box_px is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 from ..boxes import Boxes
 from ..errors import ParameterError
 from .spec import SELF_CALIBRATED_KINDS, DetectorSpec, split_spec
@@ -13,6 +15,8 @@ from .spec import SELF_CALIBRATED_KINDS, DetectorSpec, split_spec
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Stem of the shipped default model (``.onnx`` always, ``.pt`` when small enough to ship).
 DEFAULT_MODEL = "spermyolo_p3"
+#: Kinds whose self-calibrated learnt model is fused with the classical detector (``fuse``, ``tta``).
+LEARNT_SELF_CALIBRATED = ("auto", "default")
 #: Head box side (pixels at the network input) the self-calibration brings the shipped model's input to.
 DEFAULT_MODEL_HEAD_PX = 17.0
 
@@ -74,7 +78,10 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         ``polarity`` (``"auto"``, ``"bright"``, ``"dark"``) and ``head_px`` (head box side in
         pixels, None: measured) pin the per-video self-calibration of ``auto``, ``default``
         and ``classical`` (:class:`~spermtrack.detect.normalize.CalibratedDetector`);
-        ``calibrate=False`` switches it off.
+        ``calibrate=False`` switches it off. ``fuse`` (default True) fuses the learnt model's
+        boxes with the classical detector's (:class:`~spermtrack.detect.normalize.FusedDetector`,
+        :mod:`spermtrack.detect.fusion`); ``tta`` (default False) also runs the model on
+        mirrored frames (twice the model's time): both for ``auto`` and ``default`` only.
 
     Examples
     --------
@@ -91,17 +98,25 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
     kind, arg = split_spec(spec)
     look = {k: kwargs.pop(k) for k in ("polarity", "head_px") if k in kwargs}
     calibrate = bool(kwargs.pop("calibrate", True))
+    fusion = {k: kwargs.pop(k) for k in ("fuse", "tta") if k in kwargs}
+    for k, v in fusion.items():
+        if not isinstance(v, (bool, np.bool_)):
+            raise ParameterError(f"{k} must be True or False, got {v!r}")
+    if fusion and (kind not in LEARNT_SELF_CALIBRATED or not calibrate):
+        raise ParameterError(
+            f"fuse and tta apply to the self-calibrated auto and default detectors, not to {spec!r}"
+            + ("" if calibrate else " with calibrate=False")
+        )
     if kind in SELF_CALIBRATED_KINDS and calibrate:
-        from .normalize import CalibratedDetector
+        from .normalize import FusedDetector
 
         inner = get_detector(spec, gt, calibrate=False, **kwargs)
-        # a model trained with scale augmentation takes heads within 1.4x of its size
-        head, tolerance = DEFAULT_MODEL_HEAD_PX, 1.4
         if inner.name == "classical":  # the calibration inverts dark-head videos: the inner one sees bright heads
-            inner.polarity = "bright"
-            inner.reset()
-            head, tolerance = 23.0, 1.25  # its box sizes are fixed near VISEM's
-        return CalibratedDetector(inner, inner_head_px=head, size_tolerance=tolerance, **look)
+            return _calibrated_classical(inner, look)
+        # a model trained with scale augmentation takes heads within 1.4x of its size
+        fuse, tta = bool(fusion.get("fuse", True)), bool(fusion.get("tta", False))
+        companion = _calibrated_classical(_classical({}), look) if fuse else None
+        return FusedDetector(inner, companion=companion, tta=tta, inner_head_px=DEFAULT_MODEL_HEAD_PX, size_tolerance=1.4, **look)
     if look and kind not in SELF_CALIBRATED_KINDS:
         raise ParameterError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
     if kind == "auto":
@@ -133,6 +148,15 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
             return Yolov5Detector(arg, **kwargs)
         return _yolo(Path(arg), {**kwargs, "backend": "opencv"} if kind == "onnx" else kwargs)
     raise ParameterError(f"unknown detector {spec!r}: use auto, default, classical, gt, yolo:PATH, onnx:PATH or yolov5:PATH")
+
+
+def _calibrated_classical(inner, look: dict):
+    """The classical detector behind the self-calibration: it sees bright heads near VISEM's size."""
+    from .normalize import CalibratedDetector
+
+    inner.polarity = "bright"
+    inner.reset()
+    return CalibratedDetector(inner, inner_head_px=23.0, size_tolerance=1.25, **look)  # its box sizes are fixed near VISEM's
 
 
 def _classical(kwargs: dict):
