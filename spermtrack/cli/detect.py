@@ -44,6 +44,17 @@ def look_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="side of a sperm head's box in pixels (VISEM-Tracking: 23) (default: measured per video)",
     )
+    p.add_argument(
+        "--fuse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fuse the learnt model's boxes with the classical detector's (auto and default; default: on)",
+    )
+    p.add_argument(
+        "--tta",
+        action="store_true",
+        help="also run the model on mirrored frames and merge both passes (auto and default; about twice the model's time)",
+    )
 
 
 def look_kwargs(args) -> dict:
@@ -58,7 +69,10 @@ def look_kwargs(args) -> dict:
         raise SpermtrackError(
             f"--polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
         )
-    return out
+    fusion = {**({"fuse": False} if not args.fuse else {}), **({"tta": True} if args.tta else {})}
+    if fusion and kind not in ("auto", "default"):
+        raise SpermtrackError(f"--no-fuse and --tta apply to the auto and default detectors, not to {args.detector!r}")
+    return {**out, **fusion}
 
 
 def _yolo_kwargs(args) -> dict:

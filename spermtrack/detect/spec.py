@@ -37,6 +37,8 @@ KINDS = SIMPLE_KINDS + PATH_KINDS
 GROUND_TRUTH_KINDS = ("gt", "gt-noisy")
 #: Kinds whose per-video self-calibration ``polarity`` and ``head_px`` pin.
 SELF_CALIBRATED_KINDS = ("auto", "default", "classical")
+#: Kinds whose learnt model is fused with the classical detector (``fuse``, ``tta`` apply).
+FUSED_KINDS = ("auto", "default")
 #: Kinds that run a YOLO network (``conf``, ``iou``, ``device`` apply).
 YOLO_KINDS = ("auto", "default", "yolo", "onnx", "yolov5")
 
@@ -96,6 +98,12 @@ class DetectorSpec:
         YOLO score and NMS IoU thresholds (0..1); None: the detector's defaults.
     device : str or None
         YOLO device (``cpu``, ``0``, ...); None: the detector's choice.
+    fuse : bool
+        Fuse the learnt model's boxes with the classical detector's (auto and default only;
+        :mod:`spermtrack.detect.fusion`). Default on.
+    tta : bool
+        Also run the model on horizontally mirrored frames and merge both passes (auto and
+        default only; about twice the model's time). Default off.
     options : tuple of (name, value)
         Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
         name; :meth:`kwargs` returns them with the named options above.
@@ -148,6 +156,22 @@ class DetectorSpec:
         default=None,
         metadata={"flag": "--device", "metavar": "DEV", "help": "YOLO device: cpu, 0, cuda:1, ...", "default_text": "auto"},
     )
+    fuse: bool = field(
+        default=True,
+        metadata={
+            "flag": "--fuse",
+            "help": "fuse the learnt model's boxes with the classical detector's, weighted by how well the two agree "
+            "on the video (auto and default; docs/detection.md)",
+        },
+    )
+    tta: bool = field(
+        default=False,
+        metadata={
+            "flag": "--tta",
+            "help": "also run the model on mirrored frames and merge both passes (auto and default; about twice the "
+            "model's time)",
+        },
+    )
     options: tuple = field(default=(), metadata={"flag": None})
 
     def __post_init__(self) -> None:
@@ -183,6 +207,11 @@ class DetectorSpec:
                 object.__setattr__(self, label, float(v))
         if self.device is not None and not isinstance(self.device, str):
             object.__setattr__(self, "device", str(self.device))
+        for label in ("fuse", "tta"):
+            if not isinstance(getattr(self, label), bool):
+                raise DetectorSpecError(f"{label} (--{label}) must be true or false, got {getattr(self, label)!r}")
+        if (not self.fuse or self.tta) and kind not in (*FUSED_KINDS, OBJECT_KIND):
+            raise DetectorSpecError(f"--no-fuse and --tta apply to the auto and default detectors, not to {self.name!r}")
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(self, k) is not None]
         if given and kind not in (*YOLO_KINDS, OBJECT_KIND):
             raise DetectorSpecError(f"{' '.join(given)} apply to YOLO detectors, not to {self.name!r}")
@@ -250,6 +279,10 @@ class DetectorSpec:
         for k in ("head_px", "conf", "iou", "device"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
+        if not self.fuse:
+            out["fuse"] = False
+        if self.tta:
+            out["tta"] = True
         out.update({k: _thaw(v) for k, v in self.options})
         return out
 
@@ -307,11 +340,19 @@ class DetectorSpec:
         if unknown:
             raise DetectorSpecError(f"unknown detector setting(s) {unknown}; known: {sorted(names)}")
         d = dict(d)
-        d["options"] = tuple(dict(d.get("options") or {}).items())
+        options = dict(d.get("options") or {})
+        if isinstance(options.get("class_map"), dict):  # JSON turned its integer class ids into strings
+            options["class_map"] = {_int_key(k): v for k, v in options["class_map"].items()}
+        d["options"] = tuple(options.items())
         return cls(**d)
 
     def __str__(self) -> str:
         return self.name
+
+
+def _int_key(key: Any) -> Any:
+    """``"3"`` -> ``3`` (a class id that went through JSON); anything else as it is."""
+    return int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key
 
 
 def _positive(label: str, value: Any) -> None:
