@@ -82,7 +82,7 @@ from .config import (
     P_SIZE_W,
     P_TENT_LOST,
 )
-from .costs import COST_DISTANCE, argsort_into, pairs_into
+from .costs import COST_DISTANCE, argsort_into, lower_bound, pairs_into
 from .kalman import kf_init, kf_predict, kf_update_row
 
 UID, STATE, HITS, MISSES, PUB, VOTES = 0, 1, 2, 3, 4, 5
@@ -299,8 +299,8 @@ def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm,
 
 @numba.njit(cache=True, inline="always")
 def fallback(
-    x, P, ti, n, R, z, cls, score, s, m, used, high, new_score, fb_heads, fb_margin, fb_turn, dt,
-    fbx, fbm, slots, free, confirm, next_pub, out_ids, out_cls, sh,
+    x, P, ti, n, R, z, cls, score, s, m, used, xo, xs, lo_s, fb, dt,
+    fbx, fbm, fbo, slots, col_of, free, el, ex, confirm, next_pub, out_ids, out_cls, sh,
 ):  # fmt: skip
     """The turn fallback: confirmed tracks that lost their cell this frame take an isolated leftover detection.
 
@@ -312,56 +312,89 @@ def fallback(
     largest angle ``theta`` moves the cell off the prediction, in steps; the box size is
     the mean of the predicted width and height. It takes the one high-score detection
     still free inside the disc, only when no other such detection lies within
-    ``fb_margin`` radii of the track's centre and no other candidate track's disc, grown
-    by ``fb_margin``, holds the detection (unambiguous cases only: in crowds it does
-    nothing). Returns the next public id.
+    ``fb_margin`` radii of the track's centre, no other candidate track's disc, grown
+    by ``fb_margin``, holds the detection, and no other live track (matched, coasting or
+    tentative) has it inside its own gate (chi-square of the centre below ``gate``):
+    unambiguous cases only, so that in crowds it does almost nothing. The first two
+    searches run over x-sorted lists (detections and candidate tracks) inside the x-window
+    of the grown disc; the last one over the live tracks, for the few links accepted.
+    Returns the next public id.
+
+    ``fb`` is ``(fb_heads, fb_margin, fb_turn, gate)``; ``lo_s`` the lowest score taken (that of a
+    new track). ``fbx`` float64 (3, cap): the candidates' centre x, y and radius; ``fbm``,
+    ``fbo`` int64 (cap,): their matches and x order (work arrays). (At most 29 arguments:
+    CPython passes more as ``*args``, which Numba cannot inline.)
     """
+    fb_heads, fb_margin, fb_turn, gate = fb
     k = x.shape[2]
     nc = np.int64(0)
+    rmax = 0.0
     for t in range(n):
         if ti[t, STATE] != CONFIRMED or ti[t, MISSES] != 1:
             continue
-        px, py = x[t, 0, 0], x[t, 1, 0]
         sx, sy = x[t, 0, 1] * dt, x[t, 1, 1] * dt  # the predicted step (pixels)
         if k == 3:
             sx -= 0.5 * x[t, 0, 2] * dt * dt
             sy -= 0.5 * x[t, 1, 2] * dt * dt
         slots[nc] = t
-        fbx[nc, 0] = px
-        fbx[nc, 1] = py
-        fbx[nc, 2] = fb_turn * np.sqrt(sx * sx + sy * sy) + fb_heads * 0.5 * (max(x[t, 2, 0], 1.0) + max(x[t, 3, 0], 1.0))
+        fbx[0, nc] = x[t, 0, 0]
+        fbx[1, nc] = x[t, 1, 0]
+        r = fb_turn * np.sqrt(sx * sx + sy * sy) + fb_heads * 0.5 * (max(x[t, 2, 0], 1.0) + max(x[t, 3, 0], 1.0))
+        fbx[2, nc] = r
+        rmax = max(rmax, r)
         nc += 1
     if nc == 0:
         return next_pub
-    nd = np.int64(0)
-    for q in range(m):
-        if not used[q] and score[s + q] >= high and score[s + q] >= new_score:
-            free[nd] = q
-            nd += 1
+    nd = stage_detections(score, s, m, used, lo_s, np.inf, xo, xs, col_of, free, el, ex)
     if nd == 0:
         return next_pub
+    argsort_into(fbx[0], nc, fbo)
     mg2 = fb_margin * fb_margin
     for a in range(nc):
         fbm[a] = -1
-        cx, cy, r = fbx[a, 0], fbx[a, 1], fbx[a, 2]
-        near, best, bd = 0, -1, np.inf
-        for c in range(nd):
-            q = free[c]
+        cx, cy, r = fbx[0, a], fbx[1, a], fbx[2, a]
+        wide = fb_margin * r
+        near, best, bd = 0, np.int64(-1), np.inf
+        j = lower_bound(ex[:nd], cx - wide)
+        while j < nd and ex[j] <= cx + wide and near < 2:
+            q = el[j]
             d2 = (z[q, 0] - cx) ** 2 + (z[q, 1] - cy) ** 2
             if d2 < mg2 * r * r:
                 near += 1
                 if d2 < r * r and d2 < bd:
-                    best, bd = c, d2
+                    best, bd = q, d2
+            j += 1
         if near != 1 or best < 0:
             continue
-        q = free[best]
+        q = best
+        qx, qy = z[q, 0], z[q, 1]
+        # other candidates whose grown disc holds q: their x is within fb_margin * rmax of q's
+        lo = np.int64(0)
+        hi = nc
+        while lo < hi:  # first candidate (in x order) with x >= qx - fb_margin * rmax
+            mid = (lo + hi) >> 1
+            if fbx[0, fbo[mid]] < qx - fb_margin * rmax:
+                lo = mid + 1
+            else:
+                hi = mid
         alone = True
-        for b in range(nc):
-            if b != a and (z[q, 0] - fbx[b, 0]) ** 2 + (z[q, 1] - fbx[b, 1]) ** 2 < mg2 * fbx[b, 2] ** 2:
+        while lo < nc and fbx[0, fbo[lo]] <= qx + fb_margin * rmax:
+            b = fbo[lo]
+            if b != a and (qx - fbx[0, b]) ** 2 + (qy - fbx[1, b]) ** 2 < mg2 * fbx[2, b] ** 2:
                 alone = False
                 break
+            lo += 1
         if alone:
-            fbm[a] = best
+            # and no other live track (any state, matched or not) has the box inside its own gate
+            ta = slots[a]
+            for t in range(n):
+                if t != ta:
+                    c2 = (qx - x[t, 0, 0]) ** 2 / (P[t, 0, 0, 0] + R[0]) + (qy - x[t, 1, 0]) ** 2 / (P[t, 1, 0, 0] + R[1])
+                    if c2 < gate:
+                        alone = False
+                        break
+        if alone:
+            fbm[a] = col_of[q]
     return apply_matches(x, P, ti, R, z, cls, s, fbm, nc, slots, free, used, confirm, next_pub, out_ids, out_cls, sh)
 
 
@@ -487,10 +520,11 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, o
     # (the fallback stage's work arrays share these two allocations: a kernel call per frame, streaming)
     fw = np.empty(2 * mw + 3 * cap)
     xs, ex = fw[:mw], fw[mw : 2 * mw]
-    fbx = fw[2 * mw :].reshape((cap, 3))  # fallback: each candidate track's centre (x, y) and radius (pixels)
-    iw = np.empty(5 * mw + 1 + 2 * cap, np.int64)
+    fbx = fw[2 * mw :].reshape((3, cap))  # fallback: each candidate track's centre x, y and radius (pixels)
+    iw = np.empty(5 * mw + 1 + 3 * cap, np.int64)
     xo, col_of, free, el = iw[:mw], iw[mw : 2 * mw], iw[2 * mw : 3 * mw], iw[3 * mw : 4 * mw]
-    bucket, slots, fbm = iw[4 * mw : 5 * mw + 1], iw[5 * mw + 1 : 5 * mw + 1 + cap], iw[5 * mw + 1 + cap :]
+    i0 = 5 * mw + 1
+    bucket, slots, fbm, fbo = iw[4 * mw : i0], iw[i0 : i0 + cap], iw[i0 + cap : i0 + 2 * cap], iw[i0 + 2 * cap :]
     npairs = 4 * (cap + mw) + 8
     prow = np.empty(npairs, np.int64)
     pcol = np.empty(npairs, np.int64)
@@ -563,8 +597,8 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, o
 
         if fb_turn > 0.0:
             next_pub = fallback(
-                x, P, ti, n, R, z, cls, score, s, m, used, high, new_score, fb_heads, fb_margin, fb_turn, dt,
-                fbx, fbm, slots, free, confirm, next_pub, out_ids, out_cls, sh,
+                x, P, ti, n, R, z, cls, score, s, m, used, xo, xs, max(high, new_score), (fb_heads, fb_margin, fb_turn, gate), dt,
+                fbx, fbm, fbo, slots, col_of, free, el, ex, confirm, next_pub, out_ids, out_cls, sh,
             )  # fmt: skip
         n = end_lost(x, P, ti, n, tent_lost, max_lost)
         n, next_uid, next_pub = births(
