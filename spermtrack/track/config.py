@@ -106,7 +106,8 @@ class TrackerConfig:
     fallback_margin : float
         Isolation of a fallback link (1-5): no other free high-score detection within
         ``fallback_margin`` radii of the track's prediction, and no other candidate track
-        whose radius, times ``fallback_margin``, holds the detection. In crowded fields the
+        whose radius, times ``fallback_margin``, holds the detection. Besides, no other live
+        track may have the detection inside its own gate (``gate``). In crowded fields the
         fallback therefore does almost nothing.
 
     Lifecycle (seconds)
