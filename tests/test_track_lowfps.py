@@ -62,6 +62,16 @@ def test_ambiguous_turn_is_left_alone():
     assert num_tracks(far, 9, **PLAIN) == 2
 
 
+def test_box_inside_another_tracks_gate_is_left_alone():
+    # a still cell 15 px from where the turning cell's box lands: that box is inside the still
+    # cell's gate, so the fallback does not give it to the turning track (it splits); 60 px away it does
+    turned = (100.0 + 7 * 40.0 + 40.0 * np.cos(np.radians(70.0)), 100.0 + 40.0 * np.sin(np.radians(70.0)))
+    near = turning_cell(40.0, 70.0, extra=(0, turned[0] + 15.0, turned[1]))
+    far = turning_cell(40.0, 70.0, extra=(0, turned[0] + 60.0, turned[1]))
+    assert num_tracks(near, 9, **PLAIN) == 3
+    assert num_tracks(far, 9, **PLAIN) == 2
+
+
 def test_streaming_equals_offline_with_the_fallback():
     b = turning_cell(40.0, 70.0)
     cfg = TrackerConfig(**PLAIN)
