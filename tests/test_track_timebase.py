@@ -115,8 +115,10 @@ def test_uneven_time_steps_are_predicted_over_their_true_length():
     cfg = TrackerConfig(self_calibrate=False)
     timed = track(b, 50, cfg, timestamps=times)
     assert timed.unique_tracks().tolist() == [1] and len(timed) == len(f)
-    # the same boxes taken as evenly spaced: steps of 50-100 px jump around and the track breaks
-    assert len(track(b, 50 / 3, cfg).unique_tracks()) > 1
+    # the same boxes taken as evenly spaced: steps of 50-100 px jump around and the Kalman gate
+    # breaks the track (this lone cell's jumps are caught by the turn fallback, on by default,
+    # which is why it is off here: the point is the model's prediction)
+    assert len(track(b, 50 / 3, TrackerConfig(self_calibrate=False, fallback_turn_deg=0.0)).unique_tracks()) > 1
 
 
 @pytest.mark.parametrize("um_per_px", [0.25, 0.5, 1.0])

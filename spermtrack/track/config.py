@@ -89,6 +89,26 @@ class TrackerConfig:
         are ignored. Ground-truth or calibrated boxes score 1.
     new_track_score : float
         Lowest score of a detection that may start a new track.
+    fallback_turn_deg : float
+        The turn fallback (degrees; 0 turns it off): a confirmed track matched in the
+        previous frame but left unmatched by every gated stage takes the one free
+        high-score detection within ``2 sin(fallback_turn_deg / 2) * |step| +
+        fallback_heads * box size`` of its prediction (``|step|``: the predicted
+        displacement over this frame's true time step; a turn by this angle moves the
+        cell that far off the prediction), only when the case is unambiguous (see
+        ``fallback_margin``). At low frame rates (5-15 fps) fast cells turn tens of
+        degrees between frames and leave the constant-velocity gate, and the track would
+        break into two; at 50 fps the steps are short and it rarely fires. Raise it for
+        cells that turn more sharply; 0 gives the tracks of the code before 5 December 2026.
+    fallback_heads : float
+        Box sizes (mean of the predicted width and height) added to the fallback's radius
+        (detection jitter and head wobble around a turn). At most 5.
+    fallback_margin : float
+        Isolation of a fallback link (1-5): no other free high-score detection within
+        ``fallback_margin`` radii of the track's prediction, and no other candidate track
+        whose radius, times ``fallback_margin``, holds the detection. Besides, no other live
+        track may have the detection inside its own gate (``gate``). In crowded fields the
+        fallback therefore does almost nothing.
 
     Lifecycle (seconds)
     -------------------
@@ -212,6 +232,9 @@ class TrackerConfig:
     crossing_heads: float = 0.0
     crossing_fit_s: float = 0.15
     crossing_margin: float = 4.0
+    fallback_turn_deg: float = 60.0
+    fallback_heads: float = 0.5
+    fallback_margin: float = 1.5
 
     def __post_init__(self) -> None:
         if self.motion not in ("cv", "ca"):
@@ -240,6 +263,12 @@ class TrackerConfig:
             raise TrackerConfigError(f"crossing_heads must be <= 5 head sizes, got {self.crossing_heads}")
         if self.crossing_fit_s <= 0:
             raise TrackerConfigError(f"crossing_fit_s must be > 0 seconds, got {self.crossing_fit_s}")
+        if self.fallback_turn_deg > 180:
+            raise TrackerConfigError(f"fallback_turn_deg must be <= 180 degrees, got {self.fallback_turn_deg}")
+        if self.fallback_heads > 5:
+            raise TrackerConfigError(f"fallback_heads must be <= 5 head sizes, got {self.fallback_heads}")
+        if not 1 <= self.fallback_margin <= 5:
+            raise TrackerConfigError(f"fallback_margin must be between 1 and 5, got {self.fallback_margin}")
         if self.low_score > self.high_score:
             raise TrackerConfigError(f"low_score ({self.low_score}) must be <= high_score ({self.high_score})")
 
@@ -298,7 +327,7 @@ def check_fps(fps) -> float:
 #: model ``F`` (k, k), ``Q`` (4, k, k), ``R`` (4,) and ``P0`` (4, k, k), flattened.
 P_COST, P_CONFIRM, P_TENT_LOST, P_MAX_LOST = 0, 1, 2, 3
 P_GATE, P_IOU_W, P_HIGH, P_LOW, P_NEW, P_LOGDET, P_RESCUE, P_SIZE_W = 4, 5, 6, 7, 8, 9, 10, 11
-P_ORDER, P_MODEL = 12, 16
+P_ORDER, P_FB_HEADS, P_FB_MARGIN, P_FB_TURN, P_MODEL = 12, 13, 14, 15, 16
 
 
 class FrameParams:
@@ -351,6 +380,10 @@ class FrameParams:
         head[P_LOGDET] = config.logdet_weight
         head[P_RESCUE] = config.rescue_dist
         head[P_SIZE_W] = config.size_weight
+        # fallback stage: on when fallback_turn_deg > 0; a turn by theta moves the cell 2 sin(theta / 2) steps off
+        head[P_FB_TURN] = 2.0 * math.sin(math.radians(config.fallback_turn_deg) / 2.0)
+        head[P_FB_HEADS] = config.fallback_heads
+        head[P_FB_MARGIN] = config.fallback_margin
         head[P_ORDER] = k
         self.prm = np.concatenate([head, self.F.ravel(), self.Q.ravel(), self.R, self.P0.ravel()])
 

@@ -30,13 +30,16 @@ high-score detections; the confirmed tracks left to low-score detections
 high-score detections left by centre distance (a rescue); tentative tracks to
 the high-score detections left. Each stage is an optimal gated assignment over
 the pairs inside the gate (:func:`.costs.pairs_into`,
-:func:`spermtrack.algorithms.assignment.assign_sparse`).
+:func:`spermtrack.algorithms.assignment.assign_sparse`). Then the turn fallback
+(:func:`fallback`, ``TrackerConfig.fallback_turn_deg``): confirmed tracks that lost
+their cell this frame take an isolated free detection within a turn's reach of
+their prediction.
 Matched tracks are updated; unmatched ones age and are removed after their
 lost time; unmatched high-score detections start tentative tracks.
 
 The steps of a frame are named functions (:func:`check_rows`, :func:`step_model`,
 :func:`load_frame`, :func:`stage_tracks`, :func:`stage_detections`,
-:func:`apply_matches`, :func:`end_lost`, :func:`births`), inlined into :func:`run`
+:func:`apply_matches`, :func:`fallback`, :func:`end_lost`, :func:`births`), inlined into :func:`run`
 (``inline="always"``: no call overhead per frame, so the streaming tracker's
 one-frame calls cost what they did before the split).
 
@@ -64,6 +67,9 @@ from ..errors import BoxesError
 from .config import (
     P_CONFIRM,
     P_COST,
+    P_FB_HEADS,
+    P_FB_MARGIN,
+    P_FB_TURN,
     P_GATE,
     P_HIGH,
     P_IOU_W,
@@ -76,7 +82,7 @@ from .config import (
     P_SIZE_W,
     P_TENT_LOST,
 )
-from .costs import COST_DISTANCE, argsort_into, pairs_into
+from .costs import COST_DISTANCE, argsort_into, lower_bound, pairs_into
 from .kalman import kf_init, kf_predict, kf_update_row
 
 UID, STATE, HITS, MISSES, PUB, VOTES = 0, 1, 2, 3, 4, 5
@@ -292,6 +298,107 @@ def apply_matches(x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm,
 
 
 @numba.njit(cache=True, inline="always")
+def fallback(
+    x, P, ti, n, R, z, cls, score, s, m, used, xo, xs, lo_s, fb, dt,
+    fbx, fbm, fbo, slots, col_of, free, el, ex, confirm, next_pub, out_ids, out_cls, sh,
+):  # fmt: skip
+    """The turn fallback: confirmed tracks that lost their cell this frame take an isolated leftover detection.
+
+    After the gated stages, each confirmed track matched in the previous frame but not in
+    this one (a turn between frames, at a low frame rate, leaves the constant-velocity
+    gate) gets a disc around its prediction of radius ``fb_turn * |step| + fb_heads *
+    box size`` (pixels): ``|step|`` is the predicted displacement over this frame's time
+    step ``dt`` (nominal frames), ``fb_turn = 2 sin(theta / 2)`` how far a turn by the
+    largest angle ``theta`` moves the cell off the prediction, in steps; the box size is
+    the mean of the predicted width and height. It takes the one high-score detection
+    still free inside the disc, only when no other such detection lies within
+    ``fb_margin`` radii of the track's centre, no other candidate track's disc, grown
+    by ``fb_margin``, holds the detection, and no other live track (matched, coasting or
+    tentative) has it inside its own gate (chi-square of the centre below ``gate``):
+    unambiguous cases only, so that in crowds it does almost nothing. The first two
+    searches run over x-sorted lists (detections and candidate tracks) inside the x-window
+    of the grown disc; the last one over the live tracks, for the few links accepted.
+    Returns the next public id.
+
+    ``fb`` is ``(fb_heads, fb_margin, fb_turn, gate)``; ``lo_s`` the lowest score taken (that of a
+    new track). ``fbx`` float64 (3, cap): the candidates' centre x, y and radius; ``fbm``,
+    ``fbo`` int64 (cap,): their matches and x order (work arrays). (At most 29 arguments:
+    CPython passes more as ``*args``, which Numba cannot inline.)
+    """
+    fb_heads, fb_margin, fb_turn, gate = fb
+    k = x.shape[2]
+    nc = np.int64(0)
+    rmax = 0.0
+    for t in range(n):
+        if ti[t, STATE] != CONFIRMED or ti[t, MISSES] != 1:
+            continue
+        sx, sy = x[t, 0, 1] * dt, x[t, 1, 1] * dt  # the predicted step (pixels)
+        if k == 3:
+            sx -= 0.5 * x[t, 0, 2] * dt * dt
+            sy -= 0.5 * x[t, 1, 2] * dt * dt
+        slots[nc] = t
+        fbx[0, nc] = x[t, 0, 0]
+        fbx[1, nc] = x[t, 1, 0]
+        r = fb_turn * np.sqrt(sx * sx + sy * sy) + fb_heads * 0.5 * (max(x[t, 2, 0], 1.0) + max(x[t, 3, 0], 1.0))
+        fbx[2, nc] = r
+        rmax = max(rmax, r)
+        nc += 1
+    if nc == 0:
+        return next_pub
+    nd = stage_detections(score, s, m, used, lo_s, np.inf, xo, xs, col_of, free, el, ex)
+    if nd == 0:
+        return next_pub
+    argsort_into(fbx[0], nc, fbo)
+    mg2 = fb_margin * fb_margin
+    for a in range(nc):
+        fbm[a] = -1
+        cx, cy, r = fbx[0, a], fbx[1, a], fbx[2, a]
+        wide = fb_margin * r
+        near, best, bd = 0, np.int64(-1), np.inf
+        j = lower_bound(ex[:nd], cx - wide)
+        while j < nd and ex[j] <= cx + wide and near < 2:
+            q = el[j]
+            d2 = (z[q, 0] - cx) ** 2 + (z[q, 1] - cy) ** 2
+            if d2 < mg2 * r * r:
+                near += 1
+                if d2 < r * r and d2 < bd:
+                    best, bd = q, d2
+            j += 1
+        if near != 1 or best < 0:
+            continue
+        q = best
+        qx, qy = z[q, 0], z[q, 1]
+        # other candidates whose grown disc holds q: their x is within fb_margin * rmax of q's
+        lo = np.int64(0)
+        hi = nc
+        while lo < hi:  # first candidate (in x order) with x >= qx - fb_margin * rmax
+            mid = (lo + hi) >> 1
+            if fbx[0, fbo[mid]] < qx - fb_margin * rmax:
+                lo = mid + 1
+            else:
+                hi = mid
+        alone = True
+        while lo < nc and fbx[0, fbo[lo]] <= qx + fb_margin * rmax:
+            b = fbo[lo]
+            if b != a and (qx - fbx[0, b]) ** 2 + (qy - fbx[1, b]) ** 2 < mg2 * fbx[2, b] ** 2:
+                alone = False
+                break
+            lo += 1
+        if alone:
+            # and no other live track (any state, matched or not) has the box inside its own gate
+            ta = slots[a]
+            for t in range(n):
+                if t != ta:
+                    c2 = (qx - x[t, 0, 0]) ** 2 / (P[t, 0, 0, 0] + R[0]) + (qy - x[t, 1, 0]) ** 2 / (P[t, 1, 0, 0] + R[1])
+                    if c2 < gate:
+                        alone = False
+                        break
+        if alone:
+            fbm[a] = col_of[q]
+    return apply_matches(x, P, ti, R, z, cls, s, fbm, nc, slots, free, used, confirm, next_pub, out_ids, out_cls, sh)
+
+
+@numba.njit(cache=True, inline="always")
 def end_lost(x, P, ti, n, tent_lost, max_lost):
     """End the tracks unmatched for too long (compact: the last live slot fills the hole); returns the live count."""
     k = x.shape[2]
@@ -390,6 +497,7 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, o
     max_lost = np.int64(prm[P_MAX_LOST])
     gate, iou_w, logdet_w, size_w = prm[P_GATE], prm[P_IOU_W], prm[P_LOGDET], prm[P_SIZE_W]
     high, low, new_score, rescue = prm[P_HIGH], prm[P_LOW], prm[P_NEW], prm[P_RESCUE]
+    fb_heads, fb_margin, fb_turn = prm[P_FB_HEADS], prm[P_FB_MARGIN], prm[P_FB_TURN]
     o = P_MODEL
     F = prm[o : o + k * k].reshape((k, k))
     o += k * k
@@ -409,11 +517,14 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, o
     mw = max(mmax, np.int64(1))
     z = np.empty((mw, 4))
     used = np.zeros(mw, np.bool_)
-    fw = np.empty(2 * mw)
-    xs, ex = fw[:mw], fw[mw:]
-    iw = np.empty(5 * mw + 1 + cap, np.int64)
+    # (the fallback stage's work arrays share these two allocations: a kernel call per frame, streaming)
+    fw = np.empty(2 * mw + 3 * cap)
+    xs, ex = fw[:mw], fw[mw : 2 * mw]
+    fbx = fw[2 * mw :].reshape((3, cap))  # fallback: each candidate track's centre x, y and radius (pixels)
+    iw = np.empty(5 * mw + 1 + 3 * cap, np.int64)
     xo, col_of, free, el = iw[:mw], iw[mw : 2 * mw], iw[2 * mw : 3 * mw], iw[3 * mw : 4 * mw]
-    bucket, slots = iw[4 * mw : 5 * mw + 1], iw[5 * mw + 1 :]
+    i0 = 5 * mw + 1
+    bucket, slots, fbm, fbo = iw[4 * mw : i0], iw[i0 : i0 + cap], iw[i0 + cap : i0 + 2 * cap], iw[i0 + 2 * cap :]
     npairs = 4 * (cap + mw) + 8
     prow = np.empty(npairs, np.int64)
     pcol = np.empty(npairs, np.int64)
@@ -437,6 +548,7 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, o
         if n + m > cap:
             cnt[C_N], cnt[C_UID], cnt[C_PUB], cnt[C_LAST], cnt[C_ROW] = n, next_uid, next_pub, f - 1, s
             return NEED_CAPACITY
+        dt = tsteps[f] if uneven else 1.0
         if uneven and tsteps[f] != 1.0:
             step_model(F, Q, tsteps[f], Fd, Qd)
             kf_predict(x, P, n, Fd, Qd)
@@ -483,6 +595,11 @@ def run(x, P, ti, cnt, prm, frame, x1, y1, x2, y2, score, cls, f_end, out_ids, o
                 x, P, ti, R, z, cls, s, match, ns, slots, free, used, confirm, next_pub, out_ids, out_cls, sh
             )
 
+        if fb_turn > 0.0:
+            next_pub = fallback(
+                x, P, ti, n, R, z, cls, score, s, m, used, xo, xs, max(high, new_score), (fb_heads, fb_margin, fb_turn, gate), dt,
+                fbx, fbm, fbo, slots, col_of, free, el, ex, confirm, next_pub, out_ids, out_cls, sh,
+            )  # fmt: skip
         n = end_lost(x, P, ti, n, tent_lost, max_lost)
         n, next_uid, next_pub = births(
             x, P, ti, n, z, score, cls, s, m, used, high, new_score, P0, confirm, next_uid, next_pub, out_ids, sh
