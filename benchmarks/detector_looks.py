@@ -11,8 +11,10 @@ AP@0.5 of
 - ``unfused``: the same without the fusion (``fuse=False``: the default before the fusion);
 - ``tta``: the default plus the mirrored pass of the model (``tta=True``, opt-in: twice the
   model's time);
-- ``scale-search``: the default plus the scale search (``scale_search=True``, opt-in: the
-  model's own boxes pick each video's input scale on its first frames);
+- ``blob-scale``: the default without the scale search (``scale_search=False``: the
+  blob-based scale, the default before);
+- ``search-always``: the scale search run on every video (``scale_tolerance=1.0``, opt-in),
+  not only where the model's boxes at the blob scale are more than 1.4x off its trained size;
 - ``default-raw``: the model without self-calibration (what spermtrack did before it);
 - ``classical``: the classical detector with the self-calibration;
 - ``threshold``: a plain threshold baseline written here (blur, background subtraction,
@@ -36,7 +38,7 @@ import numpy as np
 
 from spermtrack.boxes import SPERM, Boxes
 from spermtrack.detect import get_detector, run_detector
-from spermtrack.detect.registry import SCALE_SEARCH_FACTORS
+from spermtrack.detect.registry import SCALE_SEARCH_FACTORS, SCALE_SEARCH_TOLERANCE
 from spermtrack.evaluate import detection
 from spermtrack.simulate import simulate_video
 
@@ -107,7 +109,10 @@ def _default(**options):
     from spermtrack.detect.normalize import FusedDetector
 
     fuse = options.get("fuse", True)
-    search = {"scale_factors": SCALE_SEARCH_FACTORS} if options.get("scale_search") else {}
+    search = {
+        "scale_factors": SCALE_SEARCH_FACTORS if options.get("scale_search", True) else (1.0,),
+        "scale_tolerance": options.get("scale_tolerance", SCALE_SEARCH_TOLERANCE),
+    }
     return FusedDetector(
         get_detector(f"onnx:{MODEL['path']}", conf=0.001),
         companion=get_detector("classical") if fuse else None,
@@ -123,7 +128,8 @@ def detectors(dark: bool) -> dict:
         "default": _default,
         "unfused": lambda: _default(fuse=False),
         "tta": lambda: _default(tta=True),
-        "scale-search": lambda: _default(scale_search=True),
+        "blob-scale": lambda: _default(scale_search=False),
+        "search-always": lambda: _default(scale_tolerance=1.0),
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),

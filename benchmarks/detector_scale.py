@@ -32,7 +32,7 @@ from spermtrack.detect.registry import DEFAULT_MODEL_HEAD_PX
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FACTORS = (0.6, 0.71, 0.84, 1.0, 1.19, 1.41, 1.68)
-#: (label, candidate factors, rule, margin) of the search rules compared.
+#: (label, candidate factors, rule, margin[, tolerance]) of the search rules compared.
 RULES = [
     ("confidence, x0.71/x1/x1.41, margin 1.1", (0.71, 1.0, 1.41), "confidence", 1.1),
     ("confidence, x0.71/x1/x1.41, margin 1.0", (0.71, 1.0, 1.41), "confidence", 1.0),
@@ -43,6 +43,10 @@ RULES = [
     ("size, x0.71/x1/x1.41", (0.71, 1.0, 1.41), "size", 1.0),
     ("size, 5 log-spaced x0.71-x1.41", (0.71, 0.84, 1.0, 1.19, 1.41), "size", 1.0),
     ("size, 7 log-spaced x0.6-x1.68", FACTORS, "size", 1.0),
+    ("size, 7, only when > 1.4x off (default)", FACTORS, "size", 1.0, 1.4),
+    ("size, 7, only when > 1.3x off", FACTORS, "size", 1.0, 1.3),
+    ("size, 7, only when > 1.25x off", FACTORS, "size", 1.0, 1.25),
+    ("size, 7, only when > 1.15x off", FACTORS, "size", 1.0, 1.15),
 ]
 
 
@@ -50,7 +54,7 @@ def collect(videos, factors) -> list[dict]:
     """Per video: the search scores at every factor and the fused detections at every fixed factor."""
     out = []
     for frames, gt in videos:
-        d = get_detector("auto", conf=0.001, scale_factors=factors, scale_margin=1.0)
+        d = get_detector("auto", conf=0.001, scale_factors=factors, scale_margin=1.0, scale_tolerance=1.0)
         run_detector(d, frames[: min(len(frames), 8)], batch_size=8)
         scores = {f: c for f, c, _ in d.look.scale_search}
         sides = {f: (np.nan if s is None else s) for f, _, s in d.look.scale_search}
@@ -71,8 +75,15 @@ def pooled_ap(vids: list[dict], pick) -> float:
     return sperm_ap50(Boxes.concat(gts, num_frames=off), Boxes.concat(dets, num_frames=off))
 
 
-def choose(v: dict, cands, rule: str, margin: float) -> float:
-    """The factor a search over ``cands`` would keep for video ``v`` (the detector's own rule)."""
+def choose(v: dict, cands, rule: str, margin: float, tol: float = 1.0) -> float:
+    """The factor a search over ``cands`` would keep for video ``v`` (the detector's own rule).
+
+    ``tol`` > 1: the size rule's check first (keep factor 1 when the model's boxes there are
+    within ``tol`` of its trained size), as :class:`~spermtrack.detect.normalize.CalibratedDetector`.
+    """
+    s1 = v["sides"].get(1.0, np.nan)
+    if rule == "size" and tol > 1.0 and s1 == s1 and abs(np.log(s1 / DEFAULT_MODEL_HEAD_PX)) <= np.log(tol):
+        return 1.0
     return choose_factor(
         cands, [v["scores"][f] for f in cands], [v["sides"][f] for f in cands], DEFAULT_MODEL_HEAD_PX, rule, margin
     )
@@ -122,9 +133,10 @@ def main(argv=None) -> int:
     table = {}
     for label, vids in data.items():
         r = {f"x{f}": round(pooled_ap(vids, lambda v, f=f: f), 3) for f in FACTORS}
-        for name, cands, rule, margin in RULES:
-            r[name] = round(pooled_ap(vids, lambda v, c=cands, ru=rule, m=margin: choose(v, c, ru, m)), 3)
-            r[name + " (choices)"] = [choose(v, cands, rule, margin) for v in vids]
+        for name, cands, rule, margin, *tol in RULES:
+            t = tol[0] if tol else 1.0
+            r[name] = round(pooled_ap(vids, lambda v, c=cands, ru=rule, m=margin, t=t: choose(v, c, ru, m, t)), 3)
+            r[name + " (choices)"] = [choose(v, cands, rule, margin, t) for v in vids]
         table[label] = r
         print(label, r, flush=True)
     sims = [k for k in table if not k.startswith("real")]

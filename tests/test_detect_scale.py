@@ -57,10 +57,10 @@ def test_scale_confidence_counts_confident_sperm_per_frame():
 def test_search_finds_the_scale_a_wrong_blob_estimate_missed(clip12, monkeypatch, rule):
     frames, gt = clip12
     _wrong_blob_estimate(monkeypatch, 2.0)  # 24 px measured for 12-px heads: mapped to ~12 px, far below 17
-    fixed = get_detector("auto", conf=0.001)
+    fixed = get_detector("auto", conf=0.001, scale_search=False)
     at_blob = run_detector(fixed, frames, batch_size=6)
     assert fixed.look.scale_factor == 1.0 and fixed.look.scale_search is None
-    searched = get_detector("auto", conf=0.001, scale_factors=(0.71, 1.0, 1.41), scale_rule=rule)
+    searched = get_detector("auto", conf=0.001, scale_factors=(0.71, 1.0, 1.41), scale_rule=rule, scale_tolerance=1.0)
     found = run_detector(searched, frames, batch_size=6)
     look = searched.look
     assert look.scale_factor == pytest.approx(1.41)
@@ -93,6 +93,26 @@ def test_choose_factor_rules():
         choose_factor(factors, [1, 1, 1], [1, 1, 1], 17.0, "votes")
 
 
+def test_default_searches_only_when_the_models_boxes_are_off_its_size(clip12, monkeypatch):
+    from spermtrack.detect.registry import SCALE_SEARCH_FACTORS
+
+    # VISEM-like heads (23 px), blob estimate right: mapped to ~17 px, the model's boxes agree, x1 only
+    visem = np.stack(list(simulate_video(seed=900, num_frames=2, look="phase").frames()))
+    det = get_detector("auto", conf=0.001)
+    run_detector(det, visem, batch_size=2)
+    assert [f for f, _, _ in det.look.scale_search] == [1.0] and det.look.scale_factor == 1.0
+    assert 17.0 / 1.4 <= det.look.scale_search[0][2] <= 17.0 * 1.4
+    frames, gt = clip12
+    # blob estimate 2.5x too large: heads mapped to ~10 px, the model's boxes say so, the search runs
+    _wrong_blob_estimate(monkeypatch, 2.5)
+    det = get_detector("auto", conf=0.001)
+    found = run_detector(det, frames, batch_size=6)
+    assert [f for f, _, _ in det.look.scale_search] == sorted(SCALE_SEARCH_FACTORS)
+    assert det.look.scale_search[3][2] < 17.0 / 1.4 and det.look.scale_factor >= 1.41
+    blob = run_detector(get_detector("auto", conf=0.001, scale_search=False), frames, batch_size=6)
+    assert _sperm_ap(gt, found) > _sperm_ap(gt, blob) + 0.05
+
+
 def test_head_px_pins_the_scale_and_skips_the_search(clip12):
     frames, _ = clip12
     det = get_detector("auto", conf=0.001, head_px=24.0, scale_factors=(0.71, 1.0, 1.41))
@@ -104,7 +124,7 @@ def test_head_px_pins_the_scale_and_skips_the_search(clip12):
 def test_the_search_runs_once_per_video_and_the_companion_keeps_the_blob_scale(clip12, monkeypatch):
     frames, _ = clip12
     _wrong_blob_estimate(monkeypatch, 2.0)
-    det = get_detector("auto", conf=0.001, scale_factors=(0.71, 1.0, 1.41))
+    det = get_detector("auto", conf=0.001, scale_factors=(0.71, 1.0, 1.41), scale_tolerance=1.0)
     calls = []
     orig = det._search_scale
     monkeypatch.setattr(det, "_search_scale", lambda batch: (calls.append(len(batch)), orig(batch)))
@@ -132,14 +152,17 @@ def test_scale_search_switch_and_spec_option():
     from spermtrack.detect.registry import SCALE_SEARCH_FACTORS
     from spermtrack.detect.spec import DetectorSpec
 
-    assert get_detector("auto").scale_factors == (1.0,)  # opt-in
+    assert get_detector("auto").scale_factors == SCALE_SEARCH_FACTORS  # the default
+    assert get_detector("auto").scale_tolerance == 1.4
     assert get_detector("auto", scale_search=True).scale_factors == SCALE_SEARCH_FACTORS
     assert get_detector("auto", scale_search=False).scale_factors == (1.0,)
     with pytest.raises(ParameterError):
         get_detector("auto", scale_search="yes")
     with pytest.raises(ParameterError):
         get_detector("auto", scale_search=True, scale_factors=(0.8, 1.0))
-    spec = DetectorSpec(options={"scale_search": True})
-    assert spec.kwargs()["scale_search"] is True
-    assert spec.build().scale_factors == SCALE_SEARCH_FACTORS
-    assert DetectorSpec.from_dict(spec.to_dict()).build().scale_factors == SCALE_SEARCH_FACTORS
+    spec = DetectorSpec(options={"scale_search": False})
+    assert spec.kwargs()["scale_search"] is False
+    assert spec.build().scale_factors == (1.0,)
+    assert DetectorSpec.from_dict(spec.to_dict()).build().scale_factors == (1.0,)
+    with pytest.raises(ParameterError):
+        get_detector("auto", scale_tolerance=0.5)

@@ -81,6 +81,10 @@ class CalibratedDetector:
         ``"size"``: the factor where the model's own confident boxes come out closest to
         ``inner_head_px`` at its input; ``"confidence"``: the factor where the model is most
         confident (:func:`scale_confidence`).
+    scale_tolerance : float
+        ``scale_rule="size"`` only: the model runs at factor 1 first, and when its own boxes
+        there are within ``inner_head_px / scale_tolerance .. inner_head_px x scale_tolerance``
+        the blob-based scale is kept and the other candidates are not run (1: always search).
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class CalibratedDetector:
         scale_factors: tuple[float, ...] = (1.0,),
         scale_margin: float = 1.1,
         scale_rule: str = "size",
+        scale_tolerance: float = 1.0,
     ) -> None:
         self.inner = inner
         if inner_polarity not in ("bright", "dark"):
@@ -112,6 +117,9 @@ class CalibratedDetector:
         if scale_rule not in SCALE_RULES:
             raise ParameterError(f"scale_rule must be 'size' or 'confidence', got {scale_rule!r}")
         self.scale_rule = scale_rule
+        if not (isinstance(scale_tolerance, (int, float)) and 1.0 <= scale_tolerance <= 4.0):
+            raise ParameterError(f"scale_tolerance must be a number in 1-4, got {scale_tolerance!r}")
+        self.scale_tolerance = float(scale_tolerance)
         #: Factor on the blob-based scale chosen by the scale search for the current video.
         self._factor = 1.0
         self.input_size: tuple[int, int] | None = getattr(inner, "input_size", None)
@@ -185,21 +193,33 @@ class CalibratedDetector:
         """Run the model at each candidate factor on a few frames of the first batch and keep one (:attr:`scale_rule`)."""
         pick = np.unique(np.linspace(0, len(batch) - 1, min(len(batch), SEARCH_FRAMES)).round().astype(int))
         frames = batch[pick]
-        conf, side = [], []
-        for f in self.scale_factors:
-            self._factor = f
+        # factor 1 first: with the size rule, heads the model itself sizes within the tolerance end the search
+        order = sorted(range(len(self.scale_factors)), key=lambda i: self.scale_factors[i] != 1.0)
+        conf, side = [np.nan] * len(order), [np.nan] * len(order)
+        done = []
+        for i in order:
+            self._factor = self.scale_factors[i]
             found = self._detect_mapped(frames, 0)
-            conf.append(scale_confidence(found, len(frames)))
-            side.append(model_box_px(found) * self.scale)
-        self._factor = float(
-            choose_factor(self.scale_factors, conf, side, self.inner_head_px, self.scale_rule, self.scale_margin)
-        )
+            conf[i], side[i] = scale_confidence(found, len(frames)), model_box_px(found) * self.scale
+            done.append(i)
+            if self.scale_rule == "size" and self._factor == 1.0 and side[i] == side[i]:
+                if abs(np.log(side[i] / self.inner_head_px)) <= np.log(self.scale_tolerance):
+                    break
+        if len(done) == 1 and self.scale_factors[done[0]] == 1.0:
+            chosen = 1.0
+        else:
+            chosen = choose_factor(self.scale_factors, conf, side, self.inner_head_px, self.scale_rule, self.scale_margin)
+        self._factor = float(chosen)
         self.look = dataclasses.replace(
             self.look,
             scale_factor=round(self._factor, 4),
             scale_search=tuple(
-                (round(float(f), 4), round(float(c), 3), None if s != s else round(float(s), 2))
-                for f, c, s in zip(self.scale_factors, conf, side)
+                (
+                    round(float(self.scale_factors[i]), 4),
+                    round(float(conf[i]), 3),
+                    None if side[i] != side[i] else round(float(side[i]), 2),
+                )
+                for i in sorted(done)
             ),
         )
 
