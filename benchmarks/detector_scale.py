@@ -11,7 +11,7 @@ the model most confident; ``"size"``, the model's own boxes closest to its train
 :func:`spermtrack.detect.normalize.choose_factor`), next to the blob-based scale (factor 1)
 and each fixed factor.
 
-    python benchmarks/detector_scale.py [--frames 20] [--videos 2] [--cases ...]
+    python benchmarks/detector_scale.py [--frames 20] [--videos 2] [--cases ...] [--cache PICKLE] [--quick]
 """
 
 from __future__ import annotations
@@ -105,14 +105,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--videos", type=int, default=2)
-    ap.add_argument("--cases", default=None)
+    ap.add_argument("--cases", default=None, help="comma-separated substrings: only the cases whose label holds one")
+    ap.add_argument("--quick", action="store_true", help="smoke run: one simulated case, 4 frames, 1 video, no real rows")
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected detections (reused when present)")
     ap.add_argument("--out", type=Path, default=RESULTS / "detector_scale.json")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.cases, args.frames, args.videos = "phase 12px", 4, 1
     wanted = [c.strip() for c in args.cases.split(",")] if args.cases else None
     data = _load(args.cache) if args.cache and args.cache.is_file() else {}
     rows = [(label, "sim", (look, hp, size)) for label, look, hp, size, _ in SIM_CASES]
-    real = real_cases(default_real())
+    real = {} if args.quick else real_cases(default_real())
     rows += [(label, "real", None) for label in real]
     for label, kind, spec in rows:
         if (wanted and not any(w in label for w in wanted)) or label in data:
