@@ -11,6 +11,10 @@ AP@0.5 of
 - ``unfused``: the same without the fusion (``fuse=False``: the default before the fusion);
 - ``tta``: the default plus the mirrored pass of the model (``tta=True``, opt-in: twice the
   model's time);
+- ``blob-scale``: the default without the scale search (``scale_search=False``: the
+  blob-based scale, the default before);
+- ``search-always``: the scale search run on every video (``scale_tolerance=1.0``, opt-in),
+  not only where the model's boxes at the blob scale are more than 1.4x off its trained size;
 - ``default-raw``: the model without self-calibration (what spermtrack did before it);
 - ``classical``: the classical detector with the self-calibration;
 - ``threshold``: a plain threshold baseline written here (blur, background subtraction,
@@ -34,6 +38,7 @@ import numpy as np
 
 from spermtrack.boxes import SPERM, Boxes
 from spermtrack.detect import get_detector, run_detector
+from spermtrack.detect.registry import SCALE_SEARCH_FACTORS, SCALE_SEARCH_TOLERANCE
 from spermtrack.evaluate import detection
 from spermtrack.simulate import simulate_video
 
@@ -104,12 +109,17 @@ def _default(**options):
     from spermtrack.detect.normalize import FusedDetector
 
     fuse = options.get("fuse", True)
+    search = {
+        "scale_factors": SCALE_SEARCH_FACTORS if options.get("scale_search", True) else (1.0,),
+        "scale_tolerance": options.get("scale_tolerance", SCALE_SEARCH_TOLERANCE),
+    }
     return FusedDetector(
         get_detector(f"onnx:{MODEL['path']}", conf=0.001),
         companion=get_detector("classical") if fuse else None,
         tta=options.get("tta", False),
         inner_head_px=MODEL["head_px"],
         size_tolerance=MODEL["tolerance"],
+        **search,
     )
 
 
@@ -118,16 +128,24 @@ def detectors(dark: bool) -> dict:
         "default": _default,
         "unfused": lambda: _default(fuse=False),
         "tta": lambda: _default(tta=True),
+        "blob-scale": lambda: _default(scale_search=False),
+        "search-always": lambda: _default(scale_tolerance=1.0),
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),
     }
 
 
+#: ``--detectors a,b``: only these columns.
+ONLY: list = []
+
+
 def score_frames(frames_gt: list[tuple[np.ndarray, Boxes]], dark: bool) -> dict:
     """Sperm AP@0.5 of each detector over several videos (each ``(frames, gt)``), boxes pooled."""
     out = {}
     for name, make in detectors(dark).items():
+        if ONLY and name not in ONLY:
+            continue
         gts, dets, t = [], [], 0.0
         offset = 0
         for frames, gt in frames_gt:
@@ -185,7 +203,10 @@ def main(argv=None) -> int:
     ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
     ap.add_argument("--model-tolerance", type=float, default=1.4, help="head size range of the --model (x or / this)")
     ap.add_argument("--cases", default=None, help="comma-separated substrings: only the cases whose label holds one")
+    ap.add_argument("--detectors", default=None, help="comma-separated columns to run (default: all)")
     args = ap.parse_args(argv)
+    if args.detectors:
+        ONLY[:] = [d.strip() for d in args.detectors.split(",")]
     if args.model is not None:
         MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
     wanted = [c.strip() for c in args.cases.split(",")] if args.cases else None
@@ -208,7 +229,7 @@ def main(argv=None) -> int:
             continue
         rows[label] = {**score_frames(vids, dark), "sperm_boxes": int(sum((g.cls == SPERM).sum() for _, g in vids))}
         print(label, rows[label], flush=True)
-    names = list(detectors(False))
+    names = [n for n in detectors(False) if not ONLY or n in ONLY]
     print("\n| case | sperm boxes | " + " | ".join(names) + " |")
     print("| --- | ---: | " + " | ".join("---:" for _ in names) + " |")
     for label, r in rows.items():

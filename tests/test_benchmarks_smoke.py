@@ -52,6 +52,7 @@ SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
     "visem_benchmark.py": (["--split", "all", "--sim-videos", "1", "--sim-frames", "20", "--out", "{out}"], "file", True),
     "tracker_coldstart.py": (["--smoke", "--out", "{out}"], "file", False),
     "detector_looks.py": (["--quick", "--out", "{out}"], "file", True),
+    "detector_scale.py": (["--quick", "--out", "{out}"], "file", True),
     "simulator_looks.py": (
         ["--frames", "2", "--real", str(ROOT / "tests" / "data" / "real_frames"), "--out", "{out}"],
         "dir",

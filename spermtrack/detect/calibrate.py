@@ -92,6 +92,14 @@ class LookEstimate:
         fusion raised those the classical detector confirms, and before a mirrored pass was
         merged): how sure the model is of this look, which the "unsure" warning reads; None
         for detectors without fusion (their boxes' own scores are read).
+    scale_factor : float
+        Factor on the blob-based mapping scale the detector actually ran at: 1 unless the
+        scale search (:class:`~spermtrack.detect.normalize.CalibratedDetector`
+        ``scale_factors``) found the model more confident at another scale.
+    scale_search : tuple of (factor, confidence, model_box_px) or None
+        The candidates of the scale search, and at each the model's confidence (sum of its
+        sperm scores >= 0.5 per frame, on the first frames) and the median side of those
+        boxes at the model's input (pixels; None: no box); None when no search ran.
     """
 
     polarity: str
@@ -107,6 +115,8 @@ class LookEstimate:
     motion: bool
     detector_agreement: float | None = None
     model_median_score: float | None = None
+    scale_factor: float = 1.0
+    scale_search: tuple | None = None
 
     @property
     def reliable(self) -> bool:
@@ -130,6 +140,8 @@ class LookEstimate:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["reliable"] = self.reliable
+        if self.scale_search is not None:
+            d["scale_search"] = [{"factor": f, "confidence": c, "model_box_px": s} for f, c, s in self.scale_search]
         return d
 
 

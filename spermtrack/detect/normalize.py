@@ -39,6 +39,12 @@ from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity
 CALIBRATION_FRAMES = 16
 #: IoU above which two boxes of one class from overlapping tiles are one head.
 TILE_NMS_IOU = 0.5
+#: Frames of the first batch the scale search runs the model on (each candidate once).
+SEARCH_FRAMES = 4
+#: Score from which a box counts as confident in the scale search's confidence score.
+SEARCH_CONFIDENT = 0.5
+#: How the scale search picks among its candidates (:func:`choose_factor`).
+SCALE_RULES = ("size", "confidence")
 #: Bins of the histogram of the model's own scores (0-1) kept per video by :class:`FusedDetector`.
 SCORE_BINS = 1000
 
@@ -62,6 +68,23 @@ class CalibratedDetector:
     size_tolerance : float
         Heads within ``inner_head_px / size_tolerance .. inner_head_px * size_tolerance`` (at
         the detector's input) need no rescaling.
+    scale_factors : tuple of float
+        Scale search: on the first batch of each video, the model runs at each of these
+        factors times the blob-based mapping scale, on up to :data:`SEARCH_FRAMES` frames,
+        and the video is detected at the factor ``scale_rule`` picks (:func:`choose_factor`);
+        ``(1.0,)`` (the default) is no search, one other value is that fixed factor. Skipped
+        when ``head_px`` is pinned.
+    scale_margin : float
+        ``scale_rule="confidence"`` only: a factor other than 1 is chosen only when its
+        confidence exceeds factor 1's by more than this ratio (1.1: 10 %).
+    scale_rule : {"size", "confidence"}
+        ``"size"``: the factor where the model's own confident boxes come out closest to
+        ``inner_head_px`` at its input; ``"confidence"``: the factor where the model is most
+        confident (:func:`scale_confidence`).
+    scale_tolerance : float
+        ``scale_rule="size"`` only: the model runs at factor 1 first, and when its own boxes
+        there are within ``inner_head_px / scale_tolerance .. inner_head_px x scale_tolerance``
+        the blob-based scale is kept and the other candidates are not run (1: always search).
     """
 
     def __init__(
@@ -72,6 +95,10 @@ class CalibratedDetector:
         polarity: str = "auto",
         head_px: float | None = None,
         size_tolerance: float = 1.4,
+        scale_factors: tuple[float, ...] = (1.0,),
+        scale_margin: float = 1.1,
+        scale_rule: str = "size",
+        scale_tolerance: float = 1.0,
     ) -> None:
         self.inner = inner
         if inner_polarity not in ("bright", "dark"):
@@ -83,6 +110,18 @@ class CalibratedDetector:
         if not size_tolerance >= 1.0:
             raise ParameterError(f"size_tolerance must be >= 1, got {size_tolerance!r}")
         self.size_tolerance = float(size_tolerance)
+        self.scale_factors = check_scale_factors(scale_factors)
+        if not (isinstance(scale_margin, (int, float)) and 1.0 <= scale_margin <= 10.0):
+            raise ParameterError(f"scale_margin must be a number in 1-10, got {scale_margin!r}")
+        self.scale_margin = float(scale_margin)
+        if scale_rule not in SCALE_RULES:
+            raise ParameterError(f"scale_rule must be 'size' or 'confidence', got {scale_rule!r}")
+        self.scale_rule = scale_rule
+        if not (isinstance(scale_tolerance, (int, float)) and 1.0 <= scale_tolerance <= 4.0):
+            raise ParameterError(f"scale_tolerance must be a number in 1-4, got {scale_tolerance!r}")
+        self.scale_tolerance = float(scale_tolerance)
+        #: Factor on the blob-based scale chosen by the scale search for the current video.
+        self._factor = 1.0
         self.input_size: tuple[int, int] | None = getattr(inner, "input_size", None)
         self.name = inner.name
         #: The look of the current video (set on its first batch, or by :meth:`set_look`).
@@ -118,7 +157,7 @@ class CalibratedDetector:
         fit = 1.0 if self.input_size is None else min(self.input_size[0] / width, self.input_size[1] / height)
         lo = self.inner_head_px / self.size_tolerance / self.look.head_box_px
         hi = self.inner_head_px * self.size_tolerance / self.look.head_box_px
-        return float(min(max(fit, lo), hi))
+        return float(min(max(fit, lo), hi) * self._factor)
 
     def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
         """Boxes of a ``(B, H, W, 3)`` BGR batch, in pixels of the original frames."""
@@ -128,17 +167,61 @@ class CalibratedDetector:
 
     def _calibrate(self, batch: np.ndarray, first_frame: int) -> None:
         """Measure the look on the first batch of a video (unless pinned by :meth:`set_look`)."""
+        height, width = batch.shape[1:3]
+        self._frame_size = (width, height)
         if first_frame == 0 and not self._pinned:
             self.look = None
             if hasattr(self.inner, "reset"):
                 self.inner.reset()
         if self.look is None:
+            self._factor = 1.0
             pick = np.linspace(0, len(batch) - 1, min(len(batch), CALIBRATION_FRAMES)).round().astype(int)
             self.look = measure_look(batch[pick], polarity=self.polarity, head_px=self.head_px)
+            if self.look.head_box_source == "user":
+                pass  # --head-px pins the scale
+            elif len(self.scale_factors) > 1:
+                self._search_scale(batch)
+            elif self.scale_factors[0] != 1.0:
+                self._factor = self.scale_factors[0]
+                self.look = dataclasses.replace(self.look, scale_factor=round(self._factor, 4))
+        elif self._pinned:
+            self._factor = 1.0  # a look given by set_look (FusedDetector's companion): the blob-based scale
         if first_frame == 0:
             self._pinned = False  # a pinned look holds for one video
-        height, width = batch.shape[1:3]
-        self._frame_size = (width, height)
+
+    def _search_scale(self, batch: np.ndarray) -> None:
+        """Run the model at each candidate factor on a few frames of the first batch and keep one (:attr:`scale_rule`)."""
+        pick = np.unique(np.linspace(0, len(batch) - 1, min(len(batch), SEARCH_FRAMES)).round().astype(int))
+        frames = batch[pick]
+        # factor 1 first: with the size rule, heads the model itself sizes within the tolerance end the search
+        order = sorted(range(len(self.scale_factors)), key=lambda i: self.scale_factors[i] != 1.0)
+        conf, side = [np.nan] * len(order), [np.nan] * len(order)
+        done = []
+        for i in order:
+            self._factor = self.scale_factors[i]
+            found = self._detect_mapped(frames, 0)
+            conf[i], side[i] = scale_confidence(found, len(frames)), model_box_px(found) * self.scale
+            done.append(i)
+            if self.scale_rule == "size" and self._factor == 1.0 and side[i] == side[i]:
+                if abs(np.log(side[i] / self.inner_head_px)) <= np.log(self.scale_tolerance):
+                    break
+        if len(done) == 1 and self.scale_factors[done[0]] == 1.0:
+            chosen = 1.0
+        else:
+            chosen = choose_factor(self.scale_factors, conf, side, self.inner_head_px, self.scale_rule, self.scale_margin)
+        self._factor = float(chosen)
+        self.look = dataclasses.replace(
+            self.look,
+            scale_factor=round(self._factor, 4),
+            scale_search=tuple(
+                (
+                    round(float(self.scale_factors[i]), 4),
+                    round(float(conf[i]), 3),
+                    None if side[i] != side[i] else round(float(side[i]), 2),
+                )
+                for i in sorted(done)
+            ),
+        )
 
     def _detect_mapped(self, batch: np.ndarray, first_frame: int) -> Boxes:
         """Map ``batch`` with the current look, run the inner detector, map its boxes back."""
@@ -320,6 +403,75 @@ class FusedDetector(CalibratedDetector):
             f"FusedDetector({self.inner!r}, polarity={self.polarity!r}, head_px={self.head_px!r}, "
             f"fusion={self.fusion if self.companion is not None else None!r}, tta={self.tta})"
         )
+
+
+def scale_confidence(boxes: Boxes, frames: int) -> float:
+    """The model's confidence in a scale: the sum of its sperm scores >= :data:`SEARCH_CONFIDENT`, per frame.
+
+    Counts heads found with confidence, each weighted by how sure the model is; per frame of
+    the *original* video, so it does not depend on the size of the resized frames (the same
+    heads are in view at every scale).
+    """
+    if len(boxes) == 0 or frames <= 0:
+        return 0.0
+    s = boxes.score[(boxes.cls == SPERM) & (boxes.score >= SEARCH_CONFIDENT)]
+    return float(s.sum()) / frames
+
+
+def model_box_px(boxes: Boxes) -> float:
+    """Median side (geometric mean of width and height, pixels) of the sperm boxes scored >= :data:`SEARCH_CONFIDENT`; NaN if none."""
+    m = (boxes.cls == SPERM) & (boxes.score >= SEARCH_CONFIDENT) if len(boxes) else np.zeros(0, bool)
+    if not m.any():
+        return float("nan")
+    return float(np.median(np.sqrt((boxes.x2[m] - boxes.x1[m]) * (boxes.y2[m] - boxes.y1[m]))))
+
+
+def choose_factor(factors, confidence, side_px, target_px: float, rule: str = "size", margin: float = 1.1) -> float:
+    """The scale factor a search keeps, from each candidate's model confidence and model box side.
+
+    Parameters
+    ----------
+    factors : sequence of float
+        The candidate factors (on the blob-based mapping scale).
+    confidence : sequence of float
+        :func:`scale_confidence` at each factor.
+    side_px : sequence of float
+        Median side of the model's confident sperm boxes at the model's input (pixels) at each
+        factor (NaN: none found).
+    target_px : float
+        Head box side the model was trained at (pixels at its input).
+    rule : {"size", "confidence"}
+        ``"size"``: the factor at which the model's own boxes come out closest (in log
+        ratio) to ``target_px``: the scale the model itself says maps the heads to its
+        trained size. ``"confidence"``: the factor with the highest confidence, when it beats
+        factor 1's by more than ``margin`` (else 1).
+    margin : float
+        See ``rule``.
+    """
+    factors = [float(f) for f in factors]
+    if rule == "confidence":
+        ref = confidence[factors.index(1.0)] if 1.0 in factors else 0.0
+        best = int(np.argmax(confidence))
+        if 1.0 in factors and not confidence[best] > ref * margin:
+            return 1.0
+        return factors[best]
+    if rule != "size":
+        raise ParameterError(f"scale rule must be 'size' or 'confidence', got {rule!r}")
+    dist = [abs(np.log(s / target_px)) if s == s and s > 0 else np.inf for s in side_px]
+    if not np.isfinite(min(dist)):
+        return 1.0 if 1.0 in factors else factors[int(np.argmin(np.abs(np.log(factors))))]
+    return factors[int(np.argmin(dist))]
+
+
+def check_scale_factors(factors) -> tuple[float, ...]:
+    """Validate the candidate factors of the scale search: positive numbers in 0.25-4, at least one."""
+    try:
+        out = tuple(float(f) for f in factors)
+    except (TypeError, ValueError):
+        raise ParameterError(f"scale_factors must be numbers, got {factors!r}") from None
+    if not out or not all(0.25 <= f <= 4.0 for f in out):
+        raise ParameterError(f"scale_factors must be one or more numbers in 0.25-4, got {factors!r}")
+    return out
 
 
 def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:

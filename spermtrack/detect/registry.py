@@ -19,6 +19,12 @@ DEFAULT_MODEL = "spermyolo_p3"
 LEARNT_SELF_CALIBRATED = ("auto", "default")
 #: Head box side (pixels at the network input) the self-calibration brings the shipped model's input to.
 DEFAULT_MODEL_HEAD_PX = 17.0
+#: Candidate factors of ``scale_search=True`` (on the blob-based mapping scale): log-spaced, 2^(k/4)
+#: for k = -3..3, so that a blob estimate off by up to 1.7x either way is recovered.
+SCALE_SEARCH_FACTORS = (0.6, 0.71, 0.84, 1.0, 1.19, 1.41, 1.68)
+#: The scale search keeps the blob-based scale when the model's own boxes there are within this
+#: factor of its trained size: the same 1.4x band the blob-based mapping leaves alone.
+SCALE_SEARCH_TOLERANCE = 1.4
 
 
 def default_weights(kind: str = "onnx") -> Path | None:
@@ -82,6 +88,13 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         boxes with the classical detector's (:class:`~spermtrack.detect.normalize.FusedDetector`,
         :mod:`spermtrack.detect.fusion`); ``tta`` (default False) also runs the model on
         mirrored frames (twice the model's time): both for ``auto`` and ``default`` only.
+        ``scale_search`` (default True) checks the model's own box size at the blob-based scale
+        on the first batch and, when it is more than :data:`SCALE_SEARCH_TOLERANCE` off the
+        trained size, picks each video's input scale among :data:`SCALE_SEARCH_FACTORS` x the
+        blob-based one by the model's own boxes; ``scale_search=False`` switches it off
+        (``scale_factors``, ``scale_rule``, ``scale_margin``, ``scale_tolerance`` of
+        :class:`~spermtrack.detect.normalize.CalibratedDetector` set it in detail); ``auto``
+        and ``default`` only.
 
     Examples
     --------
@@ -97,11 +110,23 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         spec = spec.name
     kind, arg = split_spec(spec)
     look = {k: kwargs.pop(k) for k in ("polarity", "head_px") if k in kwargs}
+    search = {k: kwargs.pop(k) for k in ("scale_factors", "scale_margin", "scale_rule", "scale_tolerance") if k in kwargs}
+    if "scale_search" in kwargs:
+        on = kwargs.pop("scale_search")
+        if not isinstance(on, (bool, np.bool_)):
+            raise ParameterError(f"scale_search must be True or False, got {on!r}")
+        if on and "scale_factors" in search:
+            raise ParameterError("give scale_search=True or scale_factors, not both")
+        search.setdefault("scale_factors", SCALE_SEARCH_FACTORS if on else (1.0,))
     calibrate = bool(kwargs.pop("calibrate", True))
     fusion = {k: kwargs.pop(k) for k in ("fuse", "tta") if k in kwargs}
     for k, v in fusion.items():
         if not isinstance(v, (bool, np.bool_)):
             raise ParameterError(f"{k} must be True or False, got {v!r}")
+    if search and (kind not in LEARNT_SELF_CALIBRATED or not calibrate):
+        raise ParameterError(
+            f"scale_factors, scale_margin, scale_rule and scale_tolerance apply to the self-calibrated auto and default detectors, not to {spec!r}"
+        )
     if fusion and (kind not in LEARNT_SELF_CALIBRATED or not calibrate):
         raise ParameterError(
             f"fuse and tta apply to the self-calibrated auto and default detectors, not to {spec!r}"
@@ -116,7 +141,15 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         # a model trained with scale augmentation takes heads within 1.4x of its size
         fuse, tta = bool(fusion.get("fuse", True)), bool(fusion.get("tta", False))
         companion = _calibrated_classical(_classical({}), look) if fuse else None
-        return FusedDetector(inner, companion=companion, tta=tta, inner_head_px=DEFAULT_MODEL_HEAD_PX, size_tolerance=1.4, **look)
+        return FusedDetector(
+            inner,
+            companion=companion,
+            tta=tta,
+            inner_head_px=DEFAULT_MODEL_HEAD_PX,
+            size_tolerance=1.4,
+            **look,
+            **{"scale_factors": SCALE_SEARCH_FACTORS, "scale_tolerance": SCALE_SEARCH_TOLERANCE, **search},
+        )
     if look and kind not in SELF_CALIBRATED_KINDS:
         raise ParameterError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
     if kind == "auto":
