@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..algorithms.iou import iou_matrix  # the project's one IoU (zero-area rule included)
 from ..boxes import SPERM, Boxes
 from ..errors import ParameterError
 
@@ -79,18 +80,6 @@ class FusionConfig:
 
 def _xyxy(b: Boxes, idx: np.ndarray) -> np.ndarray:
     return np.stack([b.x1[idx], b.y1[idx], b.x2[idx], b.y2[idx]], 1).astype(np.float64)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box of ``a`` ``(n, 4)`` with every box of ``b`` ``(m, 4)`` (xyxy pixels): ``(n, m)``."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def _frame_groups(frame: np.ndarray) -> dict[int, np.ndarray]:
