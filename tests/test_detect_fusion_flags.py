@@ -22,6 +22,7 @@ def clip(tmp_path_factory):
 def test_spec_fields_reach_get_detector_and_survive_json():
     spec = DetectorSpec.parse("auto", fuse=False, tta=True)
     assert spec.kwargs() == {"fuse": False, "tta": True} and DetectorSpec().kwargs() == {}
+    assert DetectorSpec.parse("default", scale_search=False).kwargs() == {"scale_search": False}
     det = spec.build()
     assert isinstance(det, FusedDetector) and det.companion is None and det.tta
     config = AnalysisConfig(detector=spec)

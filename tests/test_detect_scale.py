@@ -160,7 +160,7 @@ def test_scale_search_switch_and_spec_option():
         get_detector("auto", scale_search="yes")
     with pytest.raises(ParameterError):
         get_detector("auto", scale_search=True, scale_factors=(0.8, 1.0))
-    spec = DetectorSpec(options={"scale_search": False})
+    spec = DetectorSpec(scale_search=False)
     assert spec.kwargs()["scale_search"] is False
     assert spec.build().scale_factors == (1.0,)
     assert DetectorSpec.from_dict(spec.to_dict()).build().scale_factors == (1.0,)

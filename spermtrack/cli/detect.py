@@ -51,6 +51,12 @@ def look_options(p: argparse.ArgumentParser) -> None:
         help="fuse the learnt model's boxes with the classical detector's (auto and default; default: on)",
     )
     p.add_argument(
+        "--scale-search",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="let the model check the input scale from its own boxes (auto and default; default: on)",
+    )
+    p.add_argument(
         "--tta",
         action="store_true",
         help="also run the model on mirrored frames and merge both passes (auto and default; about twice the model's time)",
@@ -69,9 +75,15 @@ def look_kwargs(args) -> dict:
         raise SpermtrackError(
             f"--polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
         )
-    fusion = {**({"fuse": False} if not args.fuse else {}), **({"tta": True} if args.tta else {})}
+    fusion = {
+        **({"fuse": False} if not args.fuse else {}),
+        **({"tta": True} if args.tta else {}),
+        **({"scale_search": False} if not args.scale_search else {}),
+    }
     if fusion and kind not in ("auto", "default"):
-        raise SpermtrackError(f"--no-fuse and --tta apply to the auto and default detectors, not to {args.detector!r}")
+        raise SpermtrackError(
+            f"--no-fuse, --tta and --no-scale-search apply to the auto and default detectors, not to {args.detector!r}"
+        )
     return {**out, **fusion}
 
 

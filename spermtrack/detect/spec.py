@@ -104,6 +104,10 @@ class DetectorSpec:
     tta : bool
         Also run the model on horizontally mirrored frames and merge both passes (auto and
         default only; about twice the model's time). Default off.
+    scale_search : bool
+        Let the model check the scale the self-calibration chose, from its own boxes on the
+        first batch, and search a better one when they are far off its trained size (auto and
+        default only; docs/detection.md). Default on.
     options : tuple of (name, value)
         Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
         name; :meth:`kwargs` returns them with the named options above.
@@ -172,6 +176,14 @@ class DetectorSpec:
             "model's time)",
         },
     )
+    scale_search: bool = field(
+        default=True,
+        metadata={
+            "flag": "--scale-search",
+            "help": "let the model check the input scale from its own boxes on the first batch and search a better one "
+            "when they are far off its trained size (auto and default; docs/detection.md)",
+        },
+    )
     options: tuple = field(default=(), metadata={"flag": None})
 
     def __post_init__(self) -> None:
@@ -207,11 +219,13 @@ class DetectorSpec:
                 object.__setattr__(self, label, float(v))
         if self.device is not None and not isinstance(self.device, str):
             object.__setattr__(self, "device", str(self.device))
-        for label in ("fuse", "tta"):
+        for label in ("fuse", "tta", "scale_search"):
             if not isinstance(getattr(self, label), bool):
                 raise DetectorSpecError(f"{label} (--{label}) must be true or false, got {getattr(self, label)!r}")
-        if (not self.fuse or self.tta) and kind not in (*FUSED_KINDS, OBJECT_KIND):
-            raise DetectorSpecError(f"--no-fuse and --tta apply to the auto and default detectors, not to {self.name!r}")
+        if (not self.fuse or self.tta or not self.scale_search) and kind not in (*FUSED_KINDS, OBJECT_KIND):
+            raise DetectorSpecError(
+                f"--no-fuse, --tta and --no-scale-search apply to the auto and default detectors, not to {self.name!r}"
+            )
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(self, k) is not None]
         if given and kind not in (*YOLO_KINDS, OBJECT_KIND):
             raise DetectorSpecError(f"{' '.join(given)} apply to YOLO detectors, not to {self.name!r}")
@@ -283,6 +297,8 @@ class DetectorSpec:
             out["fuse"] = False
         if self.tta:
             out["tta"] = True
+        if not self.scale_search:
+            out["scale_search"] = False
         out.update({k: _thaw(v) for k, v in self.options})
         return out
 
