@@ -94,3 +94,14 @@ def test_cli_simulate_hold_frames(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["simulate", str(tmp_path / "e"), "--hold-frames", "3-2"])
     assert "1 <= LO <= HI" in capsys.readouterr().err
+
+
+def test_repeats_are_counted_only_up_to_max_frames(held_and_plain):
+    """The decoding thread decodes ahead of max_frames; the frames past it are not measured."""
+    from spermtrack.analysis import analyze
+
+    held, _ = held_and_plain
+    truth = read_frame_times(held)
+    a = analyze(held / f"{held.name}.mp4", detector="classical", max_frames=37, um_per_px=0.25)
+    assert a.frame_times.num_frames == a.num_frames == 37
+    assert a.frame_times.num_repeated == int((~truth.distinct[:37]).sum())

@@ -188,6 +188,7 @@ class _Stream:
         self.reference: Boxes | None = None
         self.first_frame = None
         self.repeats = RepeatDetector()  # consecutive-frame differences: repeated frames (spermtrack.timebase)
+        self._max_frames: int | None = None
         self.n = 0
 
     def run(self, src, batch_size: int, max_frames: int | None, progress: bool) -> None:
@@ -196,8 +197,16 @@ class _Stream:
         from ..results import checkpoint
 
         _import_stage_modules(progress)
+        self._max_frames = max_frames
         batches = iter_detections(
-            self.detector, src, batch_size, max_frames, prefetch_batches=3, progress=progress, stopwatch=self.watch
+            self.detector,
+            src,
+            batch_size,
+            max_frames,
+            prefetch_batches=3,
+            progress=progress,
+            stopwatch=self.watch,
+            on_decoded=self._decoded,
         )
         for first, end, boxes in background(self._look_at(batches), depth=8, name="spermtrack-detect"):
             t0 = time.perf_counter()
@@ -207,16 +216,20 @@ class _Stream:
             self.n = end
             checkpoint("batch detected")
 
+    def _decoded(self, first: int, frames) -> None:
+        """In the decoding thread: compare consecutive frames (repeats), up to ``max_frames``."""
+        stop = len(frames) if self._max_frames is None else max(0, min(len(frames), self._max_frames - first))
+        for frame in frames[:stop]:
+            self.repeats.add(frame)
+
     def _look_at(self, batches):
-        """In the detection thread: keep frame 0, compare consecutive frames (repeats), and pass on only the
-        boxes, so that the queue to the tracker holds no frames."""
+        """In the detection thread: keep frame 0 and pass on only the boxes, so that the queue to the
+        tracker holds no frames."""
         for item in batches:
             if self.first_frame is None:
                 self.first_frame = item.frames[0].copy()
             if item.first == 0:
                 self.reference = _reference_detections(self.detector, item.frames)
-            for frame in item.frames:
-                self.repeats.add(frame)
             yield item.first, item.end, item.boxes
 
 

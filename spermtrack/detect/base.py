@@ -156,6 +156,7 @@ def iter_detections(
     prefetch_batches: int = 2,
     progress: bool = False,
     stopwatch=None,
+    on_decoded=None,
 ) -> Iterator[DetectedBatch]:
     """Run ``detector`` over ``source`` batch by batch: the one detection loop of spermtrack.
 
@@ -182,6 +183,11 @@ def iter_detections(
         A tqdm progress bar on stderr.
     stopwatch : spermtrack._threads.Stopwatch, optional
         Receives the busy seconds of the ``decode`` and ``detect`` stages.
+    on_decoded : callable ``(first, frames) -> None``, optional
+        Called in the decoding thread with each decoded batch, in order, before it is
+        detected (its time counts as decoding): per-frame measurements that should not take
+        the detector's time (``analyze`` looks for repeated frames there). It may see frames
+        past ``max_frames`` (decoded ahead); they are not detected.
 
     Yields
     ------
@@ -206,7 +212,8 @@ def iter_detections(
         bar = tqdm(total=total, unit="frame", desc=str(getattr(detector, "name", "detect")), leave=False)
     n = 0
     try:
-        decoded = watch.timed(_batches_of(source, batch_size), "decode")
+        batches = _batches_of(source, batch_size)
+        decoded = watch.timed(batches if on_decoded is None else _seen(batches, on_decoded), "decode")
         for first, batch in background(decoded, prefetch_batches, name="spermtrack-prefetch"):
             if first != n:
                 raise VideoError(f"{name}: the frame source skipped frames (expected frame {n}, got {first})")
@@ -228,6 +235,12 @@ def iter_detections(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _seen(batches: Iterator[tuple[int, np.ndarray]], on_decoded) -> Iterator[tuple[int, np.ndarray]]:
+    for first, batch in batches:
+        on_decoded(first, batch)
+        yield first, batch
 
 
 def run_detector(
