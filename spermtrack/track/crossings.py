@@ -53,7 +53,7 @@ MAX_LEN_FITS = 2
 
 
 @numba.njit(cache=True)
-def _fit_line(ff, xx, yy, n):
+def fit_line(ff, xx, yy, n):
     """Least-squares line of ``xx, yy`` over ``ff`` (n points): mean frame, means, slopes, sum of squares of frames."""
     mf = 0.0
     mx = 0.0
@@ -264,7 +264,7 @@ def _repair(frame, cx, cy, size, tid, close, fit, margin, meas_var, acc_var, max
             continue
         ndone += 1
         for u in range(4):
-            mf, mx, my, vx, vy, sff = _fit_line(ff[u], xx[u], yy[u], cnts[u])
+            mf, mx, my, vx, vy, sff = fit_line(ff[u], xx[u], yy[u], cnts[u])
             lines[u, 0], lines[u, 1], lines[u, 2], lines[u, 3], lines[u, 4], lines[u, 5] = mf, mx, my, vx, vy, sff
             lines[u, 6] = cnts[u]
         # cost[i, j]: the piece of track i before continued by the piece of track j after

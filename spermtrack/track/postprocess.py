@@ -28,7 +28,7 @@ from ..boxes import COLUMNS, Boxes, majority_class
 from .config import FrameParams
 from .core import SingleSignature, _backfill, assemble, take_rows
 from .costs import lower_bound
-from .crossings import repair_crossings
+from .crossings import fit_line, repair_crossings
 
 #: Number of boxes at a tracklet's end (start) used to estimate its velocity.
 _VELOCITY_WINDOW = 5
@@ -244,25 +244,8 @@ def _fit_velocity(f, c, a, b):
     n = b - a
     if n < 2:
         return 0.0, 0.0
-    mf = 0.0
-    mx = 0.0
-    my = 0.0
-    for i in range(a, b):
-        mf += f[i]
-        mx += c[i, 0]
-        my += c[i, 1]
-    mf /= n
-    mx /= n
-    my /= n
-    sff = 0.0
-    sfx = 0.0
-    sfy = 0.0
-    for i in range(a, b):
-        df = f[i] - mf
-        sff += df * df
-        sfx += df * (c[i, 0] - mx)
-        sfy += df * (c[i, 1] - my)
-    return sfx / sff, sfy / sff
+    _, _, _, vx, vy, _ = fit_line(f[a:b], c[a:b, 0], c[a:b, 1], n)
+    return vx, vy
 
 
 @numba.njit(cache=True)
