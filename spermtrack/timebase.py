@@ -104,8 +104,7 @@ class FrameTimes:
             rep[0] = False
         distinct = ~rep
         # a repeat shows the image of the last distinct frame: it takes its time stamp
-        last = np.maximum.accumulate(np.where(distinct, np.arange(len(rep)), 0))
-        times = last.astype(np.float64) / fps
+        times = _shown_frame(distinct).astype(np.float64) / fps
         return cls(times, distinct, fps, source, **kw)
 
     @classmethod
@@ -172,7 +171,7 @@ class FrameTimes:
 
     def source_of_distinct(self) -> np.ndarray:
         """For each frame, the distinct frame whose image it shows (itself when distinct)."""
-        return np.maximum.accumulate(np.where(self.distinct, np.arange(self.num_frames), 0))
+        return _shown_frame(self.distinct)
 
     def to_dict(self) -> dict:
         """JSON-ready facts (no per-frame arrays): for ``summary.json``."""
@@ -217,9 +216,13 @@ def with_container_times(pixels: FrameTimes, stamps: np.ndarray | None, toleranc
         return pixels
     distinct = pixels.distinct.copy()
     distinct[1:] &= steps > 0
-    last = np.maximum.accumulate(np.where(distinct, np.arange(n), 0))
     notes = {**pixels.notes, "repeats_from": pixels.source}
-    return FrameTimes(t[last], distinct, pixels.nominal_fps, "container", pixels.mad_threshold, notes)
+    return FrameTimes(t[_shown_frame(distinct)], distinct, pixels.nominal_fps, "container", pixels.mad_threshold, notes)
+
+
+def _shown_frame(distinct: np.ndarray) -> np.ndarray:
+    """For each frame, the last distinct frame up to it (the one whose image it shows), int64."""
+    return np.maximum.accumulate(np.where(distinct, np.arange(len(distinct)), 0))
 
 
 def _check_fps(fps) -> float:

@@ -9,6 +9,7 @@ from spermtrack import Boxes, Calibration
 from spermtrack.evaluate import tracking_many
 from spermtrack.kinematics import casa
 from spermtrack.simulate import simulate_video
+from spermtrack.simulate.timing import boxes_shown
 from spermtrack.timebase import (
     FrameTimes,
     TimeBaseError,
@@ -33,11 +34,7 @@ def repeat_schedule(n: int, seed: int = 0) -> np.ndarray:
 
 def with_repeats(gt: Boxes, src: np.ndarray) -> Boxes:
     """Ground truth of a video whose frame ``i`` shows true frame ``src[i]`` (same boxes, same ids)."""
-    off = gt.frame_offsets
-    rows = np.concatenate([np.arange(off[s], off[s + 1]) for s in src])
-    frames = np.concatenate([np.full(off[s + 1] - off[s], i) for i, s in enumerate(src)]).astype(np.int32)
-    cols = {c: getattr(gt, c)[rows] for c in ("x1", "y1", "x2", "y2", "score", "cls", "track_id")}
-    return Boxes(frames, **cols, num_frames=len(src))
+    return boxes_shown(gt, src)
 
 
 def test_repeats_from_mad_splits_at_the_noise_floor():
