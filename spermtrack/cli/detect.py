@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..detect.spec import detector_kind, is_ground_truth
+from ..detect.spec import DetectorSpec, is_ground_truth
 from ..errors import SpermtrackError
 from . import (
     DETECTOR_HELP,
@@ -63,38 +63,15 @@ def look_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def look_kwargs(args) -> dict:
-    """The self-calibration keywords of :func:`~spermtrack.detect.get_detector` given on the command line."""
-    out = {}
-    if args.polarity != "auto":
-        out["polarity"] = args.polarity
-    if args.head_px is not None:
-        out["head_px"] = args.head_px
-    kind = detector_kind(args.detector)
-    if out and kind not in ("auto", "default", "classical"):
-        raise SpermtrackError(
-            f"--polarity and --head-px apply to the auto, default and classical detectors, not to {args.detector!r}"
-        )
-    fusion = {
-        **({"fuse": False} if not args.fuse else {}),
-        **({"tta": True} if args.tta else {}),
-        **({"scale_search": False} if not args.scale_search else {}),
-    }
-    if fusion and kind not in ("auto", "default"):
-        raise SpermtrackError(
-            f"--no-fuse, --tta and --no-scale-search apply to the auto and default detectors, not to {args.detector!r}"
-        )
-    return {**out, **fusion}
+def _detector_kwargs(args) -> dict:
+    """The :func:`~spermtrack.detect.get_detector` keywords given on the command line (none left at default).
 
-
-def _yolo_kwargs(args) -> dict:
-    kind = detector_kind(args.detector)
-    if kind in ("classical", "gt", "gt-noisy"):
-        given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(args, k) is not None]
-        if given:
-            raise SpermtrackError(f"{' '.join(given)} apply to YOLO detectors, not to {args.detector!r}")
-        return look_kwargs(args)
-    return {**{k: getattr(args, k) for k in ("conf", "iou", "device") if getattr(args, k) is not None}, **look_kwargs(args)}
+    Checked by :class:`~spermtrack.detect.spec.DetectorSpec`, the one place that knows which
+    option applies to which detector (``--conf`` to YOLO models, ``--polarity`` to the
+    self-calibrated ones, ``--no-fuse`` to the fused ones): a misplaced one is a one-line error.
+    """
+    names = ("polarity", "head_px", "conf", "iou", "device", "fuse", "tta", "scale_search")
+    return DetectorSpec.parse(args.detector, **{k: getattr(args, k) for k in names}).kwargs()
 
 
 def register(subparsers) -> None:
@@ -148,7 +125,7 @@ def run_detect(args) -> int:
     if is_ground_truth(args.detector):
         raise SpermtrackError("'detect' needs a real detector; use 'spermtrack evaluate' for ground truth")
     check_positive(args, "--batch-size", "--max-frames")
-    kwargs = _yolo_kwargs(args)
+    kwargs = _detector_kwargs(args)
     check_output_file(args.out, [args.source])
     detector = get_detector(args.detector, **kwargs)
     boxes = run_detector(
@@ -176,7 +153,7 @@ def run_eval(args) -> int:
     from ..detect.evaluation import evaluate_detector
 
     check_positive(args, "--batch-size", "--max-frames")
-    kwargs = _yolo_kwargs(args)
+    kwargs = _detector_kwargs(args)
     check_output_file(args.out, [args.root])
     _check_label_classes(args.root, parse_classes(args.classes))
     if is_ground_truth(args.detector):
