@@ -204,6 +204,16 @@ def _compose(static, bright, dark, noise_sigma, seed, btint, dtint, gain, out): 
 
 
 # ---------------------------------------------------------------------------- display lists
+def _primitive_rows(kind, layer, *columns) -> np.ndarray:
+    """Display-list rows (float32, ``_NCOL`` wide): ``kind``, ``layer``, then ``columns`` in order from column 2."""
+    rows = np.zeros((len(columns[0]), _NCOL), np.float32)
+    rows[:, 0] = kind
+    rows[:, 1] = layer
+    for i, column in enumerate(columns, 2):
+        rows[:, i] = column
+    return rows
+
+
 def _gauss_rows(layer, cx, cy, su, sv, ang, amp, extra=None, flat=False):
     """Rows of elliptical Gaussians with std ``su`` along ``ang`` and ``sv`` across; ``extra``
     adds a covariance ``(sxx, sxy, syy)`` (blur) while keeping the integral; ``flat`` makes them
@@ -223,50 +233,17 @@ def _gauss_rows(layer, cx, cy, su, sv, ang, amp, extra=None, flat=False):
         syy = syy + extra[2]
     det = sxx * syy - sxy * sxy
     amp = amp * np.sqrt(det0 / det)
-    rows = np.zeros((n, _NCOL), np.float32)
-    rows[:, 0] = P_GAUSS
-    rows[:, 1] = layer
-    rows[:, 2] = cx
-    rows[:, 3] = cy
-    rows[:, 4] = syy / det
-    rows[:, 5] = -sxy / det
-    rows[:, 6] = sxx / det
-    rows[:, 7] = amp
-    rows[:, 8] = np.sqrt(sxx)
-    rows[:, 9] = np.sqrt(syy)
-    rows[:, 10] = 2.0 if flat else 1.0
-    return rows
+    shape = 2.0 if flat else 1.0
+    return _primitive_rows(P_GAUSS, layer, cx, cy, syy / det, -sxy / det, sxx / det, amp, np.sqrt(sxx), np.sqrt(syy), shape)
 
 
 def _radial_rows(kind, layer, cx, cy, r0, width, amp):
-    n = len(cx)
-    rows = np.zeros((n, _NCOL), np.float32)
-    rows[:, 0] = kind
-    rows[:, 1] = layer
-    rows[:, 2] = cx
-    rows[:, 3] = cy
-    rows[:, 4] = r0
-    rows[:, 5] = width
-    rows[:, 6] = amp
-    return rows
+    return _primitive_rows(kind, layer, cx, cy, r0, width, amp)
 
 
 def _ering_rows(layer, cx, cy, a, b, ang, width, amp, m, phi0):
-    n = len(cx)
-    rows = np.zeros((n, _NCOL), np.float32)
-    rows[:, 0] = P_ERING
-    rows[:, 1] = layer
-    rows[:, 2] = cx
-    rows[:, 3] = cy
-    rows[:, 4] = np.maximum(a, 0.3)
-    rows[:, 5] = np.maximum(b, 0.3)
-    rows[:, 6] = np.cos(ang)
-    rows[:, 7] = np.sin(ang)
-    rows[:, 8] = width
-    rows[:, 9] = amp
-    rows[:, 10] = m
-    rows[:, 11] = phi0
-    return rows
+    a, b = np.maximum(a, 0.3), np.maximum(b, 0.3)
+    return _primitive_rows(P_ERING, layer, cx, cy, a, b, np.cos(ang), np.sin(ang), width, amp, m, phi0)
 
 
 def _polyline_rows(layer, pts, sig, amp):
