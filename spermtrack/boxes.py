@@ -246,9 +246,17 @@ class Boxes:
         return f"Boxes(n={len(self)}, num_frames={self.num_frames}, tracked={tracked}, tracks={len(self.unique_tracks())})"
 
     def __getitem__(self, index) -> Boxes:
-        """Rows selected by a boolean mask, a slice or sorted integer indices (frame order is checked)."""
+        """Rows selected by a boolean mask, a slice or sorted integer indices (frame order is checked).
+
+        An integer selects one row as a one-row table; out of range it raises ``IndexError``
+        (so ``for row in boxes`` ends after the last row).
+        """
         if isinstance(index, (int, np.integer)):
-            index = slice(int(index), int(index) + 1) if index != -1 else slice(-1, None)
+            n = len(self)
+            i = int(index) + n if index < 0 else int(index)
+            if not 0 <= i < n:
+                raise IndexError(f"row {int(index)} is out of range for {n} boxes")
+            index = slice(i, i + 1)
         cols = {name: getattr(self, name)[index] for name in COLUMNS}
         if isinstance(index, slice) and index.step in (None, 1):
             return Boxes._trusted(cols, self.num_frames)  # a contiguous run of a valid table is valid

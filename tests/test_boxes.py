@@ -170,3 +170,14 @@ def test_groups_and_majority_class():
     big = b.replace(track_id=np.where(b.track_id == 7, 10**12, b.track_id))  # sparse ids: np.unique path
     assert big.groups(tracked_only=True).ids.tolist() == [3, 10**12]
     assert Boxes.empty(3).groups().ids.tolist() == [] and Boxes.empty(3).by_track()[2].tolist() == [0]
+
+
+def test_integer_index_and_iteration():
+    b = make(n_frames=2, per_frame=2)
+    assert len(b[0]) == 1 and b[-1].x1[0] == b.x1[-1] and b[-4].x1[0] == b.x1[0]
+    rows = list(b)  # ends after the last row (an out-of-range integer raises IndexError)
+    assert len(rows) == 4 and [r.x1[0] for r in rows] == b.x1.tolist()
+    with pytest.raises(IndexError, match="row 4 is out of range for 4 boxes"):
+        b[4]
+    with pytest.raises(IndexError):
+        b[-5]

@@ -159,3 +159,19 @@ def test_quality_warnings():
         num_frames=1,
     )
     assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, ref, "classical"), look))
+
+
+def test_a_still_field_is_flagged_as_measured_on_still_objects(phase):
+    """Nothing moves (a cell-free field, or the same frame held): polarity and head size came
+    from still objects, which may be debris; a video whose heads swim is not flagged, nor a
+    single image (motion cannot be seen there)."""
+    frames, _ = phase
+    moving = measure_look(frames[:8])
+    assert moving.motion and not moving.measured_on_still_objects and moving.reliable
+    rng = np.random.default_rng(0)
+    held = np.stack([np.clip(frames[0] + rng.normal(0, 2, frames[0].shape), 0, 255).astype(np.uint8) for _ in range(8)])
+    still = measure_look(held)
+    assert not still.motion and still.measured_on_still_objects and not still.reliable
+    assert any("nothing moved in the first 8 frames" in p and "--polarity" in p for p in still.problems())
+    assert not measure_look(frames[:1]).measured_on_still_objects
+    assert not measure_look(held, polarity="bright", head_px=23).measured_on_still_objects

@@ -280,3 +280,34 @@ def test_cli_rejects_a_bad_size_and_head_size(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--head-px must be in [4, 120] px" in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+def _dark_head_length(frame, box):
+    """Length along x (box sides) of the half-contrast dark blob at the centre of ``box``
+    (x1, y1, x2, y2), contrast against the median of a ring 0.9-1.4 box sides around it."""
+    g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(float)
+    hh, ww = g.shape
+    yy, xx = np.mgrid[0:hh, 0:ww]
+    cx, cy, side = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3]), box[2] - box[0]
+    r = np.hypot(xx - cx, yy - cy)
+    d = np.median(g[(r >= 0.9 * side) & (r <= 1.4 * side)]) - g
+    icx, icy = int(round(cx)), int(round(cy))
+    peak = d[icy - 2 : icy + 3, icx - 2 : icx + 3].max()
+    _, lab = cv2.connectedComponents((d >= 0.5 * peak).astype(np.uint8))
+    k = lab[icy - 2 : icy + 3, icx - 2 : icx + 3].max()
+    xs = np.flatnonzero((lab == k).any(axis=0))
+    return float(xs[-1] - xs[0] + 1) / float(side)
+
+
+@pytest.mark.parametrize("look", ["brightfield", "negative-phase"])
+def test_dark_heads_fill_their_box_as_real_heads_do(look):
+    """In dark-head looks what people box is the dark head itself: a 4.5-µm head in a 5.75-µm
+    box is 0.78 of its side. Before, the simulated dark heads were 0.54 (bright field) and 0.38
+    (negative phase contrast) of the box side at half contrast, so a box drawn around a
+    thresholded head (issue 13's ten-line baseline) missed the labels."""
+    ratios = []
+    for seed in range(16):
+        v = _lone_head(sample_look(np.random.default_rng(seed), look, (320, 240)), 23.0, seed=seed)
+        b = v.boxes
+        ratios.append(_dark_head_length(v.frame(0), (b.x1[0], b.y1[0], b.x2[0], b.y2[0])))
+    assert 0.65 <= float(np.median(ratios)) <= 0.95, ratios

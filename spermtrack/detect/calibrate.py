@@ -52,6 +52,8 @@ VISEM_BOX_PX = 23.0
 MIN_POLARITY_CONFIDENCE = 0.15
 #: Fewest compact blobs for a measured head size to be trusted.
 MIN_BLOBS = 3
+#: Frames from which a video without moving objects counts as a still field (fewer: single images).
+STILL_MIN_FRAMES = 4
 POLARITIES = ("bright", "dark")
 
 
@@ -123,7 +125,15 @@ class LookEstimate:
         """True when both the polarity and the head size were measured with confidence (or given)."""
         pol_ok = self.polarity_source == "user" or self.polarity_confidence >= MIN_POLARITY_CONFIDENCE
         size_ok = self.head_box_source == "user" or self.blobs >= MIN_BLOBS
-        return bool(pol_ok and size_ok)
+        return bool(pol_ok and size_ok and not self.measured_on_still_objects)
+
+    @property
+    def measured_on_still_objects(self) -> bool:
+        """True when a video's polarity or head size was measured although nothing moved in its
+        first frames: then debris and dead cells voted and were sized like heads (in a cell-free
+        field the specks are taken for heads and scaled to the detector's head size)."""
+        measured = self.polarity_source == "measured" or self.head_box_source == "measured"
+        return bool(measured and self.frames_used >= STILL_MIN_FRAMES and not self.motion)
 
     def problems(self) -> list[str]:
         """Plain-language reasons why the estimate is unsure (empty when reliable)."""
@@ -135,6 +145,12 @@ class LookEstimate:
             )
         if self.head_box_source != "user" and self.blobs < MIN_BLOBS:
             out.append(f"only {self.blobs} head-like blobs were found, so the head size is a guess; pass --head-px")
+        if self.measured_on_still_objects:
+            out.append(
+                f"nothing moved in the first {self.frames_used} frames, so the head polarity and size were measured on "
+                f"still objects, which may be debris; if the sample holds motile sperm, pass --polarity bright|dark and "
+                f"--head-px N"
+            )
         return out
 
     def to_dict(self) -> dict:
