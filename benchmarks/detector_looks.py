@@ -13,8 +13,9 @@ AP@0.5 of
   model's time);
 - ``blob-scale``: the default without the scale search (``scale_search=False``: the
   blob-based scale, the default before);
-- ``search-always``: the scale search run on every video (``scale_tolerance=1.0``, opt-in),
-  not only where the model's boxes at the blob scale are more than 1.4x off its trained size;
+- ``search-if-off``: the scale search run only where the model's boxes at the blob scale are
+  more than 1.4x off its trained size (``scale_tolerance=1.4``: the default before the search
+  ran on every video);
 - ``default-raw``: the model without self-calibration (what spermtrack did before it);
 - ``classical``: the classical detector with the self-calibration;
 - ``threshold``: a plain threshold baseline written here (blur, background subtraction,
@@ -129,7 +130,7 @@ def detectors(dark: bool) -> dict:
         "unfused": lambda: _default(fuse=False),
         "tta": lambda: _default(tta=True),
         "blob-scale": lambda: _default(scale_search=False),
-        "search-always": lambda: _default(scale_tolerance=1.0),
+        "search-if-off": lambda: _default(scale_tolerance=1.4),
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),

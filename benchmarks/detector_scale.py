@@ -42,8 +42,8 @@ RULES = [
     ("confidence, 7 log-spaced x0.6-x1.68, margin 1.1", FACTORS, "confidence", 1.1),
     ("size, x0.71/x1/x1.41", (0.71, 1.0, 1.41), "size", 1.0),
     ("size, 5 log-spaced x0.71-x1.41", (0.71, 0.84, 1.0, 1.19, 1.41), "size", 1.0),
-    ("size, 7 log-spaced x0.6-x1.68", FACTORS, "size", 1.0),
-    ("size, 7, only when > 1.4x off (default)", FACTORS, "size", 1.0, 1.4),
+    ("size, 7 log-spaced x0.6-x1.68 (the default since stage 6: the walk ends there too)", FACTORS, "size", 1.0),
+    ("size, 7, only when > 1.4x off (the default before stage 6)", FACTORS, "size", 1.0, 1.4),
     ("size, 7, only when > 1.3x off", FACTORS, "size", 1.0, 1.3),
     ("size, 7, only when > 1.25x off", FACTORS, "size", 1.0, 1.25),
     ("size, 7, only when > 1.15x off", FACTORS, "size", 1.0, 1.15),
@@ -54,7 +54,11 @@ def collect(videos, factors) -> list[dict]:
     """Per video: the search scores at every factor and the fused detections at every fixed factor."""
     out = []
     for frames, gt in videos:
-        d = get_detector("auto", conf=0.001, scale_factors=factors, scale_margin=1.0, scale_tolerance=1.0)
+        # the confidence rule runs every candidate (the size rule walks from x1 and stops early);
+        # each candidate's confidence and model box side are what both rules read
+        d = get_detector(
+            "auto", conf=0.001, scale_factors=factors, scale_rule="confidence", scale_margin=1.0, scale_tolerance=1.0
+        )
         run_detector(d, frames[: min(len(frames), 8)], batch_size=8)
         scores = {f: c for f, c, _ in d.look.scale_search}
         sides = {f: (np.nan if s is None else s) for f, _, s in d.look.scale_search}

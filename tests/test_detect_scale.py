@@ -67,7 +67,8 @@ def test_search_finds_the_scale_a_wrong_blob_estimate_missed(clip12, monkeypatch
     factors = [f for f, _, _ in look.scale_search]
     conf = {f: c for f, c, _ in look.scale_search}
     side = {f: s for f, _, s in look.scale_search}
-    assert factors == [0.71, 1.0, 1.41]
+    # the size rule walks from 1 towards larger heads only; the confidence rule runs every candidate
+    assert factors == ([1.0, 1.41] if rule == "size" else [0.71, 1.0, 1.41])
     assert conf[1.41] > 1.1 * conf[1.0] > 0  # the model is surer of heads at its trained size
     assert side[1.0] < 15.0 and abs(np.log(side[1.41] / 17.0)) < abs(np.log(side[1.0] / 17.0))  # its boxes say so too
     assert searched.scale == pytest.approx(1.41 * fixed.scale, rel=1e-3)
@@ -75,8 +76,8 @@ def test_search_finds_the_scale_a_wrong_blob_estimate_missed(clip12, monkeypatch
     # the choice is in the look as analyze writes it to summary.json
     d = look.to_dict()
     assert d["scale_factor"] == pytest.approx(1.41)
-    assert [c["factor"] for c in d["scale_search"]] == [0.71, 1.0, 1.41]
-    assert d["scale_search"][2]["model_box_px"] == pytest.approx(side[1.41])
+    assert [c["factor"] for c in d["scale_search"]] == factors
+    assert d["scale_search"][-1]["model_box_px"] == pytest.approx(side[1.41])
 
 
 def test_choose_factor_rules():
@@ -93,24 +94,65 @@ def test_choose_factor_rules():
         choose_factor(factors, [1, 1, 1], [1, 1, 1], 17.0, "votes")
 
 
-def test_default_searches_only_when_the_models_boxes_are_off_its_size(clip12, monkeypatch):
+def test_default_walks_from_the_blob_scale_towards_the_models_size(clip12, monkeypatch):
     from spermtrack.detect.registry import SCALE_SEARCH_FACTORS
 
-    # VISEM-like heads (23 px), blob estimate right: mapped to ~17 px, the model's boxes agree, x1 only
+    # VISEM-like heads (23 px), blob estimate right: mapped to ~17 px, the model's boxes agree; one
+    # neighbour is tried (the side of 17 px they fall on) and comes out farther, so x1 stays
     visem = np.stack(list(simulate_video(seed=900, num_frames=2, look="phase").frames()))
     det = get_detector("auto", conf=0.001)
     run_detector(det, visem, batch_size=2)
-    assert [f for f, _, _ in det.look.scale_search] == [1.0] and det.look.scale_factor == 1.0
-    assert 17.0 / 1.4 <= det.look.scale_search[0][2] <= 17.0 * 1.4
+    tried = [f for f, _, _ in det.look.scale_search]
+    assert len(tried) == 2 and 1.0 in tried and det.look.scale_factor == 1.0
+    side = {f: s for f, _, s in det.look.scale_search}
+    assert 17.0 / 1.4 <= side[1.0] <= 17.0 * 1.4
+    other = next(f for f in tried if f != 1.0)
+    assert abs(np.log(side[other] / 17.0)) >= abs(np.log(side[1.0] / 17.0))
     frames, gt = clip12
-    # blob estimate 2.5x too large: heads mapped to ~10 px, the model's boxes say so, the search runs
+    # blob estimate 2.5x too large: heads mapped to ~10 px; the walk goes up while the boxes grow
+    # towards 17 px and stops one past the closest (never below 1)
     _wrong_blob_estimate(monkeypatch, 2.5)
     det = get_detector("auto", conf=0.001)
     found = run_detector(det, frames, batch_size=6)
-    assert [f for f, _, _ in det.look.scale_search] == sorted(SCALE_SEARCH_FACTORS)
-    assert det.look.scale_search[3][2] < 17.0 / 1.4 and det.look.scale_factor >= 1.41
+    tried = [f for f, _, _ in det.look.scale_search]
+    assert tried[0] == 1.0 and tried == sorted(tried) and set(tried) <= set(SCALE_SEARCH_FACTORS)
+    side = {f: s for f, _, s in det.look.scale_search}
+    assert side[1.0] < 17.0 / 1.4 and det.look.scale_factor >= 1.41
     blob = run_detector(get_detector("auto", conf=0.001, scale_search=False), frames, batch_size=6)
     assert _sperm_ap(gt, found) > _sperm_ap(gt, blob) + 0.05
+
+
+@pytest.mark.parametrize(
+    "side_at_1, tried, chosen",
+    [
+        (10.0, [1.0, 1.19, 1.41, 1.68], 1.68),  # far too small: up to the last candidate
+        (14.0, [1.0, 1.19, 1.41], 1.19),  # one step up is closest, the next is farther: stop
+        (20.0, [0.71, 0.84, 1.0], 0.84),  # too large: down
+        (16.5, [1.0, 1.19], 1.0),  # near the trained size: the neighbour is farther
+        (17.0, [1.0], 1.0),  # exactly at it: kept without looking further
+    ],
+)
+def test_the_walk_ends_where_a_full_sweep_would(clip12, monkeypatch, side_at_1, tried, chosen):
+    """Boxes that grow with the factor: walking from 1 towards 17 px stops at the candidate a
+    sweep of all seven picks, after fewer model passes."""
+    from spermtrack.detect.registry import SCALE_SEARCH_FACTORS
+
+    frames, _ = clip12
+    det = get_detector("auto", conf=0.001, fuse=False)
+    det.look = normalize.measure_look(frames[:4])
+
+    def fake_model(batch, first_frame):  # a confident box whose side at the input is side_at_1 x factor
+        half = 0.5 * side_at_1 * det._factor / det.scale
+        n = len(batch)
+        return Boxes(np.arange(n, dtype=np.int32), np.full(n, 100.0), np.full(n, 100.0), np.full(n, 100.0 + 2 * half),
+                     np.full(n, 100.0 + 2 * half), score=np.full(n, 0.9), num_frames=n)  # fmt: skip
+
+    monkeypatch.setattr(det, "_detect_mapped", fake_model)
+    det._search_scale(frames)
+    assert sorted(f for f, _, _ in det.look.scale_search) == tried
+    assert det.look.scale_factor == chosen
+    sides = [side_at_1 * f for f in SCALE_SEARCH_FACTORS]
+    assert choose_factor(SCALE_SEARCH_FACTORS, [1] * 7, sides, 17.0, "size") == chosen
 
 
 def test_head_px_pins_the_scale_and_skips_the_search(clip12):
@@ -153,7 +195,7 @@ def test_scale_search_switch_and_spec_option():
     from spermtrack.detect.spec import DetectorSpec
 
     assert get_detector("auto").scale_factors == SCALE_SEARCH_FACTORS  # the default
-    assert get_detector("auto").scale_tolerance == 1.4
+    assert get_detector("auto").scale_tolerance == 1.0
     assert get_detector("auto", scale_search=True).scale_factors == SCALE_SEARCH_FACTORS
     assert get_detector("auto", scale_search=False).scale_factors == (1.0,)
     with pytest.raises(ParameterError):

@@ -22,9 +22,11 @@ DEFAULT_MODEL_HEAD_PX = 17.0
 #: Candidate factors of ``scale_search=True`` (on the blob-based mapping scale): log-spaced, 2^(k/4)
 #: for k = -3..3, so that a blob estimate off by up to 1.7x either way is recovered.
 SCALE_SEARCH_FACTORS = (0.6, 0.71, 0.84, 1.0, 1.19, 1.41, 1.68)
-#: The scale search keeps the blob-based scale when the model's own boxes there are within this
-#: factor of its trained size: the same 1.4x band the blob-based mapping leaves alone.
-SCALE_SEARCH_TOLERANCE = 1.4
+#: The scale search keeps the blob-based scale without looking further when the model's own boxes
+#: there are within this factor of its trained size. 1: every video walks the candidates from the
+#: blob scale towards the trained size (1-3 model passes over 4 frames; 1.4 until stage 6 of the
+#: model, whose dark-look boxes no longer argued against it: docs/detection.md).
+SCALE_SEARCH_TOLERANCE = 1.0
 
 
 def default_weights(kind: str = "onnx") -> Path | None:
@@ -88,10 +90,10 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         boxes with the classical detector's (:class:`~spermtrack.detect.normalize.FusedDetector`,
         :mod:`spermtrack.detect.fusion`); ``tta`` (default False) also runs the model on
         mirrored frames (twice the model's time): both for ``auto`` and ``default`` only.
-        ``scale_search`` (default True) checks the model's own box size at the blob-based scale
-        on the first batch and, when it is more than :data:`SCALE_SEARCH_TOLERANCE` off the
-        trained size, picks each video's input scale among :data:`SCALE_SEARCH_FACTORS` x the
-        blob-based one by the model's own boxes; ``scale_search=False`` switches it off
+        ``scale_search`` (default True) runs the model at the blob-based scale on the first
+        batch and, when its own boxes are more than :data:`SCALE_SEARCH_TOLERANCE` off the
+        trained size (by default: on every video), walks :data:`SCALE_SEARCH_FACTORS` x the
+        blob-based scale towards the factor at which its boxes come out at the trained size; ``scale_search=False`` switches it off
         (``scale_factors``, ``scale_rule``, ``scale_margin``, ``scale_tolerance`` of
         :class:`~spermtrack.detect.normalize.CalibratedDetector` set it in detail); ``auto``
         and ``default`` only.

@@ -106,8 +106,8 @@ class DetectorSpec:
         default only; about twice the model's time). Default off.
     scale_search : bool
         Let the model check the scale the self-calibration chose, from its own boxes on the
-        first batch, and search a better one when they are far off its trained size (auto and
-        default only; docs/detection.md). Default on.
+        first batch, and move to the candidate scale at which its boxes come out at its trained
+        size (auto and default only; docs/detection.md). Default on.
     options : tuple of (name, value)
         Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
         name; :meth:`kwargs` returns them with the named options above.
@@ -180,8 +180,8 @@ class DetectorSpec:
         default=True,
         metadata={
             "flag": "--scale-search",
-            "help": "let the model check the input scale from its own boxes on the first batch and search a better one "
-            "when they are far off its trained size (auto and default; docs/detection.md)",
+            "help": "let the model check the input scale from its own boxes on the first batch and move to the scale at "
+            "which they come out at its trained size (auto and default; docs/detection.md)",
         },
     )
     options: tuple = field(default=(), metadata={"flag": None})
