@@ -93,7 +93,8 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         ``scale_search`` (default True) runs the model at the blob-based scale on the first
         batch and, when its own boxes are more than :data:`SCALE_SEARCH_TOLERANCE` off the
         trained size (by default: on every video), walks :data:`SCALE_SEARCH_FACTORS` x the
-        blob-based scale towards the factor at which its boxes come out at the trained size; ``scale_search=False`` switches it off
+        blob-based scale towards the factor at which its boxes come out at the trained size;
+        ``scale_search=False`` switches it off
         (``scale_factors``, ``scale_rule``, ``scale_margin``, ``scale_tolerance`` of
         :class:`~spermtrack.detect.normalize.CalibratedDetector` set it in detail); ``auto``
         and ``default`` only.
