@@ -36,6 +36,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from detector_looks import ThresholdBaseline  # the same ten-line baseline in both benchmarks
 
 from spermtrack import Boxes
 from spermtrack.evaluate.detection import detection
@@ -133,15 +134,11 @@ def threshold_detect(frame: np.ndarray, bright: bool, head_px: float) -> np.ndar
 
 
 def extent_detect(frame: np.ndarray, bright: bool) -> np.ndarray:
-    """Boxes (N, 5) of blobs 6 MADs brighter (``bright``) or darker than a 61-px box-blurred
-    background, each the blob's own extent plus 2 px (issue 13's ten-line baseline, which is
-    *not* told the head size: it scores well only where the visible head fills its label)."""
-    g = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32), (5, 5), 1.5)
-    r = (g - cv2.blur(g, (61, 61))) * (1.0 if bright else -1.0)
-    sigma = 1.4826 * float(np.median(np.abs(r - np.median(r))))
-    _, _, st, _ = cv2.connectedComponentsWithStats((r > 6 * max(sigma, 0.5)).astype(np.uint8))
-    out = [(x - 2, y - 2, x + w + 2, y + h + 2, min(1.0, a / 200)) for x, y, w, h, a in st[1:] if a >= 6]
-    return np.asarray(out, np.float64).reshape(-1, 5)
+    """Boxes (N, 5: x1 y1 x2 y2 score) of issue 13's ten-line baseline
+    (:class:`detector_looks.ThresholdBaseline`: one box around each blob's extent plus 2 px),
+    which is *not* told the head size: it scores well only where the visible head fills its label."""
+    b = ThresholdBaseline(dark=not bright).detect(frame[None])
+    return np.stack([b.x1, b.y1, b.x2, b.y2, b.score], axis=1).astype(np.float64).reshape(-1, 5)
 
 
 def threshold_ap50(frames: list[tuple[np.ndarray, np.ndarray]], bright: bool, head_px: float | None) -> float:
