@@ -158,20 +158,74 @@ def test_quality_warnings():
         np.full(40, 9, np.float32),
         num_frames=1,
     )
-    assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, ref, "classical"), look))
+    # 40 classical blobs against 4 heads: debris when the model is sure of its heads, missed heads when not
+    assert detection_warnings(check_detections(good, 50, ref, "classical"), look) == []
+    hesitant = good.replace(score=np.full(n, 0.45, np.float32))
+    assert any("disagree" in w for w in detection_warnings(check_detections(hesitant, 50, ref, "classical"), look))
+    # many more model heads than classical blobs: always worth a warning
+    few = ref.filter(np.arange(40) < 1)
+    assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, few, "classical"), look))
 
 
-def test_a_still_field_is_flagged_as_measured_on_still_objects(phase):
-    """Nothing moves (a cell-free field, or the same frame held): polarity and head size came
-    from still objects, which may be debris; a video whose heads swim is not flagged, nor a
-    single image (motion cannot be seen there)."""
+def test_head_size_warning_reads_the_scale_the_detector_settled_on():
+    """The blobs measured 12 px (a sparse sample's debris), the scale search moved the model to
+    factor 0.5 (heads of 24 px): 25-px boxes are as expected, 12-px boxes are not."""
+    import dataclasses
+
+    from spermtrack import Boxes
+
+    n = 200
+    f = np.repeat(np.arange(50), 4).astype(np.int32)
+    x = np.tile(np.arange(4) * 50.0, 50).astype(np.float32)
+    look = measure_look(np.zeros((1, 64, 64), np.uint8), head_px=12, polarity="bright")
+    look = dataclasses.replace(look, scale_factor=0.5)
+    assert look.detector_head_box_px == pytest.approx(24.0) and look.to_dict()["detector_head_box_px"] == 24.0
+    boxes = Boxes(f, x, x, x + 25, x + 25, score=np.full(n, 0.8, np.float32), num_frames=50)
+    assert detection_warnings(check_detections(boxes, 50), look) == []
+    tiny = boxes.replace(x2=boxes.x1 + 6, y2=boxes.y1 + 6)
+    warn = detection_warnings(check_detections(tiny, 50), look)
+    assert any("far from the measured head size (24 px, user, 12 px before the scale search)" in w for w in warn), warn
+
+
+@pytest.mark.parametrize(
+    "side_px, um_per_px, warns",
+    [
+        (23.0, 0.25, False),  # VISEM: a 5.75-µm box
+        (23.0, 0.5, False),  # VISEM at the other end of its plausible calibration: 11.5 µm
+        (7.0, 0.25, True),  # specks of a cell-free field taken for heads: 1.75 µm
+        (23.0, 2.5, True),  # µm per pixel off by 10x (the magnification typed in?): 57.5 µm
+        (23.0, None, False),  # uncalibrated: nothing to compare
+    ],
+)
+def test_head_size_is_checked_against_a_sperm_head_in_um(side_px, um_per_px, warns):
+    from spermtrack import Boxes
+    from spermtrack.detect.quality import HEAD_BOX_UM
+
+    n = 200
+    f = np.repeat(np.arange(50), 4).astype(np.int32)
+    x = np.tile(np.arange(4) * 50.0, 50).astype(np.float32)
+    boxes = Boxes(f, x, x, x + side_px, x + side_px, score=np.full(n, 0.8, np.float32), num_frames=50)
+    look = measure_look(np.zeros((1, 64, 64), np.uint8), head_px=side_px, polarity="bright")
+    check = check_detections(boxes, 50, um_per_px=um_per_px, um_per_px_source="µm per pixel given by the user")
+    warn = [w for w in detection_warnings(check, look) if "µm across" in w]
+    assert bool(warn) == warns, warn
+    if warns:
+        assert f"at {um_per_px:g} µm/px, µm per pixel given by the user" in warn[0] and "--um-per-px" in warn[0]
+        assert f"{HEAD_BOX_UM[0]:g}-{HEAD_BOX_UM[1]:g} µm" in warn[0]
+
+
+def test_a_still_field_is_recorded_but_not_called_unreliable(phase):
+    """Nothing moves (a cell-free field, or the same frame held): the look says its polarity and
+    head size came from still objects, but that alone does not make it unreliable (the first
+    batch is too short to see a sparse or slow sample move); a video whose heads swim is not
+    flagged, nor a single image (motion cannot be seen there), nor a look given by the user."""
     frames, _ = phase
     moving = measure_look(frames[:8])
     assert moving.motion and not moving.measured_on_still_objects and moving.reliable
     rng = np.random.default_rng(0)
     held = np.stack([np.clip(frames[0] + rng.normal(0, 2, frames[0].shape), 0, 255).astype(np.uint8) for _ in range(8)])
     still = measure_look(held)
-    assert not still.motion and still.measured_on_still_objects and not still.reliable
-    assert any("nothing moved in the first 8 frames" in p and "--polarity" in p for p in still.problems())
+    assert not still.motion and still.measured_on_still_objects
+    assert still.reliable and still.problems() == [] and still.to_dict()["measured_on_still_objects"] is True
     assert not measure_look(frames[:1]).measured_on_still_objects
     assert not measure_look(held, polarity="bright", head_px=23).measured_on_still_objects

@@ -146,7 +146,14 @@ def analyze(
     image_size = (int(first_frame.shape[1]), int(first_frame.shape[0]))
     detections = Boxes.concat(stream.parts, num_frames=n)
     look = getattr(det, "look", None)
-    check = check_detections(detections, n, stream.reference, "classical" if stream.reference is not None else None)
+    check = check_detections(
+        detections,
+        n,
+        stream.reference,
+        "classical" if stream.reference is not None else None,
+        um_per_px=cal.um_per_px,
+        um_per_px_source=origin.split(";")[0] if cal.calibrated else None,
+    )
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
@@ -290,15 +297,20 @@ def _reference_detections(det, batch) -> Boxes | None:
     """The classical detector's boxes on ``batch`` (the first frames), with ``det``'s measured look.
 
     Compared with a learnt detector's count to warn when the two disagree strongly; None when
-    ``det`` is not a self-calibrated learnt detector.
+    ``det`` is not a self-calibrated learnt detector. The classical detector runs at the head
+    size the learnt one settled on (the blob measurement as the scale search corrected it), so
+    that both count at one scale: at a blob size measured on debris (a sparse sample's specks
+    outnumber its heads) it would count the specks.
     """
+    import dataclasses
+
     from ..detect import get_detector
     from ..detect.normalize import CalibratedDetector
 
     if not isinstance(det, CalibratedDetector) or det.inner.name == "classical" or det.look is None:
         return None
     ref = get_detector("classical")
-    ref.set_look(det.look)
+    ref.set_look(dataclasses.replace(det.look, head_box_px=det.look.detector_head_box_px, scale_factor=1.0))
     return ref.detect(batch, 0)
 
 

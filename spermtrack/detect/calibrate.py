@@ -125,13 +125,25 @@ class LookEstimate:
         """True when both the polarity and the head size were measured with confidence (or given)."""
         pol_ok = self.polarity_source == "user" or self.polarity_confidence >= MIN_POLARITY_CONFIDENCE
         size_ok = self.head_box_source == "user" or self.blobs >= MIN_BLOBS
-        return bool(pol_ok and size_ok and not self.measured_on_still_objects)
+        return bool(pol_ok and size_ok)
+
+    @property
+    def detector_head_box_px(self) -> float:
+        """The head box side (pixels) the detector settled on: :attr:`head_box_px` corrected by the
+        scale search (the model's own boxes), i.e. ``head_box_px / scale_factor``."""
+        return float(self.head_box_px / self.scale_factor) if self.scale_factor > 0 else float(self.head_box_px)
 
     @property
     def measured_on_still_objects(self) -> bool:
-        """True when a video's polarity or head size was measured although nothing moved in its
-        first frames: then debris and dead cells voted and were sized like heads (in a cell-free
-        field the specks are taken for heads and scaled to the detector's head size)."""
+        """True when a video's polarity or head size was measured although nothing was seen to move
+        in its first frames (debris and dead cells then voted with the heads).
+
+        For information only, not a reason to call the look unreliable: the first batch (8
+        frames at 50 fps) is too short to see a sparse, slow or faint sample move, and 9 of 16
+        held-out simulated videos of motile sperm were "still" by it. ``analyze`` checks the
+        detected heads against a sperm head's physical size instead (a cell-free field's specks
+        are far smaller: :data:`spermtrack.detect.quality.HEAD_BOX_UM`).
+        """
         measured = self.polarity_source == "measured" or self.head_box_source == "measured"
         return bool(measured and self.frames_used >= STILL_MIN_FRAMES and not self.motion)
 
@@ -145,17 +157,13 @@ class LookEstimate:
             )
         if self.head_box_source != "user" and self.blobs < MIN_BLOBS:
             out.append(f"only {self.blobs} head-like blobs were found, so the head size is a guess; pass --head-px")
-        if self.measured_on_still_objects:
-            out.append(
-                f"nothing moved in the first {self.frames_used} frames, so the head polarity and size were measured on "
-                f"still objects, which may be debris; if the sample holds motile sperm, pass --polarity bright|dark and "
-                f"--head-px N"
-            )
         return out
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["reliable"] = self.reliable
+        d["measured_on_still_objects"] = self.measured_on_still_objects
+        d["detector_head_box_px"] = round(self.detector_head_box_px, 2)
         if self.scale_search is not None:
             d["scale_search"] = [{"factor": f, "confidence": c, "model_box_px": s} for f, c, s in self.scale_search]
         return d

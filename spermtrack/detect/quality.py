@@ -19,10 +19,18 @@ from ..boxes import SPERM, Boxes
 MIN_BOXES_PER_FRAME = 0.5
 #: Median score of the sperm boxes below this means the detector is unsure of most of them.
 MIN_MEDIAN_SCORE = 0.35
+#: A median score from which the model is sure of its heads: then many more classical blobs than
+#: model heads are debris (a sparse or dirty sample), not missed heads.
+SURE_MEDIAN_SCORE = 0.5
 #: The detected boxes' median side may differ from the measured head size by this factor.
 MAX_SIZE_RATIO = 2.0
 #: The learnt and the classical detectors' counts may differ by this factor.
 MAX_COUNT_RATIO = 3.0
+#: Plausible side of a sperm head's box, µm (geometric mean of width and height). A human
+#: head is 4-5 µm long and 2.5-3.5 µm wide (WHO manual, 6th ed.): a tight box is about
+#: 3.5 µm, VISEM-Tracking's boxes with their margin 5.7-11.4 µm (docs/calibration.md).
+#: Outside this range either the µm-per-pixel calibration is wrong or the boxes are not heads.
+HEAD_BOX_UM = (2.5, 15.0)
 
 
 @dataclass(frozen=True)
@@ -36,18 +44,34 @@ class DetectionCheck:
     reference_per_frame: float | None = None
     sample_per_frame: float | None = None
     reference_name: str | None = None
+    um_per_px: float | None = None
+    um_per_px_source: str | None = None
+
+    @property
+    def median_box_um(self) -> float | None:
+        """The median box side in µm (None without boxes or without a µm-per-pixel calibration)."""
+        if self.median_box_px is None or self.um_per_px is None:
+            return None
+        return self.median_box_px * self.um_per_px
 
     def to_dict(self) -> dict:
         return {k: (None if v is None else (round(v, 4) if isinstance(v, float) else v)) for k, v in self.__dict__.items()}
 
 
 def check_detections(
-    detections: Boxes, num_frames: int, reference: Boxes | None = None, reference_name: str | None = None
+    detections: Boxes,
+    num_frames: int,
+    reference: Boxes | None = None,
+    reference_name: str | None = None,
+    um_per_px: float | None = None,
+    um_per_px_source: str | None = None,
 ) -> DetectionCheck:
     """Summarise ``detections`` of ``num_frames`` frames.
 
     ``reference``: a second detector's boxes on the first ``reference.num_frames`` frames,
-    compared with ``detections`` on the same frames.
+    compared with ``detections`` on the same frames. ``um_per_px`` (µm per pixel, None:
+    uncalibrated) and the phrase saying where it came from let the warnings check the head
+    size against a sperm head's physical size (:data:`HEAD_BOX_UM`).
     """
     sperm = detections.filter(detections.cls == SPERM) if len(detections) else detections
     n = max(int(num_frames), 1)
@@ -65,6 +89,8 @@ def check_detections(
         reference_per_frame=ref,
         sample_per_frame=sample,
         reference_name=reference_name,
+        um_per_px=None if um_per_px is None else float(um_per_px),
+        um_per_px_source=um_per_px_source,
     )
 
 
@@ -99,16 +125,30 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
             f"tracks and speeds may come from debris or noise; {todo}."
         )
     if look is not None and check.median_box_px is not None:
-        ratio = check.median_box_px / look.head_box_px
+        # the size the detector ran at: the blobs' measurement as the scale search corrected it
+        expected = getattr(look, "detector_head_box_px", look.head_box_px)
+        ratio = check.median_box_px / expected
         if not (1 / MAX_SIZE_RATIO <= ratio <= MAX_SIZE_RATIO):
+            searched = f", {look.head_box_px:.0f} px before the scale search" if look.scale_factor != 1.0 else ""
             out.append(
                 f"Detected heads ({check.median_box_px:.0f} px) are far from the measured head size "
-                f"({look.head_box_px:.0f} px, {look.head_box_source}); {todo}."
+                f"({expected:.0f} px, {look.head_box_source}{searched}); {todo}."
             )
+    size_um = check.median_box_um
+    if size_um is not None and not (HEAD_BOX_UM[0] <= size_um <= HEAD_BOX_UM[1]):
+        source = f", {check.um_per_px_source}" if check.um_per_px_source else ""
+        out.append(
+            f"Detected heads are {size_um:.1f} µm across ({check.median_box_px:.0f} px at {check.um_per_px:g} µm/px"
+            f"{source}), but a sperm head's box is about {HEAD_BOX_UM[0]:g}-{HEAD_BOX_UM[1]:g} µm: either the µm per "
+            f"pixel is wrong (--um-per-px) or the boxes are not sperm heads (debris, noise, an empty field); {todo}."
+        )
     ref, own = check.reference_per_frame, check.sample_per_frame
     if ref is not None and own is not None:
         hi, lo = max(ref, own), min(ref, own)
-        if hi >= 2.0 and hi > MAX_COUNT_RATIO * max(lo, 1e-9):
+        # the classical detector counts every blob, debris included: more blobs than heads is normal in a
+        # sparse or dirty sample, and points to missed heads only when the model is unsure of its own
+        missed = ref > own and (not scored or median is None or median < SURE_MEDIAN_SCORE)
+        if hi >= 2.0 and hi > MAX_COUNT_RATIO * max(lo, 1e-9) and (own > ref or missed):
             out.append(
                 f"The detector and the {check.reference_name or 'reference'} detector disagree on how many heads there are "
                 f"({own:.1f} against {ref:.1f} per frame on the same frames); {todo}."
