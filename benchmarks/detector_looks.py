@@ -11,6 +11,8 @@ AP@0.5 of
 - ``unfused``: the same without the fusion (``fuse=False``: the default before the fusion);
 - ``tta``: the default plus the mirrored pass of the model (``tta=True``, opt-in: twice the
   model's time);
+- ``tta-unfused``: the mirrored pass instead of the fusion (``tta=True, fuse=False``: the
+  model twice, the classical detector not at all);
 - ``blob-scale``: the default without the scale search (``scale_search=False``: the
   blob-based scale, the default before);
 - ``search-if-off``: the scale search run only where the model's boxes at the blob scale are
@@ -129,6 +131,7 @@ def detectors(dark: bool) -> dict:
         "default": _default,
         "unfused": lambda: _default(fuse=False),
         "tta": lambda: _default(tta=True),
+        "tta-unfused": lambda: _default(tta=True, fuse=False),
         "blob-scale": lambda: _default(scale_search=False),
         "search-if-off": lambda: _default(scale_tolerance=1.4),
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),

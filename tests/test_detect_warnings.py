@@ -50,6 +50,7 @@ def test_warnings_fire_on_noise_and_empty_fields_not_on_the_demo(tmp_path):
     r = analyze(_write(tmp_path / "empty.mp4", np.stack(list(empty.frames()))), um_per_px=0.25)
     assert r.warnings and all("--polarity" in w for w in r.warnings), r.warnings
     assert any("µm across" in w and "--um-per-px" in w for w in r.warnings), r.warnings  # specks, not heads
+    assert r.summary["detection_check"]["median_box_um"] < 2.5
     # a sparse sample (4 sperm per frame among the usual debris): its specks outnumber its heads, and
     # its first frames may not show them move; that is no reason to doubt it
     sparse = simulate_video(seed=4, num_frames=40, density=4)

@@ -55,7 +55,8 @@ class DetectionCheck:
         return self.median_box_px * self.um_per_px
 
     def to_dict(self) -> dict:
-        return {k: (None if v is None else (round(v, 4) if isinstance(v, float) else v)) for k, v in self.__dict__.items()}
+        d = {**self.__dict__, "median_box_um": self.median_box_um}
+        return {k: (None if v is None else (round(v, 4) if isinstance(v, float) else v)) for k, v in d.items()}
 
 
 def check_detections(
