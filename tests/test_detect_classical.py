@@ -56,7 +56,7 @@ def test_dark_heads_found_by_auto_polarity(phase):
     """Inverting a phase-contrast video gives dark heads on a light background: auto must switch polarity."""
     frames, gt = phase
     inverted = 255 - frames
-    d = ClassicalDetector()
+    d = ClassicalDetector(dark_min_box=1.0)  # VISEM's boxes (head and halo) on the inverted copy too
     det = d.detect(inverted)
     assert d.video_polarity == "dark"
     ref = ap50(gt, ClassicalDetector(polarity="bright").detect(frames), agnostic=True)
@@ -67,6 +67,49 @@ def test_dark_heads_found_by_auto_polarity(phase):
     assert d.video_polarity == "bright"
     d.detect(inverted[4:8], first_frame=4)
     assert d.video_polarity == "bright", "within a video the polarity is kept"
+
+
+def test_dark_head_boxes_follow_the_head():
+    """Dark heads (bright field) are labelled by a box around the head itself, so a dark blob's
+    box follows its extent below VISEM's 23 px; bright heads keep VISEM's halo-sized boxes, also
+    when the self-calibration inverted a dark-head video (it tells the detector, adapt_to_look)."""
+    import cv2
+
+    from spermtrack.detect.calibrate import measure_look
+
+    img = np.full((120, 200), 180, np.uint8)
+    for x in (40, 100, 160):
+        cv2.ellipse(img, (x, 60), (4, 3), 20, 0, 360, 130, -1)  # a dark head of about 8 x 6 px
+    frame = np.repeat(cv2.GaussianBlur(img, (5, 5), 1.0)[..., None], 3, 2)
+    dark = ClassicalDetector(polarity="dark").detect(frame)
+    assert len(dark) == 3 and np.all(dark.width < 20) and np.all(dark.width >= 0.6 * 23 - 1e-3), dark.width
+    as_visem = ClassicalDetector(polarity="dark", dark_min_box=1.0).detect(frame)
+    assert np.all(as_visem.width >= 23 - 1e-3)
+    # the inverted frame seen by a bright-polarity detector (what the self-calibration feeds it)
+    inner = ClassicalDetector(polarity="bright")
+    look = measure_look(frame[None], polarity="dark", head_px=14)
+    inner.adapt_to_look(look)
+    assert np.allclose(inner.detect(255 - frame).width, dark.width)
+    inner.adapt_to_look(measure_look(frame[None], polarity="bright", head_px=14))
+    assert np.all(inner.detect(255 - frame).width >= 23 - 1e-3)
+    inner.reset()
+    assert inner.source_dark is None
+
+
+@pytest.mark.parametrize("look, head_px, size", [("brightfield", 14.0, (698, 528)), ("negative-phase", 15.0, (720, 576))])
+def test_self_calibrated_classical_on_dark_looks(look, head_px, size):
+    """On simulated dark-head looks the self-calibrated classical detector's boxes fit the
+    labels (docs/detection.md: 0.025-0.27 -> 0.42-0.70 sperm AP50 on the small-head dark rows)."""
+    from spermtrack.detect import get_detector
+
+    v = simulate.simulate_video(seed=900, num_frames=6, look=look, head_px=head_px, image_size=size)
+    frames, gt = np.stack(list(v.frames())), v.boxes
+    sperm = gt.filter(gt.cls == 0)
+    tight = run_detector(get_detector("classical"), frames, batch_size=6)
+    loose = run_detector(get_detector("classical", dark_min_box=1.0), frames, batch_size=6)
+    ap_tight = ap50(sperm, tight.filter(tight.cls == 0))
+    ap_loose = ap50(sperm, loose.filter(loose.cls == 0))
+    assert ap_tight > ap_loose + 0.1 and ap_tight > 0.3, (ap_tight, ap_loose)
 
 
 def test_touching_heads_are_split_and_clusters_merged():
@@ -100,3 +143,6 @@ def test_bad_parameters():
         ClassicalDetector(polarity="upside-down")
     with pytest.raises(ValueError, match="peak_window"):
         ClassicalDetector(peak_window=4)
+    for bad in (0.0, 1.5, True, "0.6"):
+        with pytest.raises(ValueError, match="dark_min_box"):
+            ClassicalDetector(dark_min_box=bad)

@@ -15,6 +15,10 @@ Per frame (640x480, about 2-3 ms on one core):
    (touching heads), a large component with many maxima becomes one ``cluster`` box;
 5. boxes sized like VISEM's (about 23x23 px for a sperm head with its halo), class
    ``small_or_pinhead`` for faint, small blobs, score from the contrast-to-noise ratio.
+   Where the heads are dark (bright field, negative phase contrast) a blob's box follows
+   its own extent down to ``dark_min_box`` x ``box_size``: labels there frame the dark head
+   itself (a 4.5-µm head fills about 0.78 of a 5.75-µm box), not a bright halo around a
+   small core as in phase contrast (docs/detection.md, "The classical detector").
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from .base import as_batch, boxes_from_lists
 
 #: ``polarity="auto"`` picks dark heads only when the darkest deviations are this many times the brightest.
 DARK_MARGIN = 2.0
+#: Smallest box side of a single dark-head blob, as a fraction of ``box_size`` (docs/detection.md).
+DARK_MIN_BOX = 0.6
 
 
 class ClassicalDetector:
@@ -73,6 +79,10 @@ class ClassicalDetector:
         See ``pinhead_area``.
     score_scale : float
         Score = ``snr / (snr + score_scale)`` where ``snr`` is the peak contrast in noise sigmas.
+    dark_min_box : float
+        0-1. In videos whose heads are dark (``polarity="dark"``, or told by the
+        self-calibration through :meth:`adapt_to_look` when it inverted the frames), the
+        smallest side of a single blob's box as a fraction of ``box_size``.
     """
 
     name = "classical"
@@ -94,6 +104,7 @@ class ClassicalDetector:
         pinhead_area: int = 20,
         pinhead_snr: float = 8.0,
         score_scale: float = 10.0,
+        dark_min_box: float = DARK_MIN_BOX,
     ) -> None:
         if polarity not in ("auto", "bright", "dark", "abs"):
             raise ParameterError(f"polarity must be 'auto', 'bright', 'dark' or 'abs', got {polarity!r}")
@@ -112,6 +123,12 @@ class ClassicalDetector:
         self.cluster_area, self.cluster_peaks = int(cluster_area), int(cluster_peaks)
         self.pinhead_area, self.pinhead_snr = int(pinhead_area), float(pinhead_snr)
         self.score_scale = float(score_scale)
+        if isinstance(dark_min_box, bool) or not (isinstance(dark_min_box, (int, float)) and 0.0 < dark_min_box <= 1.0):
+            raise ParameterError(f"dark_min_box must be a number in (0, 1], got {dark_min_box!r}")
+        self.dark_min_box = float(dark_min_box)
+        #: Whether the current video's heads are dark in the original frames (set by :meth:`adapt_to_look`;
+        #: None: this detector's own polarity says).
+        self.source_dark: bool | None = None
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (self.peak_window, self.peak_window))
         ks = max(3, int(round(self.smooth_sigma * 3)) * 2 + 1)
         self._smooth_ksize = (ks, ks)
@@ -122,6 +139,13 @@ class ClassicalDetector:
     def reset(self) -> None:
         """Forget the polarity chosen for the previous video."""
         self.video_polarity = None if self.polarity == "auto" else self.polarity
+        self.source_dark = None
+
+    def adapt_to_look(self, look) -> None:
+        """Told by the self-calibration what the video looks like before its frames were mapped
+        (:class:`~spermtrack.detect.normalize.CalibratedDetector`): dark heads get boxes that
+        follow their own extent (``dark_min_box``), even on the inverted frames this detector sees."""
+        self.source_dark = None if look is None else look.polarity == "dark"
 
     def detect(self, frames: np.ndarray, first_frame: int = 0) -> Boxes:
         """Boxes of a ``(B, H, W, 3)`` BGR batch (frames ``first_frame ..``), pixels of the frame."""
@@ -211,8 +235,10 @@ class ClassicalDetector:
         is_cluster = (carea >= self.cluster_area) & (npk >= self.cluster_peaks)
         # single-maximum components: box around the component, at least box_size, at most max_box
         single = (npk == 1) & ~is_cluster
-        bw = np.where(single, np.clip(cw + 6, self.box_size, self.max_box), self.box_size)
-        bh = np.where(single, np.clip(ch + 6, self.box_size, self.max_box), self.box_size)
+        dark = self.source_dark if self.source_dark is not None else self.video_polarity == "dark"
+        low = self.box_size * (self.dark_min_box if dark else 1.0)
+        bw = np.where(single, np.clip(cw + 6, low, self.max_box), self.box_size)
+        bh = np.where(single, np.clip(ch + 6, low, self.max_box), self.box_size)
         ccx = np.where(single, cx0 + cw / 2, px.astype(np.float32))
         ccy = np.where(single, cy0 + ch / 2, py.astype(np.float32))
         # keep the peak inside a clipped box

@@ -188,6 +188,9 @@ class CalibratedDetector:
             self._factor = 1.0  # a look given by set_look (FusedDetector's companion): the blob-based scale
         if first_frame == 0:
             self._pinned = False  # a pinned look holds for one video
+            adapt = getattr(self.inner, "adapt_to_look", None)
+            if adapt is not None:  # what the mapped frames no longer show (the classical detector: dark heads)
+                adapt(self.look)
 
     def _search_scale(self, batch: np.ndarray) -> None:
         """Run the model at candidate factors on a few frames of the first batch and keep one (:attr:`scale_rule`).
