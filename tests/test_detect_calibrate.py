@@ -229,3 +229,28 @@ def test_a_still_field_is_recorded_but_not_called_unreliable(phase):
     assert still.reliable and still.problems() == [] and still.to_dict()["measured_on_still_objects"] is True
     assert not measure_look(frames[:1]).measured_on_still_objects
     assert not measure_look(held, polarity="bright", head_px=23).measured_on_still_objects
+
+
+def test_real_visem_labels_and_detections_pass_the_head_size_check():
+    """The 133 real VISEM sperm boxes, and what the default detector finds on those frames, are
+    sperm-head sized at both ends of VISEM's plausible calibration (0.25-0.5 µm/px,
+    docs/calibration.md): the µm check must not warn on real heads."""
+    from spermtrack import Boxes
+    from spermtrack.detect import get_detector, run_detector
+    from spermtrack.io.visem import VisemDataset
+
+    ds = VisemDataset(REAL)
+    labels, found = [], []
+    for i, vid in enumerate(ds.video_ids):
+        v = ds.video(vid)
+        gt = v.labels()
+        labels.append(gt.replace(frame=np.full(len(gt), i, np.int32), num_frames=i + 1))
+        with v.open_frames() as src:
+            det = run_detector(get_detector("auto"), src)
+        found.append(det.replace(frame=np.full(len(det), i, np.int32), num_frames=i + 1))
+    n = len(labels)
+    for boxes in (Boxes.concat(labels, num_frames=n), Boxes.concat(found, num_frames=n)):
+        assert len(boxes) >= 100
+        for um_per_px in (0.25, 0.5):
+            check = check_detections(boxes, n, um_per_px=um_per_px)
+            assert not [w for w in detection_warnings(check) if "µm across" in w], (um_per_px, check.median_box_um)
