@@ -46,6 +46,34 @@ def test_detect_eval_classical_table(root, capsys, tmp_path):
     assert "mAP50-95" in text and "frames/s" in text
     data = json.loads(out.read_text())
     assert 0.0 < data["mAP50"] <= 1.0 and data["detector"] == "classical"
+    # what the self-calibration read on each video, and whether it was sure
+    assert set(data["looks"]) == set(data["per_video"])
+    for look in data["looks"].values():
+        assert look["polarity"] in ("bright", "dark") and isinstance(look["problems"], list)
+        assert look["reliable"] == (look["problems"] == [])
+    assert "self-calibration:" in text and "unsure" in text
+
+
+def test_detect_eval_names_the_videos_whose_calibration_is_unsure(root, capsys):
+    """The simulated videos read cleanly; a video whose look the self-calibration was unsure of
+    (an entry added by hand here) is listed under the table with what to do; the ground-truth
+    detector has no look to report."""
+    from spermtrack.detect.evaluation import DetectorEvaluation
+
+    res = evaluate_detector(root, "classical", split="all")
+    assert res.looks and all(not look["problems"] for look in res.looks.values()), res.looks
+    unsure = DetectorEvaluation(
+        "classical",
+        res.overall,
+        res.per_video,
+        res.per_class,
+        res.frames,
+        res.seconds,
+        looks={**res.looks, "noise": {"polarity": "bright", "problems": ["the head polarity is unclear; pass --polarity"]}},
+    )
+    text = unsure.table()
+    assert "1 unsure" in text and "  noise: the head polarity is unclear; pass --polarity" in text
+    assert evaluate_detector(root, "gt", split="all").looks == {}
 
 
 def test_detect_writes_mot_equal_to_the_library(root, tmp_path):

@@ -38,6 +38,9 @@ class DetectorEvaluation:
         Frames evaluated.
     seconds : float
         Wall time of detection (decoding included), for the frames/s column.
+    looks : dict
+        Video id -> what the self-calibration measured on it (``LookEstimate.to_dict()`` plus
+        ``"problems"``: why it is unsure, empty when reliable); only for self-calibrated detectors.
     """
 
     detector: str
@@ -46,6 +49,7 @@ class DetectorEvaluation:
     per_class: dict = field(default_factory=dict)
     frames: int = 0
     seconds: float = 0.0
+    looks: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Everything as plain JSON-ready types; the Table 2 keys at the top level."""
@@ -57,6 +61,7 @@ class DetectorEvaluation:
             "frames_per_s": round(self.frames / self.seconds, 2) if self.seconds > 0 else None,
             "per_class": self.per_class,
             "per_video": self.per_video,
+            "looks": self.looks,
         }
 
     def table(self) -> str:
@@ -79,6 +84,14 @@ class DetectorEvaluation:
         rows.append(
             f"detector {self.detector}: {self.frames} frames in {self.seconds:.1f} s ({fps:.1f} frames/s, decoding included)"
         )
+        if self.looks:
+            pol = [look["polarity"] for look in self.looks.values()]
+            unsure = {vid: look["problems"] for vid, look in self.looks.items() if look["problems"]}
+            rows.append(
+                f"self-calibration: {pol.count('bright')} video(s) with bright heads, {pol.count('dark')} with dark heads; "
+                f"{len(unsure)} unsure"
+            )
+            rows += [f"  {vid}: {'; '.join(problems)}" for vid, problems in unsure.items()]
         return "\n".join(rows)
 
 
@@ -133,7 +146,7 @@ def evaluate_detector(
     if kind in ("auto", "default", "yolo", "onnx", "yolov5"):
         detector_kwargs.setdefault("conf", 0.001)
     det_obj = None if is_ground_truth(detector) else get_detector(detector, **detector_kwargs)
-    videos, counts, frames, seconds = {}, {}, 0, 0.0
+    videos, counts, looks, frames, seconds = {}, {}, {}, 0, 0.0
     name = detector
     for vid in ids:
         video = ds.video(vid)
@@ -151,6 +164,9 @@ def evaluate_detector(
             with video.open_frames() as source:
                 det = run_detector(det_obj, source, batch_size=batch_size, progress=progress, max_frames=max_frames)
             name = det_obj.name
+            look = getattr(det_obj, "look", None)
+            if look is not None:  # the self-calibration's reading of this video
+                looks[str(vid)] = {**look.to_dict(), "problems": look.problems()}
         seconds += time.perf_counter() - t0
         n = max(gt.num_frames, det.num_frames)
         videos[str(vid)] = (gt.replace(num_frames=n), det.replace(num_frames=n))
@@ -170,6 +186,7 @@ def evaluate_detector(
         per_class=per_class,
         frames=frames,
         seconds=seconds,
+        looks=looks,
     )
 
 
