@@ -118,8 +118,8 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
         return out
     # the learnt model's own scores when its boxes were fused with the classical detector's (the fusion
     # raises the scores of blobs both see, debris included: it says nothing of whether the model knows the look)
-    own = getattr(look, "model_median_score", None) if look is not None else None
-    median = own if own is not None else check.median_score
+    own_score = getattr(look, "model_median_score", None) if look is not None else None
+    median = own_score if own_score is not None else check.median_score
     if scored and median is not None and median < MIN_MEDIAN_SCORE:
         out.append(
             f"The detector is unsure of most heads (median score {median:.2f} < {MIN_MEDIAN_SCORE}); "
