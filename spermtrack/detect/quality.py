@@ -127,7 +127,7 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
         )
     if look is not None and check.median_box_px is not None:
         # the size the detector ran at: the blobs' measurement as the scale search corrected it
-        expected = getattr(look, "detector_head_box_px", look.head_box_px)
+        expected = look.detector_head_box_px
         ratio = check.median_box_px / expected
         if not (1 / MAX_SIZE_RATIO <= ratio <= MAX_SIZE_RATIO):
             searched = f", {look.head_box_px:.0f} px before the scale search" if look.scale_factor != 1.0 else ""
