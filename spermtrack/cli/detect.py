@@ -57,6 +57,12 @@ def look_options(p: argparse.ArgumentParser) -> None:
         help="let the model check the input scale from its own boxes (auto and default; default: on)",
     )
     p.add_argument(
+        "--hedge",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="read a video whose head polarity is unclear both ways and keep the boxes of both (auto and default; default: on)",
+    )
+    p.add_argument(
         "--tta",
         action="store_true",
         help="also run the model on mirrored frames and merge both passes (auto and default; about twice the model's time)",
@@ -70,7 +76,7 @@ def _detector_kwargs(args) -> dict:
     option applies to which detector (``--conf`` to YOLO models, ``--polarity`` to the
     self-calibrated ones, ``--no-fuse`` to the fused ones): a misplaced one is a one-line error.
     """
-    names = ("polarity", "head_px", "conf", "iou", "device", "fuse", "tta", "scale_search")
+    names = ("polarity", "head_px", "conf", "iou", "device", "fuse", "tta", "scale_search", "hedge")
     return DetectorSpec.parse(args.detector, **{k: getattr(args, k) for k in names}).kwargs()
 
 

@@ -102,6 +102,12 @@ class LookEstimate:
         The candidates of the scale search, and at each the model's confidence (sum of its
         sperm scores >= 0.5 per frame, on the first frames) and the median side of those
         boxes at the model's input (pixels; None: no box); None when no search ran.
+    both_polarities : bool
+        True when the measured polarity was unclear (confidence below
+        :data:`MIN_POLARITY_CONFIDENCE`) and the default detector therefore read the video
+        both ways, as bright heads and as dark heads, and kept the boxes of both readings
+        (:class:`~spermtrack.detect.normalize.FusedDetector` ``hedge``). ``polarity`` is then
+        the blobs' (unsure) vote, and the boxes hold the other reading's false positives too.
     """
 
     polarity: str
@@ -119,6 +125,7 @@ class LookEstimate:
     model_median_score: float | None = None
     scale_factor: float = 1.0
     scale_search: tuple | None = None
+    both_polarities: bool = False
 
     @property
     def reliable(self) -> bool:
@@ -151,9 +158,10 @@ class LookEstimate:
         """Plain-language reasons why the estimate is unsure (empty when reliable)."""
         out = []
         if self.polarity_source != "user" and self.polarity_confidence < MIN_POLARITY_CONFIDENCE:
+            kept = "; heads were read both ways and the boxes of both kept" if self.both_polarities else ""
             out.append(
                 f"the head polarity is unclear (bright and dark blobs have similar contrast, confidence "
-                f"{self.polarity_confidence:.2f}); pass --polarity bright|dark"
+                f"{self.polarity_confidence:.2f}){kept}; pass --polarity bright|dark"
             )
         if self.head_box_source != "user" and self.blobs < MIN_BLOBS:
             out.append(f"only {self.blobs} head-like blobs were found, so the head size is a guess; pass --head-px")

@@ -108,6 +108,10 @@ class DetectorSpec:
         Let the model check the scale the self-calibration chose, from its own boxes on the
         first batch, and move to the candidate scale at which its boxes come out at its trained
         size (auto and default only; docs/detection.md). Default on.
+    hedge : bool
+        Read a video whose measured head polarity is unclear both ways (bright and dark heads)
+        and keep the boxes of both readings (auto and default only; about twice the model's
+        time on those videos only). Default on.
     options : tuple of (name, value)
         Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
         name; :meth:`kwargs` returns them with the named options above.
@@ -184,6 +188,14 @@ class DetectorSpec:
             "which they come out at its trained size (auto and default; docs/detection.md)",
         },
     )
+    hedge: bool = field(
+        default=True,
+        metadata={
+            "flag": "--hedge",
+            "help": "read a video whose measured head polarity is unclear both ways and keep the boxes of both readings "
+            "(auto and default; twice the model's time on those videos; docs/detection.md)",
+        },
+    )
     options: tuple = field(default=(), metadata={"flag": None})
 
     def __post_init__(self) -> None:
@@ -219,12 +231,12 @@ class DetectorSpec:
                 object.__setattr__(self, label, float(v))
         if self.device is not None and not isinstance(self.device, str):
             object.__setattr__(self, "device", str(self.device))
-        for label in ("fuse", "tta", "scale_search"):
+        for label in ("fuse", "tta", "scale_search", "hedge"):
             if not isinstance(getattr(self, label), bool):
                 raise DetectorSpecError(f"{label} (--{label}) must be true or false, got {getattr(self, label)!r}")
-        if (not self.fuse or self.tta or not self.scale_search) and kind not in (*FUSED_KINDS, OBJECT_KIND):
+        if (not self.fuse or self.tta or not self.scale_search or not self.hedge) and kind not in (*FUSED_KINDS, OBJECT_KIND):
             raise DetectorSpecError(
-                f"--no-fuse, --tta and --no-scale-search apply to the auto and default detectors, not to {self.name!r}"
+                f"--no-fuse, --tta, --no-scale-search and --no-hedge apply to the auto and default detectors, not to {self.name!r}"
             )
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(self, k) is not None]
         if given and kind not in (*YOLO_KINDS, OBJECT_KIND):
@@ -299,6 +311,8 @@ class DetectorSpec:
             out["tta"] = True
         if not self.scale_search:
             out["scale_search"] = False
+        if not self.hedge:
+            out["hedge"] = False
         out.update({k: _thaw(v) for k, v in self.options})
         return out
 
