@@ -368,11 +368,11 @@ class FusedDetector(CalibratedDetector):
     second reading (:attr:`other_reading`, the same model and fusion with the other polarity
     pinned, its own head size and scale search) runs on every batch, and the boxes of the two
     readings are merged by non-maximum suppression (:data:`READINGS_NMS_IOU`, class-blind).
-    A wrong guess would otherwise lose almost every head (sperm AP@0.5 0.00-0.09 on four such
-    simulated videos); reading both ways costs twice the time on those videos only, and keeps
-    the other reading's false positives (``look.both_polarities`` records it, and the
-    polarity warning still asks for ``--polarity``). A polarity given by the user, or measured
-    with confidence, is never hedged.
+    A wrong guess would otherwise lose almost every head (sperm AP@0.5 0.00-0.13 on 5 of 20
+    such simulated videos; docs/detection.md); reading both ways costs twice the time on those
+    videos only, and keeps the other reading's false positives (``look.both_polarities``
+    records it, and the polarity warning still asks for ``--polarity``). A polarity given by
+    the user, or measured with confidence, is never hedged.
 
     Parameters
     ----------
