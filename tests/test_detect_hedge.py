@@ -59,6 +59,7 @@ def test_unclear_polarity_is_read_both_ways_and_recorded():
     det = _stand_in()
     out = run_detector(det, frames, batch_size=2)  # the other reading follows later batches too
     assert det.look.polarity_source == "measured" and det.look.polarity_confidence < MIN_POLARITY_CONFIDENCE
+    assert det.look.polarity_unclear and not det.look.reliable
     assert det.look.both_polarities and det.other_reading is not None
     assert det.other_reading.look.polarity != det.look.polarity and not det.other_reading.hedge
     for f in range(len(frames)):
@@ -84,6 +85,7 @@ def test_no_hedge_when_the_polarity_is_given_or_clear(case):
     else:
         frames, det = _frames([1] * len(_POINTS)), _stand_in()
     out = run_detector(det, frames, batch_size=4)
+    assert not det.look.polarity_unclear and det.look.reliable
     assert not det.look.both_polarities and det.other_reading is None
     assert _found(out) == ({i for i, s in enumerate(MIXED) if s < 0} if case == "pinned" else set(range(len(_POINTS))))
 

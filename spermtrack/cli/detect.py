@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -18,6 +19,10 @@ from . import (
     show_progress,
 )
 
+#: On/off settings of the fused default detector (:class:`DetectorSpec` fields), one flag each.
+SWITCHES = ("fuse", "scale_search", "hedge", "tta")
+_SPEC_FIELDS = {f.name: f for f in dataclasses.fields(DetectorSpec)}
+
 
 def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
     p.add_argument("--detector", default="auto", help=DETECTOR_HELP)
@@ -27,6 +32,15 @@ def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
     p.add_argument("--batch-size", type=int, default=16, metavar="B", help="frames per detector call")
     deprecated_alias(p, "--batch", "--batch-size")
     look_options(p)
+    for name in SWITCHES:  # DetectorSpec's own switches, flags and help texts
+        f = _SPEC_FIELDS[name]
+        on = f.default
+        p.add_argument(
+            f.metadata["flag"],
+            action=argparse.BooleanOptionalAction if on else "store_true",
+            default=on,
+            help=f"{f.metadata['help']} (default: {'on' if on else 'off'})",
+        )
 
 
 def look_options(p: argparse.ArgumentParser) -> None:
@@ -44,29 +58,6 @@ def look_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="side of a sperm head's box in pixels (VISEM-Tracking: 23) (default: measured per video)",
     )
-    p.add_argument(
-        "--fuse",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="fuse the learnt model's boxes with the classical detector's (auto and default; default: on)",
-    )
-    p.add_argument(
-        "--scale-search",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="let the model check the input scale from its own boxes (auto and default; default: on)",
-    )
-    p.add_argument(
-        "--hedge",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="read a video whose head polarity is unclear both ways and keep the boxes of both (auto and default; default: on)",
-    )
-    p.add_argument(
-        "--tta",
-        action="store_true",
-        help="also run the model on mirrored frames and merge both passes (auto and default; about twice the model's time)",
-    )
 
 
 def _detector_kwargs(args) -> dict:
@@ -76,7 +67,7 @@ def _detector_kwargs(args) -> dict:
     option applies to which detector (``--conf`` to YOLO models, ``--polarity`` to the
     self-calibrated ones, ``--no-fuse`` to the fused ones): a misplaced one is a one-line error.
     """
-    names = ("polarity", "head_px", "conf", "iou", "device", "fuse", "tta", "scale_search", "hedge")
+    names = ("polarity", "head_px", "conf", "iou", "device", *SWITCHES)
     return DetectorSpec.parse(args.detector, **{k: getattr(args, k) for k in names}).kwargs()
 
 

@@ -128,11 +128,15 @@ class LookEstimate:
     both_polarities: bool = False
 
     @property
+    def polarity_unclear(self) -> bool:
+        """True when the polarity was not given and its confidence is below :data:`MIN_POLARITY_CONFIDENCE`."""
+        return self.polarity_source != "user" and self.polarity_confidence < MIN_POLARITY_CONFIDENCE
+
+    @property
     def reliable(self) -> bool:
         """True when both the polarity and the head size were measured with confidence (or given)."""
-        pol_ok = self.polarity_source == "user" or self.polarity_confidence >= MIN_POLARITY_CONFIDENCE
         size_ok = self.head_box_source == "user" or self.blobs >= MIN_BLOBS
-        return bool(pol_ok and size_ok)
+        return bool(not self.polarity_unclear and size_ok)
 
     @property
     def detector_head_box_px(self) -> float:
@@ -157,7 +161,7 @@ class LookEstimate:
     def problems(self) -> list[str]:
         """Plain-language reasons why the estimate is unsure (empty when reliable)."""
         out = []
-        if self.polarity_source != "user" and self.polarity_confidence < MIN_POLARITY_CONFIDENCE:
+        if self.polarity_unclear:
             kept = "; heads were read both ways and the boxes of both kept" if self.both_polarities else ""
             out.append(
                 f"the head polarity is unclear (bright and dark blobs have similar contrast, confidence "

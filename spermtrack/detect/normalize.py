@@ -34,7 +34,7 @@ import numpy as np
 from ..boxes import SPERM, Boxes
 from ..errors import ParameterError
 from .base import as_batch
-from .calibrate import MIN_POLARITY_CONFIDENCE, VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity, measure_look
+from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity, measure_look
 
 #: Frames of the first batch used to measure a video's look.
 CALIBRATION_FRAMES = 16
@@ -415,11 +415,6 @@ class FusedDetector(CalibratedDetector):
         self._score_hist[:] = 0
         self.other_reading = None
 
-    def polarity_unclear(self) -> bool:
-        """True when the current video's polarity was measured (not given) and is unclear."""
-        lk = self.look
-        return lk is not None and lk.polarity_source == "measured" and lk.polarity_confidence < MIN_POLARITY_CONFIDENCE
-
     def _new_other_reading(self) -> FusedDetector:
         """The same model, fusion and settings with the other polarity pinned (no hedge of its own)."""
         other = "dark" if self.look.polarity == "bright" else "bright"
@@ -453,7 +448,7 @@ class FusedDetector(CalibratedDetector):
         self._calibrate(batch, first_frame)
         boxes = self._fused(batch, first_frame)
         if new_video:
-            self.other_reading = self._new_other_reading() if self.hedge and self.polarity_unclear() else None
+            self.other_reading = self._new_other_reading() if self.hedge and self.look.polarity_unclear else None
             self.look = dataclasses.replace(self.look, both_polarities=self.other_reading is not None)
         if self.other_reading is None:
             return boxes

@@ -205,10 +205,10 @@ def _sample_dark_look(rng: np.random.Generator, name: str, image_size: tuple[int
     contrast against its surroundings; a 4.5-µm head in VISEM's 5.75-µm box is 0.78): what
     people box in these looks is the dark head itself, so a box drawn around it plus a small
     margin must match the label (it did not before: 0.54 in bright field, 0.38 in negative
-    phase contrast). Both draw
-    illumination (vignetting up to 30 %, gradients), optics blur (defocus) 0.4-1.6 px, field
-    shake, exposure, sensor noise 0.8-5 grey levels and JPEG quality 40-95 (or none) from
-    ranges wider than VISEM's, so a detector trained on them sees many microscopes.
+    phase contrast). Both draw illumination (vignetting up to 30 %, gradients), optics blur
+    (defocus) 0.4-1.6 px, field shake, exposure, sensor noise 0.8-5 grey levels and JPEG
+    quality 40-95 (or none) from ranges wider than VISEM's, so a detector trained on them sees
+    many microscopes.
     """
     w, h = image_size
     u = rng.uniform
