@@ -141,10 +141,9 @@ def extent_detect(frame: np.ndarray, bright: bool) -> np.ndarray:
     return np.stack([b.x1, b.y1, b.x2, b.y2, b.score], axis=1).astype(np.float64).reshape(-1, 5)
 
 
-def threshold_ap50(frames: list[tuple[np.ndarray, np.ndarray]], bright: bool, head_px: float | None) -> float:
-    """AP@0.5 (class-agnostic) over (frame, sperm boxes (N, 4)) of :func:`threshold_detect`
-    (told ``head_px``), or of :func:`extent_detect` when ``head_px`` is None."""
-    find = (lambda f: extent_detect(f, bright)) if head_px is None else (lambda f: threshold_detect(f, bright, head_px))
+def threshold_ap50(frames: list[tuple[np.ndarray, np.ndarray]], find) -> float:
+    """AP@0.5 (class-agnostic) over (frame, sperm boxes (N, 4)) of the boxes ``find(frame)``
+    returns (N, 5: x1 y1 x2 y2 score), e.g. :func:`threshold_detect` or :func:`extent_detect`."""
     det = [(i, b) for i, (f, _) in enumerate(frames) for b in find(f)]
     gt = [(i, b) for i, (_, bs) in enumerate(frames) for b in bs]
     n = len(frames)
@@ -286,8 +285,8 @@ def main(argv=None) -> int:
         for text, part in (("real VISEM, phase (dark), 7 frames", dark), ("real VISEM, light, 3 frames", light)):
             if part:
                 pairs = [(f, b) for _, f, b in part]
-                diff.append({"case": text, "ap50": [threshold_ap50(pairs, True, 23.0)],
-                             "extent_ap50": [threshold_ap50(pairs, True, None)]})  # fmt: skip
+                diff.append({"case": text, "ap50": [threshold_ap50(pairs, lambda f: threshold_detect(f, True, 23.0))],
+                             "extent_ap50": [threshold_ap50(pairs, lambda f: extent_detect(f, True))]})  # fmt: skip
     for look, head_px, size in DIFFICULTY:
         aps, extent = [], []
         for k in range(args.videos):
@@ -295,8 +294,9 @@ def main(argv=None) -> int:
             b = v.boxes
             sel = (b.frame == 0) & (b.cls == 0)
             xyxy = np.stack([b.x1[sel], b.y1[sel], b.x2[sel], b.y2[sel]], axis=1)
-            aps.append(threshold_ap50([(v.frame(0), xyxy)], not v.look.dark_heads, v.head_px))
-            extent.append(threshold_ap50([(v.frame(0), xyxy)], not v.look.dark_heads, None))
+            bright = not v.look.dark_heads
+            aps.append(threshold_ap50([(v.frame(0), xyxy)], lambda f, b=bright, h=v.head_px: threshold_detect(f, b, h)))
+            extent.append(threshold_ap50([(v.frame(0), xyxy)], lambda f, b=bright: extent_detect(f, b)))
         text = f"{look} {head_px or 23:g}px" + (f" {size[0]}x{size[1]}" if size else "")
         diff.append({"case": text if look != "random" else "random (any look, size, scale)", "ap50": aps, "extent_ap50": extent})
     print(f"\nthreshold detectors told the polarity, AP@0.5 (sperm, class-agnostic), {args.videos} videos per look:")

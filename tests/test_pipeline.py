@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import tracemalloc
 from pathlib import Path
 
@@ -40,8 +41,13 @@ def test_calibration_priority_and_messages():
     assert resolve_calibration(49.0) == (Calibration(None, 49.0), "uncalibrated; frame rate of the video")
     cal, origin = resolve_calibration(49.0, um_per_px=0.3)
     assert cal == Calibration(0.3, 49.0) and "given by the user" in origin
+    assert (origin.um_per_px, origin.fps) == ("µm per pixel given by the user", "frame rate of the video")
     cal, origin = resolve_calibration(49.0, fps=25.0, visem_calibration=True)
     assert cal == Calibration(0.25, 25.0) and "VISEM" in origin
+    assert (origin.um_per_px, origin.fps) == ("VISEM-Tracking estimate of µm per pixel", "frame rate given by the user")
+    again = pickle.loads(pickle.dumps(origin))  # batch workers send results back pickled
+    assert again == origin and (again.um_per_px, again.fps) == (origin.um_per_px, origin.fps)
+    assert json.loads(json.dumps({"origin": origin})) == {"origin": str(origin)}
     mine = Calibration(0.4, 30.0)
     assert resolve_calibration(49.0, calibration=mine) == (mine, "given by the user")
     with pytest.raises(CalibrationError, match="--fps"):

@@ -24,6 +24,30 @@ _FPS_ORIGINS = {
 }
 
 
+class CalibrationOrigin(str):
+    """Where an analysis' calibration came from: the phrase for the report, with its two parts.
+
+    The string itself is the phrase (``"µm per pixel given by the user; frame rate of the
+    video"``); :attr:`um_per_px` and :attr:`fps` say the same of each value (``fps`` is None
+    when the phrase covers both, as for a :class:`~spermtrack.Calibration` given whole).
+
+    >>> o = CalibrationOrigin("uncalibrated", "frame rate of the video")
+    >>> o, o.um_per_px, o.fps
+    ('uncalibrated; frame rate of the video', 'uncalibrated', 'frame rate of the video')
+    """
+
+    um_per_px: str
+    fps: str | None
+
+    def __new__(cls, um_per_px: str, fps: str | None = None) -> CalibrationOrigin:
+        self = super().__new__(cls, um_per_px if fps is None else f"{um_per_px}; {fps}")
+        self.um_per_px, self.fps = um_per_px, fps
+        return self
+
+    def __getnewargs__(self) -> tuple[str, str | None]:  # pickles (batch workers) with its parts
+        return (self.um_per_px, self.fps)
+
+
 def fps_source_of(fps: float | None, source_fps_source: str | None) -> str:
     """``"user"`` when the user gave the rate, else how the source's was obtained (``"container"``, ...)."""
     return "user" if fps is not None else (source_fps_source or "unknown")
@@ -37,8 +61,8 @@ def resolve_calibration(
     visem_calibration: bool = False,
     source: object = "the source",
     fps_source: str | None = None,
-) -> tuple[Calibration, str]:
-    """The calibration of an analysis and a phrase saying where it came from.
+) -> tuple[Calibration, CalibrationOrigin]:
+    """The calibration of an analysis and a phrase saying where it came from (a :class:`CalibrationOrigin`).
 
     Priority: an explicit ``calibration``; else ``um_per_px``/``fps`` given by the
     user, the frame rate of the video otherwise; µm per pixel from the user, the
@@ -57,7 +81,7 @@ def resolve_calibration(
             raise CalibrationError("give either a Calibration or um_per_px/fps/visem_calibration, not both")
         if not isinstance(calibration, Calibration):
             raise CalibrationError(f"calibration must be a spermtrack.Calibration, got {type(calibration).__name__}")
-        return calibration, "given by the user"
+        return calibration, CalibrationOrigin("given by the user")
     if um_per_px is not None and visem_calibration:
         raise CalibrationError("give either um_per_px (--um-per-px) or the VISEM estimate (--visem-calibration), not both")
     if fps is not None:
@@ -71,16 +95,18 @@ def resolve_calibration(
             "run at about 50"
         )
     if um_per_px is not None:
-        return Calibration(um_per_px, rate), f"µm per pixel given by the user; {fps_origin}"
+        return Calibration(um_per_px, rate), CalibrationOrigin("µm per pixel given by the user", fps_origin)
     if visem_calibration:
-        return Calibration(VISEM_UM_PER_PX, rate), f"VISEM-Tracking estimate of µm per pixel; {fps_origin}"
-    return Calibration(None, rate), f"uncalibrated; {fps_origin}"
+        return Calibration(VISEM_UM_PER_PX, rate), CalibrationOrigin("VISEM-Tracking estimate of µm per pixel", fps_origin)
+    return Calibration(None, rate), CalibrationOrigin("uncalibrated", fps_origin)
 
 
 def resolve_request(request, source_fps: float | None, source: object = "the source", fps_source: str | None = None):
     """:func:`resolve_calibration` of a :class:`~spermtrack.analysis.config.CalibrationRequest`."""
     if not request.strict and request.um_per_px is not None and request.fps is not None:
-        return Calibration(request.um_per_px, request.fps, strict=False), "given by the user (not checked: strict=False)"
+        return Calibration(request.um_per_px, request.fps, strict=False), CalibrationOrigin(
+            "given by the user (not checked: strict=False)"
+        )
     return resolve_calibration(
         source_fps,
         None,
@@ -92,4 +118,4 @@ def resolve_request(request, source_fps: float | None, source: object = "the sou
     )
 
 
-__all__ = ["VISEM_NOTE", "fps_source_of", "resolve_calibration", "resolve_request"]
+__all__ = ["VISEM_NOTE", "CalibrationOrigin", "fps_source_of", "resolve_calibration", "resolve_request"]

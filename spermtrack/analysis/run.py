@@ -152,7 +152,7 @@ def analyze(
         stream.reference,
         "classical" if stream.reference is not None else None,
         um_per_px=cal.um_per_px,
-        um_per_px_source=origin.split(";")[0] if cal.calibrated else None,
+        um_per_px_source=origin.um_per_px if cal.calibrated else None,
     )
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)

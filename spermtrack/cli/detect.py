@@ -44,20 +44,16 @@ def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
 
 
 def look_options(p: argparse.ArgumentParser) -> None:
-    """``--polarity`` and ``--head-px``: pin the per-video self-calibration of the auto/default/classical detectors."""
-    p.add_argument(
-        "--polarity",
-        choices=("auto", "bright", "dark"),
-        default="auto",
-        help="sperm heads brighter (phase contrast) or darker (bright-field) than the background; auto: measured per video",
-    )
-    p.add_argument(
-        "--head-px",
-        type=float,
-        default=None,
-        metavar="N",
-        help="side of a sperm head's box in pixels (VISEM-Tracking: 23) (default: measured per video)",
-    )
+    """``--polarity`` and ``--head-px``: pin the per-video self-calibration of the auto/default/classical detectors.
+
+    Flags, choices, types and help come from :class:`DetectorSpec`'s field metadata.
+    """
+    for name in ("polarity", "head_px"):
+        meta = _SPEC_FIELDS[name].metadata
+        kwargs = {k: meta[k] for k in ("choices", "metavar", "type") if k in meta}
+        default = _SPEC_FIELDS[name].default
+        shown = meta.get("default_text", default)
+        p.add_argument(meta["flag"], default=default, help=f"{meta['help']} (default: {shown})", **kwargs)
 
 
 def _detector_kwargs(args) -> dict:
