@@ -96,3 +96,21 @@ def test_benchmark_smoke(script, tmp_path):
     if script == "tracker_speed.py" and os.environ.get("SPERMTRACK_REQUIRE_EXTRAS", "") not in ("", "0"):
         # CI installs the bench extra: the peers must have run, not been left out
         assert {"trackpy link", "ByteTrack (trackers)"} <= set(results[0]["rows"][0]["fps_cpu"]), results[0]["rows"][0]["fps_cpu"]
+
+
+def test_detector_looks_label_tops_restored_moves_only_the_top_edge(monkeypatch):
+    """The real frames' diagnostic row: each label's top edge goes up by the median (width - height)."""
+    import numpy as np
+
+    from spermtrack import Boxes
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    import detector_looks
+
+    labels = Boxes.from_xyxy([0, 0, 0], [[10, 10, 40, 30], [50, 50, 70, 66], [100, 3, 120, 30]])  # w - h: 10, 4, -7
+    out = detector_looks.label_tops_restored(labels, [(None, labels)])
+    np.testing.assert_allclose(out.y1, [6, 46, 0])  # raised by the median 4, never above the frame
+    for edge in ("x1", "x2", "y2"):
+        np.testing.assert_array_equal(getattr(out, edge), getattr(labels, edge))
+    taller = Boxes.from_xyxy([0], [[0, 0, 10, 20]])  # labels taller than wide: nothing to restore
+    np.testing.assert_array_equal(detector_looks.label_tops_restored(taller, [(None, taller)]).y1, taller.y1)
