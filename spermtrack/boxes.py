@@ -152,6 +152,13 @@ class Boxes:
     def __setattr__(self, name, value):
         raise AttributeError("Boxes is immutable: use .replace(...) to get a changed copy")
 
+    def __reduce__(self):
+        """Pickle by columns (multiprocessing, Dask, joblib): a table comes back as the same :class:`Boxes`.
+
+        The default protocol would set the slots one by one, which the immutable table refuses.
+        """
+        return (_unpickle_boxes, (tuple(getattr(self, name) for name in COLUMNS), self.num_frames))
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def empty(cls_, num_frames: int = 0) -> Boxes:
@@ -689,6 +696,11 @@ for _k, _name in enumerate(COLUMNS):
     setattr(_FrameRows, _name, _lazy_column(_k, _name))
 _put_rows = _FrameRows.__dict__["_rows"].__set__
 del _k, _name
+
+
+def _unpickle_boxes(columns: tuple, num_frames: int) -> Boxes:
+    """Inverse of :meth:`Boxes.__reduce__` (columns in :data:`COLUMNS` order, already of their dtypes)."""
+    return Boxes._trusted(dict(zip(COLUMNS, columns)), num_frames)
 
 
 class TrackGroups(NamedTuple):

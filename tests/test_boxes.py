@@ -181,3 +181,18 @@ def test_integer_index_and_iteration():
         b[4]
     with pytest.raises(IndexError):
         b[-5]
+
+
+def test_pickle_roundtrip_keeps_columns_dtypes_and_frames():
+    """Boxes (and a one-frame view of them) cross process boundaries: multiprocessing, Dask, joblib."""
+    import pickle
+
+    b = Boxes([0, 2, 2], [1, 5, 9], [1, 5, 9], [4, 8, 12], [4, 8, 12], score=[0.2, 0.9, 0.5], cls=[0, 1, 2], track_id=[3, 4, 5])
+    b = b.replace(num_frames=7)
+    for table in (b, b.at_frame(2)):
+        back = pickle.loads(pickle.dumps(table))
+        assert type(back) is Boxes and len(back) == len(table) and back.num_frames == 7
+        for name in ("frame", "x1", "y1", "x2", "y2", "score", "cls", "track_id"):
+            np.testing.assert_array_equal(getattr(back, name), getattr(table, name))
+            assert getattr(back, name).dtype == getattr(table, name).dtype
+        assert len(back.at_frame(2)) == len(table.at_frame(2))  # the frame index is rebuilt
