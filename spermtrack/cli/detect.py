@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 
-from ..detect.spec import DetectorSpec, is_ground_truth
+from ..detect.spec import SWITCH_DEFAULTS, DetectorSpec, is_ground_truth
 from ..errors import SpermtrackError
 from . import (
     DETECTOR_HELP,
@@ -20,7 +20,7 @@ from . import (
 )
 
 #: On/off settings of the fused default detector (:class:`DetectorSpec` fields), one flag each.
-SWITCHES = ("fuse", "scale_search", "hedge", "tta")
+SWITCHES = tuple(SWITCH_DEFAULTS)
 _SPEC_FIELDS = {f.name: f for f in dataclasses.fields(DetectorSpec)}
 
 

@@ -108,6 +108,10 @@ class LookEstimate:
         both ways, as bright heads and as dark heads, and kept the boxes of both readings
         (:class:`~spermtrack.detect.normalize.FusedDetector` ``hedge``). ``polarity`` is then
         the blobs' (unsure) vote, and the boxes hold the other reading's false positives too.
+    size_reference_px : float or None
+        The video's typical head box side as the default detector found it (median side of its
+        confident sperm boxes on the first batch, pixels of the frame): the reference of the
+        size prior (:mod:`spermtrack.detect.size_prior`); None when no prior ran.
     """
 
     polarity: str
@@ -126,6 +130,7 @@ class LookEstimate:
     scale_factor: float = 1.0
     scale_search: tuple | None = None
     both_polarities: bool = False
+    size_reference_px: float | None = None
 
     @property
     def polarity_unclear(self) -> bool:

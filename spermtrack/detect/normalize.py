@@ -386,12 +386,19 @@ class FusedDetector(CalibratedDetector):
         Also run the model on horizontally mirrored frames and merge the two passes.
     hedge : bool
         Read a video of unclear polarity both ways and keep the boxes of both readings.
+    size_prior : bool
+        Lower the scores of sperm boxes far smaller than the video's typical head box
+        (:mod:`spermtrack.detect.size_prior`; the reference is recorded in
+        ``look.size_reference_px``).
     **kwargs
         Of :class:`CalibratedDetector`.
     """
 
-    def __init__(self, inner, companion=None, fusion=None, tta: bool = False, hedge: bool = True, **kwargs) -> None:
+    def __init__(
+        self, inner, companion=None, fusion=None, tta: bool = False, hedge: bool = True, size_prior: bool = True, **kwargs
+    ) -> None:
         from .fusion import FusionConfig
+        from .size_prior import SizeReference
 
         super().__init__(inner, **kwargs)
         self._settings = dict(kwargs)  # what the other reading of an unclear video is built from
@@ -403,6 +410,8 @@ class FusedDetector(CalibratedDetector):
         self.fusion = fusion
         self.tta = bool(tta)
         self.hedge = bool(hedge)
+        self.size_prior = bool(size_prior)
+        self._size_reference = SizeReference()
         #: The reading with the other polarity while the current video's polarity is unclear (``hedge``), else None.
         self.other_reading: FusedDetector | None = None
         #: Agreement of the learnt and classical detectors on the current video's first batch (0-1).
@@ -414,6 +423,7 @@ class FusedDetector(CalibratedDetector):
         self.agreement = None
         self._score_hist[:] = 0
         self.other_reading = None
+        self._size_reference.reset()
 
     def _new_other_reading(self) -> FusedDetector:
         """The same model, fusion and settings with the other polarity pinned (no hedge of its own)."""
@@ -424,6 +434,7 @@ class FusedDetector(CalibratedDetector):
             fusion=self.fusion,
             tta=self.tta,
             hedge=False,
+            size_prior=False,  # judged once, on the merged boxes of both readings
             **{**self._settings, "polarity": other},
         )
 
@@ -450,11 +461,25 @@ class FusedDetector(CalibratedDetector):
         if new_video:
             self.other_reading = self._new_other_reading() if self.hedge and self.look.polarity_unclear else None
             self.look = dataclasses.replace(self.look, both_polarities=self.other_reading is not None)
-        if self.other_reading is None:
+        if self.other_reading is not None:
+            other = self.other_reading.detect(batch, first_frame)
+            both = Boxes.concat([boxes, other]).replace(num_frames=boxes.num_frames)
+            boxes = _nms_per_frame(both, READINGS_NMS_IOU, by_class=False) if len(both) else both
+        return self._with_size_prior(boxes, batch, new_video)
+
+    def _with_size_prior(self, boxes: Boxes, batch: np.ndarray, new_video: bool) -> Boxes:
+        """The batch's boxes with the size prior applied (``size_prior``); the reference goes into the look."""
+        from .size_prior import size_prior_scores
+
+        if not self.size_prior:
             return boxes
-        other = self.other_reading.detect(batch, first_frame)
-        both = Boxes.concat([boxes, other]).replace(num_frames=boxes.num_frames)
-        return _nms_per_frame(both, READINGS_NMS_IOU, by_class=False) if len(both) else both
+        if new_video:
+            self._size_reference.reset()
+        height, width = batch.shape[1:3]
+        reference = self._size_reference.update(boxes, width, height)
+        if reference is not None and self.look.size_reference_px is None:
+            self.look = dataclasses.replace(self.look, size_reference_px=round(reference, 2))
+        return size_prior_scores(boxes, reference, width, height)
 
     def _fused(self, batch: np.ndarray, first_frame: int) -> Boxes:
         """The model's boxes of a calibrated batch, mirrored pass merged (``tta``), fused with the companion's."""

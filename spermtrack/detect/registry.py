@@ -9,13 +9,15 @@ import numpy as np
 
 from ..boxes import Boxes
 from ..errors import ParameterError
-from .spec import SELF_CALIBRATED_KINDS, DetectorSpec, split_spec
+from .spec import SELF_CALIBRATED_KINDS, SWITCH_DEFAULTS, DetectorSpec, split_spec
 
 #: Folder of the weights shipped inside the package.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Stem of the shipped default model (``.onnx`` always, ``.pt`` when small enough to ship).
 DEFAULT_MODEL = "spermyolo_p3"
-#: Kinds whose self-calibrated learnt model is fused with the classical detector (``fuse``, ``tta``, ``hedge``).
+#: On/off settings of the fused default detector and their defaults (``get_detector("auto", size_prior=False)``).
+FUSED_SWITCHES = {k: on for k, on in SWITCH_DEFAULTS.items() if k != "scale_search"}
+#: Kinds whose self-calibrated learnt model is fused with the classical detector (``fuse``, ``tta``, ``hedge``, ``size_prior``).
 LEARNT_SELF_CALIBRATED = ("auto", "default")
 #: Head box side (pixels at the network input) the self-calibration brings the shipped model's input to.
 DEFAULT_MODEL_HEAD_PX = 17.0
@@ -90,8 +92,10 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         boxes with the classical detector's (:class:`~spermtrack.detect.normalize.FusedDetector`,
         :mod:`spermtrack.detect.fusion`); ``tta`` (default False) also runs the model on
         mirrored frames (twice the model's time); ``hedge`` (default True) reads a video whose
-        measured polarity is unclear both ways and keeps the boxes of both readings: these
-        three for ``auto`` and ``default`` only.
+        measured polarity is unclear both ways and keeps the boxes of both readings;
+        ``size_prior`` (default True) lowers the scores of sperm boxes far smaller than the
+        video's heads (:mod:`spermtrack.detect.size_prior`): these four for ``auto`` and
+        ``default`` only.
         ``scale_search`` (default True) runs the model at the blob-based scale on the first
         batch and, when its own boxes are more than :data:`SCALE_SEARCH_TOLERANCE` off the
         trained size (by default: on every video), walks :data:`SCALE_SEARCH_FACTORS` x the
@@ -124,7 +128,7 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
             raise ParameterError("give scale_search=True or scale_factors, not both")
         search.setdefault("scale_factors", SCALE_SEARCH_FACTORS if on else (1.0,))
     calibrate = bool(kwargs.pop("calibrate", True))
-    fusion = {k: kwargs.pop(k) for k in ("fuse", "tta", "hedge") if k in kwargs}
+    fusion = {k: kwargs.pop(k) for k in FUSED_SWITCHES if k in kwargs}
     for k, v in fusion.items():
         if not isinstance(v, (bool, np.bool_)):
             raise ParameterError(f"{k} must be True or False, got {v!r}")
@@ -134,8 +138,8 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         )
     if fusion and (kind not in LEARNT_SELF_CALIBRATED or not calibrate):
         raise ParameterError(
-            f"fuse, tta and hedge apply to the self-calibrated auto and default detectors, not to {spec!r}"
-            + ("" if calibrate else " with calibrate=False")
+            f"{', '.join(list(FUSED_SWITCHES)[:-1])} and {list(FUSED_SWITCHES)[-1]} apply to the self-calibrated auto and "
+            f"default detectors, not to {spec!r}" + ("" if calibrate else " with calibrate=False")
         )
     if kind in SELF_CALIBRATED_KINDS and calibrate:
         from .normalize import FusedDetector
@@ -144,15 +148,16 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         if inner.name == "classical":  # the calibration inverts dark-head videos: the inner one sees bright heads
             return _calibrated_classical(inner, look)
         # a model trained with scale augmentation takes heads within 1.4x of its size
-        fuse, tta, hedge = bool(fusion.get("fuse", True)), bool(fusion.get("tta", False)), bool(fusion.get("hedge", True))
+        switches = {k: bool(fusion.get(k, on)) for k, on in FUSED_SWITCHES.items()}
         # the fusion's classical detector keeps VISEM's halo-sized boxes on every look (its boxes
         # lend their centres; tight dark-head boxes cost the fused model 0.018 on the inverted real frames)
-        companion = _calibrated_classical(_classical({"dark_min_box": 1.0}), look) if fuse else None
+        companion = _calibrated_classical(_classical({"dark_min_box": 1.0}), look) if switches["fuse"] else None
         return FusedDetector(
             inner,
             companion=companion,
-            tta=tta,
-            hedge=hedge,
+            tta=switches["tta"],
+            hedge=switches["hedge"],
+            size_prior=switches["size_prior"],
             inner_head_px=DEFAULT_MODEL_HEAD_PX,
             size_tolerance=1.4,
             **look,

@@ -112,6 +112,9 @@ class DetectorSpec:
         Read a video whose measured head polarity is unclear both ways (bright and dark heads)
         and keep the boxes of both readings (auto and default only; about twice the model's
         time on those videos only). Default on.
+    size_prior : bool
+        Lower the scores of sperm boxes far smaller than the video's typical head box (auto
+        and default only; :mod:`spermtrack.detect.size_prior`). Default on.
     options : tuple of (name, value)
         Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
         name; :meth:`kwargs` returns them with the named options above.
@@ -196,6 +199,14 @@ class DetectorSpec:
             "(auto and default; twice the model's time on those videos; docs/detection.md)",
         },
     )
+    size_prior: bool = field(
+        default=True,
+        metadata={
+            "flag": "--size-prior",
+            "help": "lower the scores of sperm boxes far smaller than the video's typical head box (debris specks; "
+            "auto and default; docs/detection.md)",
+        },
+    )
     options: tuple = field(default=(), metadata={"flag": None})
 
     def __post_init__(self) -> None:
@@ -231,13 +242,14 @@ class DetectorSpec:
                 object.__setattr__(self, label, float(v))
         if self.device is not None and not isinstance(self.device, str):
             object.__setattr__(self, "device", str(self.device))
-        for label in ("fuse", "tta", "scale_search", "hedge"):
+        for label in SWITCH_DEFAULTS:
             if not isinstance(getattr(self, label), bool):
-                raise DetectorSpecError(f"{label} (--{label}) must be true or false, got {getattr(self, label)!r}")
-        if (not self.fuse or self.tta or not self.scale_search or not self.hedge) and kind not in (*FUSED_KINDS, OBJECT_KIND):
-            raise DetectorSpecError(
-                f"--no-fuse, --tta, --no-scale-search and --no-hedge apply to the auto and default detectors, not to {self.name!r}"
-            )
+                flag = label.replace("_", "-")
+                raise DetectorSpecError(f"{label} (--{flag}) must be true or false, got {getattr(self, label)!r}")
+        changed = [k for k, on in SWITCH_DEFAULTS.items() if getattr(self, k) != on]
+        if changed and kind not in (*FUSED_KINDS, OBJECT_KIND):
+            flags = ", ".join(("--" if not SWITCH_DEFAULTS[k] else "--no-") + k.replace("_", "-") for k in changed)
+            raise DetectorSpecError(f"{flags}: settings of the auto and default detectors only, not of {self.name!r}")
         given = [f"--{k}" for k in ("conf", "iou", "device") if getattr(self, k) is not None]
         if given and kind not in (*YOLO_KINDS, OBJECT_KIND):
             raise DetectorSpecError(f"{' '.join(given)} apply to YOLO detectors, not to {self.name!r}")
@@ -305,14 +317,9 @@ class DetectorSpec:
         for k in ("head_px", "conf", "iou", "device"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
-        if not self.fuse:
-            out["fuse"] = False
-        if self.tta:
-            out["tta"] = True
-        if not self.scale_search:
-            out["scale_search"] = False
-        if not self.hedge:
-            out["hedge"] = False
+        for k, on in SWITCH_DEFAULTS.items():
+            if getattr(self, k) != on:
+                out[k] = getattr(self, k)
         out.update({k: _thaw(v) for k, v in self.options})
         return out
 
@@ -378,6 +385,11 @@ class DetectorSpec:
 
     def __str__(self) -> str:
         return self.name
+
+
+#: The on/off settings of the fused auto and default detectors (:class:`DetectorSpec`'s boolean
+#: fields) and their defaults: one command-line switch each.
+SWITCH_DEFAULTS: dict[str, bool] = {f.name: f.default for f in dataclasses.fields(DetectorSpec) if isinstance(f.default, bool)}
 
 
 def _int_key(key: Any) -> Any:
