@@ -180,8 +180,8 @@ def label_tops_restored(b: Boxes, base: list[tuple[np.ndarray, Boxes]]) -> Boxes
     preview video's outlines are 4 px shorter than wide (median 26.8 x 22.7 px), where
     VISEM-Tracking's mean sperm box is square (23.5 x 22.9 px, ``class_sizes.json``); their
     centres sit 2.5 px below the heads' for both the model and the classical detector, while
-    bottom and side edges agree (the label text that the preview draws on each box's top edge
-    hides it). The row scores the detectors against labels whose top edge is put back by that
+    bottom and side edges agree (probably because the preview draws each box's label text on
+    its top edge). The row scores the detectors against labels whose top edge is put back by that
     one number, computed from the labels themselves.
     """
     w = np.concatenate([np.asarray(g.x2 - g.x1, float) for _, g in base])
