@@ -397,6 +397,11 @@ class Boxes:
         """Box area in square pixels."""
         return self.width * self.height
 
+    @property
+    def side(self) -> np.ndarray:
+        """Box side in pixels: the geometric mean ``sqrt(width x height)`` (0 for a degenerate box)."""
+        return np.sqrt(np.maximum(self.width, 0.0) * np.maximum(self.height, 0.0))
+
     # ------------------------------------------------------------------ tracks
     def unique_tracks(self) -> np.ndarray:
         """Sorted unique track ids, ``-1`` (untracked) excluded."""

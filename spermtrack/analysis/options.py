@@ -126,13 +126,19 @@ def _value_type(f: dataclasses.Field):
     return parse
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls, exclude: Iterable[str] = (), config_flag: bool = True):
-    """Add one option per field of ``cls`` (nested dataclasses flattened) to ``parser``.
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    cls,
+    exclude: Iterable[str] = (),
+    config_flag: bool = True,
+    title: str = "analysis settings (recorded in summary.json; --config reads them back)",
+):
+    """Add one option per field of ``cls`` (nested dataclasses flattened) to ``parser``, in a group ``title``.
 
     With ``config_flag``, also ``--config FILE.json``: settings read from a config JSON or a
     previous result's ``summary.json``, overridden by the flags given. Returns the options.
     """
-    group = parser.add_argument_group("analysis settings (recorded in summary.json; --config reads them back)")
+    group = parser.add_argument_group(title)
     if config_flag:
         group.add_argument(
             "--config",
@@ -177,7 +183,7 @@ def config_from_args(args: argparse.Namespace, cls=None, base=None, exclude: Ite
     Settings read from files (``--tracker-config``) are loaded here, so a missing or malformed
     file is a one-line error naming it. Bad values raise :class:`~spermtrack.errors.ParameterError`.
     """
-    from .config import AnalysisConfig
+    from .config import AnalysisConfig, _updated
 
     cls = cls or AnalysisConfig
     if base is None:
@@ -198,7 +204,7 @@ def config_from_args(args: argparse.Namespace, cls=None, base=None, exclude: Ite
             node = node.setdefault(key, {})
         node[opt.path[-1]] = value
     try:
-        return base.updated(changes) if changes else base
+        return _updated(base, changes) if changes else base
     except ParameterError:
         raise
     except (TypeError, ValueError) as exc:  # pragma: no cover - a field without validation of its own

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 
-from ..detect.spec import SWITCH_DEFAULTS, DetectorSpec, is_ground_truth
+from ..detect.spec import DetectorSpec, is_ground_truth
 from ..errors import SpermtrackError
 from . import (
     DETECTOR_HELP,
@@ -19,41 +18,22 @@ from . import (
     show_progress,
 )
 
-#: On/off settings of the fused default detector (:class:`DetectorSpec` fields), one flag each.
-SWITCHES = tuple(SWITCH_DEFAULTS)
-_SPEC_FIELDS = {f.name: f for f in dataclasses.fields(DetectorSpec)}
+#: DetectorSpec fields whose options this module writes itself (their defaults and help differ
+#: per command); every other field's option comes from the field's own metadata.
+_OWN_FIELDS = ("name", "conf", "iou", "device")
 
 
 def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
+    from ..analysis.options import add_config_arguments
+
     p.add_argument("--detector", default="auto", help=DETECTOR_HELP)
     p.add_argument("--conf", type=float, default=None, metavar="P", help=f"YOLO score threshold (default {conf_default:g})")
     p.add_argument("--iou", type=float, default=None, metavar="T", help="YOLO NMS IoU threshold (default 0.7)")
     p.add_argument("--device", default=None, help="YOLO device: auto, cpu, 0, ... (default: auto)")
     p.add_argument("--batch-size", type=int, default=16, metavar="B", help="frames per detector call")
     deprecated_alias(p, "--batch", "--batch-size")
-    look_options(p)
-    for name in SWITCHES:  # DetectorSpec's own switches, flags and help texts
-        f = _SPEC_FIELDS[name]
-        on = f.default
-        p.add_argument(
-            f.metadata["flag"],
-            action=argparse.BooleanOptionalAction if on else "store_true",
-            default=on,
-            help=f"{f.metadata['help']} (default: {'on' if on else 'off'})",
-        )
-
-
-def look_options(p: argparse.ArgumentParser) -> None:
-    """``--polarity`` and ``--head-px``: pin the per-video self-calibration of the auto/default/classical detectors.
-
-    Flags, choices, types and help come from :class:`DetectorSpec`'s field metadata.
-    """
-    for name in ("polarity", "head_px"):
-        meta = _SPEC_FIELDS[name].metadata
-        kwargs = {k: meta[k] for k in ("choices", "metavar", "type") if k in meta}
-        default = _SPEC_FIELDS[name].default
-        shown = meta.get("default_text", default)
-        p.add_argument(meta["flag"], default=default, help=f"{meta['help']} (default: {shown})", **kwargs)
+    # --polarity, --head-px and the on/off switches (--fuse, --tta, --hedge, ...), as analyze has them
+    add_config_arguments(p, DetectorSpec, exclude=_OWN_FIELDS, config_flag=False, title="detector settings")
 
 
 def _detector_kwargs(args) -> dict:
@@ -63,8 +43,10 @@ def _detector_kwargs(args) -> dict:
     option applies to which detector (``--conf`` to YOLO models, ``--polarity`` to the
     self-calibrated ones, ``--no-fuse`` to the fused ones): a misplaced one is a one-line error.
     """
-    names = ("polarity", "head_px", "conf", "iou", "device", *SWITCHES)
-    return DetectorSpec.parse(args.detector, **{k: getattr(args, k) for k in names}).kwargs()
+    from ..analysis.options import config_from_args
+
+    base = DetectorSpec.parse(args.detector, conf=args.conf, iou=args.iou, device=args.device)
+    return config_from_args(args, DetectorSpec, base=base, exclude=_OWN_FIELDS).kwargs()
 
 
 def register(subparsers) -> None:

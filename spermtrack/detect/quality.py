@@ -76,7 +76,7 @@ def check_detections(
     """
     sperm = detections.filter(detections.cls == SPERM) if len(detections) else detections
     n = max(int(num_frames), 1)
-    side = np.sqrt(np.maximum(sperm.width, 0) * np.maximum(sperm.height, 0)) if len(sperm) else np.zeros(0)
+    side = sperm.side
     ref = sample = None
     if reference is not None:
         ref_frames = max(int(reference.num_frames), 1)

@@ -11,9 +11,9 @@ on the ten real VISEM frames it is 0.08 below 0.8x.
 :func:`size_prior_scores` lowers the score of sperm boxes smaller than
 :data:`MIN_SIZE_RATIO` x the video's reference size by ``(ratio / MIN_SIZE_RATIO) **``
 :data:`POWER`: it reorders the boxes (what AP measures, and what the tracker's score
-threshold sees), and removes none. The reference is the median side (``sqrt(w h)``) of the
-video's confident sperm boxes (score >= :data:`CONFIDENT`), measured on its first batch by
-:class:`SizeReference`. Boxes touching the frame border are cut by it (their label is cut
+threshold sees), and removes none. The reference is the median side
+(:attr:`~spermtrack.Boxes.side`, ``sqrt(w h)``) of the video's confident sperm boxes (score
+>= :data:`CONFIDENT`), measured on its first batch by :class:`SizeReference`. Boxes touching the frame border are cut by it (their label is cut
 too) and are neither judged nor used for the reference.
 """
 
@@ -33,11 +33,6 @@ CONFIDENT = 0.5
 MIN_BOXES = 3
 #: A box within this many pixels of the frame border is taken as cut by it.
 BORDER_PX = 1.0
-
-
-def box_sides(boxes: Boxes) -> np.ndarray:
-    """Side of each box, ``sqrt(width x height)`` (pixels)."""
-    return np.sqrt(np.maximum(boxes.width, 0.0) * np.maximum(boxes.height, 0.0))
 
 
 def inside(boxes: Boxes, width: int, height: int) -> np.ndarray:
@@ -66,11 +61,11 @@ def size_prior_scores(boxes: Boxes, reference_px: float | None, width: int, heig
     """
     if reference_px is None or not len(boxes):
         return boxes
-    ratio = box_sides(boxes) / float(reference_px)
+    ratio = boxes.side / float(reference_px)
     judged = (boxes.cls == SPERM) & inside(boxes, width, height) & (ratio < MIN_SIZE_RATIO)
     if not judged.any():
         return boxes
-    factor = np.where(judged, (np.clip(ratio, 0.0, MIN_SIZE_RATIO) / MIN_SIZE_RATIO) ** POWER, 1.0)
+    factor = np.where(judged, (ratio / MIN_SIZE_RATIO) ** POWER, 1.0)
     return boxes.replace(score=(boxes.score * factor).astype(np.float32))
 
 
@@ -95,7 +90,7 @@ class SizeReference:
         """Take a batch's boxes into account; returns the reference side (pixels) or None while unknown."""
         if self.reference_px is None and len(boxes):
             ok = (boxes.cls == SPERM) & (boxes.score >= CONFIDENT) & inside(boxes, width, height)
-            self._sides.append(box_sides(boxes)[ok])
+            self._sides.append(boxes.side[ok])
             sides = np.concatenate(self._sides)
             if len(sides) >= MIN_BOXES:
                 self.reference_px = float(np.median(sides))
@@ -103,4 +98,4 @@ class SizeReference:
         return self.reference_px
 
 
-__all__ = ["CONFIDENT", "MIN_SIZE_RATIO", "POWER", "SizeReference", "box_sides", "inside", "size_prior_scores"]
+__all__ = ["CONFIDENT", "MIN_SIZE_RATIO", "POWER", "SizeReference", "inside", "size_prior_scores"]
