@@ -53,6 +53,7 @@ SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
     "tracker_coldstart.py": (["--smoke", "--out", "{out}"], "file", False),
     "detector_looks.py": (["--quick", "--out", "{out}"], "file", True),
     "detector_scale.py": (["--quick", "--out", "{out}"], "file", True),
+    "detector_robustness.py": (["--quick", "--out", "{out}"], "file", True),
     "simulator_looks.py": (
         ["--frames", "2", "--real", str(ROOT / "tests" / "data" / "real_frames"), "--out", "{out}"],
         "dir",
