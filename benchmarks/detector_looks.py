@@ -218,6 +218,16 @@ def real_cases(root: Path) -> dict[str, tuple[list, bool]]:
     }
 
 
+def print_table(rows: dict, names: list, heading: str = "case", counts: bool = True) -> None:
+    """Print ``rows`` (label -> scores) as a markdown table of the ``names`` columns, each checked to lie in [0, 1]."""
+    print(f"\n| {heading} | " + ("sperm boxes | " if counts else "") + " | ".join(names) + " |")
+    print("| --- | " + ("---: | " if counts else "") + " | ".join("---:" for _ in names) + " |")
+    for label, r in rows.items():
+        print(f"| {label} | " + (f"{r['sperm_boxes']} | " if counts else "") + " | ".join(f"{r[n]:.3f}" for n in names) + " |")
+    for name in names:
+        assert all(0.0 <= r[name] <= 1.0 for r in rows.values() if r[name] == r[name]), name
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=20, help="frames per simulated video")
@@ -255,13 +265,7 @@ def main(argv=None) -> int:
             continue
         rows[label] = {**score_frames(vids, dark), "sperm_boxes": int(sum((g.cls == SPERM).sum() for _, g in vids))}
         print(label, rows[label], flush=True)
-    names = [n for n in detectors(False) if not ONLY or n in ONLY]
-    print("\n| case | sperm boxes | " + " | ".join(names) + " |")
-    print("| --- | ---: | " + " | ".join("---:" for _ in names) + " |")
-    for label, r in rows.items():
-        print(f"| {label} | {r['sperm_boxes']} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |")
-    for name in names:
-        assert all(0.0 <= r[name] <= 1.0 for r in rows.values() if r[name] == r[name]), name
+    print_table(rows, [n for n in detectors(False) if not ONLY or n in ONLY])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if (wanted or ONLY) and args.out.is_file():  # a partial run updates its rows and columns, keeping the others
         old = json.loads(args.out.read_text())
