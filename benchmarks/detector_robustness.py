@@ -42,6 +42,8 @@ COLUMNS = ["default", "classical", "threshold"]
 class _Noise:
     """Gaussian sensor noise of ``sigma`` grey levels; :meth:`reseed` starts a new draw (repeats pool several)."""
 
+    random = True
+
     def __init__(self, sigma: float) -> None:
         self.sigma = sigma
         self.rng = np.random.default_rng(0)
@@ -96,10 +98,12 @@ def _invert(x):
 class _Chain:
     def __init__(self, *steps) -> None:
         self.steps = steps
+        #: True when a step draws at random (then repeats pool several draws; else one pass is all there is)
+        self.random = any(getattr(step, "random", False) for step in steps)
 
     def reseed(self, seed: int) -> None:
         for step in self.steps:
-            if hasattr(step, "reseed"):
+            if getattr(step, "random", False):
                 step.reseed(seed)
 
     def __call__(self, x):
@@ -165,8 +169,9 @@ def main(argv=None) -> int:
     for source, (videos, dark) in sources(args.frames, args.videos, args.quick).items():
         for label, (fn, inverts) in cases.items():
             degraded = []
-            for seed in range(args.repeats if hasattr(fn, "reseed") else 1):
-                if hasattr(fn, "reseed"):
+            random = getattr(fn, "random", False)
+            for seed in range(args.repeats if random else 1):
+                if random:
                     fn.reseed(seed)
                 degraded += [(np.stack([fn(f) for f in frames]), gt) for frames, gt in videos]
             r = looks.score_frames(degraded, dark != inverts)

@@ -84,8 +84,7 @@ def test_default_detector_lowers_the_specks_and_records_the_reference():
     out = run_detector(det, frames, batch_size=2)
     assert det.look.size_reference_px == pytest.approx(20.0)
     assert det.look.to_dict()["size_reference_px"] == pytest.approx(20.0)
-    side = np.sqrt(out.width * out.height)
-    small_inside = (side < 10) & (out.x1 > 1)
+    small_inside = (out.side < 10) & (out.x1 > 1)
     assert small_inside.sum() == 2 * len(frames)
     np.testing.assert_allclose(out.score[small_inside], 0.9 * (8 / 20 / MIN_SIZE_RATIO) ** POWER, rtol=1e-5)
     assert np.all(out.score[~small_inside] == np.float32(0.9))  # heads and the cut box keep theirs
