@@ -158,8 +158,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "detector_robustness.json")
     ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
     ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
+    ap.add_argument("--detectors", default=None, help=f"comma-separated columns to run (default: all of {COLUMNS})")
     args = ap.parse_args(argv)
-    looks.ONLY[:] = COLUMNS
+    columns = [d.strip() for d in args.detectors.split(",")] if args.detectors else list(COLUMNS)
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        ap.error(f"--detectors: unknown column(s) {unknown}; choose from {COLUMNS}")
+    looks.ONLY[:] = columns
     if args.model is not None:
         looks.MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=1.4)
     cases = degradations()
@@ -176,8 +181,8 @@ def main(argv=None) -> int:
                 degraded += [(np.stack([fn(f) for f in frames]), gt) for frames, gt in videos]
             r = looks.score_frames(degraded, dark != inverts)
             rows[f"{source}: {label}"] = {**r, "sperm_boxes": int(sum((g.cls == SPERM).sum() for _, g in videos))}
-            print(f"{source}: {label}", {k: r[k] for k in COLUMNS}, flush=True)
-    looks.print_table(rows, COLUMNS, heading="source: degradation", counts=False)
+            print(f"{source}: {label}", {k: r[k] for k in columns}, flush=True)
+    looks.print_table(rows, columns, heading="source: degradation", counts=False)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps({"frames": args.frames, "videos": args.videos, "repeats": args.repeats, "rows": rows}, indent=1)

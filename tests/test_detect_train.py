@@ -103,3 +103,52 @@ def test_short_training_run_offline(root, tmp_path, monkeypatch):
     info = json.loads((tmp_path / "t" / "spermtrack_train.json").read_text())
     assert info["epochs"] == 1 and info["split"] == "official"
     assert not (root / "Train" / "11" / "labels.cache").exists(), "label cache must go to the run folder, not the dataset"
+
+
+def test_interpolate_weights_averages_two_checkpoints(tmp_path):
+    """WiSE-FT weight averaging: alpha 0 gives the base, 1 the fine-tune, 0.5 their mean; the result loads and
+    detects; a different architecture or an alpha outside 0-1 is refused with the reason."""
+    torch = pytest.importorskip("torch", reason="needs the yolo extra")
+    pytest.importorskip("ultralytics", reason="needs the yolo extra")
+    from spermtrack.detect.registry import DATA_DIR
+    from spermtrack.detect.train import interpolate_weights, offline_ultralytics
+    from spermtrack.errors import ParameterError
+
+    base = DATA_DIR / "spermyolo_p3.pt"
+    with offline_ultralytics():
+        ckpt = torch.load(str(base), map_location="cpu", weights_only=False)
+    model = ckpt["model"]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+    tuned = tmp_path / "tuned.pt"
+    torch.save(ckpt, tuned)
+
+    def state(path):
+        with offline_ultralytics():
+            c = torch.load(str(path), map_location="cpu", weights_only=False)
+        return c, {k: v.float() for k, v in c["model"].state_dict().items()}
+
+    _, s_base = state(base)
+    _, s_tuned = state(tuned)
+    key = next(k for k, v in s_base.items() if v.is_floating_point() and v.numel() > 10 and k.endswith("weight"))
+    for alpha in (0.0, 0.5, 1.0):
+        out = interpolate_weights(base, tuned, alpha, tmp_path / f"mix{alpha}.pt")
+        c, s = state(out)
+        assert c["spermtrack_interpolation"]["alpha"] == alpha and c["ema"] is None
+        expected = (1 - alpha) * s_base[key] + alpha * s_tuned[key]
+        assert torch.allclose(s[key], expected, atol=2e-3), alpha  # fp16 storage, as the base
+    # a checkpoint of the mean detects heads like any other
+    from spermtrack.detect import get_detector
+    from spermtrack.simulate import simulate_video
+
+    v = simulate_video(seed=1, num_frames=2, density=10)
+    det = get_detector(f"yolo:{interpolate_weights(base, base, 0.3, tmp_path / 'same.pt')}", conf=0.25)
+    assert len(det.detect(np.stack(list(v.frames())), 0)) >= 5
+    other = tmp_path / "other.pt"
+    torch.save({"model": torch.nn.Linear(2, 2)}, other)
+    with pytest.raises(ParameterError, match="not one architecture"):
+        interpolate_weights(base, other, 0.5, tmp_path / "bad.pt")
+    with pytest.raises(ParameterError, match="alpha must be within 0-1"):
+        interpolate_weights(base, tuned, 1.5, tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()

@@ -51,6 +51,11 @@ def test_warnings_fire_on_noise_and_empty_fields_not_on_the_demo(tmp_path):
     assert r.warnings and all("--polarity" in w for w in r.warnings), r.warnings
     assert any("µm across" in w and "--um-per-px" in w for w in r.warnings), r.warnings  # specks, not heads
     assert r.summary["detection_check"]["median_box_um"] < 2.5
+    # the same field without a calibration: its specks are sized like heads, but none of them moves
+    r = analyze(tmp_path / "empty.mp4")
+    moves = [w for w in r.warnings if w.startswith("Nothing moves")]
+    assert moves and "--um-per-px" in moves[0], r.warnings
+    assert r.summary["detection_check"]["moving_tracks"] == 0 and r.summary["detection_check"]["valid_tracks"] >= 3
     # a sparse sample (4 sperm per frame among the usual debris): its specks outnumber its heads, and
     # its first frames may not show them move; that is no reason to doubt it
     sparse = simulate_video(seed=4, num_frames=40, density=4)
@@ -61,3 +66,4 @@ def test_warnings_fire_on_noise_and_empty_fields_not_on_the_demo(tmp_path):
     r = analyze(_write(tmp_path / "demo.mp4", np.stack(list(demo.frames()))), calibration=demo.calibration)
     assert r.warnings == [], r.warnings
     assert r.look["polarity"] == "bright" and r.look["reliable"]
+    assert r.summary["detection_check"]["moving_tracks"] >= 2, r.summary["detection_check"]

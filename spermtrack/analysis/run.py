@@ -116,7 +116,7 @@ def analyze(
     ParameterError
         A setting is out of range or unknown (names it and its command-line flag).
     """
-    from ..detect.quality import check_detections, detection_warnings
+    from ..detect.quality import check_detections, detection_warnings, with_motion
     from ..io.frames import open_frames
 
     if (isinstance(config, str) and not Path(config).suffix.lower() == ".json") or hasattr(config, "detect"):
@@ -154,9 +154,11 @@ def analyze(
         um_per_px=cal.um_per_px,
         um_per_px_source=origin.um_per_px if cal.calibrated else None,
     )
-    warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
+    valid = kin.loc[kin["valid"].astype(bool), "track_id"].to_numpy()
+    check = with_motion(check, tracks, valid, duration_s=float(frame_times.times[-1]))
+    warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     for note in kin.attrs.get("warnings", ()):  # uncalibrated: which numbers cannot be compared with WHO values
         warnings.append(note)
         _warnings.warn(note, UncalibratedWarning, stacklevel=2)

@@ -9,7 +9,7 @@ plain-language warnings with what to do; ``analyze`` prints them, writes them in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,11 +31,26 @@ MAX_COUNT_RATIO = 3.0
 #: 3.5 µm, VISEM-Tracking's boxes with their margin 5.7-11.4 µm (docs/calibration.md).
 #: Outside this range either the µm-per-pixel calibration is wrong or the boxes are not heads.
 HEAD_BOX_UM = (2.5, 15.0)
+#: A valid track "moves" when its head gets this many head boxes (the tracked boxes' median side)
+#: away from where it started, after the field's common drift is taken out. A still object's
+#: measured position wanders by well under a box (at most 0.63 boxes in 10 simulated cell-free
+#: fields of five looks, 60 frames each; docs/detection.md).
+MOVING_HEAD_BOXES = 1.0
+#: Fewer valid tracks than this say nothing about motion (too few to call the field still).
+MIN_TRACKS_FOR_MOTION = 3
+#: Tracks whose median velocity counts as the field's drift (fewer: no drift is taken out).
+MIN_TRACKS_FOR_DRIFT = 3
 
 
 @dataclass(frozen=True)
 class DetectionCheck:
-    """Facts about a video's detections that the warnings are drawn from (all per frame, pixels)."""
+    """Facts about a video's detections that the warnings are drawn from (all per frame, pixels).
+
+    The motion facts (``valid_tracks``, ``moving_tracks``, ``max_travel_head_boxes``: the
+    farthest any valid track's head got from its start, in head boxes, after the field's
+    common drift; ``duration_s``: the video's length, seconds) are filled in after tracking
+    (:func:`with_motion`); None before.
+    """
 
     frames: int
     sperm_per_frame: float
@@ -46,6 +61,10 @@ class DetectionCheck:
     reference_name: str | None = None
     um_per_px: float | None = None
     um_per_px_source: str | None = None
+    valid_tracks: int | None = None
+    moving_tracks: int | None = None
+    max_travel_head_boxes: float | None = None
+    duration_s: float | None = None
 
     @property
     def median_box_um(self) -> float | None:
@@ -92,6 +111,63 @@ def check_detections(
         reference_name=reference_name,
         um_per_px=None if um_per_px is None else float(um_per_px),
         um_per_px_source=um_per_px_source,
+    )
+
+
+def track_travel(tracks: Boxes, track_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """How far each track's head gets from where it started, net of the field's common drift.
+
+    The drift is taken as one velocity, the median over tracks of their net velocity (first to
+    last box), when at least :data:`MIN_TRACKS_FOR_DRIFT` tracks span two frames or more: a
+    flow that carries debris and cells alike is not motion of the cells, while cells swimming
+    in all directions leave the median near zero. (Summing per-frame median steps instead would
+    add up the position jitter of every frame into a random walk of the whole field.)
+
+    Parameters
+    ----------
+    tracks : Boxes
+        Tracked boxes (pixels, 0-based frames); untracked rows are ignored.
+    track_ids : array of int, optional
+        The tracks to measure (default: all).
+
+    Returns
+    -------
+    ids : int64 array (T,)
+        The measured track ids, ascending.
+    travel_px : float64 array (T,)
+        Largest distance of each track's box centre from its first one, net of the drift, pixels.
+    head_box_px : float
+        The tracked boxes' median side (the unit of :data:`MOVING_HEAD_BOXES`), pixels; NaN without boxes.
+    """
+    order, ids, offsets = tracks.by_track()
+    if not len(ids):
+        return ids, np.zeros(0), float("nan")
+    frame = tracks.frame[order].astype(np.float64)
+    xy = tracks.centers[order].astype(np.float64)
+    first, last = offsets[:-1], offsets[1:] - 1
+    span = frame[last] - frame[first]
+    spans = span > 0
+    drift = np.zeros(2)
+    if spans.sum() >= MIN_TRACKS_FOR_DRIFT:
+        drift = np.median((xy[last[spans]] - xy[first[spans]]) / span[spans, None], axis=0)  # px per frame
+    xy -= frame[:, None] * drift
+    owner = np.repeat(np.arange(len(ids)), np.diff(offsets))
+    dist = np.hypot(*(xy - xy[first][owner]).T)
+    travel = np.maximum.reduceat(dist, first)
+    keep = np.ones(len(ids), bool) if track_ids is None else np.isin(ids, np.asarray(track_ids))
+    return ids[keep], travel[keep], float(np.median(tracks.side[order]))
+
+
+def with_motion(check: DetectionCheck, tracks: Boxes, valid_track_ids: np.ndarray, duration_s: float) -> DetectionCheck:
+    """``check`` with the motion facts of the valid tracks (:func:`track_travel`) filled in."""
+    ids, travel_px, head_px = track_travel(tracks, valid_track_ids)
+    travel = travel_px / head_px if len(ids) and head_px > 0 else np.zeros(0)
+    return replace(
+        check,
+        valid_tracks=int(len(ids)),
+        moving_tracks=int((travel > MOVING_HEAD_BOXES).sum()),
+        max_travel_head_boxes=float(travel.max()) if len(travel) else None,
+        duration_s=float(duration_s),
     )
 
 
@@ -142,6 +218,15 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
             f"Detected heads are {size_um:.1f} µm across ({check.median_box_px:.0f} px at {check.um_per_px:g} µm/px"
             f"{source}), but a sperm head's box is about {HEAD_BOX_UM[0]:g}-{HEAD_BOX_UM[1]:g} µm: either the µm per "
             f"pixel is wrong (--um-per-px) or the boxes are not sperm heads (debris, noise, an empty field); {todo}."
+        )
+    if check.um_per_px is None and (check.valid_tracks or 0) >= MIN_TRACKS_FOR_MOTION and check.moving_tracks == 0:
+        # calibrated, the head-size check above tells specks from heads; uncalibrated, a field where nothing
+        # moves may hold no cells at all, and the result cannot say which
+        out.append(
+            f"Nothing moves: none of the {check.valid_tracks} valid tracks gets more than {MOVING_HEAD_BOXES:g} head box from "
+            f"where it started in {check.duration_s:.1f} s (at most {check.max_travel_head_boxes:.2f}, net of the field's "
+            "drift). These are immotile cells or still objects (debris, specks, an empty field), and without a µm-per-pixel "
+            "calibration their size cannot be checked against a sperm head's: pass --um-per-px."
         )
     ref, own = check.reference_per_frame, check.sample_per_frame
     if ref is not None and own is not None:

@@ -331,6 +331,76 @@ def export_to_onnx(weights: str | Path, imgsz: tuple[int, int] = (480, 640), out
     return path
 
 
+def interpolate_weights(
+    base: str | Path, finetuned: str | Path, alpha: float, out: str | Path
+) -> Path:
+    """Write the weight average ``(1 - alpha) * base + alpha * finetuned`` of two checkpoints; return ``out``.
+
+    The two must be one architecture, ``finetuned`` trained on from ``base`` (WiSE-FT:
+    Wortsman et al., "Robust fine-tuning of zero-shot models", CVPR 2022). A fine-tune on
+    new looks (blur, a lab's recordings) often loses some of what the base model read; an
+    interpolated model can keep most of the gain at little of the loss, without more
+    training. Every floating-point tensor of the state (weights and BatchNorm statistics) is
+    averaged in float32 and stored in the base's precision; integer buffers are the base's.
+
+    Parameters
+    ----------
+    base, finetuned : path
+        Ultralytics ``.pt`` checkpoints (the EMA weights when a checkpoint has them).
+    alpha : float
+        Share of ``finetuned``, 0 to 1 (0: ``base``, 1: ``finetuned``).
+    out : path
+        The ``.pt`` to write (written aside, then renamed into place); it records both
+        sources and ``alpha`` under ``"spermtrack_interpolation"``.
+
+    Raises
+    ------
+    ParameterError
+        ``alpha`` outside 0-1, or the checkpoints are not one architecture (names the first
+        tensor that differs).
+    """
+    require("torch", "yolo", "interpolating model weights")
+    import copy
+
+    import torch
+
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ParameterError(f"alpha must be within 0-1 (the fine-tuned model's share), got {alpha:g}")
+    ckpts, models = [], []
+    for path in (base, finetuned):
+        with offline_ultralytics():
+            ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+        model = None
+        if isinstance(ckpt, dict):
+            model = ckpt.get("ema") if ckpt.get("ema") is not None else ckpt.get("model")
+        if model is None or not hasattr(model, "state_dict"):
+            raise ParameterError(f"{path}: not an ultralytics checkpoint (no 'model' or 'ema' in it)")
+        ckpts.append(ckpt)
+        models.append(model)
+    sa, sb = models[0].state_dict(), models[1].state_dict()
+    for key in list(sa) + [k for k in sb if k not in sa]:
+        if key not in sa or key not in sb or sa[key].shape != sb[key].shape:
+            raise ParameterError(
+                f"{base} and {finetuned} are not one architecture: tensor {key!r} "
+                f"{tuple(sa[key].shape) if key in sa else 'missing'} against {tuple(sb[key].shape) if key in sb else 'missing'}"
+            )
+    mixed = {
+        k: ((1.0 - alpha) * v.float() + alpha * sb[k].float()).to(v.dtype) if v.is_floating_point() else v
+        for k, v in sa.items()
+    }
+    result = copy.deepcopy(ckpts[0])
+    model = copy.deepcopy(models[0])
+    model.load_state_dict(mixed)
+    result.update(model=model, ema=None, optimizer=None)
+    result["spermtrack_interpolation"] = {"base": str(base), "finetuned": str(finetuned), "alpha": alpha}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out, "wb") as fh:
+        torch.save(result, fh)
+    return out
+
+
 def calibrated_copy(
     root: str | Path,
     out: str | Path,
