@@ -104,7 +104,16 @@ def finetune(stage1: Path, root: Path, out: Path, hours: float, args) -> Path:
         warmup_epochs=0.0,
         optimizer="AdamW",
         lr0=0.001,
+        augment=photometric(args),
     )
+
+
+def photometric(args):
+    """The training's photometric augmentation: spermtrack's defaults with the ranges given on the command line."""
+    from spermtrack.detect.augment import PhotometricAugment
+
+    given = {"blur_p": args.blur_p, "blur_sigma": args.blur_sigma, "illumination": args.illumination}
+    return PhotometricAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None})
 
 
 def looks(data: Path, ids: list[str]) -> dict[str, str]:
@@ -205,6 +214,11 @@ def main(argv=None) -> int:
         default=None,
         help="skip stage 1: fine-tune these weights (e.g. the shipped spermyolo_p3.pt) with --finetune-data",
     )
+    ap.add_argument("--blur-p", type=float, default=None, help="PhotometricAugment: probability of a defocus blur")
+    ap.add_argument("--blur-sigma", type=float, nargs=2, default=None, metavar=("LO", "HI"), help="its sigma range, px")
+    ap.add_argument(
+        "--illumination", type=float, nargs=2, default=None, metavar=("LO", "HI"), help="uneven illumination's amplitude range"
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -238,6 +252,7 @@ def main(argv=None) -> int:
             frame_step=args.frame_step,
             val_frame_step=args.val_frame_step,
             export_onnx=True,
+            augment=photometric(args),
             time=args.hours,
             close_mosaic=2,
             patience=100,

@@ -87,6 +87,15 @@ def test_short_training_run_offline(root, tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", no_network)
     from spermtrack.detect.train import train
 
+    class CountingAugment(PhotometricAugment):
+        """The augmentation given to train(): counts the training images it sees (workers=0: one process)."""
+
+        calls = 0
+
+        def __call__(self, labels):
+            type(self).calls += 1
+            return super().__call__(labels)
+
     best = train(
         root,
         model="spermyolo_p3.yaml",
@@ -98,9 +107,12 @@ def test_short_training_run_offline(root, tmp_path, monkeypatch):
         name="t",
         workers=0,
         export_onnx=False,
+        augment=CountingAugment(blur_p=1.0, blur_sigma=(2.0, 3.0), seed=0),
     )
     assert best.is_file() and best.suffix == ".pt"
+    assert CountingAugment.calls > 0  # the given augmentation, not the default, ran on the training images
     info = json.loads((tmp_path / "t" / "spermtrack_train.json").read_text())
+    assert "CountingAugment(" in info["augment"] and "blur_sigma=(2.0, 3.0)" in info["augment"]
     assert info["epochs"] == 1 and info["split"] == "official"
     assert not (root / "Train" / "11" / "labels.cache").exists(), "label cache must go to the run folder, not the dataset"
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..atomic import atomic_open
 from ..boxes import CLASS_NAMES
 from ..errors import DatasetError, ParameterError, require
+from .augment import PhotometricAugment
 from .registry import DATA_DIR
 
 #: Ultralytics hyper-parameters used by :func:`train` unless overridden: flips both ways (a
@@ -218,7 +219,7 @@ def train(
     workers: int = 2,
     frame_step: int = 1,
     val_frame_step: int | None = None,
-    augment: bool = True,
+    augment: bool | PhotometricAugment = True,
     export_onnx: bool = True,
     **overrides,
 ) -> Path:
@@ -242,14 +243,14 @@ def train(
         Run folder ``out/name`` (weights in ``out/name/weights/best.pt``).
     frame_step, val_frame_step : int
         Subsample frames (see :func:`prepare_data`).
-    augment : bool
-        Add :class:`~spermtrack.detect.augment.PhotometricAugment` and :data:`STRONG_HYP`.
+    augment : bool or PhotometricAugment
+        Add :class:`~spermtrack.detect.augment.PhotometricAugment` (its defaults, or the one
+        given) and :data:`STRONG_HYP`.
     export_onnx : bool
         Also write ``best.onnx`` (static 480x640 input for 640x480 frames), for the torch-free path.
     **overrides
         Any other ultralytics training argument (``lr0``, ``patience``, ``close_mosaic``, ...).
     """
-    from .augment import PhotometricAugment
     from .yolo import resolve_device
 
     out = Path(out).absolute()
@@ -283,7 +284,8 @@ def train(
         from ultralytics import YOLO
 
         yolo = YOLO(resolve_model(model), task="detect")
-        trainer = _augmenting_trainer(PhotometricAugment() if augment else None)
+        photometric = augment if isinstance(augment, PhotometricAugment) else PhotometricAugment() if augment else None
+        trainer = _augmenting_trainer(photometric)
         yolo.train(trainer=trainer, **args)
         best = Path(yolo.trainer.best)
         if not best.is_file():
@@ -299,7 +301,7 @@ def train(
         "device": dev,
         "seed": seed,
         "frame_step": frame_step,
-        "augment": augment,
+        "augment": augment if isinstance(augment, bool) else repr(augment),
         "overrides": {k: v for k, v in overrides.items()},
         "seconds": round(time.time() - t0, 1),
         "best": str(best),
@@ -331,9 +333,7 @@ def export_to_onnx(weights: str | Path, imgsz: tuple[int, int] = (480, 640), out
     return path
 
 
-def interpolate_weights(
-    base: str | Path, finetuned: str | Path, alpha: float, out: str | Path
-) -> Path:
+def interpolate_weights(base: str | Path, finetuned: str | Path, alpha: float, out: str | Path) -> Path:
     """Write the weight average ``(1 - alpha) * base + alpha * finetuned`` of two checkpoints; return ``out``.
 
     The two must be one architecture, ``finetuned`` trained on from ``base`` (WiSE-FT:
@@ -386,8 +386,7 @@ def interpolate_weights(
                 f"{tuple(sa[key].shape) if key in sa else 'missing'} against {tuple(sb[key].shape) if key in sb else 'missing'}"
             )
     mixed = {
-        k: ((1.0 - alpha) * v.float() + alpha * sb[k].float()).to(v.dtype) if v.is_floating_point() else v
-        for k, v in sa.items()
+        k: ((1.0 - alpha) * v.float() + alpha * sb[k].float()).to(v.dtype) if v.is_floating_point() else v for k, v in sa.items()
     }
     result = copy.deepcopy(ckpts[0])
     model = copy.deepcopy(models[0])
