@@ -157,7 +157,7 @@ def analyze(
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     valid = kin.loc[kin["valid"].astype(bool), "track_id"].to_numpy()
-    check = with_motion(check, tracks, valid, duration_s=float(frame_times.times[-1]))
+    check = with_motion(check, tracks, valid, frame_times.times)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     for note in kin.attrs.get("warnings", ()):  # uncalibrated: which numbers cannot be compared with WHO values
         warnings.append(note)

@@ -32,10 +32,13 @@ MAX_COUNT_RATIO = 3.0
 #: Outside this range either the µm-per-pixel calibration is wrong or the boxes are not heads.
 HEAD_BOX_UM = (2.5, 15.0)
 #: A valid track "moves" when its head gets this many head boxes (the tracked boxes' median side)
-#: away from where it started, after the field's common drift is taken out. A still object's
-#: measured position wanders by well under a box (at most 0.63 boxes in 10 simulated cell-free
-#: fields of five looks, 60 frames each; docs/detection.md).
+#: from where it was within :data:`MOVING_WINDOW_S`, after the field's common drift is taken
+#: out. A still object's measured position wanders by well under a box in that time
+#: (docs/detection.md); a head box (~5.75 µm at VISEM's scale) per second is a slow
+#: progressive cell's speed (WHO: 5-25 µm/s).
 MOVING_HEAD_BOXES = 1.0
+#: Longest time between the two positions of a track compared by the motion check, seconds.
+MOVING_WINDOW_S = 1.0
 #: Fewer valid tracks than this say nothing about motion (too few to call the field still).
 MIN_TRACKS_FOR_MOTION = 3
 #: Tracks whose median velocity counts as the field's drift (fewer: no drift is taken out).
@@ -47,9 +50,9 @@ class DetectionCheck:
     """Facts about a video's detections that the warnings are drawn from (all per frame, pixels).
 
     The motion facts (``valid_tracks``, ``moving_tracks``, ``max_travel_head_boxes``: the
-    farthest any valid track's head got from its start, in head boxes, after the field's
-    common drift; ``duration_s``: the video's length, seconds) are filled in after tracking
-    (:func:`with_motion`); None before.
+    farthest any valid track's head got within :data:`MOVING_WINDOW_S`, in head boxes, net of
+    the field's common drift; ``duration_s``: the video's length, seconds) are filled in after
+    tracking (:func:`with_motion`); None before.
     """
 
     frames: int
@@ -114,60 +117,82 @@ def check_detections(
     )
 
 
-def track_travel(tracks: Boxes, track_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """How far each track's head gets from where it started, net of the field's common drift.
+def track_travel(
+    tracks: Boxes, times_s: np.ndarray, track_ids: np.ndarray | None = None, window_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """How far each track's head gets within ``window_s`` seconds, net of the field's common drift.
 
     The drift is taken as one velocity, the median over tracks of their net velocity (first to
     last box), when at least :data:`MIN_TRACKS_FOR_DRIFT` tracks span two frames or more: a
     flow that carries debris and cells alike is not motion of the cells, while cells swimming
     in all directions leave the median near zero. (Summing per-frame median steps instead would
-    add up the position jitter of every frame into a random walk of the whole field.)
+    add up the position jitter of every frame into a random walk of the whole field.) The
+    window keeps slow wandering of still things (Brownian debris, jitter) over a long video
+    from counting as swimming: a swimming head covers a head box within a second.
 
     Parameters
     ----------
     tracks : Boxes
         Tracked boxes (pixels, 0-based frames); untracked rows are ignored.
+    times_s : float array (num_frames,)
+        Time of each frame, seconds (``FrameTimes.times``: repeated frames share their time).
     track_ids : array of int, optional
         The tracks to measure (default: all).
+    window_s : float, optional
+        Longest time between the two positions compared, seconds (default
+        :data:`MOVING_WINDOW_S`).
 
     Returns
     -------
     ids : int64 array (T,)
         The measured track ids, ascending.
     travel_px : float64 array (T,)
-        Largest distance of each track's box centre from its first one, net of the drift, pixels.
+        Largest distance between two of the track's box centres at most ``window_s`` apart,
+        net of the drift, pixels.
     head_box_px : float
         The tracked boxes' median side (the unit of :data:`MOVING_HEAD_BOXES`), pixels; NaN without boxes.
     """
+    window_s = MOVING_WINDOW_S if window_s is None else float(window_s)
     order, ids, offsets = tracks.by_track()
     if not len(ids):
         return ids, np.zeros(0), float("nan")
-    frame = tracks.frame[order].astype(np.float64)
+    times_s = np.asarray(times_s, np.float64)
+    t = times_s[np.minimum(tracks.frame[order], len(times_s) - 1)]
     xy = tracks.centers[order].astype(np.float64)
     first, last = offsets[:-1], offsets[1:] - 1
-    span = frame[last] - frame[first]
+    span = t[last] - t[first]
     spans = span > 0
     drift = np.zeros(2)
     if spans.sum() >= MIN_TRACKS_FOR_DRIFT:
-        drift = np.median((xy[last[spans]] - xy[first[spans]]) / span[spans, None], axis=0)  # px per frame
-    xy -= frame[:, None] * drift
+        drift = np.median((xy[last[spans]] - xy[first[spans]]) / span[spans, None], axis=0)  # px per second
+    xy -= t[:, None] * drift
     owner = np.repeat(np.arange(len(ids)), np.diff(offsets))
-    dist = np.hypot(*(xy - xy[first][owner]).T)
-    travel = np.maximum.reduceat(dist, first)
+    travel = np.zeros(len(ids))
+    lag = 1
+    while lag < len(t):  # every pair of a track's points at most window_s apart, one lag at a time
+        pair = (owner[lag:] == owner[:-lag]) & (t[lag:] - t[:-lag] <= window_s)
+        if not pair.any():
+            break
+        d = np.hypot(*(xy[lag:] - xy[:-lag])[pair].T)
+        np.maximum.at(travel, owner[lag:][pair], d)
+        lag += 1
     keep = np.ones(len(ids), bool) if track_ids is None else np.isin(ids, np.asarray(track_ids))
     return ids[keep], travel[keep], float(np.median(tracks.side[order]))
 
 
-def with_motion(check: DetectionCheck, tracks: Boxes, valid_track_ids: np.ndarray, duration_s: float) -> DetectionCheck:
-    """``check`` with the motion facts of the valid tracks (:func:`track_travel`) filled in."""
-    ids, travel_px, head_px = track_travel(tracks, valid_track_ids)
+def with_motion(check: DetectionCheck, tracks: Boxes, valid_track_ids: np.ndarray, times_s: np.ndarray) -> DetectionCheck:
+    """``check`` with the motion facts of the valid tracks (:func:`track_travel`) filled in.
+
+    ``times_s``: each frame's time, seconds (``FrameTimes.times``).
+    """
+    ids, travel_px, head_px = track_travel(tracks, times_s, valid_track_ids)
     travel = travel_px / head_px if len(ids) and head_px > 0 else np.zeros(0)
     return replace(
         check,
         valid_tracks=int(len(ids)),
         moving_tracks=int((travel > MOVING_HEAD_BOXES).sum()),
         max_travel_head_boxes=float(travel.max()) if len(travel) else None,
-        duration_s=float(duration_s),
+        duration_s=float(times_s[-1]) if len(times_s) else 0.0,
     )
 
 
@@ -223,9 +248,9 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
         # calibrated, the head-size check above tells specks from heads; uncalibrated, a field where nothing
         # moves may hold no cells at all, and the result cannot say which
         out.append(
-            f"Nothing moves: none of the {check.valid_tracks} valid tracks gets more than {MOVING_HEAD_BOXES:g} head box from "
-            f"where it started in {check.duration_s:.1f} s (at most {check.max_travel_head_boxes:.2f}, net of the field's "
-            "drift). These are immotile cells or still objects (debris, specks, an empty field), and without a µm-per-pixel "
+            f"Nothing moves: none of the {check.valid_tracks} valid tracks of this {check.duration_s:.1f}-s video gets more "
+            f"than {MOVING_HEAD_BOXES:g} head box from where it was within {MOVING_WINDOW_S:g} s (at most "
+            f"{check.max_travel_head_boxes:.2f}, net of the field's drift). These are immotile cells or still objects (debris, specks, an empty field), and without a µm-per-pixel "
             "calibration their size cannot be checked against a sperm head's: pass --um-per-px."
         )
     ref, own = check.reference_per_frame, check.sample_per_frame
