@@ -112,7 +112,12 @@ def photometric(args):
     """The training's photometric augmentation: spermtrack's defaults with the ranges given on the command line."""
     from spermtrack.detect.augment import PhotometricAugment
 
-    given = {"blur_p": args.blur_p, "blur_sigma": args.blur_sigma, "illumination": args.illumination}
+    given = {
+        "blur_p": args.blur_p,
+        "blur_sigma": args.blur_sigma,
+        "illumination": args.illumination,
+        "noise_sigma": args.noise_sigma,
+    }
     return PhotometricAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None})
 
 
@@ -218,6 +223,9 @@ def main(argv=None) -> int:
     ap.add_argument("--blur-sigma", type=float, nargs=2, default=None, metavar=("LO", "HI"), help="its sigma range, px")
     ap.add_argument(
         "--illumination", type=float, nargs=2, default=None, metavar=("LO", "HI"), help="uneven illumination's amplitude range"
+    )
+    ap.add_argument(
+        "--noise-sigma", type=float, nargs=2, default=None, metavar=("LO", "HI"), help="sensor noise sigma range, grey levels"
     )
     args = ap.parse_args(argv)
     os.environ.setdefault("YOLO_OFFLINE", "1")
