@@ -43,7 +43,7 @@ def _tracks(n_still=10, swimmer_px_per_frame=3.0, jitter_px=0.3, drop_frame=None
 
 
 def test_travel_is_measured_net_of_the_common_drift():
-    tracks = _tracks(drop_frame=20)  # a gap in one still track: its steps around the gap are skipped, not misread
+    tracks = _tracks(drop_frame=20)  # a gap in one still track: it is measured like the others
     ids, travel, head_px = track_travel(tracks, TIMES)
     assert list(ids) == list(range(1, 12)) and head_px == pytest.approx(SIDE)
     still, swimmer = travel[:-1] / SIDE, travel[-1] / SIDE

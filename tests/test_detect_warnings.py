@@ -67,3 +67,5 @@ def test_warnings_fire_on_noise_and_empty_fields_not_on_the_demo(tmp_path):
     assert r.warnings == [], r.warnings
     assert r.look["polarity"] == "bright" and r.look["reliable"]
     assert r.summary["detection_check"]["moving_tracks"] >= 2, r.summary["detection_check"]
+    # the motion check reads the valid tracks the summary counts (graded sperm tracks that pass the gates)
+    assert r.summary["detection_check"]["valid_tracks"] == r.summary["counts"]["valid_tracks"]

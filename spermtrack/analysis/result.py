@@ -173,12 +173,17 @@ class Analysis:
 
     def valid_kinematics(self) -> pd.DataFrame:
         """Rows of the graded (sperm) tracks that pass the quality gates, as the summary counts them."""
-        from ..boxes import SPERM
+        return valid_sperm_rows(self.kinematics)
 
-        kin = self.kinematics
-        keep = np.ones(len(kin), bool)
-        if "quality" in kin:
-            keep &= (kin["quality"] == "ok").to_numpy()
-        if "cls" in kin:
-            keep &= (kin["cls"] == SPERM).to_numpy()
-        return kin[keep]
+
+def valid_sperm_rows(kin: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a kinematics table (:func:`spermtrack.kinematics.casa`) of the graded (sperm) tracks
+    that pass the quality gates, as ``summary["counts"]["valid_tracks"]`` counts them."""
+    from ..boxes import SPERM
+
+    keep = np.ones(len(kin), bool)
+    if "quality" in kin:
+        keep &= (kin["quality"] == "ok").to_numpy()
+    if "cls" in kin:
+        keep &= (kin["cls"] == SPERM).to_numpy()
+    return kin[keep]

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from .calibration import fps_source_of, resolve_calibration, resolve_request
 from .config import AnalysisConfig, CalibrationRequest
-from .result import Analysis
+from .result import Analysis, valid_sperm_rows
 
 #: Names of the timed stages, in pipeline order.
 STAGES = ("decode", "detect", "track", "kinematics")
@@ -156,8 +156,7 @@ def analyze(
     )
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
-    valid = kin.loc[kin["valid"].astype(bool), "track_id"].to_numpy()
-    check = with_motion(check, tracks, valid, frame_times.times)
+    check = with_motion(check, tracks, valid_sperm_rows(kin)["track_id"].to_numpy(), frame_times.times)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
     for note in kin.attrs.get("warnings", ()):  # uncalibrated: which numbers cannot be compared with WHO values
         warnings.append(note)

@@ -49,7 +49,8 @@ MIN_TRACKS_FOR_DRIFT = 3
 class DetectionCheck:
     """Facts about a video's detections that the warnings are drawn from (all per frame, pixels).
 
-    The motion facts (``valid_tracks``, ``moving_tracks``, ``max_travel_head_boxes``: the
+    The motion facts (``valid_tracks``: the valid sperm tracks, as ``summary["counts"]``
+    counts them; ``moving_tracks``; ``max_travel_head_boxes``: the
     farthest any valid track's head got within :data:`MOVING_WINDOW_S`, in head boxes, net of
     the field's common drift; ``duration_s``: the video's length, seconds) are filled in after
     tracking (:func:`with_motion`); None before.
