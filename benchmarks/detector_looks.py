@@ -243,6 +243,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.detectors:
         ONLY[:] = [d.strip() for d in args.detectors.split(",")]
+        unknown = sorted(set(ONLY) - set(detectors(False)))
+        if unknown:
+            ap.error(f"--detectors: unknown column(s) {unknown}; choose from {list(detectors(False))}")
     if args.model is not None:
         MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
     wanted = [c.strip() for c in args.cases.split(",")] if args.cases else None

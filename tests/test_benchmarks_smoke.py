@@ -115,3 +115,15 @@ def test_detector_looks_label_tops_restored_moves_only_the_top_edge(monkeypatch)
         np.testing.assert_array_equal(getattr(out, edge), getattr(labels, edge))
     taller = Boxes.from_xyxy([0], [[0, 0, 10, 20]])  # labels taller than wide: nothing to restore
     np.testing.assert_array_equal(detector_looks.label_tops_restored(taller, [(None, taller)]).y1, taller.y1)
+
+
+@pytest.mark.parametrize("script", ["detector_looks.py", "detector_robustness.py"])
+def test_detector_benchmarks_refuse_an_unknown_column(script, monkeypatch, capsys):
+    """``--detectors`` with a misspelt column stops with the valid names, before any frame is scored."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    module = __import__(script[:-3])
+    with pytest.raises(SystemExit) as exc:
+        module.main(["--detectors", "default,nope"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown column(s) ['nope']" in err and "default" in err
