@@ -54,6 +54,7 @@ SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
     "detector_looks.py": (["--quick", "--out", "{out}"], "file", True),
     "detector_scale.py": (["--quick", "--out", "{out}"], "file", True),
     "detector_robustness.py": (["--quick", "--out", "{out}"], "file", True),
+    "detector_random_looks.py": (["--quick", "--out", "{out}"], "file", True),
     "simulator_looks.py": (
         ["--frames", "2", "--real", str(ROOT / "tests" / "data" / "real_frames"), "--out", "{out}"],
         "dir",
