@@ -6,8 +6,8 @@ VISEM's light look, bright field, negative phase contrast), each with its own ra
 camera (:func:`spermtrack.simulate.look.random_look`: optics, noise, vignetting, tone curve,
 colour cast, resampling, H.264, distractors), a frame size drawn as ``look="random"`` draws it
 (:data:`~spermtrack.simulate.video.RANDOM_SIZES`), a head box side log-uniform in
-``--head-px`` (default 11-22 px, the range the issue's other-lab recordings and VISEM span)
-and a density log-uniform in 5-70 sperm per frame, and prints for each
+``--head-px`` (default 11-22 px, around the 15-17-px heads of the other labs' bright-field
+recordings of issue 13) and a density log-uniform in 5-70 sperm per frame, and prints for each
 
 - the sperm AP@0.5 (every frame, conf 0.001) of the default detector (``--detector auto``), the
   classical detector and the threshold baseline of ``detector_looks.py`` (told the polarity);
@@ -22,12 +22,12 @@ and a density log-uniform in 5-70 sperm per frame, and prints for each
 and per family the mean, 10th percentile and minimum of each detector, how often the default
 loses to the threshold baseline, the median ratio of the default's box side to the label's (on
 its confident boxes that overlap a label) and on how many videos it is off by more than 1.25x
-either way (boxes that size a head wrongly fail IoU 0.5 wherever they are), and how often a warning fired among the videos the default
-reads poorly (AP < 0.6) and well (AP >= 0.8). The worst videos are listed with their seeds;
+either way (boxes that size a head wrongly fail IoU 0.5 wherever they are), and how often a
+warning fired among the videos the default reads poorly (AP < 0.6) and well (AP >= 0.8). The worst videos are listed with their seeds;
 ``--seeds S1,S2`` re-runs only those (same draws), ``--frame-png DIR`` writes their first frame
 with the labels (green) and the default's boxes of score >= 0.3 (blue).
 
-    python benchmarks/detector_random_looks.py [--videos 12] [--frames 8] [--quick]
+    python benchmarks/detector_random_looks.py [--videos 24] [--frames 8] [--base-seed 71000] [--quick]
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def print_summary(summary: dict) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", type=int, default=12, help="videos per look family")
+    ap.add_argument("--videos", type=int, default=24, help="videos per look family")
     ap.add_argument("--frames", type=int, default=8, help="frames per video")
     ap.add_argument("--families", default=",".join(LOOKS), help=f"comma-separated, of {LOOKS}")
     ap.add_argument("--head-px", default="11,22", help="range of the head box side, px (log-uniform)")
@@ -223,7 +223,9 @@ def main(argv=None) -> int:
         default=BASE_SEED,
         help="family k's video i has seed BASE + 1000 k + i (another base: another set)",
     )
-    ap.add_argument("--seeds", default=None, help="comma-separated seeds: only these videos (as listed by a run)")
+    ap.add_argument(
+        "--seeds", default=None, help="comma-separated seeds: only these videos (as listed by a run; nothing is written to --out)"
+    )
     ap.add_argument("--frame-png", type=Path, default=None, help="folder for the first frame of each video, boxes drawn")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 video per family, 2 frames")
     ap.add_argument("--out", type=Path, default=RESULTS)
