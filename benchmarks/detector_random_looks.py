@@ -42,6 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from spermtrack.algorithms.iou import iou_matrix
 from spermtrack.analysis import analyze
 from spermtrack.boxes import SPERM
 from spermtrack.detect import get_detector, run_detector
@@ -121,13 +122,8 @@ def score_video(params: dict, n_frames: int) -> tuple[dict, np.ndarray, object]:
 
 def centred(b, side: float):
     """``b`` with every box replaced by a square of ``side`` px around its centre (sizes taken out of the match)."""
-    cx, cy, h = (b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2, side / 2
-    return b.replace(
-        x1=(cx - h).astype(np.float32),
-        y1=(cy - h).astype(np.float32),
-        x2=(cx + h).astype(np.float32),
-        y2=(cy + h).astype(np.float32),
-    )
+    h = np.float32(side / 2)
+    return b.replace(x1=b.cx - h, y1=b.cy - h, x2=b.cx + h, y2=b.cy + h)
 
 
 def box_size_ratio(gt, det, min_score: float = 0.3) -> float | None:
@@ -139,12 +135,7 @@ def box_size_ratio(gt, det, min_score: float = 0.3) -> float | None:
         d = det.filter((det.frame == f) & (det.cls == SPERM) & (det.score >= min_score))
         if not len(d):
             continue
-        a, b = np.stack([d.x1, d.y1, d.x2, d.y2], 1), np.stack([g.x1, g.y1, g.x2, g.y2], 1)
-        iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-        ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-        inter = iw * ih
-        union = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None] + ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None] - inter
-        iou = inter / np.maximum(union, 1e-9)
+        iou = iou_matrix(d.xyxy, g.xyxy)
         best = iou.argmax(1)
         ok = iou[np.arange(len(d)), best] >= 0.2
         ratios += list(d.side[ok] / g.side[best[ok]])

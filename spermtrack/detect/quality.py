@@ -168,6 +168,9 @@ def track_travel(
         drift = np.median((xy[last[spans]] - xy[first[spans]]) / span[spans, None], axis=0)  # px per second
     xy -= t[:, None] * drift
     owner = np.repeat(np.arange(len(ids)), np.diff(offsets))
+    keep = np.ones(len(ids), bool) if track_ids is None else np.isin(ids, np.asarray(track_ids))
+    rows = keep[owner]  # the drift above is the field's (all tracks); travel only for the tracks asked for
+    owner, t, xy = owner[rows], t[rows], xy[rows]
     travel = np.zeros(len(ids))
     lag = 1
     while lag < len(t):  # every pair of a track's points at most window_s apart, one lag at a time
@@ -177,7 +180,6 @@ def track_travel(
         d = np.hypot(*(xy[lag:] - xy[:-lag])[pair].T)
         np.maximum.at(travel, owner[lag:][pair], d)
         lag += 1
-    keep = np.ones(len(ids), bool) if track_ids is None else np.isin(ids, np.asarray(track_ids))
     return ids[keep], travel[keep], float(np.median(tracks.side[order]))
 
 
