@@ -11,7 +11,7 @@ import pytest
 from spermtrack.boxes import SPERM, Boxes
 from spermtrack.detect import get_detector, run_detector
 from spermtrack.detect.normalize import FusedDetector
-from spermtrack.detect.size_prior import MIN_SIZE_RATIO, POWER, SizeReference, size_prior_scores
+from spermtrack.detect.size_prior import HEAD_SIZE_FLOOR, MIN_SIZE_RATIO, POWER, SizeReference, size_prior_scores
 from spermtrack.detect.spec import DetectorSpec, DetectorSpecError
 from spermtrack.errors import SpermtrackError
 
@@ -47,6 +47,27 @@ def test_reference_waits_for_enough_confident_boxes_then_stays():
     assert ref.update(_boxes([[10, 10, 50, 50]] * 5), 100, 100) == pytest.approx(20.0)  # fixed for the video
     ref.reset()
     assert ref.reference_px is None
+
+
+def test_reference_is_floored_by_the_measured_head_size_when_specks_outnumber_heads():
+    """A sparse, dirty field: 3 confident 20-px heads among 9 confident 8-px specks."""
+    boxes = Boxes.concat(
+        [
+            _boxes([[10 + 25 * i, 10, 30 + 25 * i, 30] for i in range(3)]),
+            _boxes([[10 + 12 * i, 60, 18 + 12 * i, 68] for i in range(9)]),
+        ]
+    )
+    assert SizeReference().update(boxes, 200, 200) == pytest.approx(8.0)  # the specks' side
+    floored = SizeReference().update(boxes, 200, 200, head_box_px=20.0)
+    assert floored == pytest.approx(HEAD_SIZE_FLOOR * 20.0)
+    lowered = size_prior_scores(boxes, floored, 200, 200)
+    np.testing.assert_allclose(lowered.score[:3], 0.9)  # the heads keep their score
+    expected = 0.9 * (8 / floored / MIN_SIZE_RATIO) ** POWER
+    np.testing.assert_allclose(lowered.score[3:], expected, rtol=1e-5)  # the specks fall below the heads
+    assert expected < 0.5  # below the tracker's score for starting a track
+    assert np.all(size_prior_scores(boxes, 8.0, 200, 200).score == np.float32(0.9))  # unfloored: nothing lowered
+    # the floor never lowers a reference the boxes give: heads larger than measured stay the reference
+    assert SizeReference().update(boxes[:3], 200, 200, head_box_px=20.0) == pytest.approx(20.0)
 
 
 class _FixedModel:
@@ -103,3 +124,15 @@ def test_size_prior_switch_reaches_the_default_detector_and_the_spec():
     assert not spec.build().size_prior
     with pytest.raises(DetectorSpecError, match="--no-size-prior"):
         DetectorSpec.parse("classical", size_prior=False)
+
+
+def test_default_detector_floors_the_reference_by_the_calibrated_head_size():
+    """Specks outnumber heads: the reference is 0.7x the pinned head size, not the specks' side."""
+    specks = [[10 + 12 * i, 200, 18 + 12 * i, 208] for i in range(20)]
+    model = _FixedModel(HEADS[:3] + specks)
+    det = FusedDetector(model, companion=None, inner_head_px=20.0, head_px=20.0, polarity="bright", scale_factors=(1.0,))
+    out = run_detector(det, np.full((2, 240, 320, 3), 128, np.uint8), batch_size=2)
+    assert det.look.size_reference_px == pytest.approx(HEAD_SIZE_FLOOR * 20.0)
+    small = out.side < 10
+    np.testing.assert_allclose(out.score[small], 0.9 * (8 / (HEAD_SIZE_FLOOR * 20.0) / MIN_SIZE_RATIO) ** POWER, rtol=1e-5)
+    assert np.all(out.score[~small] == np.float32(0.9))

@@ -110,8 +110,9 @@ class LookEstimate:
         the blobs' (unsure) vote, and the boxes hold the other reading's false positives too.
     size_reference_px : float or None
         The video's typical head box side as the default detector found it (median side of its
-        confident sperm boxes on the first batch, pixels of the frame): the reference of the
-        size prior (:mod:`spermtrack.detect.size_prior`); None when no prior ran.
+        confident sperm boxes on the first batch, pixels of the frame, and at least
+        :data:`~spermtrack.detect.size_prior.HEAD_SIZE_FLOOR` x :attr:`head_box_px`): the
+        reference of the size prior (:mod:`spermtrack.detect.size_prior`); None when no prior ran.
     """
 
     polarity: str

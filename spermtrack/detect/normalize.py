@@ -476,7 +476,8 @@ class FusedDetector(CalibratedDetector):
         if new_video:
             self._size_reference.reset()
         height, width = batch.shape[1:3]
-        reference = self._size_reference.update(boxes, width, height)
+        # floored by the head size the calibration measured (or the user gave): debris can outnumber heads
+        reference = self._size_reference.update(boxes, width, height, self.look.head_box_px)
         if reference is not None and self.look.size_reference_px is None:
             self.look = dataclasses.replace(self.look, size_reference_px=round(reference, 2))
         return size_prior_scores(boxes, reference, width, height)

@@ -13,8 +13,12 @@ on the ten real VISEM frames it is 0.08 below 0.8x.
 :data:`POWER`: it reorders the boxes (what AP measures, and what the tracker's score
 threshold sees), and removes none. The reference is the median side
 (:attr:`~spermtrack.Boxes.side`, ``sqrt(w h)``) of the video's confident sperm boxes (score
->= :data:`CONFIDENT`), measured on its first batch by :class:`SizeReference`. Boxes touching the frame border are cut by it (their label is cut
-too) and are neither judged nor used for the reference.
+>= :data:`CONFIDENT`), measured on its first batch by :class:`SizeReference`, and at least
+:data:`HEAD_SIZE_FLOOR` x the head box side the self-calibration measured on the video's blobs
+(or the user gave, ``--head-px``): in a sparse sample the debris specks can outnumber the heads,
+and the model's confident boxes are then mostly specks (docs/detection.md). Boxes touching the
+frame border are cut by it (their label is cut too) and are neither judged nor used for the
+reference.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ CONFIDENT = 0.5
 MIN_BOXES = 3
 #: A box within this many pixels of the frame border is taken as cut by it.
 BORDER_PX = 1.0
+#: The reference is at least this fraction of the head box side the self-calibration measured
+#: (or the user gave): in a sparse, dirty field the confident boxes are mostly debris specks.
+HEAD_SIZE_FLOOR = 0.7
 
 
 def inside(boxes: Boxes, width: int, height: int) -> np.ndarray:
@@ -86,14 +93,20 @@ class SizeReference:
         self.reference_px = None
         self._sides = []
 
-    def update(self, boxes: Boxes, width: int, height: int) -> float | None:
-        """Take a batch's boxes into account; returns the reference side (pixels) or None while unknown."""
+    def update(self, boxes: Boxes, width: int, height: int, head_box_px: float | None = None) -> float | None:
+        """Take a batch's boxes into account; returns the reference side (pixels) or None while unknown.
+
+        ``head_box_px``: the head box side (pixels) the self-calibration measured or the user
+        gave; the reference is at least :data:`HEAD_SIZE_FLOOR` times it.
+        """
         if self.reference_px is None and len(boxes):
             ok = (boxes.cls == SPERM) & (boxes.score >= CONFIDENT) & inside(boxes, width, height)
             self._sides.append(boxes.side[ok])
             sides = np.concatenate(self._sides)
             if len(sides) >= MIN_BOXES:
                 self.reference_px = float(np.median(sides))
+                if head_box_px is not None and HEAD_SIZE_FLOOR > 0:
+                    self.reference_px = max(self.reference_px, HEAD_SIZE_FLOOR * float(head_box_px))
                 self._sides = []
         return self.reference_px
 
