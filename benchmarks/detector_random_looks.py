@@ -27,7 +27,15 @@ warning fired among the videos the default reads poorly (AP < 0.6) and well (AP 
 ``--seeds S1,S2`` re-runs only those (same draws), ``--frame-png DIR`` writes their first frame
 with the labels (green) and the default's boxes of score >= 0.3 (blue).
 
+``--model PATH.onnx`` scores a candidate model in the "default" column instead of the shipped
+one, behind the same self-calibration, scale search, fusion, hedge and size prior (as
+``detector_looks.py --model`` does, so compare it with the shipped model run the same way:
+``--model spermtrack/data/spermyolo_p3.onnx``); the warnings are not measured then (``analyze``
+runs the shipped model), and the results go to ``--out`` (default
+``results/detector_random_looks_<model name>.json``).
+
     python benchmarks/detector_random_looks.py [--videos 24] [--frames 8] [--base-seed 71000] [--quick]
+    python benchmarks/detector_random_looks.py --model runs/stage10/best.onnx --out /tmp/stage10.json
 """
 
 from __future__ import annotations
@@ -51,7 +59,8 @@ from spermtrack.simulate.look import DARK_HEAD_LOOKS, LOOKS, random_look
 from spermtrack.simulate.video import RANDOM_SIZES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from detector_looks import ThresholdBaseline, sperm_ap50
+from detector_looks import MODEL, ThresholdBaseline, sperm_ap50
+from detector_looks import _default as default_detector
 
 RESULTS = Path(__file__).resolve().parent / "results" / "detector_random_looks.json"
 #: A video the default reads with AP below this is "poor", at or above GOOD "good".
@@ -86,7 +95,7 @@ def warnings_of(frames: np.ndarray, um_per_px: float, fps: float) -> list[str]:
 
 
 def score_video(params: dict, n_frames: int) -> tuple[dict, np.ndarray, object]:
-    """AP of the three detectors and the warnings on one drawn video."""
+    """AP of the three detectors and the warnings on one drawn video (no warnings, None, with ``--model``)."""
     v = simulate_video(
         seed=params["seed"], num_frames=n_frames, look=params["look"], head_px=params["head_px"],
         image_size=params["size"], density=params["density"],
@@ -97,7 +106,7 @@ def score_video(params: dict, n_frames: int) -> tuple[dict, np.ndarray, object]:
     row = {k: params[k] for k in ("seed", "family", "density")}
     row.update(size=list(params["size"]), head_px=round(params["head_px"], 1), sperm_boxes=int((gt.cls == SPERM).sum()))
     makers = {
-        "default": lambda: get_detector("auto", conf=0.001),
+        "default": default_detector,  # get_detector("auto", conf=0.001), or the --model candidate
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),
     }
@@ -115,7 +124,7 @@ def score_video(params: dict, n_frames: int) -> tuple[dict, np.ndarray, object]:
         row["default_centres"] = round(
             sperm_ap50(centred(gt, side), centred(default_boxes, side).replace(num_frames=len(frames))), 3
         )
-    row["warnings"] = warnings_of(frames, float(v.calibration.um_per_px), float(v.fps))
+    row["warnings"] = None if MODEL else warnings_of(frames, float(v.calibration.um_per_px), float(v.fps))
     row["density"] = round(row["density"], 1)
     return row, frames, (gt, default_boxes)
 
@@ -155,7 +164,13 @@ def draw_png(path: Path, frame: np.ndarray, gt, det) -> None:
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Per family (and all): mean / p10 / min AP of each detector, losses to the baseline, warnings by quality."""
+    """Per family (and all): mean / p10 / min AP of each detector, losses to the baseline, warnings by quality
+    (None where the warnings were not measured: ``--model``)."""
+    measured = all(r["warnings"] is not None for r in rows)
+
+    def warned(rs: list[dict]) -> int | None:
+        return sum(bool(r["warnings"]) for r in rs) if measured else None
+
     out = {}
     for fam in [*LOOKS, "all"]:
         rs = [r for r in rows if fam in ("all", r["family"])]
@@ -179,11 +194,11 @@ def summarise(rows: list[dict]) -> dict:
         poor = [r for r in rs if r["default"] < POOR]
         good = [r for r in rs if r["default"] >= GOOD]
         poor_c = [r for r in rs if r.get("default_centres", 1.0) < POOR]  # heads missed, not just sized wrongly
-        s["poor_centres"], s["poor_centres_warned"] = len(poor_c), sum(bool(r["warnings"]) for r in poor_c)
+        s["poor_centres"], s["poor_centres_warned"] = len(poor_c), warned(poor_c)
         s["poor"] = len(poor)
-        s["poor_warned"] = sum(bool(r["warnings"]) for r in poor)
+        s["poor_warned"] = warned(poor)
         s["good"] = len(good)
-        s["good_warned"] = sum(bool(r["warnings"]) for r in good)
+        s["good_warned"] = warned(good)
         out[fam] = s
     return out
 
@@ -197,8 +212,8 @@ def print_summary(summary: dict) -> None:
         print(
             f"| {fam} | {s['videos']} | {d['mean']:.3f} / {d['p10']:.3f} / {d['min']:.3f} | {s['default_centres_mean']} | {s['classical']['mean']:.3f} | "
             f"{s['threshold']['mean']:.3f} | {s['default_below_threshold']} | {s['default_box_ratio_median']} ({s['default_box_size_off']}) | "
-            f"{s['poor_warned']} of {s['poor']} | "
-            f"{s['good_warned']} of {s['good']} |"
+            f"{'n/a' if s['poor_warned'] is None else s['poor_warned']} of {s['poor']} | "
+            f"{'n/a' if s['good_warned'] is None else s['good_warned']} of {s['good']} |"
         )
 
 
@@ -219,8 +234,17 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--frame-png", type=Path, default=None, help="folder for the first frame of each video, boxes drawn")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 video per family, 2 frames")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=None, help=f"results JSON (default {RESULTS.name})")
+    ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
+    ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
+    ap.add_argument("--model-tolerance", type=float, default=1.4, help="head size range of the --model (x or / this)")
     args = ap.parse_args(argv)
+    if args.model is not None:
+        if not args.model.is_file():
+            ap.error(f"--model: no such file {args.model}")
+        MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
+    if args.out is None:
+        args.out = RESULTS if args.model is None else RESULTS.with_name(f"{RESULTS.stem}_{args.model.stem}.json")
     families = [f.strip() for f in args.families.split(",")]
     unknown = sorted(set(families) - set(LOOKS))
     if unknown:
@@ -254,10 +278,11 @@ def main(argv=None) -> int:
     print("\nworst videos (re-run with --seeds ... --frame-png DIR):")
     for r in worst:
         print(f"  seed {r['seed']} {r['family']} {r['size'][0]}x{r['size'][1]} head {r['head_px']} px: default {r['default']:.3f}, "
-              f"classical {r['classical']:.3f}, threshold {r['threshold']:.3f}, warnings {len(r['warnings'])}")  # fmt: skip
+              f"classical {r['classical']:.3f}, threshold {r['threshold']:.3f}, warnings {'n/a' if r['warnings'] is None else len(r['warnings'])}")  # fmt: skip
     if not args.seeds:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"videos_per_family": n_videos, "frames": n_frames, "head_px": [lo, hi], "base_seed": base,
+                                        "model": str(args.model) if args.model else "shipped",
                                         "summary": summary, "rows": rows}, indent=1))  # fmt: skip
         print(f"wrote {args.out}")
     return 0

@@ -128,3 +128,40 @@ def test_detector_benchmarks_refuse_an_unknown_column(script, monkeypatch, capsy
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "unknown column(s) ['nope']" in err and "default" in err
+
+
+@pytest.mark.slow
+def test_detector_random_looks_scores_a_candidate_model(tmp_path):
+    """``--model``: the candidate fills the default column, the warnings are not measured, the JSON names the model."""
+    model = ROOT / "spermtrack" / "data" / "spermyolo_p3.onnx"
+    out = tmp_path / "candidate.json"
+    env = {**os.environ, "YOLO_OFFLINE": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    cmd = [
+        sys.executable,
+        str(BENCH / "detector_random_looks.py"),
+        "--quick",
+        "--families",
+        "phase",
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["model"] == str(model)
+    (row,) = result["rows"]
+    assert row["family"] == "phase" and 0.0 <= row["default"] <= 1.0 and row["warnings"] is None
+    assert result["summary"]["all"]["poor_warned"] is None and result["summary"]["all"]["good_warned"] is None
+    assert "n/a of" in proc.stdout
+
+
+def test_detector_random_looks_refuses_a_missing_model(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import detector_random_looks
+
+    with pytest.raises(SystemExit) as exc:
+        detector_random_looks.main(["--model", "no_such_model.onnx"])
+    assert exc.value.code == 2
+    assert "--model: no such file no_such_model.onnx" in capsys.readouterr().err
