@@ -110,7 +110,24 @@ def sperm_ap50(gt: Boxes, det: Boxes) -> float:
 MODEL: dict = {}
 
 
-def _default(**options):
+def add_model_arguments(ap: argparse.ArgumentParser) -> None:
+    """``--model``, ``--model-head-px`` and ``--model-tolerance``: a candidate ONNX model in the "default" column."""
+    ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
+    ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
+    ap.add_argument("--model-tolerance", type=float, default=1.4, help="head size range of the --model (x or / this)")
+
+
+def use_model(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Put the ``--model`` candidate (if given) behind :func:`default_detector`; a missing file is an argparse error."""
+    if args.model is None:
+        return
+    if not args.model.is_file():
+        ap.error(f"--model: no such file {args.model}")
+    MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
+
+
+def default_detector(**options):
+    """The default detector at conf 0.001 (``get_detector("auto")``), or the ``--model`` candidate behind the same calibration."""
     if not MODEL:
         return get_detector("auto", conf=0.001, **options)
     from spermtrack.detect.normalize import FusedDetector
@@ -132,12 +149,12 @@ def _default(**options):
 
 def detectors(dark: bool) -> dict:
     return {
-        "default": _default,
-        "unfused": lambda: _default(fuse=False),
-        "tta": lambda: _default(tta=True),
-        "tta-unfused": lambda: _default(tta=True, fuse=False),
-        "blob-scale": lambda: _default(scale_search=False),
-        "search-if-off": lambda: _default(scale_tolerance=1.4),
+        "default": default_detector,
+        "unfused": lambda: default_detector(fuse=False),
+        "tta": lambda: default_detector(tta=True),
+        "tta-unfused": lambda: default_detector(tta=True, fuse=False),
+        "blob-scale": lambda: default_detector(scale_search=False),
+        "search-if-off": lambda: default_detector(scale_tolerance=1.4),
         "default-raw": lambda: get_detector("auto", conf=0.001, calibrate=False),
         "classical": lambda: get_detector("classical"),
         "threshold": lambda: ThresholdBaseline(dark),
@@ -235,9 +252,7 @@ def main(argv=None) -> int:
     ap.add_argument("--real", type=Path, default=None, help="VISEM-layout root of real frames (default: real_frames)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 cases, 4 frames, 1 video")
     ap.add_argument("--out", type=Path, default=RESULTS / "detector_looks.json")
-    ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
-    ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
-    ap.add_argument("--model-tolerance", type=float, default=1.4, help="head size range of the --model (x or / this)")
+    add_model_arguments(ap)
     ap.add_argument("--cases", default=None, help="comma-separated substrings: only the cases whose label holds one")
     ap.add_argument("--detectors", default=None, help="comma-separated columns to run (default: all)")
     args = ap.parse_args(argv)
@@ -246,8 +261,7 @@ def main(argv=None) -> int:
         unknown = sorted(set(ONLY) - set(detectors(False)))
         if unknown:
             ap.error(f"--detectors: unknown column(s) {unknown}; choose from {list(detectors(False))}")
-    if args.model is not None:
-        MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
+    use_model(ap, args)
     wanted = [c.strip() for c in args.cases.split(",")] if args.cases else None
     cases = SIM_CASES[:2] if args.quick else SIM_CASES
     n_frames, n_videos = (4, 1) if args.quick else (args.frames, args.videos)

@@ -59,8 +59,7 @@ from spermtrack.simulate.look import DARK_HEAD_LOOKS, LOOKS, random_look
 from spermtrack.simulate.video import RANDOM_SIZES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from detector_looks import MODEL, ThresholdBaseline, sperm_ap50
-from detector_looks import _default as default_detector
+from detector_looks import MODEL, ThresholdBaseline, add_model_arguments, default_detector, sperm_ap50, use_model
 
 RESULTS = Path(__file__).resolve().parent / "results" / "detector_random_looks.json"
 #: A video the default reads with AP below this is "poor", at or above GOOD "good".
@@ -235,14 +234,9 @@ def main(argv=None) -> int:
     ap.add_argument("--frame-png", type=Path, default=None, help="folder for the first frame of each video, boxes drawn")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 video per family, 2 frames")
     ap.add_argument("--out", type=Path, default=None, help=f"results JSON (default {RESULTS.name})")
-    ap.add_argument("--model", type=Path, default=None, help="an ONNX model to score as 'default' (a candidate)")
-    ap.add_argument("--model-head-px", type=float, default=17.0, help="head box side the --model works at")
-    ap.add_argument("--model-tolerance", type=float, default=1.4, help="head size range of the --model (x or / this)")
+    add_model_arguments(ap)
     args = ap.parse_args(argv)
-    if args.model is not None:
-        if not args.model.is_file():
-            ap.error(f"--model: no such file {args.model}")
-        MODEL.update(path=args.model, head_px=args.model_head_px, tolerance=args.model_tolerance)
+    use_model(ap, args)
     if args.out is None:
         args.out = RESULTS if args.model is None else RESULTS.with_name(f"{RESULTS.stem}_{args.model.stem}.json")
     families = [f.strip() for f in args.families.split(",")]

@@ -157,11 +157,12 @@ def test_detector_random_looks_scores_a_candidate_model(tmp_path):
     assert "n/a of" in proc.stdout
 
 
-def test_detector_random_looks_refuses_a_missing_model(monkeypatch, capsys):
+@pytest.mark.parametrize("script", ["detector_looks.py", "detector_random_looks.py"])
+def test_detector_benchmarks_refuse_a_missing_model(script, monkeypatch, capsys):
+    """``--model`` (one helper in detector_looks.py serves both scripts) names a missing file before any frame is scored."""
     monkeypatch.syspath_prepend(str(BENCH))
-    import detector_random_looks
-
+    module = __import__(script[:-3])
     with pytest.raises(SystemExit) as exc:
-        detector_random_looks.main(["--model", "no_such_model.onnx"])
+        module.main(["--model", "no_such_model.onnx"])
     assert exc.value.code == 2
     assert "--model: no such file no_such_model.onnx" in capsys.readouterr().err

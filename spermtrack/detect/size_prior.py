@@ -105,7 +105,7 @@ class SizeReference:
             sides = np.concatenate(self._sides)
             if len(sides) >= MIN_BOXES:
                 self.reference_px = float(np.median(sides))
-                if head_box_px is not None and HEAD_SIZE_FLOOR > 0:
+                if head_box_px is not None:
                     self.reference_px = max(self.reference_px, HEAD_SIZE_FLOOR * float(head_box_px))
                 self._sides = []
         return self.reference_px
