@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spermtrack import Boxes, VideoError
-from spermtrack.detect import ClassicalDetector, GroundTruthDetector, get_detector, run_detector
+from spermtrack.detect import ClassicalDetector, GroundTruthDetector, default_weights, get_detector, run_detector
 from spermtrack.detect.base import Detector, as_batch, prefetch
 from spermtrack.detect.classes import class_lookup
 from spermtrack.detect.onnx import decode_yolo, letterbox, letterbox_params, onnx_metadata, scale_back
@@ -149,6 +149,19 @@ def test_onnx_metadata_errors(tmp_path):
         onnx_metadata(bad)
     with pytest.raises(FileNotFoundError):
         get_detector("onnx:" + str(tmp_path / "missing.onnx"))
+
+
+@pytest.mark.skipif(default_weights("onnx") is None, reason="shipped ONNX model not present")
+def test_a_model_opencv_cannot_load_is_a_one_line_error_naming_the_file(tmp_path):
+    from spermtrack import FormatError
+
+    data = bytearray(default_weights("onnx").read_bytes())
+    data[100:400] = bytes(300)  # the graph's first bytes zeroed: the metadata still reads, the graph does not
+    bad = tmp_path / "corrupt.onnx"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"corrupt\.onnx: OpenCV cannot load this ONNX model") as info:
+        get_detector(f"onnx:{bad}")
+    assert "\n" not in str(info.value)  # OpenCV's message spans several lines
 
 
 def test_registry_names():

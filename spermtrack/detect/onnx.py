@@ -212,7 +212,7 @@ class OnnxYoloDetector:
         try:
             self.net = cv2.dnn.readNetFromONNX(str(self.weights))
         except cv2.error as exc:
-            raise FormatError(f"OpenCV cannot load this ONNX model ({exc})", self.weights) from exc
+            raise FormatError(f"OpenCV cannot load this ONNX model ({' '.join(str(exc).split())})", self.weights) from exc
         imgsz = _literal(meta, "imgsz", [640, 640])
         if isinstance(imgsz, int):
             imgsz = [imgsz, imgsz]

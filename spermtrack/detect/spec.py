@@ -179,8 +179,8 @@ class DetectorSpec:
         default=False,
         metadata={
             "flag": "--tta",
-            "help": "also run the model on mirrored frames and merge both passes (auto and default; about twice the "
-            "model's time)",
+            "help": "also run the model on mirrored frames and merge both passes (auto and default): more accurate "
+            "(+0.02 sperm AP50 on simulated microscopes, docs/detection.md) at about half the speed",
         },
     )
     scale_search: bool = field(
