@@ -78,19 +78,35 @@ PARAMS = [  # the scripts of this tree (SCRIPTS may name one that another branch
 ]
 
 
-@pytest.mark.parametrize("script", PARAMS)
-def test_benchmark_smoke(script, tmp_path):
-    args, kind, _ = SCRIPTS[script]
-    out = tmp_path / ("out" if kind == "dir" else "result.json")
+def run_script(script: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``benchmarks/<script> args`` in a fresh interpreter from ``cwd`` (offline, no display) and check it succeeded."""
     env = {
         **os.environ,
         "MPLBACKEND": "Agg",
         "YOLO_OFFLINE": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    cmd = [sys.executable, str(BENCH / script), *(a.replace("{out}", str(out)) for a in args)]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, str(BENCH / script), *args]
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def argparse_error(script: str, argv: list[str], monkeypatch, capsys) -> str:
+    """``benchmarks/<script>``'s ``main(argv)`` must stop as argparse does (exit 2); returns what it wrote to stderr."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    module = __import__(script[:-3])
+    with pytest.raises(SystemExit) as exc:
+        module.main(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", PARAMS)
+def test_benchmark_smoke(script, tmp_path):
+    args, kind, _ = SCRIPTS[script]
+    out = tmp_path / ("out" if kind == "dir" else "result.json")
+    proc = run_script(script, [a.replace("{out}", str(out)) for a in args], tmp_path)
     written = sorted(out.glob("*.json")) if kind == "dir" else [out]
     assert written and all(p.is_file() for p in written), f"{script} wrote no JSON under {out}:\n{proc.stdout[-2000:]}"
     results = [json.loads(p.read_text()) for p in written]
@@ -121,12 +137,7 @@ def test_detector_looks_label_tops_restored_moves_only_the_top_edge(monkeypatch)
 @pytest.mark.parametrize("script", ["detector_looks.py", "detector_robustness.py"])
 def test_detector_benchmarks_refuse_an_unknown_column(script, monkeypatch, capsys):
     """``--detectors`` with a misspelt column stops with the valid names, before any frame is scored."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    module = __import__(script[:-3])
-    with pytest.raises(SystemExit) as exc:
-        module.main(["--detectors", "default,nope"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
+    err = argparse_error(script, ["--detectors", "default,nope"], monkeypatch, capsys)
     assert "unknown column(s) ['nope']" in err and "default" in err
 
 
@@ -135,20 +146,8 @@ def test_detector_random_looks_scores_a_candidate_model(tmp_path):
     """``--model``: the candidate fills the default column, the warnings are not measured, the JSON names the model."""
     model = ROOT / "spermtrack" / "data" / "spermyolo_p3.onnx"
     out = tmp_path / "candidate.json"
-    env = {**os.environ, "YOLO_OFFLINE": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    cmd = [
-        sys.executable,
-        str(BENCH / "detector_random_looks.py"),
-        "--quick",
-        "--families",
-        "phase",
-        "--model",
-        str(model),
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    args = ["--quick", "--families", "phase", "--model", str(model), "--out", str(out)]
+    proc = run_script("detector_random_looks.py", args, tmp_path)
     result = json.loads(out.read_text())
     assert result["model"] == str(model)
     (row,) = result["rows"]
@@ -160,9 +159,5 @@ def test_detector_random_looks_scores_a_candidate_model(tmp_path):
 @pytest.mark.parametrize("script", ["detector_looks.py", "detector_random_looks.py"])
 def test_detector_benchmarks_refuse_a_missing_model(script, monkeypatch, capsys):
     """``--model`` (one helper in detector_looks.py serves both scripts) names a missing file before any frame is scored."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    module = __import__(script[:-3])
-    with pytest.raises(SystemExit) as exc:
-        module.main(["--model", "no_such_model.onnx"])
-    assert exc.value.code == 2
-    assert "--model: no such file no_such_model.onnx" in capsys.readouterr().err
+    err = argparse_error(script, ["--model", "no_such_model.onnx"], monkeypatch, capsys)
+    assert "--model: no such file no_such_model.onnx" in err
