@@ -311,3 +311,58 @@ def test_dark_heads_fill_their_box_as_real_heads_do(look):
         b = v.boxes
         ratios.append(_dark_head_length(v.frame(0), (b.x1[0], b.y1[0], b.x2[0], b.y2[0])))
     assert 0.65 <= float(np.median(ratios)) <= 0.95, ratios
+
+
+# ---------------------------------------------------------------------------- light look: the box holds the halo
+def test_light_look_labels_hold_the_halo_and_draw_the_same_frames():
+    """VISEM's light-look annotators box the head with its white halo: the labels are
+    LIGHT_LOOK_LABEL_SCALE x the phase look's at the same magnification, and only the labels
+    change (the frames are the same as with label_scale 1)."""
+    from spermtrack.simulate.look import LIGHT_LOOK_LABEL_SCALE
+
+    def sperm_side(v):
+        b = v.boxes
+        w, h = v.image_size
+        full = (b.x1 > 0) & (b.y1 > 0) & (b.x2 < w) & (b.y2 < h) & (b.cls == 0)
+        return float(np.median(0.5 * (b.width[full] + b.height[full])))
+
+    common = dict(seed=3, num_frames=2, density=40, clusters=0, pinheads=0, head_px=20.0, image_size=(640, 480))
+    phase = simulate_video(look="phase", **common)
+    light = simulate_video(look="bright", **common)
+    assert light.look.label_scale == LIGHT_LOOK_LABEL_SCALE and phase.look.label_scale == 1.0
+    assert abs(sperm_side(phase) / 20.0 - 1.0) < 0.1
+    assert abs(sperm_side(light) / 20.0 / LIGHT_LOOK_LABEL_SCALE - 1.0) < 0.1
+    unscaled = simulate_video(look=Look.from_dict({**light.look.to_dict(), "label_scale": 1.0}), **common)
+    assert np.array_equal(unscaled.frame(1), light.frame(1))
+    assert len(unscaled.boxes) == len(light.boxes)
+    assert np.allclose(unscaled.boxes.cx, light.boxes.cx, atol=1.0)  # same places: boxes can be clipped
+    assert sperm_side(light) / sperm_side(unscaled) == pytest.approx(LIGHT_LOOK_LABEL_SCALE, rel=0.05)
+    # a look written before the field existed reads back with the labels it was rendered with
+    old = light.look.to_dict()
+    del old["label_scale"]
+    assert Look.from_dict(old).label_scale == 1.0
+
+
+def test_light_look_label_scale_is_what_the_real_frames_show():
+    """The real frames' light-look labels (light background): their median width (widths are
+    free of those labels' cut top edge) over VISEM's mean sperm box side, which the simulator
+    draws, is what the constant stands for; and they are wider than the same set's phase-look
+    labels (docs/simulator.md, "Light-look boxes hold the halo")."""
+    from pathlib import Path
+
+    from spermtrack.io.visem import VisemDataset
+    from spermtrack.simulate.look import LIGHT_LOOK_LABEL_SCALE
+    from spermtrack.simulate.params import VISEM_BOX_SIZES
+
+    ds = VisemDataset(Path(__file__).parent / "data" / "real_frames")
+    widths = {True: [], False: []}
+    for vid in ds.video_ids:
+        v = ds.video(vid)
+        with v.open_frames() as src:
+            frame = next(iter(src))
+        b = v.labels()
+        widths[bool(np.median(frame) > 150)].extend((b.x2 - b.x1)[b.cls == 0].tolist())
+    assert len(widths[True]) >= 40 and len(widths[False]) >= 80
+    light = float(np.median(widths[True]))
+    assert light / float(np.median(widths[False])) > 1.05
+    assert abs(light / VISEM_BOX_SIZES["sperm"][0] - LIGHT_LOOK_LABEL_SCALE) < 0.05, light

@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--head-px", type=float, default=None, metavar="N",
         help="magnification as the mean box side of a sperm head in px (VISEM 23; real microscopes ~8-35); boxes, cells "
-        "and blur scale with it (default 23; random 8-35 with --look random)",
+        "and blur scale with it (default 23; random 8-35 with --look random; the light look's boxes hold the halo, 1.25x)",
     )  # fmt: skip
     p.add_argument(
         "--like-visem", action="store_true", help="mimic the 20 real videos: their ids, lengths, densities, official split"

@@ -23,6 +23,13 @@ LOOKS = ("phase", "bright", "brightfield", "negative-phase")
 #: "bright" is not one: its dark head sits inside a brighter halo, and the box centre is
 #: brighter than the surroundings in most heads (real and simulated, docs/simulator.md).
 DARK_HEAD_LOOKS = ("brightfield", "negative-phase")
+#: Labelled box side of a head in VISEM's light look / the box the simulator draws it in (VISEM's
+#: mean sperm box, 23 px at scale 1): the light look's annotators box the head *with* its white
+#: halo. Measured on the real frames: the light-look sperm labels of ``real_frames`` (h02, h04) are
+#: 28.8 px wide (median; 28.7 px by side), 1.25x; they are 1.11x its phase-look labels' widths,
+#: and the box outlines of ``frames_grid_with_boxes.png`` give 1.26-1.39x (two light-look videos
+#: against nine phase-look tiles). docs/simulator.md, "Light-look boxes hold the halo".
+LIGHT_LOOK_LABEL_SCALE = 1.25
 #: Probability of each family when a look is drawn at random (``look="random"``).
 RANDOM_LOOK_P = {"phase": 0.3, "bright": 0.1, "brightfield": 0.35, "negative-phase": 0.25}
 #: Box side of a sperm head at VISEM's magnification (scale 1), px; sizes marked "px at scale 1"
@@ -83,6 +90,9 @@ class Look:
     debris_amp: float = 1.0  # darkness of the static debris specks relative to VISEM's (8-55 grey levels)
     particles_factor: float = 1.0  # multiplies the scene's count of small bright particles
     round_cells_factor: float = 1.0  # multiplies the scene's count of large round cells
+    # side of a cell's labelled box / its drawing box side: annotators box what they see, and in
+    # VISEM's light look that is the head with its white halo (LIGHT_LOOK_LABEL_SCALE)
+    label_scale: float = 1.0
     camera: Camera = IDENTITY  # tone curve, colour cast or grey camera, H.264 (see camera.py)
 
     @property
@@ -117,7 +127,8 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
     (inner sigma ~4.5 px, outer ~8 px), with a dark midpiece or dark side; dark, thin, curved
     tails. "bright": light lavender background (blue 175-205); heads are a broad soft white
     halo (sigma ~10 px) around a small dark navy head (a solid blob or a dark ring / "C"); dark
-    navy tails; many dark dots with bright halos. Numbers measured on VISEM's frames
+    navy tails; many dark dots with bright halos; its labels box each head with its halo
+    (``label_scale`` :data:`LIGHT_LOOK_LABEL_SCALE`). Numbers measured on VISEM's frames
     (docs/simulator.md). "brightfield" and "negative-phase": see :func:`_sample_dark_look`.
     These looks use the identity :class:`~spermtrack.simulate.camera.Camera`; ``look="random"``
     of :func:`~spermtrack.simulate.simulate_video` adds a random one.
@@ -190,6 +201,7 @@ def sample_look(rng: np.random.Generator, name: str, image_size: tuple[int, int]
         defocus_half_um=2.0,
         exposure=float(u(0.05, 0.3)),
         jpeg_quality=int(rng.integers(60, 92)),
+        label_scale=LIGHT_LOOK_LABEL_SCALE if name == "bright" else 1.0,
         **{k: (tuple(float(x) for x in v) if isinstance(v, tuple) else float(v)) for k, v in d.items()},
     )
 

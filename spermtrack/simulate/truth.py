@@ -115,10 +115,17 @@ def _annotator_runs(ok: np.ndarray, drawable: np.ndarray, fill_gap: int, min_run
     return out
 
 
-def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, mp: MotionParams, seed: int) -> Truth:
-    """Boxes, head table and per-track table of a :class:`~spermtrack.simulate.motion.Motion`."""
+def label_motion(
+    motion: Motion, rng: np.random.Generator, scene: SceneParams, mp: MotionParams, seed: int, label_scale: float = 1.0
+) -> Truth:
+    """Boxes, head table and per-track table of a :class:`~spermtrack.simulate.motion.Motion`.
+
+    ``label_scale`` multiplies the labelled box side of every cell but the clusters
+    (:attr:`~spermtrack.simulate.look.Look.label_scale`: VISEM's light look boxes each head with
+    its halo); the cells are drawn at their unscaled size.
+    """
     pop = motion.population
-    bw, bh = _box_sizes(motion)
+    bw, bh = _box_sizes(motion, label_scale)
     (cx1, cy1, cx2, cy2), labelled, in_view, in_focus = _annotate(motion, rng, scene, mp, bw, bh)
     present = in_view | labelled
     ids, cell_of = _track_ids(motion, present)
@@ -129,8 +136,12 @@ def label_motion(motion: Motion, rng: np.random.Generator, scene: SceneParams, m
     return Truth(boxes=boxes, heads=heads, tracks=tracks, track_names=names, ids=ids, labelled=labelled, box_w=bw, box_h=bh)
 
 
-def _box_sizes(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """Box width and height (px) of every cell in every frame, (n, f) each: clusters turn, elongated heads widen along their axis."""
+def _box_sizes(motion: Motion, label_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled box width and height (px) of every cell in every frame, (n, f) each.
+
+    Clusters turn, elongated heads widen along their axis, and the other cells' boxes are
+    ``label_scale`` x their drawing box.
+    """
     pop = motion.population
     f = motion.num_frames
     bw = np.repeat(pop.box_w[:, None], f, axis=1)
@@ -145,8 +156,8 @@ def _box_sizes(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
     cells = ~clusters
     if cells.any():  # an elongated head makes its box slightly wider along its axis
         c, s = np.abs(np.cos(motion.theta[cells])), np.abs(np.sin(motion.theta[cells]))
-        bw[cells] *= 1 + 0.06 * (c - 2 / np.pi)
-        bh[cells] *= 1 + 0.06 * (s - 2 / np.pi)
+        bw[cells] *= (1 + 0.06 * (c - 2 / np.pi)) * label_scale
+        bh[cells] *= (1 + 0.06 * (s - 2 / np.pi)) * label_scale
     return bw, bh
 
 

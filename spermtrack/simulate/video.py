@@ -214,9 +214,11 @@ def simulate_video(
         scale so that a head's box side is ``5.75 µm / um_per_px`` px (0.25: VISEM, 23 px).
     head_px : float, optional
         Magnification as the mean box side of a sperm head, px (VISEM 23; real microscopes
-        ~8-35). Boxes, heads, tails, debris and blur scale with ``head_px / 23``; without
-        ``um_per_px`` the calibration becomes ``5.75 µm / head_px`` per pixel. With both, the
-        two are used as given (appearance from ``head_px``, motion from ``um_per_px``).
+        ~8-35; VISEM's light look labels each head with its halo, 1.25x that:
+        :data:`~spermtrack.simulate.look.LIGHT_LOOK_LABEL_SCALE`). Boxes, heads, tails, debris
+        and blur scale with ``head_px / 23``; without ``um_per_px`` the calibration becomes
+        ``5.75 µm / head_px`` per pixel. With both, the two are used as given (appearance from
+        ``head_px``, motion from ``um_per_px``).
     motion_params, scene_params : optional
         Model parameters (defaults: :class:`MotionParams`, :class:`SceneParams`).
     hold_frames : (int, int), optional
@@ -273,7 +275,7 @@ def simulate_video(
         pop, r_int, num_frames=num_frames, calibration=calibration, image_size=image_size, motion=mp, margin_px=sp.margin_px,
         drift_um_s=drift,
     )  # fmt: skip
-    truth = label_motion(motion, r_lab, sp, mp, seed)
+    truth = label_motion(motion, r_lab, sp, mp, seed, label_scale=look_obj.label_scale)
     renderer = Renderer(motion, look_obj, r_render, seed, counts, scale=scale)
     params = _video_params(
         seed, num_frames, calibration, image_size, content, look, look_obj, scale, counts, drift, mp, sp, swimmers, pop, truth
