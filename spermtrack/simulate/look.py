@@ -25,10 +25,11 @@ LOOKS = ("phase", "bright", "brightfield", "negative-phase")
 DARK_HEAD_LOOKS = ("brightfield", "negative-phase")
 #: Labelled box side of a head in VISEM's light look / the box the simulator draws it in (VISEM's
 #: mean sperm box, 23 px at scale 1): the light look's annotators box the head *with* its white
-#: halo. Measured on the real frames: the light-look sperm labels of ``real_frames`` (h02, h04) are
-#: 28.8 px wide (median; 28.7 px by side), 1.25x; they are 1.11x its phase-look labels' widths,
-#: and the box outlines of ``frames_grid_with_boxes.png`` give 1.26-1.39x (two light-look videos
-#: against nine phase-look tiles). docs/simulator.md, "Light-look boxes hold the halo".
+#: halo. Measured on the real frames: the light-look sperm labels of ``real_frames`` (h02, h04: two
+#: frames of one video) are 28.8 px wide (median; 28.7 px by side), 1.25x; they are 1.11x its
+#: phase-look labels' widths, and the box outlines of ``frames_grid_with_boxes.png`` give
+#: 1.26-1.39x (two light-look videos against nine phase-look tiles). docs/simulator.md,
+#: "Light-look boxes hold the halo".
 LIGHT_LOOK_LABEL_SCALE = 1.25
 #: Probability of each family when a look is drawn at random (``look="random"``).
 RANDOM_LOOK_P = {"phase": 0.3, "bright": 0.1, "brightfield": 0.35, "negative-phase": 0.25}
