@@ -282,7 +282,10 @@ def main(argv=None) -> int:
     # ---------------- difficulty: a threshold detector told the polarity and head size
     diff = []
     if real:
-        for text, part in (("real VISEM, phase (dark), 7 frames", dark), ("real VISEM, light, 3 frames", light)):
+        for text, part in (
+            (f"real VISEM, phase (dark), {len(dark)} frames", dark),
+            (f"real VISEM, light, {len(light)} frames", light),
+        ):
             if part:
                 pairs = [(f, b) for _, f, b in part]
                 diff.append({"case": text, "ap50": [threshold_ap50(pairs, lambda f: threshold_detect(f, True, 23.0))],
