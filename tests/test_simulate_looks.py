@@ -110,6 +110,14 @@ def test_a_video_re_renders_from_its_written_look():
 
 
 # ---------------------------------------------------------------------------- magnification and frame size
+def _full_sperm_side(v) -> float:
+    """Median box side (mean of width and height, px) of the sperm boxes wholly inside the frame."""
+    b = v.boxes
+    w, h = v.image_size
+    full = (b.x1 > 0) & (b.y1 > 0) & (b.x2 < w) & (b.y2 < h) & (b.cls == 0)
+    return float(np.median(0.5 * (b.width[full] + b.height[full])))
+
+
 @pytest.mark.parametrize("head_px, size", [(8.0, (640, 384)), (17.0, (698, 528)), (35.0, (1280, 1024))])
 def test_boxes_follow_head_size_and_frame_size(head_px, size):
     v = simulate_video(
@@ -119,9 +127,7 @@ def test_boxes_follow_head_size_and_frame_size(head_px, size):
     b = v.boxes
     assert v.frame(0).shape == (h, w, 3)
     assert b.x2.max() <= w and b.y2.max() <= h
-    full = (b.x1 > 0) & (b.y1 > 0) & (b.x2 < w) & (b.y2 < h) & (b.cls == 0)
-    side = 0.5 * (b.width[full] + b.height[full])
-    assert abs(np.median(side) / head_px - 1.0) < 0.1  # the VISEM convention (23 px at scale 1), scaled
+    assert abs(_full_sperm_side(v) / head_px - 1.0) < 0.1  # the VISEM convention (23 px at scale 1), scaled
     # a head's box stays a box in µm: the calibration follows the magnification
     assert v.calibration.um_per_px == pytest.approx(23.0 * 0.25 / head_px)
     # boxes are spread over the whole frame
@@ -320,23 +326,17 @@ def test_light_look_labels_hold_the_halo_and_draw_the_same_frames():
     change (the frames are the same as with label_scale 1)."""
     from spermtrack.simulate.look import LIGHT_LOOK_LABEL_SCALE
 
-    def sperm_side(v):
-        b = v.boxes
-        w, h = v.image_size
-        full = (b.x1 > 0) & (b.y1 > 0) & (b.x2 < w) & (b.y2 < h) & (b.cls == 0)
-        return float(np.median(0.5 * (b.width[full] + b.height[full])))
-
     common = dict(seed=3, num_frames=2, density=40, clusters=0, pinheads=0, head_px=20.0, image_size=(640, 480))
     phase = simulate_video(look="phase", **common)
     light = simulate_video(look="bright", **common)
     assert light.look.label_scale == LIGHT_LOOK_LABEL_SCALE and phase.look.label_scale == 1.0
-    assert abs(sperm_side(phase) / 20.0 - 1.0) < 0.1
-    assert abs(sperm_side(light) / 20.0 / LIGHT_LOOK_LABEL_SCALE - 1.0) < 0.1
+    assert abs(_full_sperm_side(phase) / 20.0 - 1.0) < 0.1
+    assert abs(_full_sperm_side(light) / 20.0 / LIGHT_LOOK_LABEL_SCALE - 1.0) < 0.1
     unscaled = simulate_video(look=Look.from_dict({**light.look.to_dict(), "label_scale": 1.0}), **common)
     assert np.array_equal(unscaled.frame(1), light.frame(1))
     assert len(unscaled.boxes) == len(light.boxes)
     assert np.allclose(unscaled.boxes.cx, light.boxes.cx, atol=1.0)  # same places: boxes can be clipped
-    assert sperm_side(light) / sperm_side(unscaled) == pytest.approx(LIGHT_LOOK_LABEL_SCALE, rel=0.05)
+    assert _full_sperm_side(light) / _full_sperm_side(unscaled) == pytest.approx(LIGHT_LOOK_LABEL_SCALE, rel=0.05)
     # a look written before the field existed reads back with the labels it was rendered with
     old = light.look.to_dict()
     del old["label_scale"]
