@@ -55,6 +55,7 @@ SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
     "detector_scale.py": (["--quick", "--out", "{out}"], "file", True),
     "detector_robustness.py": (["--quick", "--out", "{out}"], "file", True),
     "detector_random_looks.py": (["--quick", "--out", "{out}"], "file", True),
+    "analysis_random_looks.py": (["--videos", "1", "--frames", "30", "--families", "phase", "--out", "{out}"], "file", True),
     "simulator_looks.py": (
         ["--frames", "2", "--real", str(ROOT / "tests" / "data" / "real_frames"), "--out", "{out}"],
         "dir",

@@ -167,6 +167,39 @@ def test_quality_warnings():
     assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, few, "classical"), look))
 
 
+def test_unsure_heads_warning_counts_head_sized_boxes_below_the_track_start():
+    """Heads the detector scores below the tracker's start threshold are not tracked: when more
+    head-sized boxes sit below it than above it, analyze warns; small specks below it do not count."""
+    from spermtrack import Boxes
+
+    frames, per_frame = 50, 6
+    f = np.repeat(np.arange(frames), per_frame).astype(np.int32)
+    x = np.tile(np.arange(per_frame) * 50.0, frames).astype(np.float32)
+    k = np.tile(np.arange(per_frame), frames)
+    side = np.where(k < 2, 23.0, np.where(k < 4, 24.0, 9.0)).astype(np.float32)  # 2 sure heads, 2 unsure heads, 2 specks
+    score = np.where(k < 2, 0.8, 0.4).astype(np.float32)
+    boxes = Boxes(f, x, x, x + side, x + side, score=score, num_frames=frames)
+    look = measure_look(np.zeros((1, 64, 64), np.uint8), head_px=23, polarity="bright")
+
+    check = check_detections(boxes, frames, track_score=0.5)
+    assert check.confident_per_frame == pytest.approx(2.0) and check.unsure_per_frame == pytest.approx(2.0)
+    assert check.to_dict()["unsure_per_frame"] == pytest.approx(2.0)
+    assert not [w for w in detection_warnings(check, look) if "unsure of many heads" in w]  # 2 against 2: not more
+    unsure = boxes.replace(score=np.where(k < 1, 0.8, 0.4).astype(np.float32))  # 1 sure head, 3 unsure ones
+    warn = [w for w in detection_warnings(check_detections(unsure, frames, track_score=0.5), look) if "unsure of many" in w]
+    assert len(warn) == 1 and "3.0 head-sized boxes per frame" in warn[0] and "(0.5)" in warn[0], warn
+    assert "--tracker-config" in warn[0]
+    # the same boxes against a start threshold of 0.3 are all sure; without a threshold nothing is counted
+    assert check_detections(unsure, frames, track_score=0.3).unsure_per_frame == 0.0
+    assert check_detections(unsure, frames).unsure_per_frame is None
+    assert not [w for w in detection_warnings(check_detections(unsure, frames), look) if "unsure of many" in w]
+    # ground truth carries no confidence; a detector unsure of most heads gets the stronger warning only
+    assert detection_warnings(check_detections(unsure, frames, track_score=0.5), look, scored=False) == []
+    faint = boxes.replace(score=np.full(len(boxes), 0.2, np.float32))
+    warn = detection_warnings(check_detections(faint, frames, track_score=0.5), look)
+    assert any("unsure of most heads" in w for w in warn) and not any("unsure of many" in w for w in warn)
+
+
 def test_head_size_warning_reads_the_scale_the_detector_settled_on():
     """The blobs measured 12 px (a sparse sample's debris), the scale search moved the model to
     factor 0.5 (heads of 24 px): 25-px boxes are as expected, 12-px boxes are not."""
@@ -254,3 +287,8 @@ def test_real_visem_labels_and_detections_pass_the_head_size_check():
         for um_per_px in (0.25, 0.5):
             check = check_detections(boxes, n, um_per_px=um_per_px)
             assert not [w for w in detection_warnings(check) if "µm across" in w], (um_per_px, check.median_box_um)
+    # the model is sure of the real heads: few head-sized boxes below the tracker's start threshold
+    # (3.5 per frame against 14.9 above it when measured, 2026-12-06)
+    check = check_detections(Boxes.concat(found, num_frames=n), n, track_score=0.5)
+    assert check.unsure_per_frame < 0.5 * check.confident_per_frame, check
+    assert not [w for w in detection_warnings(check) if "unsure of many" in w]

@@ -153,6 +153,7 @@ def analyze(
         "classical" if stream.reference is not None else None,
         um_per_px=cal.um_per_px,
         um_per_px_source=origin.um_per_px if cal.calibrated else None,
+        track_score=config.tracker.new_track_score,
     )
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)

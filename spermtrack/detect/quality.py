@@ -26,6 +26,16 @@ SURE_MEDIAN_SCORE = 0.5
 MAX_SIZE_RATIO = 2.0
 #: The learnt and the classical detectors' counts may differ by this factor.
 MAX_COUNT_RATIO = 3.0
+#: A box is head-sized when its side is within this band of the median side of the boxes that
+#: may start tracks: where the detector's size prior finds its heads (docs/detection.md, "Heads
+#: of one video are one size"); specks and clumps fall outside it.
+HEAD_SIZED = (0.8, 1.25)
+#: The detector is unsure of many heads when its head-sized boxes below the tracker's start
+#: threshold (``TrackerConfig.new_track_score``) outnumber those at or above it by more than
+#: this factor: heads it doubts in every frame cannot start a track ...
+MAX_UNSURE_RATIO = 1.0
+#: ... and there are at least this many of them per frame.
+MIN_UNSURE_PER_FRAME = 1.0
 #: Plausible side of a sperm head's box, µm (geometric mean of width and height). A human
 #: head is 4-5 µm long and 2.5-3.5 µm wide (WHO manual, 6th ed.): a tight box is about
 #: 3.5 µm, VISEM-Tracking's boxes with their margin 5.7-11.4 µm (docs/calibration.md).
@@ -49,6 +59,10 @@ MIN_TRACKS_FOR_DRIFT = 3
 class DetectionCheck:
     """Facts about a video's detections that the warnings are drawn from (all per frame, pixels).
 
+    The score facts (``track_score``: the tracker's start threshold; ``confident_per_frame``:
+    sperm boxes per frame at or above it; ``unsure_per_frame``: head-sized ones below it) are
+    filled in when :func:`check_detections` is given the threshold; None otherwise.
+
     The motion facts (``valid_tracks``: the valid sperm tracks, as ``summary["counts"]``
     counts them; ``moving_tracks``; ``max_travel_head_boxes``: the
     farthest any valid track's head got within :data:`MOVING_WINDOW_S`, in head boxes, net of
@@ -65,6 +79,9 @@ class DetectionCheck:
     reference_name: str | None = None
     um_per_px: float | None = None
     um_per_px_source: str | None = None
+    track_score: float | None = None
+    confident_per_frame: float | None = None
+    unsure_per_frame: float | None = None
     valid_tracks: int | None = None
     moving_tracks: int | None = None
     max_travel_head_boxes: float | None = None
@@ -89,13 +106,17 @@ def check_detections(
     reference_name: str | None = None,
     um_per_px: float | None = None,
     um_per_px_source: str | None = None,
+    track_score: float | None = None,
 ) -> DetectionCheck:
     """Summarise ``detections`` of ``num_frames`` frames.
 
     ``reference``: a second detector's boxes on the first ``reference.num_frames`` frames,
     compared with ``detections`` on the same frames. ``um_per_px`` (µm per pixel, None:
     uncalibrated) and the phrase saying where it came from let the warnings check the head
-    size against a sperm head's physical size (:data:`HEAD_BOX_UM`).
+    size against a sperm head's physical size (:data:`HEAD_BOX_UM`). ``track_score``: the
+    score from which the tracker starts a track (``TrackerConfig.new_track_score``); with it,
+    the sperm boxes per frame at or above it (``confident_per_frame``) and the head-sized ones
+    below it (``unsure_per_frame``) are counted (:func:`score_split`).
     """
     sperm = detections.filter(detections.cls == SPERM) if len(detections) else detections
     n = max(int(num_frames), 1)
@@ -105,6 +126,8 @@ def check_detections(
         ref_frames = max(int(reference.num_frames), 1)
         ref = float((reference.cls == SPERM).sum()) / ref_frames
         sample = float((sperm.frame < ref_frames).sum()) / ref_frames if len(sperm) else 0.0
+    split = score_split(sperm.replace(num_frames=n), track_score) if track_score is not None else None
+    confident, doubt = split if split is not None else (None, None)
     return DetectionCheck(
         frames=int(num_frames),
         sperm_per_frame=float(len(sperm)) / n,
@@ -115,7 +138,35 @@ def check_detections(
         reference_name=reference_name,
         um_per_px=None if um_per_px is None else float(um_per_px),
         um_per_px_source=um_per_px_source,
+        track_score=None if track_score is None else float(track_score),
+        confident_per_frame=confident,
+        unsure_per_frame=doubt,
     )
+
+
+def score_split(boxes: Boxes, threshold: float) -> tuple[float, float] | None:
+    """Boxes per frame scored at or above ``threshold``, and :data:`HEAD_SIZED` boxes per frame below it.
+
+    Head-sized: a side (``sqrt(w h)``, pixels) within :data:`HEAD_SIZED` of the median side of
+    the boxes at or above ``threshold`` (of all boxes when none is). None without boxes. Pass
+    the boxes of one class (the sperm heads) for a count of heads.
+    """
+    if len(boxes) == 0:
+        return None
+    n = max(int(boxes.num_frames), 1)
+    side = boxes.side
+    sure = boxes.score >= threshold
+    typical = float(np.median(side[sure] if sure.any() else side))
+    sized = (side >= HEAD_SIZED[0] * typical) & (side <= HEAD_SIZED[1] * typical)
+    return float(sure.sum()) / n, float((sized & ~sure).sum()) / n
+
+
+def unsure(confident_per_frame: float | None, unsure_per_frame: float | None) -> bool:
+    """Whether head-sized boxes below the start threshold outnumber those at or above it
+    (:data:`MAX_UNSURE_RATIO`; at least :data:`MIN_UNSURE_PER_FRAME` of them per frame)."""
+    if confident_per_frame is None or unsure_per_frame is None:
+        return False
+    return unsure_per_frame >= MIN_UNSURE_PER_FRAME and unsure_per_frame > MAX_UNSURE_RATIO * confident_per_frame
 
 
 def track_travel(
@@ -228,6 +279,16 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
         out.append(
             f"The detector is unsure of most heads (median score {median:.2f} < {MIN_MEDIAN_SCORE}); "
             f"tracks and speeds may come from debris or noise; {todo}."
+        )
+    elif scored and unsure(check.confident_per_frame, check.unsure_per_frame):
+        out.append(
+            f"The detector is unsure of many heads: {check.unsure_per_frame:.1f} head-sized boxes per frame scored "
+            f"below the tracker's start threshold ({check.track_score:g}) against {check.confident_per_frame:.1f} at "
+            "or above it. Those cannot start a track, so heads it doubts in every frame are never tracked and counts "
+            "and shares come from the heads it is sure of. Look at the overlay: if the untracked boxes are heads, "
+            "start tracks from lower scores (new_track_score and high_score in a --tracker-config file, "
+            "docs/tracking.md); if they are debris, the result stands; best, use a model trained on your recordings "
+            "(docs/detection.md)."
         )
     if look is not None and check.median_box_px is not None:
         # the size the detector ran at: the blobs' measurement as the scale search corrected it
