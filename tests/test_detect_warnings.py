@@ -72,18 +72,15 @@ def test_warnings_fire_on_noise_and_empty_fields_not_on_the_demo(tmp_path):
 
 
 @pytest.mark.slow
-def test_unsure_heads_warning_fires_where_the_detector_scores_heads_low():
+def test_unsure_heads_warning_fires_where_the_detector_scores_heads_low(monkeypatch):
     """A random microscope in VISEM's light look (benchmarks/analysis_random_looks.py, seed 72005) on which
     the model ranks heads well (AP 0.78) but scores most below the tracker's 0.5: 13 valid tracks for 44
     cells over 100 frames. analyze must say so, with the facts in summary.json."""
-    import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        from detector_random_looks import draw
-    finally:
-        sys.path.pop(0)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from detector_random_looks import draw
+
     p = draw(72005, "bright", (11.0, 22.0))
     v = simulate_video(
         seed=72005, num_frames=40, look=p["look"], head_px=p["head_px"], image_size=p["size"], density=p["density"]
