@@ -167,7 +167,7 @@ def test_quality_warnings():
     assert any("disagree" in w for w in detection_warnings(check_detections(good, 50, few, "classical"), look))
 
 
-def test_unsure_heads_warning_counts_head_sized_boxes_below_the_track_start():
+def test_unsure_heads_warning_counts_head_sized_boxes_below_the_sure_score():
     """Heads the detector scores below the tracker's start threshold are not tracked: when more
     head-sized boxes sit below it than above it, analyze warns; small specks below it do not count."""
     from spermtrack import Boxes
@@ -181,22 +181,22 @@ def test_unsure_heads_warning_counts_head_sized_boxes_below_the_track_start():
     boxes = Boxes(f, x, x, x + side, x + side, score=score, num_frames=frames)
     look = measure_look(np.zeros((1, 64, 64), np.uint8), head_px=23, polarity="bright")
 
-    check = check_detections(boxes, frames, track_score=0.5)
+    check = check_detections(boxes, frames, sure_score=0.5)
     assert check.confident_per_frame == pytest.approx(2.0) and check.unsure_per_frame == pytest.approx(2.0)
     assert check.to_dict()["unsure_per_frame"] == pytest.approx(2.0)
     assert not [w for w in detection_warnings(check, look) if "unsure of many heads" in w]  # 2 against 2: not more
     unsure = boxes.replace(score=np.where(k < 1, 0.8, 0.4).astype(np.float32))  # 1 sure head, 3 unsure ones
-    warn = [w for w in detection_warnings(check_detections(unsure, frames, track_score=0.5), look) if "unsure of many" in w]
-    assert len(warn) == 1 and "3.0 head-sized boxes per frame" in warn[0] and "(0.5)" in warn[0], warn
+    warn = [w for w in detection_warnings(check_detections(unsure, frames, sure_score=0.5), look) if "unsure of many" in w]
+    assert len(warn) == 1 and "3.0 head-sized boxes per frame" in warn[0] and "below 0.5 against 1.0" in warn[0], warn
     assert "--tracker-config" in warn[0]
     # the same boxes against a start threshold of 0.3 are all sure; without a threshold nothing is counted
-    assert check_detections(unsure, frames, track_score=0.3).unsure_per_frame == 0.0
+    assert check_detections(unsure, frames, sure_score=0.3).unsure_per_frame == 0.0
     assert check_detections(unsure, frames).unsure_per_frame is None
     assert not [w for w in detection_warnings(check_detections(unsure, frames), look) if "unsure of many" in w]
     # ground truth carries no confidence; a detector unsure of most heads gets the stronger warning only
-    assert detection_warnings(check_detections(unsure, frames, track_score=0.5), look, scored=False) == []
+    assert detection_warnings(check_detections(unsure, frames, sure_score=0.5), look, scored=False) == []
     faint = boxes.replace(score=np.full(len(boxes), 0.2, np.float32))
-    warn = detection_warnings(check_detections(faint, frames, track_score=0.5), look)
+    warn = detection_warnings(check_detections(faint, frames, sure_score=0.5), look)
     assert any("unsure of most heads" in w for w in warn) and not any("unsure of many" in w for w in warn)
 
 
@@ -289,6 +289,6 @@ def test_real_visem_labels_and_detections_pass_the_head_size_check():
             assert not [w for w in detection_warnings(check) if "µm across" in w], (um_per_px, check.median_box_um)
     # the model is sure of the real heads: few head-sized boxes below the tracker's start threshold
     # (3.5 per frame against 14.9 above it when measured, 2026-12-06)
-    check = check_detections(Boxes.concat(found, num_frames=n), n, track_score=0.5)
+    check = check_detections(Boxes.concat(found, num_frames=n), n, sure_score=0.5)
     assert check.unsure_per_frame < 0.5 * check.confident_per_frame, check
     assert not [w for w in detection_warnings(check) if "unsure of many" in w]

@@ -87,7 +87,7 @@ def test_unsure_heads_warning_fires_where_the_detector_scores_heads_low(monkeypa
     )
     r = analyze(np.stack(list(v.frames())), calibration=v.calibration)
     check = r.summary["detection_check"]
-    assert check["track_score"] == 0.5 and check["unsure_per_frame"] > check["confident_per_frame"] >= 1, check
+    assert check["sure_score"] == 0.5 and check["unsure_per_frame"] > check["confident_per_frame"] >= 1, check
     warn = [w for w in r.warnings if w.startswith("The detector is unsure of many heads")]
     assert len(warn) == 1 and "new_track_score" in warn[0], r.warnings
     assert r.summary["counts"]["valid_tracks"] < 0.67 * (v.boxes.cls == 0).sum() / v.num_frames  # the undercount it warns of

@@ -142,6 +142,9 @@ def test_bad_row_in_place_names_the_row_of_its_frame(dets):
         TrackerConfig(min_track_s=0.0, interpolate_s=0.0),
         TrackerConfig(interpolate_s=0.5),
         TrackerConfig(gap_close_s=0.3),
+        TrackerConfig(min_track_score=0.0),
+        TrackerConfig(min_track_score=0.85),
+        TrackerConfig(min_track_score=0.85, gap_close_s=0.3),
     ],
 )
 def test_assemble_postprocess_equals_the_steps(dets, config):
@@ -150,6 +153,22 @@ def test_assemble_postprocess_equals_the_steps(dets, config):
     ids, cls = np.empty((2, n), np.int64), np.empty(n, np.int16)
     State(params.order).advance(params.prm, dets, dets.num_frames, ids, cls)
     assert_same(assemble_postprocess(dets, ids[0], ids[1], params), postprocess(assemble(dets, ids[0], ids[1]), params))
+
+
+def test_min_track_score_drops_the_tracks_of_doubted_boxes_in_both_paths(dets):
+    # the fixture's true boxes score N(0.9, 0.2) (clipped at 1), its false ones N(0.3, 0.2): a stricter mean drops tracks
+    kept = {}
+    for thr in (0.0, 0.4, 0.85):
+        params, _ = params_for(TrackerConfig(min_track_score=thr), FPS, dets)
+        ids, cls = np.empty((2, len(dets)), np.int64), np.empty(len(dets), np.int16)
+        State(params.order).advance(params.prm, dets, dets.num_frames, ids, cls)
+        fast = assemble_postprocess(dets, ids[0], ids[1], params)
+        real = fast.score > 0  # interpolated boxes score 0
+        _, dense, _, off = fast.filter(real).groups()
+        means = np.bincount(dense, weights=fast.score[real].astype(np.float64)) / np.diff(off)
+        assert means.min() >= thr
+        kept[thr] = len(fast.unique_tracks())
+    assert kept[0.0] >= kept[0.4] > kept[0.85] > 0, kept
 
 
 def test_assemble_postprocess_without_tracks():

@@ -1,6 +1,7 @@
 """The tracker on hand-made trajectories: identities through fast motion and crossings, lifecycle, bad input."""
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -318,12 +319,47 @@ def test_low_score_boxes_continue_but_do_not_start_tracks():
     truth = lines([[50, 50], [300, 300]], [[6, 0], [0, 6]], 20)
     score = np.where((truth.track_id == 1) & (truth.frame >= 8), 0.3, 1.0)
     score = np.where(truth.track_id == 2, 0.3, score).astype(np.float32)
-    out = track(truth.replace(score=score), fps=50, config=TrackerConfig(interpolate_s=0))
+    strict = TrackerConfig(high_score=0.5, new_track_score=0.5, interpolate_s=0)
+    out = track(truth.replace(score=score), fps=50, config=strict)
     assert out.unique_tracks().tolist() == [1]
     assert len(out) == 20  # cell 1 kept through its low-score frames; cell 2 never tracked
     # with low_score above them, low boxes are ignored: the track coasts and ends
-    out2 = track(truth.replace(score=score), fps=50, config=TrackerConfig(low_score=0.5, interpolate_s=0))
+    out2 = track(truth.replace(score=score), fps=50, config=replace(strict, low_score=0.5))
     assert len(out2) == 8
+
+
+def test_an_unsure_detector_starts_tracks_lower_and_keeps_them_by_their_mean_score():
+    # one sure cell (0.9) and two doubted ones (0.45, 0.37): a third of the head-sized boxes are sure
+    truth = lines([[50, 50], [300, 300], [500, 100]], [[6, 0], [0, 6], [-4, 4]], 30)
+    rng = np.random.default_rng(3)
+    mean = np.array([0.0, 0.45, 0.37, 0.9], np.float32)[truth.track_id]
+    score = (mean + rng.uniform(-0.05, 0.05, len(truth))).astype(np.float32)
+    dets = truth.replace(score=score, track_id=np.full(len(truth), -1))
+    info: dict = {}
+    out = track(dets, fps=50, config=TrackerConfig(interpolate_s=0), info=info)
+    cal = info["calibration"]
+    assert cal["sure_share"] == pytest.approx(1 / 3) and cal["start_score"] == 0.3, cal
+    assert len(out.unique_tracks()) == 2 and len(out) == 60  # the 0.45 and 0.9 cells, whole
+    means = sorted(float(out.score[out.track_id == t].mean()) for t in out.unique_tracks())
+    assert 0.4 <= means[0] < 0.5 and means[1] > 0.8, means
+    # the 0.37 cell starts a track too, and loses it by its mean
+    loose = track(dets, fps=50, config=TrackerConfig(min_track_score=0, interpolate_s=0))
+    assert len(loose.unique_tracks()) == 3 and len(loose) == 90
+    # without the lower start the doubted cells are never tracked
+    info = {}
+    strict = track(dets, fps=50, config=TrackerConfig(unsure_start_score=0, interpolate_s=0), info=info)
+    assert len(strict.unique_tracks()) == 1 and len(strict) == 30 and info["calibration"]["start_score"] is None
+
+
+def test_a_sure_detector_keeps_its_start_score():
+    # ten sure cells and one doubted one: 91 % of the head-sized boxes are sure, the start stays at 0.5
+    starts = [[40 + 55 * k, 60 + 30 * k] for k in range(11)]
+    truth = lines(starts, [[3, 1]] * 11, 30)
+    score = np.where(truth.track_id == 11, 0.45, 0.9).astype(np.float32)
+    info: dict = {}
+    out = track(truth.replace(score=score, track_id=np.full(len(truth), -1)), fps=50, config=TrackerConfig(), info=info)
+    assert info["calibration"]["sure_share"] == pytest.approx(10 / 11) and info["calibration"]["start_score"] is None
+    assert len(out.unique_tracks()) == 10  # the doubted cell (an out-of-focus one, on a sure video) is left out
 
 
 def test_false_boxes_do_not_become_tracks():

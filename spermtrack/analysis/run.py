@@ -116,7 +116,7 @@ def analyze(
     ParameterError
         A setting is out of range or unknown (names it and its command-line flag).
     """
-    from ..detect.quality import check_detections, detection_warnings, with_motion
+    from ..detect.quality import SURE_SCORE, check_detections, detection_warnings, with_motion
     from ..io.frames import open_frames
 
     if (isinstance(config, str) and not Path(config).suffix.lower() == ".json") or hasattr(config, "detect"):
@@ -153,7 +153,7 @@ def analyze(
         "classical" if stream.reference is not None else None,
         um_per_px=cal.um_per_px,
         um_per_px_source=origin.um_per_px if cal.calibrated else None,
-        track_score=config.tracker.new_track_score,
+        sure_score=SURE_SCORE,
     )
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
     kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)

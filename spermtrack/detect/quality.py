@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..boxes import SPERM, Boxes
+from ..track.calibrate import HEAD_SIZED  # the band of head-sized boxes, shared with the tracker's sureness
 
 #: Fewer sperm boxes per frame than this (on average) is "almost nothing found".
 MIN_BOXES_PER_FRAME = 0.5
@@ -26,13 +27,12 @@ SURE_MEDIAN_SCORE = 0.5
 MAX_SIZE_RATIO = 2.0
 #: The learnt and the classical detectors' counts may differ by this factor.
 MAX_COUNT_RATIO = 3.0
-#: A box is head-sized when its side is within this band of the median side of the boxes that
-#: may start tracks: where the detector's size prior finds its heads (docs/detection.md, "Heads
-#: of one video are one size"); specks and clumps fall outside it.
-HEAD_SIZED = (0.8, 1.25)
-#: The detector is unsure of many heads when its head-sized boxes below the tracker's start
-#: threshold (``TrackerConfig.new_track_score``) outnumber those at or above it by more than
-#: this factor: heads it doubts in every frame cannot start a track ...
+#: A box the detector is sure of scores at least this (0-1): YOLO's usual confidence threshold,
+#: and the tracker's start score before tracks were kept by their mean score (TrackerConfig).
+SURE_SCORE = 0.5
+#: The detector is unsure of many heads when its head-sized boxes below :data:`SURE_SCORE`
+#: outnumber those at or above it by more than this factor: the tracks of heads it doubts in
+#: most frames fall below the tracker's ``min_track_score`` and are dropped ...
 MAX_UNSURE_RATIO = 1.0
 #: ... and there are at least this many of them per frame.
 MIN_UNSURE_PER_FRAME = 1.0
@@ -59,7 +59,7 @@ MIN_TRACKS_FOR_DRIFT = 3
 class DetectionCheck:
     """Facts about a video's detections that the warnings are drawn from (all per frame, pixels).
 
-    The score facts (``track_score``: the tracker's start threshold; ``confident_per_frame``:
+    The score facts (``sure_score``: the score of a box the detector is sure of; ``confident_per_frame``:
     sperm boxes per frame at or above it; ``unsure_per_frame``: head-sized ones below it) are
     filled in when :func:`check_detections` is given the threshold; None otherwise.
 
@@ -79,7 +79,7 @@ class DetectionCheck:
     reference_name: str | None = None
     um_per_px: float | None = None
     um_per_px_source: str | None = None
-    track_score: float | None = None
+    sure_score: float | None = None
     confident_per_frame: float | None = None
     unsure_per_frame: float | None = None
     valid_tracks: int | None = None
@@ -106,15 +106,15 @@ def check_detections(
     reference_name: str | None = None,
     um_per_px: float | None = None,
     um_per_px_source: str | None = None,
-    track_score: float | None = None,
+    sure_score: float | None = None,
 ) -> DetectionCheck:
     """Summarise ``detections`` of ``num_frames`` frames.
 
     ``reference``: a second detector's boxes on the first ``reference.num_frames`` frames,
     compared with ``detections`` on the same frames. ``um_per_px`` (µm per pixel, None:
     uncalibrated) and the phrase saying where it came from let the warnings check the head
-    size against a sperm head's physical size (:data:`HEAD_BOX_UM`). ``track_score``: the
-    score from which the tracker starts a track (``TrackerConfig.new_track_score``); with it,
+    size against a sperm head's physical size (:data:`HEAD_BOX_UM`). ``sure_score``: the
+    score of a box the detector is sure of (:data:`SURE_SCORE` in ``analyze``); with it,
     the sperm boxes per frame at or above it (``confident_per_frame``) and the head-sized ones
     below it (``unsure_per_frame``) are counted (:func:`score_split`).
     """
@@ -126,7 +126,7 @@ def check_detections(
         ref_frames = max(int(reference.num_frames), 1)
         ref = float((reference.cls == SPERM).sum()) / ref_frames
         sample = float((sperm.frame < ref_frames).sum()) / ref_frames if len(sperm) else 0.0
-    split = score_split(sperm.replace(num_frames=n), track_score) if track_score is not None else None
+    split = score_split(sperm.replace(num_frames=n), sure_score) if sure_score is not None else None
     confident, doubt = split if split is not None else (None, None)
     return DetectionCheck(
         frames=int(num_frames),
@@ -138,7 +138,7 @@ def check_detections(
         reference_name=reference_name,
         um_per_px=None if um_per_px is None else float(um_per_px),
         um_per_px_source=um_per_px_source,
-        track_score=None if track_score is None else float(track_score),
+        sure_score=None if sure_score is None else float(sure_score),
         confident_per_frame=confident,
         unsure_per_frame=doubt,
     )
@@ -162,7 +162,7 @@ def score_split(boxes: Boxes, threshold: float) -> tuple[float, float] | None:
 
 
 def unsure(confident_per_frame: float | None, unsure_per_frame: float | None) -> bool:
-    """Whether head-sized boxes below the start threshold outnumber those at or above it
+    """Whether head-sized boxes below the sure score outnumber those at or above it
     (:data:`MAX_UNSURE_RATIO`; at least :data:`MIN_UNSURE_PER_FRAME` of them per frame)."""
     if confident_per_frame is None or unsure_per_frame is None:
         return False
@@ -283,10 +283,10 @@ def detection_warnings(check: DetectionCheck, look=None, scored: bool = True) ->
     elif scored and unsure(check.confident_per_frame, check.unsure_per_frame):
         out.append(
             f"The detector is unsure of many heads: {check.unsure_per_frame:.1f} head-sized boxes per frame scored "
-            f"below the tracker's start threshold ({check.track_score:g}) against {check.confident_per_frame:.1f} at "
-            "or above it. Those cannot start a track, so heads it doubts in every frame are never tracked and counts "
-            "and shares come from the heads it is sure of. Look at the overlay: if the untracked boxes are heads, "
-            "start tracks from lower scores (new_track_score and high_score in a --tracker-config file, "
+            f"below {check.sure_score:g} against {check.confident_per_frame:.1f} at or above it. The tracker drops the "
+            "tracks of heads it doubts in most frames (their boxes average below min_track_score), so counts and "
+            "shares come from the heads it is sure of. Look at the overlay: if the untracked boxes are heads, keep "
+            "tracks of lower scores (min_track_score, new_track_score and high_score in a --tracker-config file, "
             "docs/tracking.md); if they are debris, the result stands; best, use a model trained on your recordings "
             "(docs/detection.md)."
         )

@@ -28,6 +28,13 @@ box end a track.
 
 Every estimate can be pinned in :class:`~spermtrack.track.TrackerConfig`
 (``motion_fps``, ``length_scale``; ``self_calibrate=False`` switches it off).
+
+The same step reads the detector's **sureness** from the boxes (:func:`sure_share`): the
+share of head-sized boxes that reach ``high_score``. Below ``sure_share`` the detector is
+unsure of its heads on this video (a microscope it was not trained on) and the tracker
+starts tracks from ``unsure_start_score`` instead (:func:`calibrated_config`), relying on
+``min_track_score`` to drop the debris tracks that lets start (docs/tracking.md, "Track
+scores").
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..boxes import COLUMNS, Boxes
+from ..boxes import COLUMNS, SPERM, Boxes
 from .config import check_fps
 from .costs import _SHELL_GAPS
 
@@ -115,6 +122,12 @@ class MotionCalibration:
     first_pass_fps : float or None
         The clock of the first pass when the tracks were refined (``motion_fps`` is then the
         refined one; None when not refined).
+    sure_share : float or None
+        Share of the head-sized sperm boxes scoring ``TrackerConfig.high_score`` or more
+        (:func:`sure_share`; None when not measured).
+    start_score : float or None
+        The start score (``high_score`` and ``new_track_score``) used because the share was
+        below ``TrackerConfig.sure_share`` (None: the config's).
     """
 
     head_size_px: float | None
@@ -131,6 +144,8 @@ class MotionCalibration:
     measured_fps: float | None = None
     track_step_px: float | None = None
     first_pass_fps: float | None = None
+    sure_share: float | None = None
+    start_score: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready (for ``summary.json``)."""
@@ -473,8 +488,54 @@ def refine_from_tracks(config, cal: MotionCalibration, tracks: Boxes):
     return calibrated_config(config, new).for_fps(mfps), new
 
 
+#: Fewest boxes at or above ``high_score`` from which a typical head size, and so a sureness,
+#: is measured; fewer: the detector counts as unsure.
+MIN_SURE_BOXES = 10
+#: A box is head-sized when its side is within this band of the median side of the sure boxes
+#: (score >= 0.5): where the detector's size prior finds its heads (docs/detection.md, "Heads of
+#: one video are one size"); specks and clumps fall outside it. The tracker's sureness and the
+#: warnings of :mod:`spermtrack.detect.quality` count with it.
+HEAD_SIZED = (0.8, 1.25)
+
+
+def sure_share(boxes: Boxes, high_score: float, low_score: float) -> float:
+    """Share (0-1) of the head-sized sperm boxes scoring ``high_score`` or more.
+
+    Head-sized: a side (``sqrt(w h)``, pixels) within :data:`HEAD_SIZED` of the median side of
+    the boxes at or above ``high_score``; boxes below ``low_score`` (which the tracker ignores)
+    do not count. The sperm class only when the boxes hold it (class-less boxes: all). 0 when
+    fewer than :data:`MIN_SURE_BOXES` boxes reach ``high_score``.
+    """
+    b = boxes.filter(boxes.cls == SPERM) if (boxes.cls == SPERM).any() else boxes
+    sure = b.score >= high_score
+    if int(sure.sum()) < MIN_SURE_BOXES:
+        return 0.0
+    side = b.side
+    typical = float(np.median(side[sure]))
+    sized = (side >= HEAD_SIZED[0] * typical) & (side <= HEAD_SIZED[1] * typical) & (b.score >= low_score)
+    return float((sure & sized).sum() / max(int(sized.sum()), 1))
+
+
+def with_sureness(config, cal: MotionCalibration, boxes: Boxes) -> MotionCalibration:
+    """``cal`` with the detector's sureness on ``boxes`` and, when unsure, the start score to use."""
+    if config.unsure_start_score <= 0 or len(boxes) == 0:
+        return cal
+    share = sure_share(boxes, config.high_score, config.low_score)
+    start = None
+    if share < config.sure_share and config.unsure_start_score < config.high_score:
+        start = max(config.unsure_start_score, config.low_score)
+    return dataclasses.replace(cal, sure_share=share, start_score=start)
+
+
 def calibrated_config(config, cal: MotionCalibration):
-    """``config`` with its pixel settings scaled by ``cal.length_scale`` (a new TrackerConfig)."""
+    """``config`` with its pixel settings scaled by ``cal.length_scale`` and, on a video the
+    detector is unsure of, its start scores lowered to ``cal.start_score`` (a new TrackerConfig)."""
+    if cal.start_score is not None:
+        config = dataclasses.replace(
+            config,
+            high_score=min(config.high_score, cal.start_score),
+            new_track_score=min(config.new_track_score, cal.start_score),
+        )
     s = cal.length_scale
     if s == 1.0:
         return config
@@ -505,5 +566,5 @@ def params_for(config, fps: float, boxes: Boxes | None):
             cal = measure_motion(Boxes.empty(0), fps, config.motion_fps, config.length_scale)
             return calibrated_config(config, cal).for_fps(cal.motion_fps), cal
         return config.for_fps(fps), off(fps)
-    cal = measure_motion(boxes, fps, config.motion_fps, config.length_scale)
+    cal = with_sureness(config, measure_motion(boxes, fps, config.motion_fps, config.length_scale), boxes)
     return calibrated_config(config, cal).for_fps(cal.motion_fps), cal

@@ -88,7 +88,8 @@ class TrackerConfig:
         confirmed tracks left over by the first stage; below ``low_score`` they
         are ignored. Ground-truth or calibrated boxes score 1.
     new_track_score : float
-        Lowest score of a detection that may start a new track.
+        Lowest score of a detection that may start a new track (it must also reach
+        ``high_score``).
     fallback_turn_deg : float
         The turn fallback (degrees; 0 turns it off): a confirmed track matched in the
         previous frame but left unmatched by every gated stage takes the one free
@@ -145,6 +146,13 @@ class TrackerConfig:
     min_track_s : float
         Tracks shorter than this (first to last frame, seconds) are dropped:
         they are mostly false boxes.
+    min_track_score : float
+        Tracks whose detections score less than this on average (0-1; interpolated
+        boxes do not count) are dropped: a track of debris is a run of doubted boxes,
+        a cell's track a run of mostly confident ones even where single boxes doubt.
+        It is what lets a video on which the detector doubts its heads start tracks
+        lower (``unsure_start_score``): the debris that then starts tracks averages
+        below it (docs/tracking.md, "Track scores"). 0 turns it off.
     interpolate_s : float
         Gaps inside a track up to this long are filled with linearly
         interpolated boxes (score 0). 0 turns it off.
@@ -165,6 +173,22 @@ class TrackerConfig:
 
     Self-calibration (:mod:`spermtrack.track.calibrate`)
     ----------------------------------------------------
+    unsure_start_score : float
+        The start score (``high_score`` and ``new_track_score``, 0-1; never raised by it)
+        for a video on which the detector is unsure of its heads: fewer than
+        ``sure_share`` of its head-sized boxes score ``high_score`` or more. A detector
+        that meets a microscope it was not trained on ranks heads above debris but
+        scores them lower; on such videos heads that never reach 0.5 are tracked from
+        this score, and ``min_track_score`` drops the debris tracks it lets start. On a
+        video the detector is sure of, a doubted box is mostly an out-of-focus cell that
+        the annotators of VISEM-Tracking leave out, and the start score stays.
+        Self-calibration only (offline: every box of the video; streaming: the warm-up
+        frames). 0 turns it off.
+    sure_share : float
+        0-1: the share of head-sized boxes (side within 0.8-1.25x the median side of the
+        boxes at or above ``high_score``) scoring ``high_score`` or more below which the
+        detector counts as unsure (also when fewer than 10 boxes reach ``high_score``).
+
     self_calibrate : bool
         Measure the head size and the per-frame motion of the cells from the
         detections (offline: the whole video; streaming: the first
@@ -222,8 +246,11 @@ class TrackerConfig:
     gap_gate: float = 4.0
     gap_speed_std_px_s: float = 50.0
     min_track_s: float = 0.1
+    min_track_score: float = 0.4
     interpolate_s: float = 0.1
     self_calibrate: bool = True
+    unsure_start_score: float = 0.3
+    sure_share: float = 0.75
     motion_fps: float = 0.0
     length_scale: float = 0.0
     warmup_frames: int = 25
@@ -269,6 +296,9 @@ class TrackerConfig:
             raise TrackerConfigError(f"fallback_heads must be <= 5 head sizes, got {self.fallback_heads}")
         if not 1 <= self.fallback_margin <= 5:
             raise TrackerConfigError(f"fallback_margin must be between 1 and 5, got {self.fallback_margin}")
+        for name in ("min_track_score", "unsure_start_score", "sure_share"):
+            if getattr(self, name) > 1:
+                raise TrackerConfigError(f"{name} must be <= 1 (a detection score or a share), got {getattr(self, name)}")
         if self.low_score > self.high_score:
             raise TrackerConfigError(f"low_score ({self.low_score}) must be <= high_score ({self.high_score})")
 
@@ -365,6 +395,7 @@ class FrameParams:
         self.max_lost_frames = max(round(config.max_lost_s * fps), floor)
         self.gap_close_frames = round(config.gap_close_s * fps)
         self.min_track_frames = round(config.min_track_s * fps)
+        self.min_track_score = float(config.min_track_score)
         self.interpolate_frames = max(round(config.interpolate_s * fps), floor) if config.interpolate_s > 0 else 0
         self.crossing_fit_frames = max(3, round(config.crossing_fit_s * fps))
         head = np.zeros(P_MODEL)

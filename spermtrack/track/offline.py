@@ -8,7 +8,8 @@ then uses what only the whole video shows:
    ``gap_close_s`` later are linked by one global assignment (as TrackMate's
    LAP tracker does), the cost being the chi-square distance between each
    end's constant-velocity extrapolation and the other's start, both ways;
-3. **short tracks** (below ``min_track_s``) are dropped: most are false boxes;
+3. **short tracks** (below ``min_track_s``) and **doubted tracks** (detections scoring
+   below ``min_track_score`` on average) are dropped: most are false boxes;
 4. **interpolation** of gaps up to ``interpolate_s`` inside a track
    (linear, score 0, marked by that score);
 5. ids are renumbered ``1 .. K`` by first frame, and each track's class is the

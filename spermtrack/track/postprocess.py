@@ -7,7 +7,8 @@ What only the whole video shows, after the online pass (:func:`spermtrack.track.
    ``gap_close_s`` later are linked by one global assignment (as TrackMate's LAP
    tracker does), the cost being the chi-square distance between each end's
    constant-velocity extrapolation and the other's start, both ways;
-2. **short tracks** (below ``min_track_s``) are dropped: most are false boxes;
+2. **short tracks** (below ``min_track_s``) and **doubted tracks** (detections scoring
+   below ``min_track_score`` on average) are dropped: most are false boxes;
 3. **interpolation** of gaps up to ``interpolate_s`` inside a track (linear, score 0,
    marked by that score);
 4. ids are renumbered ``1 .. K`` by first frame, and each track's class is the majority
@@ -37,8 +38,8 @@ _VELOCITY_WINDOW = 5
 def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
     """The whole-video steps of :func:`track` on tracked boxes (public: ``Tracker.finish(postprocess=True)``).
 
-    Gap closing (when on), short-track removal, interpolation of short gaps,
-    majority classes and ids ``1 .. K`` by first frame.
+    Gap closing (when on), short-track and doubted-track removal, interpolation of short
+    gaps, majority classes and ids ``1 .. K`` by first frame.
     """
     if len(tracks) == 0:
         return tracks
@@ -46,6 +47,8 @@ def postprocess(tracks: Boxes, params: FrameParams) -> Boxes:
         tracks = close_gaps(tracks, params)
     if params.min_track_frames > 1:
         tracks = drop_short(tracks, params.min_track_frames)
+    if params.min_track_score > 0:
+        tracks = drop_doubted(tracks, params.min_track_score)
     if params.interpolate_frames > 0:
         tracks = interpolate(tracks, params.interpolate_frames)
     return renumber(tracks, majority=True)
@@ -69,7 +72,8 @@ def assemble_postprocess(dets: Boxes, uid: np.ndarray, pub: np.ndarray, params: 
     cols = _post_kernel()(
         dets.frame, dets.x1, dets.y1, dets.x2, dets.y2, dets.score, dets.cls,
         np.ascontiguousarray(uid, np.int64), np.ascontiguousarray(pub, np.int64),
-        np.int64(params.min_track_frames), np.int64(params.interpolate_frames), np.int64(dets.num_frames),
+        np.int64(params.min_track_frames), np.float64(params.min_track_score), np.int64(params.interpolate_frames),
+        np.int64(dets.num_frames),
     )  # fmt: skip
     return Boxes._trusted_columns(*cols, dets.num_frames)
 
@@ -83,16 +87,17 @@ def _ro(dtype):
 POST_SIGNATURE = (
     _ro(numba.types.int32), *[_ro(numba.types.float32)] * 5, _ro(numba.types.int16),
     numba.types.Array(numba.types.int64, 1, "C"), numba.types.Array(numba.types.int64, 1, "C"),
-    numba.types.int64, numba.types.int64, numba.types.int64,
+    numba.types.int64, numba.types.float64, numba.types.int64, numba.types.int64,
 )  # fmt: skip
 
 
 @numba.njit(cache=True)
-def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frames, max_gap, num_frames):
+def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frames, min_score, max_gap, num_frames):
     """The columns of ``postprocess(assemble(...))`` without gap closing (see :func:`assemble_postprocess`).
 
     Back-fill (every row of a track ever confirmed gets its public id); tracks spanning fewer
-    than ``min_frames`` frames dropped (when ``min_frames > 1``); gaps of up to ``max_gap``
+    than ``min_frames`` frames dropped (when ``min_frames > 1``), and those whose rows score
+    below ``min_score`` on average (when ``min_score > 0``; as :func:`drop_doubted`); gaps of up to ``max_gap``
     frames filled with linear boxes of score 0 (as :func:`interpolate`: within a frame after
     the detections, by track id); ids ``1 .. K`` by first frame, ties by id; each row's
     class its track's majority (ties: the lower class).
@@ -109,6 +114,7 @@ def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frame
     ff = np.zeros(nt, np.int64)
     lf = np.zeros(nt, np.int64)
     votes = np.zeros((nt, ncls), np.int64)
+    ssum = np.zeros(nt, np.float64)
     for i in range(n):
         t = tid[i]
         if t < 0:
@@ -118,10 +124,12 @@ def _assemble_post_kernel(frame, x1, y1, x2, y2, score, cls, uid, pub, min_frame
         lf[t] = frame[i]
         count[t] += 1
         votes[t, cls[i]] += 1
+        ssum[t] += np.float64(score[i])
     keep = np.zeros(nt, np.bool_)
     maj = np.zeros(nt, np.int16)
     for t in range(nt):
-        if count[t] > 0 and (min_frames <= 1 or lf[t] - ff[t] + 1 >= min_frames):
+        long_enough = min_frames <= 1 or lf[t] - ff[t] + 1 >= min_frames
+        if count[t] > 0 and long_enough and (min_score <= 0 or ssum[t] >= min_score * count[t]):
             keep[t] = True
             best, arg = votes[t, 0], 0
             for c in range(1, ncls):
@@ -369,6 +377,19 @@ def drop_short(tracks: Boxes, min_frames: int) -> Boxes:
     f = tracks.frame[order]
     span = f[off[1:] - 1] - f[off[:-1]] + 1
     return take_rows(tracks, (span >= min_frames)[dense])
+
+
+def drop_doubted(tracks: Boxes, min_score: float) -> Boxes:
+    """Remove tracks whose detections score below ``min_score`` on average (0-1).
+
+    Interpolated boxes (score 0, added after this step by :func:`postprocess`) are not
+    detections; call it on tracked detections only.
+    """
+    if len(tracks) == 0:
+        return tracks
+    _, dense, _, off = tracks.groups()
+    total = np.bincount(dense, weights=tracks.score.astype(np.float64), minlength=len(off) - 1)
+    return take_rows(tracks, (total >= min_score * np.diff(off))[dense])
 
 
 def interpolate(tracks: Boxes, max_gap: int) -> Boxes:

@@ -354,7 +354,8 @@ class Tracker:
             its confirmation included (back-fill), each track's final majority class,
             ids in order of confirmation. True: then also the whole-video steps of
             :func:`~spermtrack.track.track` (gap closing when on, removal of tracks
-            shorter than ``min_track_s``, interpolation of gaps up to ``interpolate_s``
+            shorter than ``min_track_s`` or scoring below ``min_track_score`` on
+            average, interpolation of gaps up to ``interpolate_s``
             with score-0 boxes, ids ``1 .. K`` by first frame): the result equals
             ``track()`` on the same detections.
 
