@@ -168,7 +168,7 @@ def test_quality_warnings():
 
 
 def test_unsure_heads_warning_counts_head_sized_boxes_below_the_sure_score():
-    """Heads the detector scores below the tracker's start threshold are not tracked: when more
+    """Heads the detector doubts (below the sure score, 0.5) are mostly left untracked: when more
     head-sized boxes sit below it than above it, analyze warns; small specks below it do not count."""
     from spermtrack import Boxes
 
@@ -189,7 +189,7 @@ def test_unsure_heads_warning_counts_head_sized_boxes_below_the_sure_score():
     warn = [w for w in detection_warnings(check_detections(unsure, frames, sure_score=0.5), look) if "unsure of many" in w]
     assert len(warn) == 1 and "3.0 head-sized boxes per frame" in warn[0] and "below 0.5 against 1.0" in warn[0], warn
     assert "--tracker-config" in warn[0]
-    # the same boxes against a start threshold of 0.3 are all sure; without a threshold nothing is counted
+    # the same boxes against a sure score of 0.3 are all sure; without a threshold nothing is counted
     assert check_detections(unsure, frames, sure_score=0.3).unsure_per_frame == 0.0
     assert check_detections(unsure, frames).unsure_per_frame is None
     assert not [w for w in detection_warnings(check_detections(unsure, frames), look) if "unsure of many" in w]
@@ -287,7 +287,7 @@ def test_real_visem_labels_and_detections_pass_the_head_size_check():
         for um_per_px in (0.25, 0.5):
             check = check_detections(boxes, n, um_per_px=um_per_px)
             assert not [w for w in detection_warnings(check) if "µm across" in w], (um_per_px, check.median_box_um)
-    # the model is sure of the real heads: few head-sized boxes below the tracker's start threshold
+    # the model is sure of the real heads: few head-sized boxes below the sure score (0.5)
     # (3.5 per frame against 14.9 above it when measured, 2026-12-06)
     check = check_detections(Boxes.concat(found, num_frames=n), n, sure_score=0.5)
     assert check.unsure_per_frame < 0.5 * check.confident_per_frame, check

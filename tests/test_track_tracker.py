@@ -319,7 +319,8 @@ def test_low_score_boxes_continue_but_do_not_start_tracks():
     truth = lines([[50, 50], [300, 300]], [[6, 0], [0, 6]], 20)
     score = np.where((truth.track_id == 1) & (truth.frame >= 8), 0.3, 1.0)
     score = np.where(truth.track_id == 2, 0.3, score).astype(np.float32)
-    strict = TrackerConfig(high_score=0.5, new_track_score=0.5, interpolate_s=0)
+    # ByteTrack's two stages alone (no lower start on an unsure video, no mean to keep a track by)
+    strict = TrackerConfig(high_score=0.5, new_track_score=0.5, unsure_start_score=0, min_track_score=0, interpolate_s=0)
     out = track(truth.replace(score=score), fps=50, config=strict)
     assert out.unique_tracks().tolist() == [1]
     assert len(out) == 20  # cell 1 kept through its low-score frames; cell 2 never tracked
