@@ -180,7 +180,7 @@ class TrackerConfig:
         that meets a microscope it was not trained on ranks heads above debris but
         scores them lower; on such videos heads that never reach 0.5 are tracked from
         this score, and ``min_track_score`` drops the debris tracks it lets start. On a
-        video the detector is sure of, a doubted box is mostly an out-of-focus cell that
+        video the detector is sure of, a doubted box is often an out-of-focus cell that
         the annotators of VISEM-Tracking leave out, and the start score stays.
         Self-calibration only (offline: every box of the video; streaming: the warm-up
         frames). 0 turns it off.
