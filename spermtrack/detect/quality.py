@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..boxes import SPERM, Boxes
-from ..track.calibrate import HEAD_SIZED  # the band of head-sized boxes, shared with the tracker's sureness
+from ..track.calibrate import head_sized  # the head-sized band, shared with the tracker's sureness
 
 #: Fewer sperm boxes per frame than this (on average) is "almost nothing found".
 MIN_BOXES_PER_FRAME = 0.5
@@ -145,19 +145,17 @@ def check_detections(
 
 
 def score_split(boxes: Boxes, threshold: float) -> tuple[float, float] | None:
-    """Boxes per frame scored at or above ``threshold``, and :data:`HEAD_SIZED` boxes per frame below it.
+    """Boxes per frame scored at or above ``threshold``, and head-sized boxes per frame below it.
 
-    Head-sized: a side (``sqrt(w h)``, pixels) within :data:`HEAD_SIZED` of the median side of
-    the boxes at or above ``threshold`` (of all boxes when none is). None without boxes. Pass
-    the boxes of one class (the sperm heads) for a count of heads.
+    Head-sized: :func:`~spermtrack.track.calibrate.head_sized` (a side within 0.8-1.25x the
+    median side of the boxes at or above ``threshold``, of all boxes when none is). None
+    without boxes. Pass the boxes of one class (the sperm heads) for a count of heads.
     """
     if len(boxes) == 0:
         return None
     n = max(int(boxes.num_frames), 1)
-    side = boxes.side
     sure = boxes.score >= threshold
-    typical = float(np.median(side[sure] if sure.any() else side))
-    sized = (side >= HEAD_SIZED[0] * typical) & (side <= HEAD_SIZED[1] * typical)
+    sized = head_sized(boxes.side, sure)
     return float(sure.sum()) / n, float((sized & ~sure).sum()) / n
 
 

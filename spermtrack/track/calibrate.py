@@ -498,6 +498,13 @@ MIN_SURE_BOXES = 10
 HEAD_SIZED = (0.8, 1.25)
 
 
+def head_sized(side: np.ndarray, sure: np.ndarray) -> np.ndarray:
+    """Which boxes are head-sized: a side (pixels) within :data:`HEAD_SIZED` of the median side
+    of the ``sure`` boxes (of all boxes when none is sure)."""
+    typical = float(np.median(side[sure] if sure.any() else side))
+    return (side >= HEAD_SIZED[0] * typical) & (side <= HEAD_SIZED[1] * typical)
+
+
 def sure_share(boxes: Boxes, high_score: float, low_score: float) -> float:
     """Share (0-1) of the head-sized sperm boxes scoring ``high_score`` or more.
 
@@ -506,13 +513,12 @@ def sure_share(boxes: Boxes, high_score: float, low_score: float) -> float:
     do not count. The sperm class only when the boxes hold it (class-less boxes: all). 0 when
     fewer than :data:`MIN_SURE_BOXES` boxes reach ``high_score``.
     """
-    b = boxes.filter(boxes.cls == SPERM) if (boxes.cls == SPERM).any() else boxes
+    sperm = boxes.cls == SPERM
+    b = boxes.filter(sperm) if sperm.any() else boxes
     sure = b.score >= high_score
     if int(sure.sum()) < MIN_SURE_BOXES:
         return 0.0
-    side = b.side
-    typical = float(np.median(side[sure]))
-    sized = (side >= HEAD_SIZED[0] * typical) & (side <= HEAD_SIZED[1] * typical) & (b.score >= low_score)
+    sized = head_sized(b.side, sure) & (b.score >= low_score)
     return float((sure & sized).sum() / max(int(sized.sum()), 1))
 
 
