@@ -11,7 +11,11 @@ Analytic paths (their true values known by construction) go through
 3. VCL against the frame rate for a beating swimmer (VCL is a polyline through the samples);
 4. VCL, VSL and VAP with detection jitter (0.5-1.5 px) on a still and a swimming cell;
 5. short tracks (0.5-3 s) of a beating swimmer: worst errors of VAP, VSL, ALH and the
-   largest STR over the beat phases at the ends.
+   largest STR over the beat phases at the ends;
+6. the image rate: the exact head centres of simulated samples (the simulator's default
+   motility mix, 100 images/s) kept every 2nd-6th image, each value's median ratio to its
+   100-images/s value and the share of WHO grades kept (what ``analyze``'s low-image-rate
+   warning is about).
 
     python benchmarks/kinematics_response.py [--out PATH]
 
@@ -165,6 +169,47 @@ def short_table() -> list[dict]:
     return rows
 
 
+IMAGE_RATE_VALUES = ("vcl", "vsl", "vap", "vprog", "lin", "wob", "alh_mean", "bcf", "mad")
+
+
+def image_rate_table(seeds=tuple(range(8)), seconds: float = 3.0) -> list[dict]:
+    """Simulated samples at 100 images/s, kept every k-th image: median ratio of each value to k = 1."""
+    import warnings
+
+    from spermtrack.errors import LowImageRateWarning
+    from spermtrack.simulate import simulate_video
+
+    fps = 100.0
+    ratios: dict[tuple[int, str], list[float]] = {}
+    grades: dict[int, list[bool]] = {}
+    for seed in seeds:
+        video = simulate_video(seed=seed, num_frames=int(seconds * fps), calibration=Calibration(UM, fps), density=30)
+        boxes = video.boxes.filter(video.boxes.track_id >= 0)
+        base = None
+        for k in (1, 2, 3, 4, 5, 6):
+            kept = boxes.filter(boxes.frame % k == 0)
+            kept = kept.replace(frame=kept.frame // k, num_frames=(boxes.num_frames + k - 1) // k)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", LowImageRateWarning)
+                df = casa(kept, Calibration(UM, fps / k)).set_index("track_id")
+            if base is None:
+                base = df[df["valid"] & (df["vcl"] > 20.0)]  # swimming cells, valid at 100 images/s
+            common = base.index.intersection(df.index)
+            for c in IMAGE_RATE_VALUES:
+                r = (df.loc[common, c] / base.loc[common, c]).replace([np.inf, -np.inf], np.nan).dropna()
+                ratios.setdefault((k, c), []).extend(r.tolist())
+            grades.setdefault(k, []).extend((df.loc[common, "motility"] == base.loc[common, "motility"]).tolist())
+    return [
+        {
+            "images_per_s": fps / k,
+            "n_tracks": len(grades[k]),
+            **{f"{c}_ratio": float(np.median(ratios[(k, c)])) for c in IMAGE_RATE_VALUES},
+            "grade_kept": float(np.mean(grades[k])),
+        }
+        for k in (1, 2, 3, 4, 5, 6)
+    ]
+
+
 def main(argv=None) -> None:
     import argparse
 
@@ -172,7 +217,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "kinematics_response.json")
     args = ap.parse_args(argv)
     beat, circ, vfps, jit = beat_table(), circle_table(), vcl_fps_table(), jitter_table()
-    short = short_table()
+    short, rate = short_table(), image_rate_table()
 
     print("\n1. Beating straight swimmer (40 µm/s, ALH 4 µm): mean relative error, % (VAP / ALH / BCF)")
     freqs = sorted({r["beat_hz"] for r in beat})
@@ -218,10 +263,26 @@ def main(argv=None) -> None:
             f"  {r['duration_s']:3.1f} s: VAP {100 * r['vap_err_max']:4.1f} (median {100 * r['vap_err_median']:3.1f})  "
             f"VSL {100 * r['vsl_err_max']:4.1f}  ALH {100 * r['alh_err_max']:4.1f}  STR max {r['str_max']:.4f}"
         )
+    print("\n6. Image rate: simulated samples (100 images/s, every k-th kept; swimming cells): median value / value at 100")
+    print(f"{'images/s':>9} {'tracks':>6}" + "".join(f"{c:>9}" for c in IMAGE_RATE_VALUES) + "  WHO grade kept")
+    for r in rate:
+        print(
+            f"{r['images_per_s']:9.1f} {r['n_tracks']:6d}"
+            + "".join(f"{r[c + '_ratio']:9.2f}" for c in IMAGE_RATE_VALUES)
+            + f"  {100 * r['grade_kept']:5.0f} %"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out) as fh:
         json.dump(
-            {"benchmark": "kinematics_response", "beat": beat, "circle": circ, "vcl_fps": vfps, "jitter": jit, "short": short},
+            {
+                "benchmark": "kinematics_response",
+                "beat": beat,
+                "circle": circ,
+                "vcl_fps": vfps,
+                "jitter": jit,
+                "short": short,
+                "image_rate": rate,
+            },
             fh,
             indent=2,
         )

@@ -117,6 +117,11 @@ class UncalibratedWarning(SpermtrackWarning):
     """A CASA result without a calibration: its speeds and lengths cannot be compared with WHO values."""
 
 
+class LowImageRateWarning(SpermtrackWarning):
+    """A CASA result from fewer new images per second than CASA practice (50-60): VCL, LIN, WOB, MAD,
+    BCF and the path patterns depend on the image rate and cannot be compared with values at 50-60."""
+
+
 class EvaluationWarning(SpermtrackWarning):
     """Ground truth and hypothesis hardly overlap (another video?); the scores are computed anyway."""
 

@@ -32,8 +32,8 @@ from ..errors import (
     ParameterError,
     ParameterTypeError,
     SpermtrackError,
+    SpermtrackWarning,
     StateError,
-    UncalibratedWarning,
     VideoError,
 )
 from .calibration import fps_source_of, resolve_calibration, resolve_request
@@ -156,12 +156,12 @@ def analyze(
         sure_score=SURE_SCORE,
     )
     tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
-    kin = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
+    kin, kin_notes = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     check = with_motion(check, tracks, valid_sperm_rows(kin)["track_id"].to_numpy(), frame_times.times)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
-    for note in kin.attrs.get("warnings", ()):  # uncalibrated: which numbers cannot be compared with WHO values
-        warnings.append(note)
-        _warnings.warn(note, UncalibratedWarning, stacklevel=2)
+    for note in kin_notes:  # uncalibrated or a low image rate: which numbers cannot be compared
+        warnings.append(str(note.message))
+        _warnings.warn(str(note.message), note.category, stacklevel=2)
     return Analysis(
         source=str(source_path),
         tracks=tracks,
@@ -288,11 +288,15 @@ def _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     from ..kinematics import casa
 
     t0 = time.perf_counter()
-    with _warnings.catch_warnings():  # the text is in kin.attrs["warnings"]; analyze() warns once with it
-        _warnings.simplefilter("ignore", UncalibratedWarning)
+    with _warnings.catch_warnings(record=True) as caught:  # analyze() warns once with each, after the detection warnings
+        _warnings.simplefilter("always", SpermtrackWarning)
         kin = casa(tracks, cal, config.casa, image_size=image_size, frame_times=frame_times, **casa_extra)
     watch.add("kinematics", time.perf_counter() - t0)
-    return kin
+    notes = [w for w in caught if issubclass(w.category, SpermtrackWarning)]
+    for w in caught:  # anything else (e.g. a library's own warning) goes on as it came
+        if not issubclass(w.category, SpermtrackWarning):
+            _warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return kin, notes
 
 
 def _reference_detections(det, batch) -> Boxes | None:

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
     from ..analysis import analyze
     from ..analysis.options import config_from_args
-    from ..errors import SpermtrackError, UncalibratedWarning
+    from ..errors import LowImageRateWarning, SpermtrackError, UncalibratedWarning
     from ..results import preflight, resolve_path, up_to_date
 
     config = config_from_args(args)
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():  # printed below from result.warnings, as one line each
             warnings.simplefilter("ignore", UncalibratedWarning)
+            warnings.simplefilter("ignore", LowImageRateWarning)
             result = analyze(args.source, config, progress=progress)
     finally:
         jit_warmup.finish(warmup)

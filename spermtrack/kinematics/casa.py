@@ -52,7 +52,7 @@ import numpy as np
 
 from ..boxes import SPERM, Boxes
 from ..calibration import Calibration
-from ..errors import BoxesError, CalibrationError, ParameterError, ParameterTypeError
+from ..errors import BoxesError, CalibrationError, LowImageRateWarning, ParameterError, ParameterTypeError
 from . import _kernel as K
 from .config import CasaConfig, UncalibratedWarning
 from .motility import UNCALIBRATED, classify_motility
@@ -535,7 +535,12 @@ def _frame(
         },
         columns=list(COLUMNS),
     )
-    notes = [] if calibration.calibrated else [uncalibrated_warning(gates)]
+    notes = [] if calibration.calibrated else [(uncalibrated_warning(gates), UncalibratedWarning)]
+    rate = calibration.fps if frame_times is None else frame_times.effective_fps
+    if len(ids) and rate < config.min_image_rate:
+        notes.append(
+            (low_image_rate_warning(rate, frame_times is not None and frame_times.num_repeated > 0), LowImageRateWarning)
+        )
     df.attrs.update(
         {
             "length_unit": calibration.length_unit,
@@ -550,11 +555,11 @@ def _frame(
                 "frame_times": None if frame_times is None else frame_times.to_dict(),
             },
             "gates": gates,
-            "warnings": notes,
+            "warnings": [text for text, _ in notes],
         }
     )
-    for note in notes:
-        warnings.warn(note, UncalibratedWarning, stacklevel=3)
+    for text, category in notes:
+        warnings.warn(text, category, stacklevel=3)
     return df
 
 
@@ -566,6 +571,17 @@ def uncalibrated_warning(gates: Mapping) -> str:
         "(LIN, STR, WOB, BCF and MAD are unit-free and comparable). The speed thresholds of the quality gates are "
         + str(gates.get("source", "derived from the video"))
         + ". Give the microscope's µm per pixel (--um-per-px)."
+    )
+
+
+def low_image_rate_warning(rate: float, repeats: bool) -> str:
+    """The sentence saying which numbers of a result from ``rate`` new images per second depend on the rate."""
+    shown = " (frames repeat: the rate of new images, not the file's frame rate)" if repeats else ""
+    return (
+        f"Low image rate: {rate:.3g} new images/s{shown}, where CASA practice and VISEM-Tracking record 50-60. "
+        "VCL, LIN, WOB, MAD, BCF and the path patterns depend on the image rate (VCL reads lower, LIN higher, "
+        f"and beats faster than {rate / 2:.3g} Hz cannot be resolved): compare them only with results at the same "
+        'rate. VSL, VAP and the WHO grades hardly depend on it (docs/kinematics.md, "The image rate").'
     )
 
 

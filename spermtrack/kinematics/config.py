@@ -74,6 +74,12 @@ class CasaConfig:
         calibration: the speed gates (``jump_speed``, ``max_vap``) and the still-path test
         of ``turn_deg`` are converted to px/s with ``head_box_um / median box size`` as
         the µm per pixel, instead of being switched off.
+    min_image_rate : float
+        New images per second (the frame rate, or the rate of distinct images when frames
+        repeat) below which the result carries a
+        :class:`~spermtrack.errors.LowImageRateWarning`: VCL, LIN, WOB, MAD, BCF and the path
+        patterns depend on the image rate (docs/kinematics.md, "The image rate"); VISEM-Tracking
+        and CASA practice record at 50-60. Default 45; 0 switches the warning off.
 
     >>> CasaConfig(smoothing_s=0.3).replace(jump_speed=None).to_dict()["jump_speed"] is None
     True
@@ -95,6 +101,7 @@ class CasaConfig:
     thresholds: MotilityThresholds = field(default_factory=MotilityThresholds)
     criteria: PatternCriteria = field(default_factory=PatternCriteria)
     head_box_um: float = HEAD_BOX_UM
+    min_image_rate: float = 45.0
 
     def __post_init__(self) -> None:
         try:
@@ -113,6 +120,7 @@ class CasaConfig:
             ("bcf_hysteresis_px", True),
             ("progressive_window_s", False),
             ("head_box_um", False),
+            ("min_image_rate", True),
         ):
             _check_number(name, getattr(self, name), allow_zero)
         for name in ("jump_speed", "max_vap"):

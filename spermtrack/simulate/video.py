@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -12,7 +13,7 @@ import pandas as pd
 from .._version import __version__
 from ..boxes import Boxes
 from ..calibration import Calibration
-from ..errors import ParameterError
+from ..errors import LowImageRateWarning, ParameterError
 from ..jsonutil import to_jsonable
 from .look import LOOKS, VISEM_HEAD_PX, Look, random_look, sample_look
 from .motion import Motion, Population, Swimmer, integrate, sample_drift, sample_population
@@ -547,7 +548,9 @@ def _with_casa(truth: Truth, motion: Motion, calibration: Calibration) -> pd.Dat
     tracks = truth.tracks.copy()
     boxes = truth_tracks_boxes(truth, motion)
     if len(boxes):
-        kin = casa(boxes, calibration)
+        with warnings.catch_warnings():  # the truth of a low-rate video is what that rate shows
+            warnings.simplefilter("ignore", LowImageRateWarning)
+            kin = casa(boxes, calibration)
         kin = kin.set_index("track_id")[list(CASA_TRUTH_COLUMNS)]
         tracks = tracks.join(kin, on="track_id")
     else:
