@@ -37,6 +37,22 @@ def gt_analysis(clip):
 
 
 # ---------------------------------------------------------------------------- calibration
+def test_the_visem_estimate_on_frames_of_another_size_warns():
+    """0.25 µm/px is VISEM's 640x480 camera: on 320x240 frames (another camera, or rescaled) the
+    speeds are off by a constant factor, which the head-size check (2.5-15 µm) lets through."""
+    from spermtrack.analysis.calibration import visem_frame_warning
+    from spermtrack.simulate import simulate_video
+
+    _, visem = resolve_calibration(50.0, visem_calibration=True)
+    _, mine = resolve_calibration(50.0, um_per_px=0.25)
+    assert visem_frame_warning(visem, (640, 480)) is None and visem_frame_warning(mine, (320, 240)) is None
+    assert "320x240" in visem_frame_warning(visem, (320, 240))
+    small = np.stack(list(simulate_video(seed=1, num_frames=8, density=10, image_size=(320, 240)).frames()))
+    notes = analyze(small, detector="classical", fps=50.0, visem_calibration=True).warnings
+    assert [n for n in notes if "VISEM's 640x480 camera" in n and "320x240" in n], notes
+    assert not [n for n in analyze(small, detector="classical", fps=50.0, um_per_px=0.25).warnings if "640x480" in n]
+
+
 def test_calibration_priority_and_messages():
     assert resolve_calibration(49.0) == (Calibration(None, 49.0), "uncalibrated; frame rate of the video")
     cal, origin = resolve_calibration(49.0, um_per_px=0.3)

@@ -16,6 +16,30 @@ VISEM_NOTE = (
     "factor (see docs/calibration.md)."
 )
 
+#: Frame size (width, height, pixels) of the VISEM-Tracking camera (UEye UI-2210C) the estimate is for.
+VISEM_FRAME_PX = (640, 480)
+#: The origin phrase of the VISEM-Tracking estimate (:func:`resolve_request`).
+VISEM_ORIGIN = "VISEM-Tracking estimate of µm per pixel"
+
+
+def visem_frame_warning(origin: str, image_size: tuple[int, int]) -> str | None:
+    """A warning when the VISEM-Tracking estimate of µm per pixel is applied to frames of another size.
+
+    The estimate is for VISEM's camera (640x480 pixels of 9.9 µm behind a 40x objective): frames of
+    another size come from another camera or were rescaled, and their µm per pixel is another.
+    ``image_size`` is (width, height) in pixels.
+    """
+    if VISEM_ORIGIN not in origin or tuple(image_size) == VISEM_FRAME_PX:
+        return None
+    w, h = image_size
+    return (
+        f"The VISEM-Tracking estimate of µm per pixel ({VISEM_UM_PER_PX:g}) is for VISEM's 640x480 camera, "
+        f"but this video's frames are {w}x{h} pixels (another camera, or rescaled): its speeds and sizes are "
+        "probably off by a constant factor. Measure this microscope's µm per pixel (docs/calibration.md) and "
+        "pass --um-per-px."
+    )
+
+
 #: How a source's frame rate was obtained -> the words added to the calibration's origin.
 _FPS_ORIGINS = {
     "container": " (stated by its container)",
@@ -97,7 +121,7 @@ def resolve_calibration(
     if um_per_px is not None:
         return Calibration(um_per_px, rate), CalibrationOrigin("µm per pixel given by the user", fps_origin)
     if visem_calibration:
-        return Calibration(VISEM_UM_PER_PX, rate), CalibrationOrigin("VISEM-Tracking estimate of µm per pixel", fps_origin)
+        return Calibration(VISEM_UM_PER_PX, rate), CalibrationOrigin(VISEM_ORIGIN, fps_origin)
     return Calibration(None, rate), CalibrationOrigin("uncalibrated", fps_origin)
 
 
@@ -118,4 +142,13 @@ def resolve_request(request, source_fps: float | None, source: object = "the sou
     )
 
 
-__all__ = ["VISEM_NOTE", "CalibrationOrigin", "fps_source_of", "resolve_calibration", "resolve_request"]
+__all__ = [
+    "VISEM_FRAME_PX",
+    "VISEM_NOTE",
+    "VISEM_ORIGIN",
+    "CalibrationOrigin",
+    "fps_source_of",
+    "resolve_calibration",
+    "resolve_request",
+    "visem_frame_warning",
+]

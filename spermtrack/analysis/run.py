@@ -36,7 +36,7 @@ from ..errors import (
     StateError,
     VideoError,
 )
-from .calibration import fps_source_of, resolve_calibration, resolve_request
+from .calibration import fps_source_of, resolve_calibration, resolve_request, visem_frame_warning
 from .config import AnalysisConfig, CalibrationRequest
 from .result import Analysis, valid_sperm_rows
 
@@ -159,6 +159,9 @@ def analyze(
     kin, kin_notes = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     check = with_motion(check, tracks, valid_sperm_rows(kin)["track_id"].to_numpy(), frame_times.times)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
+    visem_note = visem_frame_warning(origin, image_size)
+    if visem_note is not None:
+        warnings.append(visem_note)
     for note in kin_notes:  # uncalibrated or a low image rate: which numbers cannot be compared
         warnings.append(str(note.message))
         _warnings.warn(str(note.message), note.category, stacklevel=2)
