@@ -42,6 +42,26 @@ MIN_SEPARATION = 10.0
 
 SOURCES = ("pixels", "boxes", "container", "given", "nominal")
 
+#: New images (the upper group of a split) must be at least this fraction of the frames: a
+#: camera behind a faster container shows a new image at least every 12th frame (a 4-fps
+#: camera in a 50-fps file), while a few outlying changes (a stage bump, a focus jump) in an
+#: ordinary video are not a repeat pattern.
+MIN_NEW_FRACTION = 1.0 / 12.0
+#: ... and no run of repeats found by a split may be longer than this many frames: a new image
+#: comes at least every 15th frame, spread through the video. A long still stretch after a few
+#: large changes (a stage settling, the first frames of a recording) is not a repeat pattern.
+#: (Frames identical to the previous one, MAD 0, are repeats however long the run.)
+MAX_REPEAT_RUN = 15
+#: A frame is a glitch (blank, white, a flash, a dropped image filled with one colour) when its
+#: mean grey level is this many grey levels from the median of its neighbours' ...
+GLITCH_MIN_GREY = 10.0
+#: ... and this many times the video's typical frame-to-frame change of the mean level. The
+#: differences into and out of a glitch are left out of the repeat statistics (they would
+#: otherwise be the only "changes", and every ordinary frame a "repeat").
+GLITCH_FACTOR = 10.0
+#: Neighbours on each side whose mean levels make a frame's reference (the median of them).
+GLITCH_NEIGHBOURS = 3
+
 #: Width (pixels of the half-resolution image) of the Gaussian that smooths the signed frame
 #: difference for the motion statistic: codec noise averages out, a moving head's blob stays.
 MOTION_SIGMA_PX = 1.5
@@ -275,10 +295,12 @@ class RepeatDetector:
         self._prev_grey = None
         self.mads: list[float] = []
         self.motions: list[float] = []
+        self.levels: list[float] = []
 
     def add(self, frame: np.ndarray) -> None:
         f = np.asarray(frame)[:: self.step, :: self.step]
         grey = _grey(f)
+        self.levels.append(float(grey.mean()))
         if self._prev is not None and f.shape == self._prev.shape:
             self.mads.append(frame_mad(self._prev, f, 1))
             self.motions.append(frame_motion(self._prev_grey, grey))
@@ -293,16 +315,47 @@ class RepeatDetector:
         The MAD split (:func:`repeats_from_mad`: exact repeats, re-encoded at a high quality);
         when it finds fewer than :data:`MOTION_MIN_FRACTION` of the frames, also the motion split
         (:func:`repeats_from_motion`: repeats that a codec re-refined, in a video whose sensor
-        noise it removed), whose threshold is then in ``notes["motion_threshold"]``.
+        noise it removed), whose threshold is then in ``notes["motion_threshold"]``. The
+        differences into and out of a glitch frame (:func:`glitch_frames`: blank, white, a flash)
+        are left out of both; the glitches are listed in ``notes["glitch_frames"]``.
         """
-        mads = np.asarray(self.mads, np.float64)
+        mads, motions = np.asarray(self.mads, np.float64), np.asarray(self.motions, np.float64)
+        glitches = glitch_frames(np.asarray(self.levels, np.float64))
+        notes: dict = {"glitch_frames": glitches.tolist()} if len(glitches) else {}
+        if len(glitches):  # the differences into and out of a glitch say nothing about repeats
+            touched = np.unique(np.concatenate([glitches, glitches + 1]))
+            touched = touched[touched < len(mads)]
+            mads, motions = mads.copy(), motions.copy()
+            mads[touched] = np.nan
+            motions[touched] = np.nan
         rep, thr = repeats_from_mad(mads)
-        notes = {}
         if rep.sum() < MOTION_MIN_FRACTION * max(len(rep) - 1, 1):
-            mrep, mthr = repeats_from_motion(np.asarray(self.motions, np.float64), mads)
+            mrep, mthr = repeats_from_motion(motions, mads)
             if mthr is not None:
-                rep, notes = rep | mrep, {"motion_threshold": mthr}
+                rep = rep | mrep
+                notes["motion_threshold"] = mthr
         return FrameTimes.from_repeats(rep, fps, "pixels", mad_threshold=thr, notes=notes)
+
+
+def glitch_frames(levels: np.ndarray) -> np.ndarray:
+    """Frames whose mean grey level jumps away from their neighbours' (blank, white, a flash).
+
+    A frame is a glitch when its level is more than :data:`GLITCH_MIN_GREY` grey levels and
+    :data:`GLITCH_FACTOR` times the video's typical frame-to-frame level change from the median
+    of its :data:`GLITCH_NEIGHBOURS` neighbours on each side. Returns their indices (int64).
+    """
+    levels = np.asarray(levels, np.float64)
+    n = len(levels)
+    if n < 3:
+        return np.zeros(0, np.int64)
+    typical = float(np.median(np.abs(np.diff(levels))))
+    k = GLITCH_NEIGHBOURS
+    ref = np.empty(n)
+    for i in range(n):
+        around = np.concatenate([levels[max(0, i - k) : i], levels[i + 1 : i + 1 + k]])
+        ref[i] = np.median(around)
+    dev = np.abs(levels - ref)
+    return np.flatnonzero((dev > GLITCH_MIN_GREY) & (dev > GLITCH_FACTOR * typical)).astype(np.int64)
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
@@ -322,8 +375,9 @@ def repeats_from_motion(motion: np.ndarray, mad: np.ndarray | None = None) -> tu
 
     The log values are split in two groups by Otsu's rule (the largest between-group variance).
     The lower group are repeats when the upper group's median is :data:`MOTION_MIN_RATIO` times
-    the lower's, the groups are :data:`MOTION_MIN_FISHER` apart, and the lower group holds at
-    least :data:`MOTION_MIN_FRACTION` of the frames. Otherwise there are no repeats (the plain
+    the lower's, the groups are :data:`MOTION_MIN_FISHER` apart, the lower group holds at
+    least :data:`MOTION_MIN_FRACTION` of the frames, the upper at least :data:`MIN_NEW_FRACTION`,
+    and no run of repeats is longer than :data:`MAX_REPEAT_RUN`. Otherwise there are no repeats (the plain
     clock). Frames identical to the previous one (``mad == 0``) are left to :func:`repeats_from_mad`.
 
     A pair of frames in which nothing visible moved cannot be told from a repeat by any image
@@ -354,9 +408,12 @@ def repeats_from_motion(motion: np.ndarray, mad: np.ndarray | None = None) -> tu
         np.median(high) - np.median(low) < math.log10(MOTION_MIN_RATIO)
         or fisher < MOTION_MIN_FISHER
         or k_best < MOTION_MIN_FRACTION * n
+        or n - k_best < MIN_NEW_FRACTION * n
     ):
         return rep, None
     thr = float(10 ** ((low[-1] + high[0]) / 2))
+    if longest_run(use & (m < thr)) > MAX_REPEAT_RUN:
+        return rep, None
     rep[1:] = use & (m < thr)
     return rep, thr
 
@@ -367,8 +424,11 @@ def repeats_from_mad(mad: np.ndarray) -> tuple[np.ndarray, float | None]:
     The threshold comes from the video itself: the sorted log-MADs are split at their
     widest gap; frames below it are repeats when the gap spans at least
     :data:`MIN_SEPARATION` (a factor of 10) and when the lower group is also at least
-    :data:`MIN_SEPARATION` below the median change. A video without such a split has no
-    repeats. Exactly identical frames (MAD 0) are always repeats.
+    :data:`MIN_SEPARATION` below the median change, when the changes are at least
+    :data:`MIN_NEW_FRACTION` of the frames and no run of repeats is longer than
+    :data:`MAX_REPEAT_RUN` (a few outlying changes are not a repeat pattern).
+    A video without such a split has no repeats. Exactly identical frames (MAD 0) are always
+    repeats. NaN values (the differences around a glitch frame) are left out.
 
     Returns
     -------
@@ -393,12 +453,28 @@ def repeats_from_mad(mad: np.ndarray) -> tuple[np.ndarray, float | None]:
         i = int(np.argmax(gaps))
         low_top, high_bottom = v[i], v[i + 1]
         high_median = float(np.median(v[i + 1 :]))
-        if gaps[i] >= math.log10(MIN_SEPARATION) and high_median >= MIN_SEPARATION * max(low_top, 1e-6):
+        new_fraction = (len(v) - i - 1) / len(v)
+        if (
+            gaps[i] >= math.log10(MIN_SEPARATION)
+            and high_median >= MIN_SEPARATION * max(low_top, 1e-6)
+            and new_fraction >= MIN_NEW_FRACTION
+        ):
             thr = float(math.sqrt(max(low_top, 1e-6) * high_bottom))
+    if thr is not None and longest_run(finite & (m < thr)) > MAX_REPEAT_RUN:
+        thr = None
     if thr is not None:
         rep[1:] = finite & (m < thr)
     rep[1:] |= m == 0.0
     return rep, thr
+
+
+def longest_run(mask: np.ndarray) -> int:
+    """Length of the longest run of True in a boolean array."""
+    mask = np.asarray(mask, bool)
+    if not mask.any():
+        return 0
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
 
 
 def frame_times_from_pixels(frames: Iterable[np.ndarray], fps: float, step: int = 2) -> FrameTimes:

@@ -16,6 +16,7 @@ from spermtrack.timebase import (
     frame_times_from_boxes,
     frame_times_from_pixels,
     repeats_from_mad,
+    repeats_from_motion,
 )
 from spermtrack.track import TrackerConfig, track
 
@@ -72,6 +73,39 @@ def test_frame_times_from_pixels_on_a_rendered_video():
     np.testing.assert_allclose(ft.times, src / 50.0)
     d = ft.to_dict()
     assert d["num_repeated"] == 24 - len(np.unique(src)) and d["effective_fps"] < 50 / 1.9
+
+
+@pytest.mark.parametrize("glitch", ["black", "white"])
+def test_a_blank_frame_is_a_glitch_not_a_reason_to_call_every_frame_a_repeat(glitch):
+    """One black or white frame makes the only two large differences of a clip: split at them, every
+    ordinary frame would be a "repeat" (57 of 60 on a real run, 0 tracks). The glitch is found from
+    its brightness, the differences around it are left out, and nothing repeats."""
+    v = simulate_video(seed=2, num_frames=40, density=8, image_size=(160, 120))
+    frames = [v.frame(i).copy() for i in range(40)]
+    frames[20][:] = 0 if glitch == "black" else 255
+    ft = frame_times_from_pixels(iter(frames), fps=50)
+    assert ft.num_repeated == 0 and ft.notes["glitch_frames"] == [20]
+    assert ft.to_dict()["glitch_frames"] == [20]
+    # with repeats (a new image every 2-4 frames) and a glitch, the repeats are still found
+    src = repeat_schedule(40, seed=3)
+    held = [v.frame(int(s)).copy() for s in src]
+    held[21][:] = 0
+    ft = frame_times_from_pixels(iter(held), fps=50)
+    truth = np.r_[True, src[1:] != src[:-1]]
+    truth[21:23] = True  # the glitch and the frame after it show new images (their differences are left out)
+    np.testing.assert_array_equal(ft.distinct, truth)
+    # a still moment after a few large changes (a stage bump) is not a repeat pattern either
+    mad = np.r_[np.inf, np.full(59, 1.0)]
+    mad[[30, 31]] = 40.0
+    rep, thr = repeats_from_mad(mad)
+    assert thr is None and not rep.any()
+    # nor is a still stretch after a few large first changes (13 % of the frames, so the
+    # fraction guard passes): its run of 34 "repeats" is longer than any camera holds an image
+    mad = np.r_[np.inf, 50.0, 60.0, 45.0, 15.0, 20.0, np.full(34, 1.4)]
+    rep, thr = repeats_from_mad(mad)
+    assert thr is None and not rep.any()
+    motion = np.r_[np.inf, 55.0, 70.0, 48.0, 15.0, 20.0, np.random.default_rng(0).uniform(4.0, 9.0, 34)]
+    assert repeats_from_motion(motion, mad)[1] is None
 
 
 def test_frame_times_from_boxes_and_timestamps():

@@ -465,11 +465,16 @@ def time_base_text(frame_times: Mapping | None) -> str:
     n, rep = int(frame_times.get("num_frames", 0)), int(frame_times.get("num_repeated", 0))
     how = {"pixels": "from the pixels", "boxes": "from boxes that do not move", "container": "from the container's time stamps"}
     found = how.get(str(frame_times.get("source")), f"source {frame_times.get('source')}")
+    glitches = list(frame_times.get("glitch_frames") or ())
+    glitch = ""
+    if glitches:
+        shown = ", ".join(str(int(g)) for g in glitches[:5]) + (f" and {len(glitches) - 5} more" if len(glitches) > 5 else "")
+        glitch = f" Frame{'s' if len(glitches) > 1 else ''} {shown} (0-based) jump in brightness (blank, white or a flash) and were left out of the repeat search."
     if rep == 0:
-        return f"no repeated frames ({found}): every one of the {n:,} frames is a new image"
+        return f"no repeated frames ({found}): every one of the {n:,} frames is a new image" + (f".{glitch}" if glitch else "")
     return (
         f"{rep:,} of {n:,} frames repeat the previous image ({found}): {_num(frame_times.get('effective_fps'), 2)} new images/s "
-        f"at a nominal {_num(frame_times.get('nominal_fps'), 2)} frames/s; tracks and speeds use the true times."
+        f"at a nominal {_num(frame_times.get('nominal_fps'), 2)} frames/s; tracks and speeds use the true times.{glitch}"
     )
 
 
