@@ -108,6 +108,20 @@ def test_class_column(tmp_path):
         read_mot(tmp_path / "six.txt", with_class=True)
 
 
+
+def test_a_broken_class_among_class_ids_is_an_error_not_world_coordinates(tmp_path):
+    """One fractional value in a column of class ids used to turn the whole column into MOT15's world
+    coordinates: every pinhead became a sperm, silently. Now it names the file and line."""
+    lines = [f"{f},{i},10,10,5,5,1,{i % 2},-1,-1" for f in range(1, 8) for i in range(1, 4)]
+    (tmp_path / "gt.txt").write_text("\n".join(lines) + "\n")
+    assert sorted(set(read_mot(tmp_path / "gt.txt").cls.tolist())) == [0, 1]
+    lines[4] = "2,2,10,10,5,5,1,0.5,-1,-1"
+    (tmp_path / "gt.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match=r"gt.txt.*line 5.*class ids .* but 0.5 here"):
+        read_mot(tmp_path / "gt.txt")
+    assert read_mot(tmp_path / "gt.txt", with_class=False).cls.tolist() == [0] * 21  # asked to ignore it
+
+
 def test_short_and_whitespace_separated_files(tmp_path):
     (tmp_path / "six.txt").write_text("1,3,10,20,5,6\n2,3,11,21,5,6\n")
     b = read_mot(tmp_path / "six.txt")

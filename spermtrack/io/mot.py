@@ -118,6 +118,12 @@ def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class:
     return Boxes.from_unsorted(frame, x1, y1, x2, y2, score=score, cls=cls, track_id=tid, num_frames=num_frames)
 
 
+#: When column 8 holds non-negative whole numbers on at least this share of the lines, it is a class
+#: column: a line with another value there is an error, not a reason to read the column as MOT15's
+#: world coordinates (which would silently make every box a sperm).
+CLASS_MAJORITY = 0.9
+
+
 def _read_class(rows, v: np.ndarray, ncols: int, with_class: bool | None) -> np.ndarray | None:
     if with_class is False:
         return None
@@ -128,9 +134,16 @@ def _read_class(rows, v: np.ndarray, ncols: int, with_class: bool | None) -> np.
     c = v[:, 7]
     is_class = (c == np.round(c)) & (c >= -1) & (c <= np.iinfo(np.int16).max)
     if not is_class.all():
+        r = int(np.flatnonzero(~is_class)[0])
         if with_class:
-            r = int(np.flatnonzero(~is_class)[0])
-            raise _text.row_error(rows, r, f"column 8 must hold a class id (whole number >= -1), got {c[r]!r}")
+            raise _text.row_error(rows, r, f"column 8 must hold a class id (whole number >= -1), got {c[r]:g}")
+        if ((c >= 0) & is_class).mean() >= CLASS_MAJORITY:  # class ids with a few broken ones, not coordinates
+            raise _text.row_error(
+                rows,
+                r,
+                f"column 8 holds class ids (whole numbers) on {is_class.mean():.0%} of the lines but {c[r]:g} here: "
+                "fix the line, or write -1 in column 8 for no class",
+            )
         return None  # MOT15 world coordinates, not classes
     return np.where(c < 0, 0, c).astype(np.int16)
 
