@@ -40,7 +40,7 @@ from .errors import SpermtrackError, TimeBaseError  # noqa: F401  (TimeBaseError
 #: as a repeat for the pixels to be split into two populations (a factor of 10).
 MIN_SEPARATION = 10.0
 
-SOURCES = ("pixels", "boxes", "container", "given", "nominal")
+SOURCES = ("pixels", "boxes", "container", "numbers", "given", "nominal")
 
 #: New images (the upper group of a split) must be at least this fraction of the frames: a
 #: camera behind a faster container shows a new image at least every 12th frame (a 4-fps
@@ -182,6 +182,14 @@ class FrameTimes:
         return float((len(td) - 1) / (td[-1] - td[0]))
 
     @property
+    def sampling_fps(self) -> float:
+        """New images per second at the median interval between new images: how finely the motion
+        is sampled (a folder with frames missing keeps its rate; repeats lower it)."""
+        steps = np.diff(self.times[self.distinct])
+        steps = steps[steps > 0]
+        return float(1.0 / np.median(steps)) if len(steps) else float(self.nominal_fps)
+
+    @property
     def is_regular(self) -> bool:
         """True when every frame is distinct and evenly spaced (the plain frame-number clock)."""
         if self.num_repeated:
@@ -202,6 +210,7 @@ class FrameTimes:
             "num_repeated": self.num_repeated,
             "nominal_fps": float(self.nominal_fps),
             "effective_fps": self.effective_fps,
+            "sampling_fps": self.sampling_fps,
             "duration_s": float(self.times[-1] + 1.0 / self.effective_fps) if self.num_frames else 0.0,
         }
         if self.mad_threshold is not None:
@@ -210,7 +219,9 @@ class FrameTimes:
         return d
 
 
-def with_container_times(pixels: FrameTimes, stamps: np.ndarray | None, tolerance: float = 0.01) -> FrameTimes:
+def with_container_times(
+    pixels: FrameTimes, stamps: np.ndarray | None, tolerance: float = 0.01, source: str = "container"
+) -> FrameTimes:
     """The time base from the pixels, on the container's clock where that clock is real and irregular.
 
     ``stamps`` (s, one per frame at least, e.g. :meth:`spermtrack.io.frames.VideoFile.timestamps`)
@@ -218,7 +229,8 @@ def with_container_times(pixels: FrameTimes, stamps: np.ndarray | None, toleranc
     of their median: a variable-frame-rate recording. A repeat found in the pixels keeps the time
     of the image it repeats; equal stamps are repeats too. Constant-rate stamps (they say
     nothing the frame rate does not), too few stamps, or decreasing ones leave ``pixels`` as it is.
-    The result's source is "container".
+    The result's source is ``source``: "container", or "numbers" for the times of an image
+    folder's frame numbers (:meth:`spermtrack.io.frames.ImageSequence.number_times`).
     """
     if stamps is None:
         return pixels
@@ -237,7 +249,7 @@ def with_container_times(pixels: FrameTimes, stamps: np.ndarray | None, toleranc
     distinct = pixels.distinct.copy()
     distinct[1:] &= steps > 0
     notes = {**pixels.notes, "repeats_from": pixels.source}
-    return FrameTimes(t[_shown_frame(distinct)], distinct, pixels.nominal_fps, "container", pixels.mad_threshold, notes)
+    return FrameTimes(t[_shown_frame(distinct)], distinct, pixels.nominal_fps, source, pixels.mad_threshold, notes)
 
 
 def _shown_frame(distinct: np.ndarray) -> np.ndarray:

@@ -82,7 +82,7 @@ def test_analyze_finds_the_repeats_of_a_compressed_video(held_and_plain, tmp_pat
         if want is None:
             assert ft["num_repeated"] == 0
         else:
-            assert "frames repeat" in low_rate[0] and f"{want.effective_fps:.3g} new images/s" in low_rate[0]
+            assert "frames repeat" in low_rate[0] and f"{want.sampling_fps:.3g} new images/s" in low_rate[0]
             assert ft["num_repeated"] == want.num_repeated, ft
             assert ft["effective_fps"] == pytest.approx(want.effective_fps, rel=0.02)
             assert "motion_threshold" in ft  # found by the smoothed difference, not the plain MAD

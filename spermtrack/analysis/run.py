@@ -140,6 +140,9 @@ def analyze(
         stamps = (
             src.timestamps() if calibration is None and config.calibration.fps is None and hasattr(src, "timestamps") else None
         )
+        stamps_source, number_gaps = "container", src.number_gaps(stream.n) if hasattr(src, "number_gaps") else []
+        if stamps is None and number_gaps:  # an image folder with frames missing: the times of their numbers
+            stamps, stamps_source = src.number_times(cal.fps), "numbers"
     if stream.n == 0:
         raise VideoError(f"{source_path}: the source has no frames")
     n, first_frame = stream.n, stream.first_frame
@@ -155,10 +158,12 @@ def analyze(
         um_per_px_source=origin.um_per_px if cal.calibrated else None,
         sure_score=SURE_SCORE,
     )
-    tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps)
+    tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps, stamps_source)
     kin, kin_notes = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     check = with_motion(check, tracks, valid_sperm_rows(kin)["track_id"].to_numpy(), frame_times.times)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))
+    if number_gaps and frame_times.source == "numbers":
+        warnings.append(_number_gap_warning(source_path, number_gaps))
     visem_note = visem_frame_warning(origin, image_size)
     if visem_note is not None:
         warnings.append(visem_note)
@@ -260,10 +265,30 @@ def _import_stage_modules(progress: bool) -> None:
         importlib.import_module("tqdm.auto")
 
 
-def _finish_tracks(stream: _Stream, detections: Boxes, cal: Calibration, config: AnalysisConfig, watch: Stopwatch, stamps=None):
+def _number_gap_warning(folder, gaps: list[tuple[int, int]]) -> str:
+    """The warning for an image folder whose frame numbers jump (frames missing)."""
+    shown = ", ".join(f"{a} -> {b}" for a, b in gaps[:3]) + (f" and {len(gaps) - 3} more" if len(gaps) > 3 else "")
+    return (
+        f"{folder}: the image files' frame numbers jump {len(gaps)} time{'s' if len(gaps) > 1 else ''} ({shown}): "
+        "frames are missing. Each image is tracked and measured at the time of its number (the usual step between "
+        "numbers is one frame), and the outputs number the images present 0, 1, 2, ... in order "
+        '(summary.json frame_times: source "numbers").'
+    )
+
+
+def _finish_tracks(
+    stream: _Stream,
+    detections: Boxes,
+    cal: Calibration,
+    config: AnalysisConfig,
+    watch: Stopwatch,
+    stamps=None,
+    stamps_source: str = "container",
+):
     """The tracker's whole-video clean-up (gap closing, short-track removal, interpolation).
 
-    With repeated frames, or a variable-rate container's time stamps (``stamps``, s), the
+    With repeated frames, or irregular time stamps (``stamps``, s: a variable-rate container's,
+    ``stamps_source`` "container", or an image folder's frame numbers, "numbers"), the
     distinct frames are re-tracked at their true times; with the tracker's self-calibration
     the tracks are re-made offline so the motion is measured over the whole video (cheap).
     Returns ``(tracks, frame_times, tracker_calibration)``.
@@ -275,7 +300,7 @@ def _finish_tracks(stream: _Stream, detections: Boxes, cal: Calibration, config:
     n = stream.n
     tracks = stream.tracker.finish(postprocess=True)
     tracks = tracks.replace(num_frames=n) if tracks.num_frames != n else tracks
-    frame_times = with_container_times(stream.repeats.result(cal.fps), stamps)
+    frame_times = with_container_times(stream.repeats.result(cal.fps), stamps, source=stamps_source)
     info: dict = {"calibration": stream.tracker.calibration.to_dict()}
     if not frame_times.is_regular or config.tracker.self_calibrate:
         from ..track import track as track_offline

@@ -149,6 +149,7 @@ class ImageSequence(FrameSource):
         if not self.files:
             raise VideoError(f"{path}: no image files")
         self.path = Path(path) if path is not None else self.files[0].parent
+        self.numbers = frame_numbers(self.files)
         self.fps = None if fps is None else float(fps)
         self.fps_source = None if fps is None else "user"
         self.num_frames = len(self.files)
@@ -157,6 +158,32 @@ class ImageSequence(FrameSource):
 
     def __len__(self) -> int:
         return self.num_frames
+
+    def number_gaps(self, num_frames: int | None = None) -> list[tuple[int, int]]:
+        """Where the files' frame numbers jump by more than their usual step, among the first
+        ``num_frames`` images (all by default): ``(number before, number after)`` pairs."""
+        n = self.numbers
+        if n is None:
+            return []
+        n = n[:num_frames] if num_frames is not None else n
+        if len(n) < 3:
+            return []
+        d = np.diff(n)
+        step = np.median(d)
+        return [(int(n[i]), int(n[i + 1])) for i in np.flatnonzero(d > step)]
+
+    def number_times(self, fps: float) -> np.ndarray | None:
+        """Time of each image (s) from its frame number, when the numbers jump (frames missing).
+
+        The usual step between numbers (their median difference) is one frame at ``fps``, so a
+        folder of every 2nd frame numbered 0, 2, 4, ... is at ``fps`` as given. None when no number
+        jumps (the plain clock) or the files carry no frame numbers.
+        """
+        if not self.number_gaps():
+            return None
+        n = self.numbers
+        step = float(np.median(np.diff(n)))
+        return (n - n[0]) / step / float(fps)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         w, h = self.size
@@ -186,6 +213,39 @@ class ImageSequence(FrameSource):
             finally:
                 for fut in pending:
                     fut.cancel()
+
+
+def frame_numbers(files: Sequence[str | os.PathLike]) -> np.ndarray | None:
+    """The frame number in each image file's name (int64), in the given (natural) order.
+
+    The number is the one number that varies between names of one pattern (``run3_frame_12.jpg``:
+    12). None when the names follow no such pattern (other structures, or no or several varying
+    numbers). Two files with the same number (``frame_5.jpg`` and ``frame_05.jpg``) are a
+    :class:`VideoError` naming both: which one is that frame cannot be told.
+    """
+    keys = [natural_key(Path(f).stem) for f in files]
+    if len(keys) < 2:
+        return None
+    first = keys[0]
+    if any(len(k) != len(first) for k in keys):
+        return None
+    texts = range(0, len(first), 2)
+    if any(k[i] != first[i] for k in keys for i in texts):
+        return None
+    varying = [i for i in range(1, len(first), 2) if any(k[i] != first[i] for k in keys)]
+    if len(varying) != 1:
+        return None
+    numbers = np.array([k[varying[0]] for k in keys], np.int64)
+    same = np.flatnonzero(np.diff(numbers) == 0)
+    if len(same):
+        i = int(same[0])
+        raise VideoError(
+            f"{Path(files[i]).parent}: {Path(files[i]).name} and {Path(files[i + 1]).name} both number frame "
+            f"{numbers[i]}: keep one of them"
+        )
+    if np.any(np.diff(numbers) < 0):  # not ordered by that number: not a frame numbering
+        return None
+    return numbers
 
 
 def read_image(path: str | os.PathLike, index: int | None = None) -> np.ndarray:
@@ -319,6 +379,7 @@ class VideoFile(FrameSource):
             )
 
     def _iter_opencv(self) -> Iterator[np.ndarray]:
+        quiet_ffmpeg()
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             raise VideoError(f"{self.path}: OpenCV cannot open the video (unreadable or corrupt)")
@@ -368,6 +429,22 @@ class VideoFile(FrameSource):
         while self._open:
             obj = self._open.pop()
             (obj.release if hasattr(obj, "release") else obj.close)()
+
+
+#: FFmpeg log level (``AV_LOG_QUIET``) set for OpenCV's FFmpeg unless ``OPENCV_FFMPEG_LOGLEVEL`` is set already.
+FFMPEG_QUIET = "-8"
+
+
+def quiet_ffmpeg() -> None:
+    """Keep OpenCV's FFmpeg from printing its own log lines (``[h264 @ 0x...] Invalid NAL unit size``).
+
+    A damaged video already raises :class:`VideoError` naming the file and frame; FFmpeg's
+    lines before it are noise. OpenCV reads ``OPENCV_FFMPEG_LOGLEVEL`` when its FFmpeg backend
+    first starts, so this must run before the first ``cv2.VideoCapture``; a value the user set
+    is kept (``OPENCV_FFMPEG_LOGLEVEL=24`` shows the warnings again). PyAV logs nothing unless
+    asked (``av.logging.set_level``).
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_QUIET)
 
 
 def _open_container(path: Path):

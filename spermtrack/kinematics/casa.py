@@ -536,7 +536,7 @@ def _frame(
         columns=list(COLUMNS),
     )
     notes = [] if calibration.calibrated else [(uncalibrated_warning(gates), UncalibratedWarning)]
-    rate = calibration.fps if frame_times is None else frame_times.effective_fps
+    rate = calibration.fps if frame_times is None else frame_times.sampling_fps
     if len(ids) and rate < config.min_image_rate:
         notes.append(
             (low_image_rate_warning(rate, frame_times is not None and frame_times.num_repeated > 0), LowImageRateWarning)

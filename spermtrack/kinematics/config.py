@@ -75,8 +75,8 @@ class CasaConfig:
         of ``turn_deg`` are converted to px/s with ``head_box_um / median box size`` as
         the µm per pixel, instead of being switched off.
     min_image_rate : float
-        New images per second (the frame rate, or the rate of distinct images when frames
-        repeat) below which the result carries a
+        New images per second (the frame rate; when frames repeat, the rate at the median interval
+        between new images, ``FrameTimes.sampling_fps``) below which the result carries a
         :class:`~spermtrack.errors.LowImageRateWarning`: VCL, LIN, WOB, MAD, BCF and the path
         patterns depend on the image rate (docs/kinematics.md, "The image rate"); VISEM-Tracking
         and CASA practice record at 50-60. Default 45; 0 switches the warning off.

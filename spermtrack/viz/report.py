@@ -463,7 +463,12 @@ def time_base_text(frame_times: Mapping | None) -> str:
     if not frame_times:
         return "not measured"
     n, rep = int(frame_times.get("num_frames", 0)), int(frame_times.get("num_repeated", 0))
-    how = {"pixels": "from the pixels", "boxes": "from boxes that do not move", "container": "from the container's time stamps"}
+    how = {
+        "pixels": "from the pixels",
+        "boxes": "from boxes that do not move",
+        "container": "from the container's time stamps",
+        "numbers": "from the image files' frame numbers",
+    }
     found = how.get(str(frame_times.get("source")), f"source {frame_times.get('source')}")
     glitches = list(frame_times.get("glitch_frames") or ())
     glitch = ""
