@@ -183,11 +183,14 @@ class FrameTimes:
 
     @property
     def sampling_fps(self) -> float:
-        """New images per second at the median interval between new images: how finely the motion
-        is sampled (a folder with frames missing keeps its rate; repeats lower it)."""
+        """New images per second over the usual intervals between new images (those up to twice
+        the median interval): how finely the motion is sampled. Repeats lower it; a few long gaps
+        (frames missing from a folder, a camera stall) do not."""
         steps = np.diff(self.times[self.distinct])
         steps = steps[steps > 0]
-        return float(1.0 / np.median(steps)) if len(steps) else float(self.nominal_fps)
+        if not len(steps):
+            return float(self.nominal_fps)
+        return float(1.0 / np.mean(steps[steps <= 2.0 * np.median(steps)]))
 
     @property
     def is_regular(self) -> bool:

@@ -27,6 +27,13 @@ from .smoothing import DEFAULT_SMOOTHING_S, method_code
 HEAD_BOX_UM = 5.75
 
 
+#: Longest average-path window ``smoothing_s``, s: ten times the default 0.5 s, beyond the 0.75-1 s
+#: docs/kinematics.md advises for slow beats; a longer window turns every path into its chord.
+MAX_SMOOTHING_S = 5.0
+#: Longest window of the progressive velocity ``progressive_window_s``, s (WHO: 1 s).
+MAX_PROGRESSIVE_WINDOW_S = 10.0
+
+
 class CasaConfigError(ParameterError):
     """A CASA setting is out of range or of the wrong type."""
 
@@ -38,8 +45,8 @@ class CasaConfig:
     Attributes
     ----------
     smoothing_s : float
-        Average-path window in seconds (full width), default 0.5 s; see
-        :mod:`spermtrack.kinematics.smoothing` for its choice.
+        Average-path window in seconds (full width), default 0.5 s, at most
+        :data:`MAX_SMOOTHING_S` (5 s); see :mod:`spermtrack.kinematics.smoothing` for its choice.
     average : {"loess", "mean"}
         Average-path smoother: local quadratic tricube regression (default) or the
         classic CASA running average.
@@ -64,7 +71,8 @@ class CasaConfig:
         A crossing of the average path counts only once the head is this many pixels
         on the other side (pixels of the frame).
     progressive_window_s : float
-        Window of the progressive velocity ``vprog`` (WHO: 1 s).
+        Window of the progressive velocity ``vprog`` in seconds (WHO: 1 s), at most
+        :data:`MAX_PROGRESSIVE_WINDOW_S` (10 s).
     thresholds : MotilityThresholds
         WHO class thresholds (µm/s, µm).
     criteria : PatternCriteria
@@ -75,8 +83,8 @@ class CasaConfig:
         of ``turn_deg`` are converted to px/s with ``head_box_um / median box size`` as
         the µm per pixel, instead of being switched off.
     min_image_rate : float
-        New images per second (the frame rate; when frames repeat, the rate at the median interval
-        between new images, ``FrameTimes.sampling_fps``) below which the result carries a
+        New images per second (the frame rate; when frames repeat, the rate of new images over
+        their usual intervals, ``FrameTimes.sampling_fps``) below which the result carries a
         :class:`~spermtrack.errors.LowImageRateWarning`: VCL, LIN, WOB, MAD, BCF and the path
         patterns depend on the image rate (docs/kinematics.md, "The image rate"); VISEM-Tracking
         and CASA practice record at 50-60. Default 45; 0 switches the warning off.
@@ -123,6 +131,12 @@ class CasaConfig:
             ("min_image_rate", True),
         ):
             _check_number(name, getattr(self, name), allow_zero)
+        for name, top in (("smoothing_s", MAX_SMOOTHING_S), ("progressive_window_s", MAX_PROGRESSIVE_WINDOW_S)):
+            if float(getattr(self, name)) > top:
+                raise CasaConfigError(
+                    f"{name} must be at most {top:g} s, got {float(getattr(self, name)):g} "
+                    f"(a window in seconds, default {getattr(type(self), name):g} s)"
+                )
         for name in ("jump_speed", "max_vap"):
             if getattr(self, name) is not None:
                 _check_number(name, getattr(self, name), False)
