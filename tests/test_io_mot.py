@@ -151,6 +151,7 @@ BAD = [
     ("1,1,10,20,-5,6,1,-1,-1,-1\n", "negative width or height"),
     ("1,1,10,20,5,6,1\n", "has 7 fields but line 1 has 10"),
     ("9,1,10,20,5,6,1,-1,-1,-1\n", "beyond num_frames=5"),
+    ("999999999999,1,10,20,5,6,1,-1,-1,-1\n", "frame (column 1) is 999,999,999,999, above the largest spermtrack reads"),
 ]
 
 

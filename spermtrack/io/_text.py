@@ -681,14 +681,17 @@ def _convert_slow(rows: Rows, ncols: int, first_is_text: bool):
     return text, values
 
 
-def whole_numbers(rows: Rows, values: np.ndarray, name: str, minimum: float) -> np.ndarray:
-    """Check that ``values`` (R,) are whole numbers ``>= minimum`` and return them as int64."""
+def whole_numbers(rows: Rows, values: np.ndarray, name: str, minimum: float, maximum: float = 2**53 - 1) -> np.ndarray:
+    """Check that ``values`` (R,) are whole numbers from ``minimum`` to ``maximum`` and return them as int64."""
     in_range = (values >= minimum) & (values < 2**53)
     whole = np.where(in_range, values, 0.0).astype(np.int64)  # exact below 2**53: equal back iff whole
     ok = in_range & (whole == values)
     if not ok.all():
         r = int(np.flatnonzero(~ok)[0])
-        raise row_error(rows, r, f"{name} must be a whole number >= {minimum:g}, got {values[r]!r}")
+        raise row_error(rows, r, f"{name} must be a whole number >= {minimum:g}, got {values[r]:g}")
+    if (whole > maximum).any():
+        r = int(np.flatnonzero(whole > maximum)[0])
+        raise row_error(rows, r, f"{name} is {whole[r]:,}, above the largest spermtrack reads ({int(maximum):,})")
     return whole
 
 
