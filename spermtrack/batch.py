@@ -474,14 +474,48 @@ def run_batch(
     fn = {"analyze": analyze_task, "pseudo-label": pseudo_label_task}.get(task)
     if fn is None:
         raise SpermtrackError(f"task must be 'analyze' or 'pseudo-label', got {task!r}")
-    from .results import check_output, lock
+    from .results import check_output
 
     sources = expand_inputs(inputs)
     out = check_output(out_dir, [p for p in (resolve_input(i) for i in inputs) if p.is_dir()], what="--out")
-    out.mkdir(parents=True, exist_ok=True)
+    _check_summary(out / "summary.csv")
     jobs = plan_jobs(sources, out)
     for job in jobs:
         check_output(job.output, [job.source])
+    made = [p for p in (out, *out.parents) if not p.exists()]  # removed again when the run fails with them empty
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_locked(out, jobs, fn, config, task, rerun, force, scheduler, workers, progress)
+    except BaseException:
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _check_summary(path: Path) -> None:
+    """Refuse a ``summary.csv`` spermtrack did not write (a user's file): it would be replaced."""
+    from .errors import OutputError
+
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            header = next(csv.reader([fh.readline()]), [])
+    except (OSError, UnicodeDecodeError):
+        header = []
+    if header[:3] != list(SUMMARY_COLUMNS[:3]) or not set(header) <= set(SUMMARY_COLUMNS):
+        raise OutputError(
+            f"{path}: exists and is not a summary written by spermtrack batch (its header differs); spermtrack "
+            "replaces only its own files: choose another --out"
+        )
+
+
+def _run_locked(out: Path, jobs: list[Job], fn, config, task, rerun, force, scheduler, workers, progress) -> BatchResult:
+    from .results import lock
+
     settings = job_settings(config, task)
     with lock(out):
         clean_partials(out, [j.name for j in jobs])

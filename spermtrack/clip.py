@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .atomic import atomic_open
-from .errors import SpermtrackError, VideoError
+from .calibration import Calibration
+from .errors import ParameterError, SpermtrackError, VideoError
 from .io.frames import open_frames
 from .io.video import VideoWriter
 
@@ -74,7 +76,8 @@ def clip_video(
         Clip length in seconds (30 in VISEM-Tracking). Each clip has
         ``round(seconds * fps)`` frames.
     fps : float, optional
-        Frame rate; needed for an image folder, else read from the video.
+        Frame rate in frames per second (0.1-10000, as ``analyze --fps``); needed for an
+        image folder, else read from the video.
     prefix : str, optional
         File name prefix; the source's stem by default.
     keep_tail : bool
@@ -95,14 +98,23 @@ def clip_video(
     ------
     VideoError
         The source is missing or unreadable (names the path and frame).
+    CalibrationError
+        ``fps`` is outside 0.1-10000 frames per second (as :class:`~spermtrack.Calibration`).
     SpermtrackError
-        No frame rate is known, ``seconds`` is not positive, or the recording is
-        shorter than one clip (and ``keep_tail`` is False).
+        No frame rate is known, ``seconds`` is not positive and finite (a
+        :class:`~spermtrack.errors.ParameterError`), or the recording is shorter than
+        one clip (and ``keep_tail`` is False).
     """
     from .results import preflight, result_dir
 
-    if not seconds > 0:
-        raise SpermtrackError(f"seconds must be > 0, got {seconds}")
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        raise ParameterError(f"seconds must be a number (--seconds S), got {seconds!r}") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ParameterError(f"seconds must be a positive finite number (--seconds S), got {seconds:g}")
+    if fps is not None:
+        fps = Calibration(None, fps).fps  # the range analyze accepts (0.1-10000 frames per second)
     if not Path(video).exists():
         raise VideoError(f"{video}: no such file or folder")
     preflight(out_dir, video, force=force)

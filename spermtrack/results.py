@@ -76,7 +76,8 @@ def check_output(out: str | os.PathLike, sources: Iterable[str | os.PathLike | N
 
     A source that is a VISEM video folder also protects the dataset folder holding
     it (a folder with a ``split.json`` or other video folders): an output there would
-    later be read as one more video of the dataset.
+    later be read as one more video of the dataset. A source inside a VISEM video folder
+    (its mp4, its ``images/``) protects that video folder and its dataset folder alike.
 
     Returns
     -------
@@ -109,7 +110,30 @@ def check_output(out: str | os.PathLike, sources: Iterable[str | os.PathLike | N
                 f"the {what} folder {out} lies inside {s.parent}, the dataset folder of the VISEM video {src}, "
                 f"where it would be read as one more video; choose an --out outside {s.parent}"
             )
+        video = _enclosing_video(s)  # a source inside a VISEM video folder: its mp4, its images/
+        if video is not None and _inside(target, video):
+            raise OutputError(
+                f"the {what} folder {out} lies inside {video}, the VISEM video folder of the source {src}: spermtrack "
+                "never writes into its input; choose another --out"
+            )
+        if video is not None and _inside(target, video.parent) and _is_dataset(video.parent, video):
+            raise OutputError(
+                f"the {what} folder {out} lies inside {video.parent}, the dataset folder of the VISEM video holding "
+                f"the source {src}, where it would be read as one more video; choose an --out outside {video.parent}"
+            )
     return target
+
+
+def _enclosing_video(source: Path) -> Path | None:
+    """The VISEM video folder a source lies in (``<vid>/<vid>.mp4``, ``<vid>/images``, a file of them), or None."""
+    from .io.visem import is_video_folder
+
+    parent = source.parent
+    if parent != source and is_video_folder(parent):
+        return parent
+    if parent.name in ("images", "labels", "labels_ftid") and is_video_folder(parent.parent):
+        return parent.parent
+    return None
 
 
 def _is_dataset(folder: Path, video: Path, look: int = 200) -> bool:
@@ -252,7 +276,8 @@ class Verification:
     ok : bool
         The marker is present and every file it lists exists with its size and hash.
     problems : list of str
-        Missing marker, missing or changed files (each makes ``ok`` False).
+        Missing marker, missing or changed files, a malformed file list, or an empty one
+        in a folder that holds files (each makes ``ok`` False).
     extra : list of str
         Files in the folder the marker does not list (added afterwards; not an error).
     marker : dict or None
@@ -278,8 +303,14 @@ def verify(folder: str | os.PathLike, hashes: bool = True) -> Verification:
         what = "unreadable" if (folder / MARKER).exists() else "missing"
         return Verification(folder, False, [f"{folder}: completion marker {MARKER} {what}: not a complete spermtrack result"])
     problems: list[str] = []
-    listed = marker.get("files") or {}
+    listed = marker.get("files")
+    if not isinstance(listed, dict):
+        problems.append(f"the file list of the marker is malformed ({type(listed).__name__}, not an object of files)")
+        listed = {}
     for rel, info in listed.items():
+        if not isinstance(info, dict) or not isinstance(info.get("size"), int) or not isinstance(info.get("sha256"), str):
+            problems.append(f"{rel}: malformed entry in the marker's file list")
+            continue
         f = folder / rel
         if not f.is_file():
             problems.append(f"{rel}: missing")
@@ -295,6 +326,8 @@ def verify(folder: str | os.PathLike, hashes: bool = True) -> Verification:
             rel = (Path(dirpath) / name).relative_to(folder).as_posix()
             if rel != MARKER and rel not in listed:
                 extra.append(rel)
+    if extra and not listed and not problems:  # files present, none listed: the marker was damaged or emptied
+        problems.append(f"the marker lists no files but the folder holds {len(extra)}: the marker is damaged")
     return Verification(folder, not problems, problems, sorted(extra), marker)
 
 

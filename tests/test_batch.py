@@ -112,6 +112,41 @@ def test_clean_partials_only_touches_named_jobs(tmp_path):
     assert (tmp_path / ".b.x2.part").exists() and (tmp_path / "a").exists()
 
 
+def test_batch_refuses_a_summary_csv_it_did_not_write(tmp_path, monkeypatch):
+    import spermtrack.batch as batch
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "v1.mp4").write_bytes(b"not a video")
+    out = tmp_path / "OUT"
+    out.mkdir()
+    (out / "summary.csv").write_text("my,data\n1,2\n")
+    monkeypatch.setattr(batch, "_run_on_dask", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(SpermtrackError, match=r"summary\.csv.*not a summary written by spermtrack"):
+        run_batch([tmp_path / "bin" / "v1.mp4"], out, FAST, workers=1, progress=False)
+    assert (out / "summary.csv").read_text() == "my,data\n1,2\n" and sorted(p.name for p in out.iterdir()) == ["summary.csv"]
+
+
+def test_batch_that_cannot_start_leaves_no_out_folder(tmp_path, monkeypatch):
+    import spermtrack.batch as batch
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "v1.mp4").write_bytes(b"not a video")
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 30 s")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(batch, "_run_on_dask", unreachable)
+    with pytest.raises(OSError, match="connect"):
+        run_batch([tmp_path / "bin" / "v1.mp4"], tmp_path / "new" / "OUT", FAST, scheduler="tcp://127.0.0.1:1", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], "an empty --out (or its parent) left behind"
+    # an --out that existed before stays
+    (tmp_path / "old").mkdir()
+    with pytest.raises(OSError):
+        run_batch([tmp_path / "bin" / "v1.mp4"], tmp_path / "old", FAST, scheduler="tcp://127.0.0.1:1", progress=False)
+    assert (tmp_path / "old").is_dir() and not any((tmp_path / "old").iterdir())
+
+
 @pytest.mark.slow
 def test_pseudo_label_writes_a_visem_root_with_scores(sim_root, tmp_path):
     out = tmp_path / "pseudo"
@@ -167,6 +202,22 @@ def test_clip_errors(sim_root, tmp_path):
         clip_video(tmp_path / "missing.mp4", tmp_path / "c")
     with pytest.raises(SpermtrackError, match="frame rate is unknown"):
         clip_video(sim_root / "sim0000" / "images", tmp_path / "c")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seconds": float("inf")}, "seconds must be a positive finite number"),
+        ({"seconds": float("nan")}, "seconds must be a positive finite number"),
+        ({"fps": 1e7}, "fps=1e[+]07 is outside the plausible range 0.1-10000"),
+        ({"fps": 1e-4}, "fps=0.0001 is outside the plausible range"),
+    ],
+)
+def test_clip_refuses_infinite_lengths_and_implausible_rates(sim_root, tmp_path, kwargs, message):
+    """clip --seconds inf said 'cannot convert float infinity to integer'; --fps 1e7 wrote clips analyze refuses."""
+    with pytest.raises(SpermtrackError, match=message):
+        clip_video(sim_root / "sim0000" / "sim0000.mp4", tmp_path / "c", **kwargs)
+    assert not (tmp_path / "c").exists()
 
 
 def test_dataset_stats_counts_match_labels(sim_root, tmp_path):

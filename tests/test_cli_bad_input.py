@@ -100,8 +100,15 @@ def cases(d: Path) -> dict[str, list[list[str]]]:
             [missing, "-o", out],
             [str(d / "corrupt.mp4"), "-o", out],
             [str(d / "good.avi"), "-o", out, "--seconds", "-1"],
+            [str(d / "good.avi"), "-o", out, "--seconds", "inf"],
+            [str(d / "good.avi"), "-o", out, "--fps", "1e7"],
         ],
-        "demo": [["-o", str(d / "afile" / "demo")], ["-o", out, "--frames", "-1"], ["-o", out, "--density", "-5"]],
+        "demo": [
+            ["-o", str(d / "afile" / "demo")],
+            ["-o", out, "--frames", "-1"],
+            ["-o", out, "--density", "-5"],
+            ["-o", out, "--density", "1e9"],
+        ],
         "simulate": [
             [str(d / "afile" / "sim"), "--frames", "2", "--videos", "1", "--no-mp4"],
             [out, "--fps", "-1", "--frames", "2", "--videos", "1", "--no-mp4"],
@@ -115,6 +122,8 @@ def cases(d: Path) -> dict[str, list[list[str]]]:
             [str(d / "bad_line.txt"), "--fps", "50", "-o", f"{out}.txt"],
             [str(d / "empty"), "--fps", "50", "-o", f"{out}.txt"],
             [str(d / "dets.txt"), "--fps", "-1", "-o", f"{out}.txt"],
+            [str(d / "dets.txt"), "--fps", "1e9", "-o", f"{out}.txt"],
+            [str(d / "dets.txt"), "--fps", "0.0001", "-o", f"{out}.txt"],
             [str(d / "dets.txt"), "--fps", "50", "-o", f"{out}.txt", "--tracker-config", str(d / "bad_config.json")],
             [str(d / "dets.txt"), "--fps", "50", "-o", f"{out}.txt", "--num-frames", "-3"],
         ],
@@ -140,6 +149,7 @@ def cases(d: Path) -> dict[str, list[list[str]]]:
             [str(d / "badroot"), "--detector", "classical", "--split", "all"],
             [str(d / "root"), "--detector", "classical", "--split", "all", "--batch-size", "0"],
             [str(d / "root"), "--detector", "gt", "--split", "all", "--miss", "2"],
+            [str(d / "root"), "--detector", "gt-noisy", "--split", "all", "--fp-per-frame", "1e9"],
         ],
         "train": [[str(d / "missing")], [str(d / "empty")], [str(d / "root"), "--split", "fold:x"]],
         "stats": [
@@ -436,3 +446,103 @@ def test_evaluate_api_warning():
         s = tracking(a, b)
     assert len(s.warnings) == 1 and s.to_dict()["warnings"] == list(s.warnings)
     assert tracking(a, a).warnings == ()
+
+
+# ------------------------------------------------------------------------------------- warnings
+
+
+def test_python_warnings_are_one_line(data, tmp_path, capsys):
+    """A library warning shows as ``spermtrack VERB: warning: ...``: no file, line number or code line."""
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(data / "root", root)
+    split = json.loads((root / "split.json").read_text())
+    split["val"] = [*split.get("val", []), VID, "not_here"]
+    (root / "split.json").write_text(json.dumps(split))
+    code, _, err = run_main(capsys, ["detect-eval", str(root), "--detector", "gt", "--split", "val"])
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines == [f"spermtrack detect-eval: warning: {root}: split 'val' lists videos not found here: ['not_here']"]
+
+
+def test_quiet_hides_notes_and_workers_get_the_same_display(capsys, monkeypatch):
+    import warnings
+
+    from spermtrack.cli._warnings import DASK_PRELOAD_ENV, WORKER_ENV, dask_setup, one_line_warnings
+    from spermtrack.errors import LowImageRateWarning, UncalibratedWarning
+
+    monkeypatch.delenv(DASK_PRELOAD_ENV, raising=False)
+    shown = warnings.showwarning
+    with one_line_warnings("batch", quiet=True):
+        assert os.environ[WORKER_ENV] == "batch:quiet" and "spermtrack.cli._warnings" in os.environ[DASK_PRELOAD_ENV]
+        warnings.warn("uncalibrated", UncalibratedWarning, stacklevel=1)
+        warnings.warn("low rate", LowImageRateWarning, stacklevel=1)
+        warnings.warn("pkg_resources is deprecated as an API", UserWarning, stacklevel=1)
+        warnings.warn("a real problem", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "spermtrack batch: warning: a real problem\n"
+    assert warnings.showwarning is shown and WORKER_ENV not in os.environ and DASK_PRELOAD_ENV not in os.environ
+    with one_line_warnings("batch"):
+        warnings.warn("uncalibrated\n  see docs", UncalibratedWarning, stacklevel=1)
+    assert capsys.readouterr().err == "spermtrack batch: warning: uncalibrated see docs\n"
+    monkeypatch.setenv(WORKER_ENV, "pseudo-label:quiet")
+    with warnings.catch_warnings():  # a Dask worker started by the command
+        dask_setup(None)
+        warnings.warn("uncalibrated", UncalibratedWarning, stacklevel=1)
+        warnings.warn("odd", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "spermtrack pseudo-label: warning: odd\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["track", "{d}/dets.txt", "--fps", "1e9", "-o", "{t}/t.txt"], "fps=1e+09 is outside the plausible range 0.1-10000"),
+        (["track", "{d}/dets.txt", "--fps", "0.0001", "-o", "{t}/t.txt"], "fps=0.0001 is outside the plausible range"),
+        (["clip", "{d}/good.avi", "--fps", "1e7", "-o", "{t}/c"], "fps=1e+07 is outside the plausible range 0.1-10000"),
+        (
+            ["clip", "{d}/good.avi", "--seconds", "inf", "-o", "{t}/c"],
+            "seconds must be a positive finite number (--seconds S), got inf",
+        ),
+    ],
+)
+def test_frame_rate_and_clip_length_ranges(argv, message, data, tmp_path, capsys):
+    """track and clip refuse the frame rates analyze refuses, with analyze's message; clip an infinite length."""
+    argv = [a.format(d=data, t=tmp_path) for a in argv]
+    code, _, err = run_main(capsys, argv)
+    assert code == 1 and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "t.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["simulate", "{t}/s", "--size", "100000x100000"], "argument --size: each side of the frame size must be 16 to 4096 px"),
+        (["simulate", "{t}/s", "--density", "1e6"], "argument --density: must be 0 to 2000 sperm per frame, got 1e6"),
+        (["simulate", "{t}/s", "--seed", "-1"], "argument --seed/-s: must be a whole number >= 0, got -1"),
+        (["demo", "-o", "{t}/d", "--seed", "-1"], "argument --seed: must be a whole number >= 0, got -1"),
+        (["detect-eval", "{d}/root", "--detector", "gt-noisy", "--seed", "-1"], "argument --seed: must be a whole number >= 0"),
+    ],
+)
+def test_sizes_densities_and_seeds_are_bounded_usage_errors(argv, message, data, tmp_path, capsys):
+    """simulate --size 100000x100000 and --density 1e6 ran out of memory; --seed -1 did not name the option."""
+    argv = [a.format(d=data, t=tmp_path) for a in argv]
+    code, _, err = run_main(capsys, argv)
+    assert code == 2 and message in err.splitlines()[-1], err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["demo", "-o", "{t}/d", "--density", "1e9"], "--density must be 0 to 2000 sperm per frame, got 1e+09"),
+        (
+            ["detect-eval", "{d}/root", "--detector", "gt-noisy", "--split", "all", "--fp-per-frame", "1e9"],
+            "--fp-per-frame must be 0 to 1000 false positives per frame, got 1e+09",
+        ),
+    ],
+)
+def test_absurd_amounts_are_one_line_errors(argv, message, data, tmp_path, capsys):
+    """demo --density 1e9 and detect-eval --fp-per-frame 1e9 (which was OOM-killed) stop at once, naming the range."""
+    argv = [a.format(d=data, t=tmp_path) for a in argv]
+    code, _, err = run_main(capsys, argv)
+    assert code == 1 and message in err and len(err.splitlines()) == 1, err

@@ -1,5 +1,6 @@
 """The ``detect``, ``detect-eval`` and ``train`` verbs on a small simulated VISEM-layout root."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -93,6 +94,23 @@ def test_bad_usage(root, capsys):
     assert "--conf apply to YOLO detectors" in capsys.readouterr().err
     assert main(["detect-eval", str(root / "nowhere"), "--detector", "classical"]) == 1
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_detect_refuses_a_bad_device(root, tmp_path, capsys):
+    """--device banana and a CUDA GPU that is not there used to run on the CPU and exit 0."""
+    video = VisemDataset(root).video(VisemDataset(root).video_ids[0])
+    out = tmp_path / "det.txt"
+    assert main(["detect", str(video.path), "-o", str(out), "--device", "banana"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--device) must be auto, cpu, mps, cuda, cuda:N" in err and "'banana'" in err
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        assert main(["detect", str(video.path), "-o", str(out), "--device", f"cuda:{n + 6}"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"no CUDA GPU {n + 6} here" in err
+    assert not out.exists()
 
 
 def test_train_help_lists_options(capsys):

@@ -73,6 +73,38 @@ def test_spec_refuses_bad_names_and_options(text, options, words):
         DetectorSpec.parse(text, **options)
 
 
+@pytest.mark.parametrize("device", ["banana", "cuda:x", "card", "0,", "-3", "cuda:0:1", True])
+def test_spec_refuses_a_malformed_device(device):
+    with pytest.raises(ParameterError, match=r"device \(--device\) must be auto, cpu, mps, cuda, cuda:N"):
+        DetectorSpec.parse("auto", device=device)
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "CPU", "mps", "cuda", "cuda:1", "0", "0,1", 2])
+def test_spec_takes_the_devices_ultralytics_takes(device):
+    assert DetectorSpec.parse("auto", device=device).device == str(device)
+
+
+def test_a_cuda_gpu_that_is_not_there_is_an_error():
+    from spermtrack.detect.spec import cuda_indices, require_device
+
+    torch = pytest.importorskip("torch")
+    assert cuda_indices("cuda:3") == [3] and cuda_indices("0,2") == [0, 2] and cuda_indices("cpu") == []
+    require_device("cpu")
+    require_device(None)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    with pytest.raises(ParameterError, match=f"no CUDA GPU {count} here"):
+        require_device(f"cuda:{count}")
+    with pytest.raises(ParameterError, match="no CUDA GPU"):
+        require_device("0,99")
+
+
+def test_spec_messages_show_numpy_values_as_plain_numbers():
+    for options, shown in (({"conf": np.float64(2.0)}, "got 2.0"), ({"head_px": np.float64(0.0)}, "got 0.0")):
+        with pytest.raises(ParameterError, match=shown) as err:
+            DetectorSpec.parse("auto", **options)
+        assert "np." not in str(err.value)
+
+
 def test_spec_options_and_ground_truth(tmp_path):
     spec = DetectorSpec.parse("gt", miss=0.1, seed=3)
     assert spec.kwargs() == {"miss": 0.1, "seed": 3} and spec.needs_ground_truth and is_ground_truth("GT")

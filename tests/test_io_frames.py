@@ -169,6 +169,25 @@ def test_truncated_video_names_the_frame(video_file, tmp_path, backend):
     assert re.search("ends after|cannot decode", str(err.value))
 
 
+@pytest.mark.parametrize("backend", ["opencv", "pyav"])
+def test_truncated_video_prints_no_ffmpeg_log(video_file, tmp_path, backend):
+    """FFmpeg's own lines ([h264 @ 0x...] Invalid NAL unit size, partial file) never precede the VideoError."""
+    import subprocess
+    import sys
+
+    data = video_file.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    code = (
+        "import sys\nfrom spermtrack.io.frames import VideoFile\n"
+        f"try:\n    list(VideoFile(sys.argv[1], backend={backend!r}))\nexcept Exception as e:\n    print(type(e).__name__)"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    run = subprocess.run([sys.executable, "-c", code, str(cut)], capture_output=True, text=True, env=env, timeout=120)
+    assert run.stdout.strip() == "VideoError"
+    assert run.stderr == "", run.stderr
+
+
 def test_truncated_jpeg_names_path_and_frame(tmp_path):
     folder = tmp_path / "seq"
     folder.mkdir()

@@ -108,7 +108,6 @@ def test_class_column(tmp_path):
         read_mot(tmp_path / "six.txt", with_class=True)
 
 
-
 def test_a_broken_class_among_class_ids_is_an_error_not_world_coordinates(tmp_path):
     """One fractional value in a column of class ids used to turn the whole column into MOT15's world
     coordinates: every pinhead became a sperm, silently. Now it names the file and line."""

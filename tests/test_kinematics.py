@@ -369,6 +369,26 @@ def test_bad_input_errors():
         average_path([0.0, 0.0, 1.0], [0, 1, 2], [0, 1, 2])
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"smoothing_s": 1e300}, r"smoothing_s must be at most 5 s, got 1e\+300"),
+        ({"progressive_window_s": 100}, "progressive_window_s must be at most 10 s, got 100"),
+        ({"thresholds": {"rapid": 5, "progressive": 25}}, r"rapid \(5 µm/s\) must be >= progressive \(25 µm/s\)"),
+        ({"criteria": {"linear_str": 80}}, "linear_str is a fraction and must be in 0-1, got 80"),
+        ({"criteria": {"ha_lin": 1.5}}, "ha_lin is a fraction"),
+    ],
+)
+def test_absurd_casa_settings_are_refused_naming_the_setting(settings, message):
+    """Issue: smoothing_s=1e300 made every cell non-progressive; rapid below progressive was accepted."""
+    from spermtrack.kinematics.config import CasaConfig, CasaConfigError
+
+    with pytest.raises(ValueError, match=message):
+        CasaConfig.from_dict(settings)
+    assert issubclass(CasaConfigError, ValueError)
+    CasaConfig.from_dict({"smoothing_s": 5.0, "progressive_window_s": 10, "thresholds": {"rapid": 5, "progressive": 5}})
+
+
 # ----------------------------------------------------------------------------- references
 @pytest.mark.parametrize("uniform", [True, False])
 def test_average_path_loess_equals_weighted_polyfit(uniform):
@@ -429,3 +449,18 @@ def test_vcl_vsl_equal_plain_numpy_reference_on_random_tracks():
         T = (f[-1] - f[0]) / 50.0
         assert df.loc[tid, "vcl"] == pytest.approx(np.hypot(np.diff(x), np.diff(y)).sum() / T, rel=1e-9)
         assert df.loc[tid, "vsl"] == pytest.approx(np.hypot(x[-1] - x[0], y[-1] - y[0]) / T, rel=1e-9)
+
+
+def test_messages_show_numpy_values_as_plain_numbers():
+    from spermtrack.kinematics.config import CasaConfig
+    from spermtrack.kinematics.motility import MotilityThresholds
+    from spermtrack.kinematics.patterns import PatternCriteria
+
+    for make, shown in (
+        (lambda: CasaConfig(jump_factor=np.float64(0.0)), "got 0.0"),
+        (lambda: MotilityThresholds(rapid=np.float64(np.nan)), "got nan"),
+        (lambda: PatternCriteria(ha_vcl=np.float32(-1.0)), "got -1.0"),
+    ):
+        with pytest.raises(ValueError, match=shown) as err:
+            make()
+        assert "np." not in str(err.value)

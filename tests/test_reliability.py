@@ -81,6 +81,42 @@ def test_analyze_refuses_every_output_that_overlaps_its_source(clip, tmp_path, c
     shutil.rmtree(clip.parent / "results")
 
 
+def test_a_source_inside_a_visem_video_folder_protects_it_and_its_dataset(clip, tmp_path, capsys):
+    (clip.parent / "split.json").write_text('{"train": ["sim"], "val": []}')  # data/ is a dataset
+    try:
+        before = tree_digest(clip.parent)
+        for src, out, why in [
+            (clip / "sim.mp4", clip.parent / "res3", "dataset folder"),
+            (clip / "images", clip / "res", "VISEM video folder of the source"),
+            (clip / "sim.mp4", clip / "res", "VISEM video folder of the source"),
+        ]:
+            assert main(["analyze", str(src), "--out", str(out), *GT, "--fps", "50"]) == 1
+            assert why in one_line_error(capsys, "analyze")
+        assert tree_digest(clip.parent) == before, "the dataset changed"
+    finally:
+        (clip.parent / "split.json").unlink()
+
+
+def test_single_file_outputs_are_never_written_into_an_input_folder(clip, tmp_path, capsys):
+    (clip.parent / "split.json").write_text('{"train": ["sim"], "val": []}')
+    dets = tmp_path / "dets.txt"
+    dets.write_text("".join(f"{f},-1,{100 + f},50,20,20,0.9,-1,-1,-1\n" for f in range(1, 6)))
+    try:
+        before = tree_digest(clip.parent)
+        for verb, argv in [
+            ("evaluate", ["evaluate", str(clip.parent), str(clip.parent), "-o", str(clip.parent / "scores.json")]),
+            ("detect", ["detect", str(clip), "-o", str(clip / "dets.txt"), "--detector", "classical", "-q"]),
+            ("detect", ["detect", str(clip / "sim.mp4"), "-o", str(clip / "dets.txt"), "--detector", "classical", "-q"]),
+            ("track", ["track", str(dets), "--fps", "50", "-o", str(clip / "labels_ftid" / "x.txt"), "-q"]),
+        ]:
+            assert main(argv) == 1, argv
+            assert "input folder" in one_line_error(capsys, verb) or verb == "track"
+        assert tree_digest(clip.parent) == before, "an input folder changed"
+        assert main(["track", str(dets), "--fps", "50", "-o", str(tmp_path / "tracks.txt"), "-q"]) == 0  # beside DETS: fine
+    finally:
+        (clip.parent / "split.json").unlink()
+
+
 def test_a_folder_spermtrack_did_not_write_is_never_replaced(clip, tmp_path, capsys):
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -221,6 +257,27 @@ def test_marker_records_source_and_settings_and_analyze_skips_only_up_to_date_re
     assert data[0]["ok"] is False and "kinematics.csv" in data[0]["problems"][0]
 
 
+def test_verify_fails_a_marker_with_an_empty_or_malformed_file_list(clip, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["analyze", str(clip), "--out", str(out), *GT]) == 0
+    good = (out / MARKER).read_text()
+    for files, why in [({}, "lists no files"), ([], "malformed"), ("x", "malformed"), ({"tracks.txt": 3}, "malformed entry")]:
+        marker = json.loads(good)
+        marker["files"] = files
+        (out / MARKER).write_text(json.dumps(marker))
+        check = verify(out)
+        assert not check.ok and why in check.problems[0], (files, check.problems)
+        capsys.readouterr()
+        assert main(["verify", str(out)]) == 1
+        assert "BROKEN" in capsys.readouterr().out
+    (out / MARKER).write_text(good)
+    assert verify(out).ok
+    empty = tmp_path / "empty"
+    with result_dir(empty, kind="t"):
+        pass
+    assert verify(empty).ok  # an empty result with an empty list is complete
+
+
 def test_result_dir_swaps_whole_and_recovers_an_interrupted_swap(tmp_path):
     final = tmp_path / "res"
     with result_dir(final, kind="t", settings={"v": 1}) as tmp:
@@ -298,6 +355,31 @@ def test_sigint_into_a_running_analyze_process(clip, tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=120)  # (a SIGINT during interpreter start-up may print Python's own traceback)
         assert verify(out).ok, f"delay {delay}: {verify(out).problems}"
+
+
+@pytest.mark.slow
+def test_sigterm_cleans_up_like_ctrl_c(clip, tmp_path):
+    """SIGTERM (`timeout`, a job scheduler) during analyze and simulate: nothing left beside the output,
+    an `interrupted` line, exit 143, and the previous result still verifies."""
+    out = tmp_path / "r"
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, "-m", "spermtrack", "analyze", str(clip), "--out", str(out), "--detector", "gt", "-q"]
+    cmd += ["--top", "0", "--no-video", "--rerun"]
+    subprocess.run([*cmd, "--um-per-px", "0.25"], env=env, check=True, capture_output=True)
+    sim = [sys.executable, "-m", "spermtrack", "simulate", str(tmp_path / "sim"), "--videos", "2", "--frames", "400", "-q"]
+    for run in ([*cmd, "--um-per-px", "0.3"], [*sim, "--workers", "1"]):
+        proc = subprocess.Popen(run, env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(p.name.startswith(".") for p in tmp_path.iterdir()):
+            time.sleep(0.02)  # until it writes (a lock or temporary folder appears)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:
+            continue  # finished before the signal
+        assert proc.returncode == 143 and "interrupted" in err and "Traceback" not in err, err
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary files left behind"
+        assert not (tmp_path / "sim").exists()
+        assert verify(out).ok and read_marker(out)["settings"]["calibration"]["um_per_px"] == 0.25
 
 
 @pytest.mark.slow

@@ -113,3 +113,37 @@ def test_cli_simulate(tmp_path, capsys):
     from spermtrack.results import read_marker, verify
 
     assert verify(out).ok and [r["frames"] for r in read_marker(out)["settings"]["runs"]] == [4, 3]
+
+
+def test_cli_simulate_never_writes_into_a_folder_it_did_not_write(tmp_path, capsys):
+    # a real VISEM root: video 11 and the user's split
+    real = tmp_path / "real"
+    (real / "11" / "labels").mkdir(parents=True)
+    (real / "11" / "labels" / "11_frame_0.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    split = '{"train":["11"],"val":["11"]}'
+    (real / "split.json").write_text(split)
+    for extra in ([], ["--overwrite"]):
+        assert main(["simulate", str(real), "--videos", "1", "--frames", "3", "-q", "--no-mp4", *extra]) == 1
+        err = capsys.readouterr().err
+        assert "no .spermtrack.json" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in real.iterdir()) == ["11", "split.json"] and (real / "split.json").read_text() == split
+    # --overwrite replaces only video folders the simulator wrote, with nothing added
+    out = tmp_path / "sim"
+    assert main(["simulate", str(out), "--videos", "1", "--frames", "3", "-q", "--no-mp4"]) == 0
+    (out / "sim0000" / "notes.txt").write_text("mine")
+    assert main(["simulate", str(out), "--videos", "1", "--frames", "3", "-q", "--no-mp4", "--overwrite"]) == 1
+    assert "notes.txt" in capsys.readouterr().err
+    assert (out / "sim0000" / "notes.txt").read_text() == "mine"
+    from spermtrack.results import verify
+
+    assert verify(out).ok  # the refusal came before anything was touched
+    # a marker-less root holding a user's sim0000/ (the library call refuses too)
+    foreign = tmp_path / "foreign"
+    (foreign / "sim0000" / "images").mkdir(parents=True)
+    (foreign / "sim0000" / "notes.txt").write_text("mine")
+    assert main(["simulate", str(foreign), "--videos", "1", "--frames", "3", "-q", "--overwrite"]) == 1
+    from spermtrack.errors import OutputError
+
+    with pytest.raises(OutputError, match=r"spermtrack\.json"):
+        simulate_dataset(foreign, n_videos=1, num_frames=3, workers=1, mp4=False, overwrite=True)
+    assert (foreign / "sim0000" / "notes.txt").read_text() == "mine" and sorted(p.name for p in foreign.iterdir()) == ["sim0000"]

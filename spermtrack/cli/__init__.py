@@ -6,7 +6,7 @@ function ``run(args) -> int``. Modules import heavy dependencies inside ``run``
 so that ``spermtrack --help`` stays fast.
 
 Exit codes: 0 success, 1 an error in the input or the run (the message says
-what to do), 2 wrong usage, 130 interrupted.
+what to do), 2 wrong usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, cleaned up as for Ctrl-C).
 
 Every verb runs through :func:`main`, the one error path: a
 :class:`~spermtrack.errors.SpermtrackError`, an ``OSError`` (missing,
@@ -34,12 +34,14 @@ get no carriage returns.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from ..errors import ParameterError, SpermtrackError
+from ._warnings import one_line_warnings
 
 #: Verb modules, in the order ``--help`` lists them.
 VERB_MODULES = (
@@ -230,6 +232,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _resolve_aliases(args)
+    with one_line_warnings(args.verb, getattr(args, "quiet", False)), _terminate_as_interrupt():
+        return _run_verb(args)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a job scheduler, ``kill``) turned into an interrupt: the same clean-up as Ctrl-C."""
+
+    signum = 15
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """While a verb runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so temporary folders and
+    locks are removed and the previous result stays, as on Ctrl-C; the previous handler is restored after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_verb(args: argparse.Namespace) -> int:
     if _debug():
         return int(args.func(args) or 0)
     try:
@@ -252,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OverflowError) as exc:
         print(f"spermtrack {args.verb}: error: {_one_line(str(exc)) or type(exc).__name__}", file=sys.stderr)
         return 1
+    except Terminated:
+        print(f"spermtrack {args.verb}: interrupted (SIGTERM)", file=sys.stderr)
+        return 128 + Terminated.signum
     except KeyboardInterrupt:
         print(f"spermtrack {args.verb}: interrupted", file=sys.stderr)
         return 130
@@ -318,11 +355,40 @@ def check_output_file(path, sources=()) -> None:
     for src in sources:
         if src is not None and Path(src).exists() and target == resolve_path(src):
             raise SpermtrackError(f"{path}: is the input {src}; spermtrack never writes into its input")
+    _refuse_file_in_input(path, target, sources)
     for parent in target.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise SpermtrackError(f"{path}: {parent} is a file, not a folder")
             break
+
+
+def _refuse_file_in_input(path, target, sources) -> None:
+    """Refuse an output file inside an input folder (a source folder, or the VISEM video folder holding a
+    source such as its mp4 or images/), or inside a VISEM video's images/, labels/ or labels_ftid/."""
+    from pathlib import Path
+
+    from ..errors import OutputError
+    from ..io.visem import is_video_folder
+    from ..results import resolve_path
+
+    for src in sources:
+        if src is None or not Path(src).exists():
+            continue
+        s = resolve_path(src)
+        folder = s if s.is_dir() else None
+        for anc in [s, *s.parents][:3]:  # the source, or its mp4 / images/, inside a VISEM video folder
+            if is_video_folder(anc):
+                folder = anc
+                break
+        if folder is not None and (target == folder or folder in target.parents):
+            raise OutputError(f"{path}: lies inside the input folder {folder}; spermtrack never writes into its input")
+    for anc in target.parents:
+        if anc.name in ("images", "labels", "labels_ftid") and is_video_folder(anc.parent):
+            raise OutputError(
+                f"{path}: lies inside {anc}, the {anc.name}/ folder of a VISEM video, where it would be read as data; "
+                "choose another -o"
+            )
 
 
 def check_output_folder(path) -> None:
@@ -347,6 +413,17 @@ def check_positive(args: argparse.Namespace, *flags: str) -> None:
         value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
         if value is not None and value < 1:
             raise ParameterError(f"{flag} must be >= 1, got {value}")
+
+
+def seed_type(text: str) -> int:
+    """An argparse ``type`` for a ``--seed``: a whole number >= 0 (numpy's generators take no other)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
+    return value
 
 
 def load_tracker_config(path):

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import add_quiet
+from . import add_quiet, seed_type
+from .simulate import MAX_DENSITY
 
 #: Video id of the simulated clip (its folder under ``<out>/input/``).
 DEMO_VIDEO_ID = "demo"
@@ -35,8 +36,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("-o", "--out", type=Path, default=Path("spermtrack-demo"), help="output folder (default: ./spermtrack-demo)")
     p.add_argument("--frames", type=int, default=150, metavar="N", help="length of the clip in frames (default 150 = 3 s)")
-    p.add_argument("--seed", type=int, default=7, metavar="S", help="simulator seed (default 7)")
-    p.add_argument("--density", type=float, default=25.0, metavar="D", help="mean sperm per frame (default 25; VISEM: 2-62)")
+    p.add_argument("--seed", type=seed_type, default=7, metavar="S", help="simulator seed, a whole number >= 0 (default 7)")
+    p.add_argument(
+        "--density", type=float, default=25.0, metavar="D",
+        help=f"mean sperm per frame, 0 to {MAX_DENSITY:g} (default 25; VISEM: 2-62)",
+    )  # fmt: skip
     p.add_argument("--look", choices=("phase", "bright"), default="phase", help="appearance of the clip (default phase contrast)")
     p.add_argument("--detector", default="auto", help="detector (default auto: the built-in model)")
     add_quiet(p)
@@ -113,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames < 10:
         raise SpermtrackError(f"--frames must be at least 10, got {args.frames}")
+    if not 0 <= args.density <= MAX_DENSITY:
+        raise SpermtrackError(f"--density must be 0 to {MAX_DENSITY:g} sperm per frame, got {args.density:g}")
     progress = progress_wanted(args)
     chatter = not args.quiet
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ import json
 import sys
 
 from ..detect.spec import DetectorSpec, is_ground_truth
-from ..errors import SpermtrackError
+from ..errors import ParameterError, SpermtrackError
 from . import (
     DETECTOR_HELP,
     add_quiet,
@@ -15,8 +15,13 @@ from . import (
     check_positive,
     deprecated_alias,
     parse_classes,
+    seed_type,
     show_progress,
 )
+
+#: Largest ``detect-eval --fp-per-frame``: 1000 false positives per frame is more than a
+#: 640x480 frame holds side by side (about 580 boxes of 23x23 px); each costs memory in every frame.
+MAX_FP_PER_FRAME = 1000.0
 
 #: DetectorSpec fields whose options this module writes itself (their defaults and help differ
 #: per command); every other field's option comes from the field's own metadata.
@@ -29,7 +34,11 @@ def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
     p.add_argument("--detector", default="auto", help=DETECTOR_HELP)
     p.add_argument("--conf", type=float, default=None, metavar="P", help=f"YOLO score threshold (default {conf_default:g})")
     p.add_argument("--iou", type=float, default=None, metavar="T", help="YOLO NMS IoU threshold (default 0.7)")
-    p.add_argument("--device", default=None, help="YOLO device: auto, cpu, 0, ... (default: auto)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="YOLO device: auto, cpu, mps, cuda, cuda:N or CUDA GPU indices such as 0 or 0,1 (default: auto)",
+    )
     p.add_argument("--batch-size", type=int, default=16, metavar="B", help="frames per detector call")
     deprecated_alias(p, "--batch", "--batch-size")
     # --polarity, --head-px and the on/off switches (--fuse, --tta, --hedge, ...), as analyze has them
@@ -86,8 +95,11 @@ def register(subparsers) -> None:
     )
     e.add_argument("--miss", type=float, default=0.0, help="gt detector: probability of missing a box")
     e.add_argument("--jitter-px", type=float, default=0.0, help="gt detector: centre jitter sigma in pixels")
-    e.add_argument("--fp-per-frame", type=float, default=0.0, help="gt detector: mean false positives per frame")
-    e.add_argument("--seed", type=int, default=0, help="gt detector: seed of the degradation")
+    e.add_argument(
+        "--fp-per-frame", type=float, default=0.0,
+        help=f"gt detector: mean false positives per frame, 0 to {MAX_FP_PER_FRAME:g}",
+    )  # fmt: skip
+    e.add_argument("--seed", type=seed_type, default=0, help="gt detector: seed of the degradation, a whole number >= 0")
     _detector_options(e, 0.001)
     add_quiet(e)
     e.set_defaults(func=run_eval)
@@ -131,6 +143,10 @@ def run_eval(args) -> int:
     kwargs = _detector_kwargs(args)
     check_output_file(args.out, [args.root])
     _check_label_classes(args.root, parse_classes(args.classes))
+    if not 0 <= args.fp_per_frame <= MAX_FP_PER_FRAME:
+        raise ParameterError(
+            f"--fp-per-frame must be 0 to {MAX_FP_PER_FRAME:g} false positives per frame, got {args.fp_per_frame:g}"
+        )
     if is_ground_truth(args.detector):
         kwargs = {"miss": args.miss, "jitter_px": args.jitter_px, "fp_per_frame": args.fp_per_frame, "seed": args.seed}
     elif args.miss or args.jitter_px or args.fp_per_frame:

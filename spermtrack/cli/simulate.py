@@ -7,7 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-from . import add_quiet, check_output_folder, show_progress
+from . import add_quiet, check_output_folder, seed_type, show_progress
+
+#: Largest frame side ``--size`` takes, px: 4096 covers microscope cameras (VISEM 640x480, 4K
+#: is 4096x2160); a 4096x4096 video takes 1.4 GB to simulate, 8192x8192 over 6 GB. Here, not in
+#: spermtrack.simulate, whose import takes a second: ``spermtrack --help`` stays fast.
+MAX_IMAGE_SIDE = 4096
+#: Largest ``--density`` (mean labelled sperm per frame; also ``demo --density``): VISEM-Tracking
+#: has 2-62, and 2000 is more than a packed 640x480 field holds (about 580 heads of 23x23 px);
+#: the motion model keeps every cell of every frame in memory.
+MAX_DENSITY = 2000.0
 
 
 def register(subparsers) -> None:
@@ -36,10 +45,17 @@ def register(subparsers) -> None:
         "--frames", "-f", type=_positive_int, default=None, metavar="F",
         help="frames per video (default 1470, i.e. 30 s; with --like-visem each real video's count)",
     )  # fmt: skip
-    p.add_argument("--seed", "-s", type=int, default=0, metavar="S", help="dataset seed (default 0); same seed, same output")
     p.add_argument(
-        "--density", type=_non_negative, default=None, metavar="D",
-        help="mean labelled sperm per frame (VISEM: 2 to 62; default: each video takes a real video's counts)",
+        "--seed",
+        "-s",
+        type=seed_type,
+        default=0,
+        metavar="S",
+        help="dataset seed, a whole number >= 0 (default 0); same seed, same output",
+    )
+    p.add_argument(
+        "--density", type=_density, default=None, metavar="D",
+        help=f"mean labelled sperm per frame, 0 to {MAX_DENSITY:g} (VISEM: 2 to 62; default: each video takes a real video's counts)",
     )  # fmt: skip
     p.add_argument(
         "--look", choices=("phase", "bright", "brightfield", "negative-phase", "mixed", "random"), default="mixed",
@@ -51,7 +67,8 @@ def register(subparsers) -> None:
     )  # fmt: skip
     p.add_argument(
         "--size", type=_size, default=None, metavar="WxH",
-        help="frame size in px, e.g. 640x384, 698x528, 720x576, 1280x1024 (default 640x480; random with --look random)",
+        help=f"frame size in px, each side 16 to {MAX_IMAGE_SIDE}, e.g. 640x384, 698x528, 720x576, 1280x1024 "
+        "(default 640x480; random with --look random)",
     )  # fmt: skip
     p.add_argument(
         "--head-px", type=float, default=None, metavar="N",
@@ -73,7 +90,9 @@ def register(subparsers) -> None:
         "the true times are in <video>/truth/frame_times.csv (default: every frame new)",
     )  # fmt: skip
     p.add_argument("--no-mp4", action="store_true", help="skip the .mp4 of each video (images and labels only)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing video folders")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace existing video folders (only those spermtrack simulate wrote)"
+    )
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -88,6 +107,7 @@ def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[st
             return simulate_into(tmp, True)
     with lock(resolve_path(out)):  # a second simulate into the same root is refused, not interleaved
         old = read_marker(out)
+        _check_root(out, old)
         runs = list(((old or {}).get("settings") or {}).get("runs") or [])
         if old is not None:
             (out / MARKER).unlink()  # while videos are replaced the root is not one complete result
@@ -95,6 +115,19 @@ def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[st
         if old is not None:
             write_marker(out, "simulation", None, {"runs": [*runs, settings]})
         return ids
+
+
+def _check_root(out: Path, marker: dict | None) -> None:
+    """Refuse a non-empty root spermtrack did not write (no completion marker), or another kind of result."""
+    from ..errors import OutputError
+    from ..results import MARKER, preflight
+
+    if marker is None:
+        preflight(out)  # a folder holding files but no marker: refused, as by analyze and stats
+    elif marker.get("kind") != "simulation":
+        raise OutputError(
+            f"{out}: holds a spermtrack {marker.get('kind')} result ({MARKER}), not a simulated dataset; choose another OUT"
+        )
 
 
 def _positive_int(text: str) -> int:
@@ -109,8 +142,8 @@ def _size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in px such as 640x480, got {text!r}") from None
-    if w < 16 or h < 16:
-        raise argparse.ArgumentTypeError(f"frame size must be at least 16x16 px, got {text}")
+    if not (16 <= w <= MAX_IMAGE_SIDE and 16 <= h <= MAX_IMAGE_SIDE):
+        raise argparse.ArgumentTypeError(f"each side of the frame size must be 16 to {MAX_IMAGE_SIDE} px, got {text}")
     return w, h
 
 
@@ -127,17 +160,17 @@ def _hold(text: str) -> tuple[int, int]:
     return lo_hi
 
 
-def _non_negative(text: str) -> float:
+def _density(text: str) -> float:
     v = float(text)
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    if not 0 <= v <= MAX_DENSITY:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_DENSITY:g} sperm per frame, got {text}")
     return v
 
 
 def run(args: argparse.Namespace) -> int:
     from ..calibration import Calibration
     from ..errors import ParameterError, SpermtrackError
-    from ..simulate.dataset import plan_dataset, simulate_dataset
+    from ..simulate.dataset import check_own_video, plan_dataset, simulate_dataset
 
     if args.out_option is not None:
         if args.out is not None and args.out != args.out_option:
@@ -146,6 +179,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise ParameterError("give the dataset folder to write: spermtrack simulate OUT (or -o OUT)")
     check_output_folder(args.out)
+    if args.out.is_dir() and any(args.out.iterdir()):  # before any work: a root spermtrack did not write is refused
+        from ..results import read_marker
+
+        _check_root(args.out, read_marker(args.out))
     if args.um_per_px is not None and not args.um_per_px > 0:
         raise ParameterError(f"--um-per-px must be > 0, got {args.um_per_px}")
     if args.head_px is not None and not 4 <= args.head_px <= 120:
@@ -170,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     existing = [p["vid"] for p in plans if (args.out / p["vid"]).exists()]
     if existing and not args.overwrite:
         raise SpermtrackError(f"{args.out}: video folder(s) {existing[:5]} exist; pass --overwrite to replace them")
+    for vid in existing:  # --overwrite replaces only what the simulator wrote (checked before the marker is lifted)
+        check_own_video(args.out / vid)
     bar = None
     if show_progress(args):
         from tqdm import tqdm

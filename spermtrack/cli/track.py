@@ -43,13 +43,15 @@ def run(args) -> int:
     import time
 
     from ..boxes import drop_duplicates, duplicate_rows
+    from ..calibration import Calibration
     from ..errors import ParameterError
     from ..io.mot import read_mot, write_mot
     from ..track import Tracker, TrackerConfig, track
     from . import check_output_file, check_positive, load_tracker_config
 
     if not args.fps > 0 or args.fps != args.fps:
-        raise ParameterError(f"--fps must be a positive number, got {args.fps}")
+        raise ParameterError(f"--fps must be a positive number, got {args.fps:g}")
+    Calibration(None, args.fps)  # the range analyze accepts (0.1-10000 frames per second), with its message
     check_positive(args, "--num-frames")
     check_output_file(args.out, [args.source])
     config = load_tracker_config(args.tracker_config) if args.tracker_config else TrackerConfig()

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         description=(
             "Check result folders written by spermtrack (analyze, batch jobs, pseudo-label, clip, stats) against their "
             "completion marker .spermtrack.json: it must be present and every file it lists must exist with its size "
-            "and SHA-256. Files added later are listed but are not an error. Exit 0 when every folder is complete, "
+            "and SHA-256. Files added later are listed but are not an error; a marker whose file list is malformed, or empty "
+            "beside files, is. Exit 0 when every folder is complete, "
             "1 otherwise. A batch output folder is checked job by job. See docs/reliability.md."
         ),
         epilog="Example: spermtrack verify results/sample",
@@ -66,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"BROKEN  {r.folder}: " + "; ".join(r.problems[:5]) + (" ..." if len(r.problems) > 5 else ""))
             if r.extra:
-                print(f"        {len(r.extra)} file(s) not in the marker (added afterwards): {', '.join(r.extra[:5])}")
+                why = " (added afterwards)" if r.ok else ""
+                print(f"        {len(r.extra)} file(s) not in the marker{why}: {', '.join(r.extra[:5])}")
     bad = [str(r.folder) for r in results if not r.ok]
     if bad:
         names = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")

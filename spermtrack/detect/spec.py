@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,61 @@ DETECTOR_HELP = (
 
 class DetectorSpecError(ParameterError):
     """A detector name or one of its options is not valid."""
+
+
+#: ``--device`` values (as ultralytics takes them): auto, cpu, mps, cuda, cuda:N, or CUDA indices N or N,M,...
+_DEVICE_RE = re.compile(r"auto|cpu|mps|cuda(:\d+)?|\d+(,\d+)*")
+DEVICE_HELP = "auto, cpu, mps, cuda, cuda:N or CUDA GPU indices such as 0 or 0,1"
+
+
+def check_device(device: Any) -> str | None:
+    """``device`` as a string after checking its form (:data:`DEVICE_HELP`); None stays None.
+
+    Only the spelling is checked (no torch import); :func:`require_device` checks that a
+    CUDA GPU of that index exists.
+
+    >>> check_device("cuda:1"), check_device(0), check_device(None)
+    ('cuda:1', '0', None)
+    """
+    if device is None:
+        return None
+    text = str(device)
+    if isinstance(device, bool) or not _DEVICE_RE.fullmatch(text.strip().lower()):
+        raise DetectorSpecError(f"device (--device) must be {DEVICE_HELP}; got {text!r}")
+    return text
+
+
+def cuda_indices(device: str | None) -> list[int]:
+    """The CUDA GPU indices a (checked) device names: ``"cuda:1"`` -> [1], ``"0,1"`` -> [0, 1], ``"cuda"`` -> [0]."""
+    text = (device or "").strip().lower()
+    if text == "cuda":
+        return [0]
+    if text.startswith("cuda:"):
+        return [int(text[5:])]
+    if text and text[0].isdigit():
+        return [int(t) for t in text.split(",")]
+    return []
+
+
+def require_device(device: str | None) -> None:
+    """Refuse a device of a CUDA GPU that is not there, when torch is installed to ask (one-line error).
+
+    Without torch nothing is checked here (the detector that needs the device says so).
+    """
+    wanted = cuda_indices(check_device(device))
+    if not wanted:
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    missing = [i for i in wanted if i >= count]
+    if missing:
+        have = f"{count} CUDA GPU(s), indices 0-{count - 1}" if count else "no CUDA GPU"
+        raise DetectorSpecError(
+            f"device (--device) {device!r}: no CUDA GPU {missing[0]} here (torch sees {have}); use cpu or auto"
+        )
 
 
 def split_spec(text: str) -> tuple[str, str]:
@@ -165,7 +221,7 @@ class DetectorSpec:
     )
     device: str | None = field(
         default=None,
-        metadata={"flag": "--device", "metavar": "DEV", "help": "YOLO device: cpu, 0, cuda:1, ...", "default_text": "auto"},
+        metadata={"flag": "--device", "metavar": "DEV", "help": f"YOLO device: {DEVICE_HELP}", "default_text": "auto"},
     )
     fuse: bool = field(
         default=True,
@@ -238,10 +294,10 @@ class DetectorSpec:
             v = getattr(self, label)
             if v is not None:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
-                    raise DetectorSpecError(f"{label} (--{label}) must be a number from 0 to 1, got {v!r}")
+                    raise DetectorSpecError(f"{label} (--{label}) must be a number from 0 to 1, got {_shown(v)}")
                 object.__setattr__(self, label, float(v))
-        if self.device is not None and not isinstance(self.device, str):
-            object.__setattr__(self, "device", str(self.device))
+        if self.device is not None:
+            object.__setattr__(self, "device", check_device(self.device))
         for label in SWITCH_DEFAULTS:
             if not isinstance(getattr(self, label), bool):
                 flag = label.replace("_", "-")
@@ -397,9 +453,17 @@ def _int_key(key: Any) -> Any:
     return int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key
 
 
+def _shown(value: Any) -> str:
+    """``repr`` for a message, NumPy scalars as plain numbers (``0.0``, not ``np.float64(0.0)``)."""
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = item()
+    return repr(value)
+
+
 def _positive(label: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise DetectorSpecError(f"{label} must be a finite number > 0, got {value!r}")
+        raise DetectorSpecError(f"{label} must be a finite number > 0, got {_shown(value)}")
 
 
 class _FrozenDict(tuple):

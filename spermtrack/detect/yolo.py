@@ -18,11 +18,17 @@ from ..boxes import Boxes
 from ..classes import DROP, class_lookup
 from ..errors import MissingFileError, ParameterError, require
 from .base import as_batch, boxes_from_lists
+from .spec import require_device
 
 
 def resolve_device(device: str | int | None = "auto") -> str:
-    """``"auto"`` -> ``"0"`` (first CUDA GPU) when torch sees one, else ``"mps"`` on Apple GPUs, else ``"cpu"``."""
+    """``"auto"`` -> ``"0"`` (first CUDA GPU) when torch sees one, else ``"mps"`` on Apple GPUs, else ``"cpu"``.
+
+    Any other device is checked (:func:`~spermtrack.detect.spec.check_device`: its form; a CUDA
+    GPU index that torch does not see is a :class:`~spermtrack.detect.spec.DetectorSpecError`).
+    """
     if device not in (None, "auto", ""):
+        require_device(str(device))
         return str(device)
     try:
         import torch
@@ -90,6 +96,8 @@ class YoloDetector:
         if backend == "opencv" or (backend == "auto" and suffix == ".onnx"):
             from .onnx import OnnxYoloDetector
 
+            if device not in (None, "auto", ""):
+                require_device(str(device))  # a device that is not there is an error, though OpenCV runs on the CPU
             self._onnx = OnnxYoloDetector(self.weights, conf=conf, iou=iou, max_det=max_det, class_map=class_map)
             self.device, self.half, self.backend = "cpu", False, "opencv"
             return

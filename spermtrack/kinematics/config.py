@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ParameterError, UncalibratedWarning  # noqa: F401 (re-exported: its old home)
-from .motility import MotilityThresholds
+from .motility import MotilityThresholds, shown
 from .patterns import PatternCriteria
 from .smoothing import DEFAULT_SMOOTHING_S, method_code
 
@@ -117,9 +117,9 @@ class CasaConfig:
         except ValueError as exc:
             raise CasaConfigError(f"average: {exc}") from None
         if isinstance(self.min_points, bool) or not isinstance(self.min_points, int) or self.min_points < 0:
-            raise CasaConfigError(f"min_points must be a whole number >= 0, got {self.min_points!r}")
+            raise CasaConfigError(f"min_points must be a whole number >= 0, got {shown(self.min_points)}")
         if not isinstance(self.interpolated, bool):
-            raise CasaConfigError(f"interpolated must be true or false, got {self.interpolated!r}")
+            raise CasaConfigError(f"interpolated must be true or false, got {shown(self.interpolated)}")
         for name, allow_zero in (
             ("smoothing_s", True),
             ("min_duration_s", True),
@@ -195,10 +195,10 @@ def _nested(kind, d: dict, name: str):
 
 def _check_number(name: str, value, allow_zero: bool) -> None:
     if isinstance(value, bool):
-        raise CasaConfigError(f"{name} must be a number, got {value!r}")
+        raise CasaConfigError(f"{name} must be a number, got {shown(value)}")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise CasaConfigError(f"{name} must be a number, got {value!r}") from None
+        raise CasaConfigError(f"{name} must be a number, got {shown(value)}") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise CasaConfigError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
+        raise CasaConfigError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {shown(value)}")

@@ -40,6 +40,17 @@ MOTILITY_CLASSES: tuple[str, ...] = (RAPID, SLOW, NON_PROGRESSIVE, IMMOTILE)
 UNCALIBRATED, UNKNOWN = "uncalibrated", "unknown"
 
 
+def shown(value) -> str:
+    """``repr`` of a value for an error message, NumPy scalars as plain numbers (``0.0``, not ``np.float64(0.0)``).
+
+    >>> shown(np.float64(0.0)), shown(np.int64(3)), shown("x")
+    ('0.0', '3', "'x'")
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class MotilityThresholds:
     """Thresholds of the WHO classes, in µm and µm/s.
@@ -49,7 +60,8 @@ class MotilityThresholds:
     rapid : float
         Progressive velocity (µm/s) from which a cell is rapidly progressive (WHO: 25).
     progressive : float
-        Progressive velocity (µm/s) from which a cell is progressive at all (WHO: 5).
+        Progressive velocity (µm/s) from which a cell is progressive at all (WHO: 5);
+        at most ``rapid``.
     active_vap : float
         Average-path speed (µm/s) from which a non-progressing cell counts as moving.
         3 µm/s sits above the apparent speed that 1 px of detection jitter gives a
@@ -75,7 +87,12 @@ class MotilityThresholds:
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ParameterError(f"{type(self).__name__}.{f.name} must be a finite number >= 0, got {v!r}")
+                raise ParameterError(f"{type(self).__name__}.{f.name} must be a finite number >= 0, got {shown(v)}")
+        if self.rapid < self.progressive:
+            raise ParameterError(
+                f"{type(self).__name__}.rapid ({self.rapid:g} µm/s) must be >= progressive ({self.progressive:g} µm/s): "
+                "a rapidly progressive cell is progressive (WHO: rapid 25, progressive 5)"
+            )
 
     def to_dict(self) -> dict:
         """The thresholds as a plain dict (JSON-ready)."""

@@ -31,16 +31,23 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .motility import IMMOTILE, NON_PROGRESSIVE, RAPID, SLOW
+from .motility import IMMOTILE, NON_PROGRESSIVE, RAPID, SLOW, shown
 
 LINEAR, WOBBLY, CIRCULAR, HYPERACTIVATED = "linear_progressive", "wobbly_progressive", "circular", "hyperactivated"
 #: Pattern names.
 PATTERNS: tuple[str, ...] = (LINEAR, WOBBLY, CIRCULAR, HYPERACTIVATED, NON_PROGRESSIVE, IMMOTILE)
 
 
+#: The :class:`PatternCriteria` that are fractions (0-1), not percent.
+FRACTIONS = frozenset({"ha_lin", "circle_consistency", "linear_str", "linear_wob"})
+
+
 @dataclass(frozen=True)
 class PatternCriteria:
     """Thresholds of the path patterns (µm, µm/s, fractions, degrees).
+
+    Every value is a finite number >= 0; the fractions (``ha_lin``, ``circle_consistency``,
+    ``linear_str``, ``linear_wob``) are at most 1 (not percent).
 
     Parameters
     ----------
@@ -75,7 +82,9 @@ class PatternCriteria:
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ParameterError(f"{type(self).__name__}.{f.name} must be a finite number >= 0, got {v!r}")
+                raise ParameterError(f"{type(self).__name__}.{f.name} must be a finite number >= 0, got {shown(v)}")
+            if f.name in FRACTIONS and v > 1:
+                raise ParameterError(f"{type(self).__name__}.{f.name} is a fraction and must be in 0-1, got {v:g} (50 % is 0.5)")
 
     def to_dict(self) -> dict:
         """The criteria as a plain dict (JSON-ready)."""

@@ -138,7 +138,7 @@ def simulate_dataset(
     mp4, jpeg_quality
         Passed to :func:`~spermtrack.io.visem.write_video`.
     overwrite : bool
-        Replace existing video folders.
+        Replace existing video folders, only those the simulator wrote (:func:`check_own_video`).
     val_fraction : float
         Fraction of videos in ``split.json``'s "val" (random ones, fixed by the seed).
     prefix : str
@@ -160,6 +160,8 @@ def simulate_dataset(
     existing = [p["vid"] for p in plans if (out / p["vid"]).exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{out}: video folder(s) {existing[:5]} exist; pass overwrite=True (--overwrite) to replace them")
+    for vid in existing:
+        check_own_video(out / vid)
     out.mkdir(parents=True, exist_ok=True)
     common = dict(video_kwargs, density=density, look=look, calibration=calibration)
     jobs = [dict(plan, out=str(out), kwargs=common, mp4=mp4, jpeg_quality=jpeg_quality, overwrite=overwrite) for plan in plans]
@@ -198,6 +200,45 @@ def simulate_dataset(
     with atomic_open(out / SIM_JSON) as fh:
         json.dump(summary, fh, indent=1)
     return [p["vid"] for p in plans]
+
+
+def check_own_video(folder: str | os.PathLike) -> None:
+    """Refuse (:class:`~spermtrack.errors.OutputError`) to replace a video folder the simulator did not write.
+
+    Spermtrack's video folder holds its ``spermtrack.json`` and only the files of the layout
+    (``images/<vid>_frame_<i>.jpg``, ``labels/``, ``labels_ftid/``, ``<vid>.mp4``, ``truth/``);
+    a folder without the side file, or with any other file (a user's notes), is not replaced.
+    """
+    import re
+
+    from ..errors import OutputError
+    from ..io.visem import SIDECAR
+
+    folder = Path(folder)
+    vid = folder.name
+    hint = "spermtrack replaces only the video folders it wrote: move it away or choose another OUT"
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: exists and is not a video folder; {hint}")
+    try:
+        meta = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
+        ours = isinstance(meta, dict) and "written by spermtrack" in str(meta.get("format", ""))
+    except (OSError, UnicodeDecodeError, ValueError):
+        ours = False
+    if not ours:
+        raise OutputError(f"{folder}: has no {SIDECAR} written by spermtrack, so spermtrack did not write it; {hint}")
+    v = re.escape(vid)
+    truth = "|".join(re.escape(n) for n in (HEADS_CSV, TRACKS_CSV, SIM_JSON, FRAME_TIMES_CSV))
+    layout = re.compile(
+        rf"(?:{re.escape(SIDECAR)}|{v}\.mp4|images/{v}_frame_\d+\.jpg|labels/{v}_frame_\d+\.txt"
+        rf"|labels_ftid/{v}_frame_\d+_with_ftid\.txt|{TRUTH_DIR}/(?:{truth})"
+        rf"|\.{TRUTH_DIR}\.[^/]+\.part/.*)"
+    )
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            rel = (Path(dirpath) / name).relative_to(folder).as_posix()
+            if not layout.fullmatch(rel):
+                raise OutputError(f"{folder / rel}: not a file spermtrack simulate writes; {hint}")
 
 
 def _describe(v):
