@@ -271,6 +271,27 @@ def test_a_bug_is_one_line_unless_debugging(monkeypatch, capsys, data):
         main(argv)
 
 
+def test_out_of_memory_is_one_line_with_what_to_do(monkeypatch, capsys, data):
+    """A MemoryError is not a bug to report but a run too large for the machine: say so, in one line."""
+    import spermtrack.cli as cli
+
+    def hungry(args):
+        raise MemoryError("Unable to allocate 6.00 GiB for an array with shape (8192, 8192, 3, 4)")
+
+    real = cli.build_parser
+
+    def patched():
+        p = real()
+        next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices["track"].set_defaults(func=hungry)
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", patched)
+    monkeypatch.delenv("SPERMTRACK_DEBUG", raising=False)
+    code, _, err = run_main(capsys, ["track", str(data / "dets.txt"), "--fps", "50", "-o", str(data / "t.txt")])
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert "error: out of memory (Unable to allocate 6.00 GiB" in err and "internal error" not in err
+
+
 # ------------------------------------------------------------------------------------- grammar
 
 

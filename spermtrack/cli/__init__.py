@@ -292,6 +292,14 @@ def _run_verb(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"spermtrack {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:  # the input or the settings ask for more than this machine has
+        detail = f" ({_one_line(str(exc))})" if str(exc) else ""
+        print(
+            f"spermtrack {args.verb}: error: out of memory{detail}: a smaller --batch-size, fewer frames "
+            "(--max-frames) or smaller settings need less",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as exc:  # a bug in spermtrack, not bad input
         print(
             f"spermtrack {args.verb}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
