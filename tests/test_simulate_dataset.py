@@ -147,3 +147,21 @@ def test_cli_simulate_never_writes_into_a_folder_it_did_not_write(tmp_path, caps
     with pytest.raises(OutputError, match=r"spermtrack\.json"):
         simulate_dataset(foreign, n_videos=1, num_frames=3, workers=1, mp4=False, overwrite=True)
     assert (foreign / "sim0000" / "notes.txt").read_text() == "mine" and sorted(p.name for p in foreign.iterdir()) == ["sim0000"]
+
+
+def test_an_interrupted_update_of_a_simulated_root_can_be_finished(tmp_path, capsys):
+    """Videos added to a simulated root lift its completion marker while they are written; a run
+    interrupted then leaves the marker aside (UPDATING), so the root is still spermtrack's: verify calls
+    it incomplete, and the next simulate into it is not refused but finishes the update."""
+    from spermtrack.cli.simulate import UPDATING
+    from spermtrack.results import MARKER, verify
+
+    out = tmp_path / "sim"
+    assert main(["simulate", str(out), "--videos", "1", "--frames", "3", "-q", "--no-mp4"]) == 0
+    (out / MARKER).rename(out / UPDATING)  # as a run interrupted while adding videos leaves it
+    assert not verify(out).ok
+    assert main(["simulate", str(out), "--videos", "2", "--frames", "3", "-q", "--no-mp4", "--overwrite"]) == 0, (
+        capsys.readouterr().err
+    )
+    assert verify(out).ok and not (out / UPDATING).exists()
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["sim0000", "sim0001"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,15 +107,36 @@ def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[st
         with result_dir(out, kind="simulation", settings={"runs": [settings]}) as tmp:
             return simulate_into(tmp, True)
     with lock(resolve_path(out)):  # a second simulate into the same root is refused, not interleaved
+        updating = out / UPDATING
         old = read_marker(out)
+        if old is None and updating.is_file():  # an update that was interrupted: the root is still ours
+            old = _read_json(updating)
         _check_root(out, old)
         runs = list(((old or {}).get("settings") or {}).get("runs") or [])
-        if old is not None:
-            (out / MARKER).unlink()  # while videos are replaced the root is not one complete result
+        if (out / MARKER).is_file():
+            # while videos are replaced the root is not one complete result; the marker waits aside, so
+            # that a run interrupted here leaves a root spermtrack still knows as its own
+            os.replace(out / MARKER, updating)
         ids = simulate_into(out, overwrite)
         if old is not None:
+            updating.unlink(missing_ok=True)  # first: the new marker lists every file of the root
             write_marker(out, "simulation", None, {"runs": [*runs, settings]})
         return ids
+
+
+#: The completion marker of a simulated root while videos are added to it (``verify`` then calls the
+#: root incomplete; a later ``simulate`` into it takes it as its own and finishes the update).
+UPDATING = ".spermtrack.updating.json"
+
+
+def _read_json(path: Path) -> dict | None:
+    import json
+
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _check_root(out: Path, marker: dict | None) -> None:
@@ -182,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out.is_dir() and any(args.out.iterdir()):  # before any work: a root spermtrack did not write is refused
         from ..results import read_marker
 
-        _check_root(args.out, read_marker(args.out))
+        marker = read_marker(args.out)
+        _check_root(args.out, marker if marker is not None else _read_json(args.out / UPDATING))
     if args.um_per_px is not None and not args.um_per_px > 0:
         raise ParameterError(f"--um-per-px must be > 0, got {args.um_per_px}")
     if args.head_px is not None and not 4 <= args.head_px <= 120:
