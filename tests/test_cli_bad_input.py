@@ -567,3 +567,13 @@ def test_absurd_amounts_are_one_line_errors(argv, message, data, tmp_path, capsy
     argv = [a.format(d=data, t=tmp_path) for a in argv]
     code, _, err = run_main(capsys, argv)
     assert code == 1 and message in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("bad", ["-1", "99999999", "2,x"])
+def test_declared_classes_are_whole_numbers_a_box_can_hold(bad):
+    from spermtrack.cli import parse_classes
+    from spermtrack.errors import SpermtrackError
+
+    with pytest.raises(SpermtrackError, match="--classes"):
+        parse_classes(bad)
+    assert parse_classes("3, 4") == [3, 4] and parse_classes(None) == []

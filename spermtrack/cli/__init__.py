@@ -342,9 +342,17 @@ def parse_classes(text: str | None) -> list[int]:
     if not text:
         return []
     try:
-        return [int(t) for t in text.replace(" ", "").split(",") if t]
+        ids = [int(t) for t in text.replace(" ", "").split(",") if t]
     except ValueError:
         raise SpermtrackError(f"--classes must be whole numbers separated by commas, got {text!r}") from None
+    bad = [c for c in ids if not 0 <= c <= MAX_CLASS_ID]
+    if bad:
+        raise SpermtrackError(f"--classes: a class id is a whole number from 0 to {MAX_CLASS_ID}, got {bad[0]}")
+    return ids
+
+
+#: The largest class id a box holds (its class column is a 16-bit integer).
+MAX_CLASS_ID = 32767
 
 
 def check_output_file(path, sources=()) -> None:
