@@ -365,10 +365,10 @@ def glitch_frames(levels: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     typical = float(np.median(np.abs(np.diff(levels))))
     k = GLITCH_NEIGHBOURS
-    ref = np.empty(n)
-    for i in range(n):
-        around = np.concatenate([levels[max(0, i - k) : i], levels[i + 1 : i + 1 + k]])
-        ref[i] = np.median(around)
+    padded = np.concatenate([np.full(k, np.nan), levels, np.full(k, np.nan)])
+    around = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1).copy()  # (n, 2k+1), frame i at column k
+    around[:, k] = np.nan
+    ref = np.nanmedian(around, axis=1)
     dev = np.abs(levels - ref)
     return np.flatnonzero((dev > GLITCH_MIN_GREY) & (dev > GLITCH_FACTOR * typical)).astype(np.int64)
 
