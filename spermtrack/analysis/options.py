@@ -89,8 +89,10 @@ class _Deprecated(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
+        verb = parser.prog.split()[-1]  # "spermtrack analyze" -> "analyze"
         print(
-            f"spermtrack: warning: {option_string} is deprecated and will be removed in the next release; use {self.new_flag}",
+            f"spermtrack {verb}: warning: {option_string} is deprecated and will be removed in the next release; "
+            f"use {self.new_flag}",
             file=sys.stderr,
         )
         setattr(namespace, self.dest, values)

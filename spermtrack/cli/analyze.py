@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"frame rate {cal.fps:g} frames/s ({_FPS_WORDS.get(result.fps_source, result.fps_source)})", file=sys.stderr)
         for warning in result.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"spermtrack {args.verb}: warning: {warning}", file=sys.stderr)
         if not cal.calibrated:
             print("note: see docs/calibration.md for measuring µm per pixel with a stage micrometer", file=sys.stderr)
         conc = s.get("concentration") or {}

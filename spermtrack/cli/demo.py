@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         for warning in result.warnings:  # the demo's own clip raises none; a --look it cannot read does
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"spermtrack demo: warning: {warning}", file=sys.stderr)
         unit = result.calibration.speed_unit
         print(f"Five fastest sperm by VSL ({unit}):")
         print_fastest(result.fastest(5), unit, "vsl")

@@ -28,10 +28,11 @@ MAX_FP_PER_FRAME = 1000.0
 _OWN_FIELDS = ("name", "conf", "iou", "device")
 
 
-def _detector_options(p: argparse.ArgumentParser, conf_default: float) -> None:
+def _detector_options(p: argparse.ArgumentParser, conf_default: float, ground_truth: bool = True) -> None:
     from ..analysis.options import add_config_arguments
 
-    p.add_argument("--detector", default="auto", help=DETECTOR_HELP)
+    shown = DETECTOR_HELP if ground_truth else DETECTOR_HELP.rpartition("; gt")[0]  # detect writes detections, not labels
+    p.add_argument("--detector", default="auto", help=shown)
     p.add_argument("--conf", type=float, default=None, metavar="P", help=f"YOLO score threshold (default {conf_default:g})")
     p.add_argument("--iou", type=float, default=None, metavar="T", help="YOLO NMS IoU threshold (default 0.7)")
     p.add_argument(
@@ -69,7 +70,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", required=True, metavar="DETS.txt", help="MOT text file to write")
     deprecated_alias(p, "--output", "--out")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after this many frames (default: all)")
-    _detector_options(p, 0.25)
+    _detector_options(p, 0.25, ground_truth=False)
     add_quiet(p)
     p.set_defaults(func=run_detect)
 
