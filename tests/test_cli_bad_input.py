@@ -248,21 +248,26 @@ def test_subprocess_no_traceback_and_debug_shows_it(data):
     assert r.returncode == 1 and "Traceback" in r.stderr and "FormatError" in r.stderr
 
 
-def test_a_bug_is_one_line_unless_debugging(monkeypatch, capsys, data):
+def track_raising(monkeypatch, exc: BaseException) -> None:
+    """Make ``spermtrack track`` raise ``exc`` (in place of its work), with no debug traceback."""
     import spermtrack.cli as cli
 
-    def boom(args):
-        raise KeyError("bug")
+    def raising(args):
+        raise exc
 
     real = cli.build_parser
 
     def patched():
         p = real()
-        next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices["track"].set_defaults(func=boom)
+        next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices["track"].set_defaults(func=raising)
         return p
 
     monkeypatch.setattr(cli, "build_parser", patched)
     monkeypatch.delenv("SPERMTRACK_DEBUG", raising=False)
+
+
+def test_a_bug_is_one_line_unless_debugging(monkeypatch, capsys, data):
+    track_raising(monkeypatch, KeyError("bug"))
     argv = ["track", str(data / "dets.txt"), "--fps", "50", "-o", str(data / "t.txt")]
     code, _, err = run_main(capsys, argv)
     assert code == 1 and "internal error: KeyError" in err and "SPERMTRACK_DEBUG=1" in err and len(err.splitlines()) == 1
@@ -273,20 +278,7 @@ def test_a_bug_is_one_line_unless_debugging(monkeypatch, capsys, data):
 
 def test_out_of_memory_is_one_line_with_what_to_do(monkeypatch, capsys, data):
     """A MemoryError is not a bug to report but a run too large for the machine: say so, in one line."""
-    import spermtrack.cli as cli
-
-    def hungry(args):
-        raise MemoryError("Unable to allocate 6.00 GiB for an array with shape (8192, 8192, 3, 4)")
-
-    real = cli.build_parser
-
-    def patched():
-        p = real()
-        next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices["track"].set_defaults(func=hungry)
-        return p
-
-    monkeypatch.setattr(cli, "build_parser", patched)
-    monkeypatch.delenv("SPERMTRACK_DEBUG", raising=False)
+    track_raising(monkeypatch, MemoryError("Unable to allocate 6.00 GiB for an array with shape (8192, 8192, 3, 4)"))
     code, _, err = run_main(capsys, ["track", str(data / "dets.txt"), "--fps", "50", "-o", str(data / "t.txt")])
     assert code == 1 and len(err.splitlines()) == 1, err
     assert "error: out of memory (Unable to allocate 6.00 GiB" in err and "internal error" not in err
