@@ -225,9 +225,13 @@ def _list_files(folder: Path) -> dict[str, dict]:
 
 
 # ---------------------------------------------------------------------------- marker
-def read_marker(folder: str | os.PathLike) -> dict | None:
-    """The completion marker of a result folder, or None when it has none (or an unreadable one)."""
-    path = Path(folder) / MARKER
+def read_marker(folder: str | os.PathLike, name: str = MARKER) -> dict | None:
+    """The completion marker of a result folder, or None when it has none (or an unreadable one).
+
+    ``name``: the marker's file name (another name reads a marker set aside, e.g. ``simulate``'s
+    while it adds videos to a root).
+    """
+    path = Path(folder) / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):

@@ -101,16 +101,14 @@ def register(subparsers) -> None:
 def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[str]:
     """Simulate into ``out``: a new (or empty) root is one transaction; videos added to an existing root are
     each written atomically under a lock on the root, and its completion marker is rewritten afterwards."""
-    from ..results import MARKER, lock, read_marker, resolve_path, result_dir, write_marker
+    from ..results import MARKER, lock, resolve_path, result_dir, write_marker
 
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         with result_dir(out, kind="simulation", settings={"runs": [settings]}) as tmp:
             return simulate_into(tmp, True)
     with lock(resolve_path(out)):  # a second simulate into the same root is refused, not interleaved
         updating = out / UPDATING
-        old = read_marker(out)
-        if old is None and updating.is_file():  # an update that was interrupted: the root is still ours
-            old = _read_json(updating)
+        old = _root_marker(out)
         _check_root(out, old)
         runs = list(((old or {}).get("settings") or {}).get("runs") or [])
         if (out / MARKER).is_file():
@@ -129,14 +127,13 @@ def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[st
 UPDATING = ".spermtrack.updating.json"
 
 
-def _read_json(path: Path) -> dict | None:
-    import json
+def _root_marker(out: Path) -> dict | None:
+    """The root's completion marker; else the one an interrupted update set aside (:data:`UPDATING`,
+    the root is still spermtrack's); else None."""
+    from ..results import read_marker
 
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
+    marker = read_marker(out)
+    return marker if marker is not None else read_marker(out, UPDATING)
 
 
 def _check_root(out: Path, marker: dict | None) -> None:
@@ -202,10 +199,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("give the dataset folder to write: spermtrack simulate OUT (or -o OUT)")
     check_output_folder(args.out)
     if args.out.is_dir() and any(args.out.iterdir()):  # before any work: a root spermtrack did not write is refused
-        from ..results import read_marker
-
-        marker = read_marker(args.out)
-        _check_root(args.out, marker if marker is not None else _read_json(args.out / UPDATING))
+        _check_root(args.out, _root_marker(args.out))
     if args.um_per_px is not None and not args.um_per_px > 0:
         raise ParameterError(f"--um-per-px must be > 0, got {args.um_per_px}")
     if args.head_px is not None and not 4 <= args.head_px <= 120:

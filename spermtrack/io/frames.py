@@ -169,8 +169,7 @@ class ImageSequence(FrameSource):
         if len(n) < 3:
             return []
         d = np.diff(n)
-        step = np.median(d)
-        return [(int(n[i]), int(n[i + 1])) for i in np.flatnonzero(d > step)]
+        return [(int(n[i]), int(n[i + 1])) for i in np.flatnonzero(d > _usual_step(n))]
 
     def number_times(self, fps: float) -> np.ndarray | None:
         """Time of each image (s) from its frame number, when the numbers jump (frames missing).
@@ -182,8 +181,7 @@ class ImageSequence(FrameSource):
         if not self.number_gaps():
             return None
         n = self.numbers
-        step = float(np.median(np.diff(n)))
-        return (n - n[0]) / step / float(fps)
+        return (n - n[0]) / _usual_step(n) / float(fps)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         w, h = self.size
@@ -213,6 +211,11 @@ class ImageSequence(FrameSource):
             finally:
                 for fut in pending:
                     fut.cancel()
+
+
+def _usual_step(numbers: np.ndarray) -> float:
+    """The usual step between consecutive frame numbers (their median difference): one frame."""
+    return float(np.median(np.diff(numbers)))
 
 
 def frame_numbers(files: Sequence[str | os.PathLike]) -> np.ndarray | None:
