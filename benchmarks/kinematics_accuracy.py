@@ -17,7 +17,7 @@ Reported: median relative error of VCL, VSL and VAP over valid tracks of motile 
 (relative errors of an immotile cell's ~0 µm/s speeds mean nothing; their absolute errors
 are reported apart), agreement of the WHO motility class, and the precision of the top-10
 fastest (``fastest(by="vsl", n=10)``) against the true top 10 (by true whole-track VSL among
-sperm cells labelled over >= 1 s); a video with fewer than 10 progressive cells gets a top-k list,
+sperm cells labelled over at least ``fastest``'s default gate, CASA's 0.5-s validity gate); a video with fewer than 10 progressive cells gets a top-k list,
 k = its number of progressive cells (below them the ranking would order immotile cells by
 noise), and precisions are pooled over videos (hits / list lengths).
 
@@ -36,6 +36,7 @@ Writes benchmarks/results/kinematics_accuracy.json (``--out`` to change the name
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from pathlib import Path
@@ -52,6 +53,9 @@ from spermtrack.simulate import simulate_video
 from spermtrack.track import track
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The shortest true cell (seconds labelled, first to last) that may be among the true fastest:
+#: the gate :func:`~spermtrack.kinematics.fastest` ranks tracks behind by default.
+RANK_MIN_S = inspect.signature(fastest).parameters["min_duration_s"].default
 #: Detection degradation levels: centre jitter (px, per coordinate), miss rate, false positives per frame.
 LEVELS = {
     "clean": {"jitter_px": 0.0, "miss": 0.0, "fp_per_frame": 0.0},
@@ -209,7 +213,8 @@ def compare(video, gt: Boxes, hyp: Boxes, vid: str, level: str, seed: int, track
         out[f"{c}_rel_err_whole"] = rel_err(w[c], w[f"{c}_true"]).tolist()
 
     # ---- fastest 10
-    # the same gates as fastest(): sperm, labelled over >= 1 s (and >= 10 points). Not the
+    # the same gates as fastest(): sperm, labelled over >= its default min_duration_s (CASA's
+    # validity gate, 0.5 s; and >= 10 points). Not the
     # other quality flags of the truth: a cell that leaves the focus for more than 0.5 s and
     # comes back has a `long_gap` truth but is a cell like any other. The fastest are
     # sought among progressive cells: where a video has fewer than 10 (VISEM-like samples are
@@ -217,7 +222,7 @@ def compare(video, gt: Boxes, hyp: Boxes, vid: str, level: str, seed: int, track
     # differences (0.2 vs 0.3 µm/s), so the list is k = min(10, progressive cells) long.
     span_s = (truth_tracks.last_labelled - truth_tracks.first_labelled) / fps
     eligible = ~truth_tracks.quality.fillna("too_short").str.contains("too_short")
-    tt = truth_tracks[(truth_tracks.cls == 0) & (span_s >= 1.0) & eligible]
+    tt = truth_tracks[(truth_tracks.cls == 0) & (span_s >= RANK_MIN_S) & eligible]
     n_prog = int(tt.motility.isin(["rapid_progressive", "slow_progressive"]).sum())
     k_top = min(10, n_prog)
     out["top_k"] = k_top

@@ -43,7 +43,9 @@ def main() -> None:
     p.add_argument("--detector", default="auto", help="auto, classical, yolo:WEIGHTS, ...")
     p.add_argument("--top", type=int, default=10, help="number of sperm to list")
     p.add_argument("--by", default="vsl", choices=("vsl", "vap", "vcl"), help="speed that ranks")
-    p.add_argument("--min-duration", type=float, default=1.0, help="shortest track that may rank, seconds")
+    p.add_argument(
+        "--min-duration", type=float, default=None, help="shortest track that may rank, seconds (default: the library's, 0.5)"
+    )
     p.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
     p.add_argument("--sim-frames", type=int, default=150, help="length of the simulated clip when no video is given")
     args = p.parse_args()

@@ -122,6 +122,21 @@ def test_fastest_min_duration_and_n():
     assert len(fastest(k, n=100, min_duration_s=10.0)) == 0
 
 
+def test_a_fast_cell_that_crosses_the_field_in_under_a_second_ranks_first():
+    """The fastest cells leave the field first: a 100 µm/s cell crossing 80 µm is in view 0.8 s.
+    The default gate is the validity gate (0.5 s), so it ranks first; a 1-s gate would drop it."""
+    t = np.arange(40) / FPS  # 0.8 s
+    crossing = Boxes.from_cxcywh(
+        np.arange(40), np.stack([100 * t / UM + 10, np.full(40, 400.0), np.full(40, 20.0), np.full(40, 20.0)], 1), track_id=np.full(40, 11)
+    )  # fmt: skip
+    _, b = sample()
+    k = casa(Boxes.concat([b, crossing]), Calibration(UM, FPS))
+    by = k.set_index("track_id")
+    assert by.loc[11, "quality"] == "ok" and by.loc[11, "vsl"] == pytest.approx(100.0, rel=0.01)
+    assert fastest(k, n=1)["track_id"].tolist() == [11]
+    assert 11 not in fastest(k, n=10, min_duration_s=1.0)["track_id"].tolist()
+
+
 def test_fastest_bad_arguments():
     k, _ = sample()
     with pytest.raises(ValueError, match="cannot rank by"):

@@ -335,7 +335,8 @@ class AnalysisConfig:
     fastest_by : {"vsl", "vcl", "vap"}
         Speed that ranks the fastest sperm.
     min_duration_s : float
-        Shortest track (seconds) that may rank among the fastest.
+        Shortest track (seconds) that may rank among the fastest; 0.5 s by default, CASA's
+        validity gate (a longer one drops the fastest cells, which leave the field first).
     top : int
         Number of fastest sperm printed by ``spermtrack analyze`` and returned by
         :meth:`Analysis.fastest` by default (``summary.json`` lists five).
@@ -399,7 +400,7 @@ class AnalysisConfig:
         metadata={"flag": "--rank-by", "choices": RANK_BY, "help": "speed that ranks the fastest sperm"},
     )
     min_duration_s: float = field(
-        default=1.0,
+        default=0.5,
         metadata={"flag": "--min-duration-s", "metavar": "S", "help": "shortest track, seconds, that may rank among the fastest"},
     )
     top: int = field(

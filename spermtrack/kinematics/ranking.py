@@ -25,7 +25,7 @@ def fastest(
     kinematics,
     by: str = "vsl",
     n: int = 10,
-    min_duration_s: float = 1.0,
+    min_duration_s: float = 0.5,
     *,
     only_valid: bool = True,
     classes: Sequence[int] | None = (SPERM,),
@@ -42,7 +42,10 @@ def fastest(
     n : int
         Number of tracks to return (fewer when fewer pass the gates).
     min_duration_s : float
-        Shortest track (seconds) considered: a speed over a few frames is noise.
+        Shortest track (seconds) considered: a speed over a few frames is noise. The default,
+        0.5 s, is CASA's validity gate (:class:`~spermtrack.kinematics.CasaConfig`
+        ``min_duration_s``): the fastest cells leave the field first, so a longer gate drops
+        them from the ranking (docs/kinematics.md, "The fastest sperm").
     only_valid : bool
         Drop tracks whose ``quality`` is not "ok" (too short, implausible jumps that mark
         an identity switch or a detection on a neighbour, an implausible sustained speed,
