@@ -15,8 +15,10 @@ truth:
   cells that are in view for at least the analysis' ``min_duration_s`` (and whose true path
   CASA grades "ok");
 * **progressive % error** and **immotile % error**, in percentage points:
-  ``summary["progressive_percent"]`` and ``summary["immotile_percent"]`` against the same
-  shares of those true cells (the simulator's CASA on the noise-free head paths);
+  ``summary["progressive_percent"]`` and ``summary["immotile_percent"]`` (weighted by each
+  track's time in view) against the same shares of the labelled sperm in view at each moment,
+  averaged over the frames (their true grades: the simulator's CASA on the noise-free head
+  paths; ``motility_share.truth_shares``);
 * **fastest error**: the speed of the fastest sperm ``analyze`` reports (``Analysis.fastest``,
   ranked by ``config.fastest_by``, VSL by default) against the fastest of those true cells,
   relative (the median VCL is not compared: in immotile-rich samples it is mostly detection
@@ -55,6 +57,7 @@ from spermtrack.simulate.look import LOOKS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detector_random_looks import BASE_SEED, draw
+from motility_share import truth_shares
 
 RESULTS = Path(__file__).resolve().parent / "results" / "analysis_random_looks.json"
 #: A progressive share off by more than this many percentage points is a wrong result.
@@ -66,16 +69,18 @@ DETECTORS = ("auto", "classical")
 
 
 def truth_of(v, min_duration_s: float, by: str) -> dict:
-    """The true cells a user's analysis should report: sperm in view >= ``min_duration_s``, CASA "ok"."""
+    """What a user's analysis should report: the true cells (sperm in view >= ``min_duration_s``,
+    CASA "ok"), their fastest, and the shares of the sperm in view at each moment (as ``analyze``
+    weighs its shares, by time in view; ``motility_share.truth_shares``)."""
     tt = v.tracks_truth
     seen_s = (tt["last_labelled"] - tt["first_labelled"]) / v.fps
     cells = tt[(tt["kind"] == "sperm") & (seen_s >= min_duration_s) & (tt["quality"] == "ok")]
     n = len(cells)
-    prog = cells["motility"].isin(["rapid_progressive", "slow_progressive"]).sum()
+    shares = truth_shares(v, min_duration_s)
     return {
         "cells": int(n),
-        "progressive_percent": round(100.0 * prog / n, 1) if n else None,
-        "immotile_percent": round(100.0 * (cells["motility"] == "immotile").sum() / n, 1) if n else None,
+        "progressive_percent": shares["at_each_moment"] if n else None,
+        "immotile_percent": shares["immotile_at_each_moment"] if n else None,
         "fastest": round(float(cells[by].max()), 2) if n else None,
     }
 

@@ -47,7 +47,7 @@ def check_outputs(out: Path, overlay: bool = True, report: bool = True) -> dict:
 
     Every number of the summary is recomputed here from the CSV rows, with the
     definitions stated in the docs (graded = sperm tracks, valid = quality "ok"; WHO
-    shares over valid sperm tracks; fastest = valid sperm tracks of at least
+    shares over valid sperm tracks, each weighted by its time in view; fastest = valid sperm tracks of at least
     ``fastest_min_duration_s`` ranked by ``fastest_by``), not by calling the library's
     summary code.
     Returns the summary.
@@ -74,14 +74,22 @@ def check_outputs(out: Path, overlay: bool = True, report: bool = True) -> dict:
     assert summary["counts"]["valid_tracks"] == len(valid)
     assert summary["counts"]["tracks_per_class"] == {n: int((kin["cls"] == c).sum()) for c, n in enumerate(CLASSES)}
     calibrated = summary["calibration"]["calibrated"]
+    # WHO shares: each valid track weighs its time in view (duration_s); the CSV keeps 6 digits
+    seconds = valid["duration_s"].to_numpy(float)
     for g in WHO:
         n = int((valid["motility"] == g).sum())
         assert summary["motility"][g]["count"] == n, (g, summary["motility"][g], n)
-        expected = 100.0 * n / len(valid) if (calibrated and len(valid)) else None
-        assert _close(summary["motility"][g]["percent"], expected), (g, summary["motility"][g]["percent"], expected)
+        expected = (
+            100.0 * seconds[(valid["motility"] == g).to_numpy()].sum() / seconds.sum() if (calibrated and len(valid)) else None
+        )
+        assert _close(summary["motility"][g]["percent"], expected, 1e-5), (g, summary["motility"][g]["percent"], expected)
+        by_tracks = 100.0 * n / len(valid) if (calibrated and len(valid)) else None
+        assert _close(summary["motility"][g]["percent_of_tracks"], by_tracks)
     if calibrated and len(valid):
-        pr = 100.0 * valid["motility"].isin(WHO[:2]).sum() / len(valid)
-        assert _close(summary["progressive_percent"], pr)
+        pr = 100.0 * seconds[valid["motility"].isin(WHO[:2]).to_numpy()].sum() / seconds.sum()
+        assert _close(summary["progressive_percent"], pr, 1e-5)
+        lo, hi = summary["progressive_ci95"]
+        assert lo <= summary["progressive_percent"] <= hi
     for col in ("vcl", "vsl", "vap", "lin", "alh_mean", "bcf"):
         v = valid[col].to_numpy(float)
         v = v[np.isfinite(v)]

@@ -66,6 +66,25 @@ def test_plan_jobs_makes_unique_names(tmp_path):
     assert [j.name for j in jobs] == ["x", "x_2"]
 
 
+def test_summary_row_carries_the_progressive_share_and_its_interval():
+    from spermtrack.batch import SUMMARY_COLUMNS, _row_from_summary
+
+    s = {
+        "video": {"num_frames": 150},
+        "counts": {"tracks": 49, "valid_tracks": 35},
+        "progressive_percent": 63.7,
+        "progressive_ci95": [46.2, 78.5],
+        "total_motility_percent": 63.7,
+        "speeds": {"vsl": {"mean": 30.0}},
+        "calibration": {"speed_unit": "µm/s"},
+    }
+    row = _row_from_summary(s)
+    assert (row["progressive_pct"], row["progressive_ci95_low"], row["progressive_ci95_high"]) == (63.7, 46.2, 78.5)
+    assert set(row) <= set(SUMMARY_COLUMNS)
+    uncalibrated = _row_from_summary({**s, "progressive_percent": None, "progressive_ci95": None})
+    assert uncalibrated["progressive_ci95_low"] is None and uncalibrated["progressive_ci95_high"] is None
+
+
 @pytest.mark.slow
 def test_batch_on_local_dask_cluster_reports_failures_and_reruns_only_missing_work(videos, tmp_path):
     out = tmp_path / "out"

@@ -31,6 +31,7 @@ SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
     "io_speed.py": (["--smoke", "--out", "{out}"], "file", False),
     "kinematics_response.py": (["--out", "{out}"], "file", True),
     "kinematics_accuracy.py": (["--videos", "24", "--frames", "60", "--levels", "realistic", "--out", "{out}"], "file", True),
+    "motility_share.py": (["--seeds", "1", "--frames", "60", "--out", "{out}"], "file", True),
     "simulator_speed.py": (["--quick", "--frames", "30", "--out", "{out}"], "dir", False),
     "simulator_realism.py": (
         ["--reference", str(VISEM_DATA), "--no-pixels", "--frames", "40", "--turnover-seeds", "1", "--out", "{out}"],

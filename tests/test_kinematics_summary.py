@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spermtrack import Boxes, Calibration
 from spermtrack.kinematics import casa, fastest, summarize
+from spermtrack.kinematics.summary import share_interval
 
 FPS = 50.0
 UM = 0.25
@@ -65,7 +67,11 @@ def test_summarize_counts_percentages_and_units():
     assert s["n_tracks"] == 10 and s["n_valid"] == 8
     assert s["invalid"] == {"jump": 1, "too_short": 1}
     m = s["motility"]
-    assert m["rapid_progressive"] == {"count": 3, "percent": pytest.approx(37.5)}
+    # every valid track is in view for the same 3 s: time-weighted shares are shares of tracks
+    assert m["rapid_progressive"]["count"] == 3 and m["rapid_progressive"]["percent"] == pytest.approx(37.5)
+    assert m["rapid_progressive"]["percent_of_tracks"] == pytest.approx(37.5)
+    lo, hi = m["rapid_progressive"]["ci95"]
+    assert lo < 37.5 < hi and s["shares"]["effective_cells"] == pytest.approx(8.0)
     assert m["slow_progressive"]["count"] == 2 and m["non_progressive"]["count"] == 1 and m["immotile"]["count"] == 2
     assert m["progressive_percent"] == pytest.approx(62.5)
     assert m["total_motility_percent"] == pytest.approx(75.0)
@@ -88,12 +94,66 @@ def test_other_classes_are_left_out_by_default():
     assert fastest(k, n=1, classes=None)["track_id"].tolist() == [1]
 
 
+def _graded(durations, grades):
+    """A kinematics table of valid tracks with these durations (s) and WHO grades."""
+    k = pd.DataFrame(
+        {
+            "track_id": np.arange(1, len(grades) + 1),
+            "duration_s": durations,
+            "quality": "ok",
+            "motility": grades,
+            "pattern": "immotile",
+        }
+    )
+    k.attrs.update(length_unit="µm", speed_unit="µm/s")
+    return k
+
+
+def test_shares_are_weighted_by_time_in_view():
+    """10 still cells watched for 30 s, and 40 swimmers passing through for 1.5 s each: at any moment
+    about 2 swimmers are in view with the 10 still cells, so 2/12 = 17 % progressive, where 40 of the 50
+    tracks (80 %) are progressive. A cell whose track broke in two counts once."""
+    k = _graded([30.0] * 10 + [1.5] * 40, ["immotile"] * 10 + ["rapid_progressive"] * 40)
+    m = summarize(k)["motility"]
+    assert m["progressive_percent"] == pytest.approx(100 * 60 / 360)
+    assert m["rapid_progressive"]["percent_of_tracks"] == pytest.approx(80.0)
+    assert m["immotile_percent"] + m["progressive_percent"] == pytest.approx(100.0)
+    lo, hi = m["progressive_ci95"]
+    assert lo < m["progressive_percent"] < hi
+    broken = _graded([30.0] * 9 + [12.0, 18.0] + [1.5] * 40, ["immotile"] * 11 + ["rapid_progressive"] * 40)
+    assert summarize(broken)["motility"]["progressive_percent"] == pytest.approx(m["progressive_percent"])
+
+
+def test_the_interval_rests_on_the_effective_number_of_cells():
+    """Equal times: the Kish effective number is the number of tracks. One cell watched far longer
+    than the others is about one cell: the interval widens."""
+    even = summarize(_graded([2.0] * 100, ["immotile"] * 50 + ["slow_progressive"] * 50))
+    assert even["shares"]["effective_cells"] == pytest.approx(100.0)
+    lo, hi = even["motility"]["progressive_ci95"]
+    assert (lo, hi) == pytest.approx(share_interval(0.5, 100))
+    skewed = summarize(_graded([200.0] + [2.0] * 100, ["immotile"] * 51 + ["slow_progressive"] * 50))
+    assert skewed["shares"]["effective_cells"] < 5
+    lo2, hi2 = skewed["motility"]["progressive_ci95"]
+    assert hi2 - lo2 > 2 * (hi - lo)
+
+
+@pytest.mark.parametrize("n", [1, 7, 35, 200, 1000])
+def test_wilson_interval_matches_scipy(n):
+    from scipy.stats import binomtest
+
+    for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert share_interval(k / n, n) == pytest.approx((100 * ci.low, 100 * ci.high), abs=1e-9)
+    assert share_interval(0.3, 0) == (0.0, 100.0)
+
+
 def test_summarize_uncalibrated_gives_no_percentages():
     _, b = sample()
     s = summarize(casa(b, Calibration(None, FPS)))
     assert s["units"]["speed"] == "px/s" and not s["calibrated"]
     assert s["motility"]["progressive_percent"] is None
     assert s["motility"]["rapid_progressive"]["percent"] is None
+    assert s["motility"]["rapid_progressive"]["ci95"] is None and s["motility"]["progressive_ci95"] is None
 
 
 def test_summarize_empty():

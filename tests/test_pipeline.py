@@ -280,6 +280,10 @@ def test_cli_analyze(clip, tmp_path, capsys):
     table = captured.out.split("):\n", 1)[1].splitlines()
     assert table[0].split()[:3] == ["rank", "track", "VSL"]
     summary = check_outputs(out, overlay=False)
+    first = captured.out.splitlines()[0]  # the WHO shares, weighted by time in view, with their intervals
+    lo, hi = summary["progressive_ci95"]
+    assert first.startswith(f"WHO motility of {summary['counts']['valid_tracks']} valid sperm tracks")
+    assert f"PR {summary['progressive_percent']:.1f} % ({lo:.0f}-{hi:.0f})" in first
     ids = [int(line.split()[1]) for line in table[1:] if line.strip() and line.split()[0].isdigit()]
     assert ids == [r["track_id"] for r in summary["fastest"][:3]]
 

@@ -60,14 +60,19 @@ def test_demo_writes_every_output_and_the_summary_agrees(demo_out):
 
 
 @pytest.mark.slow
-def test_demo_prints_the_five_fastest_and_the_report(demo_run):
+def test_demo_prints_the_shares_the_five_fastest_and_the_report(demo_run):
     out, rc, stdout, stderr = demo_run
     assert rc == 0 and stderr == "", "--quiet: no progress bars"
     lines = stdout.splitlines()
-    assert lines[0] == "Five fastest sperm by VSL (µm/s):"
-    assert lines[-1] == f"Report: {(out / 'report.html').resolve()}"
     summary = json.loads((out / "summary.json").read_text())
-    printed = [int(line.split()[1]) for line in lines[2:-1]]
+    pr, (lo, hi) = summary["progressive_percent"], summary["progressive_ci95"]
+    assert lines[0].startswith(
+        f"WHO motility of {summary['counts']['valid_tracks']} valid sperm tracks, weighted by time in view"
+    )
+    assert f"PR {pr:.1f} % ({lo:.0f}-{hi:.0f})" in lines[0] and f"IM {summary['immotile_percent']:.1f} %" in lines[0]
+    assert lines[1] == "Five fastest sperm by VSL (µm/s):"
+    assert lines[-1] == f"Report: {(out / 'report.html').resolve()}"
+    printed = [int(line.split()[1]) for line in lines[3:-1]]
     assert printed == [r["track_id"] for r in summary["fastest"]]
 
 

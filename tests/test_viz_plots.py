@@ -131,6 +131,21 @@ def test_motility_figure_shows_shares_of_the_counts():
     assert any("uncalibrated" in t.get_text() for t in fig_u.axes[0].texts)
 
 
+def test_motility_figure_draws_the_summarys_weighted_shares_and_intervals():
+    grades = {
+        "rapid_progressive": {"count": 40, "percent": 16.7, "ci95": [5.0, 42.0]},
+        "slow_progressive": {"count": 0, "percent": 0.0, "ci95": [0.0, 20.0]},
+        "non_progressive": {"count": 0, "percent": 0.0, "ci95": [0.0, 20.0]},
+        "immotile": {"count": 10, "percent": 83.3, "ci95": [58.0, 95.0]},
+    }
+    ax = plots.figure_motility(grades).axes[0]
+    np.testing.assert_allclose([p.get_height() for p in ax.patches], [16.7, 0.0, 0.0, 83.3])
+    assert "time-weighted" in ax.get_ylabel() and "95 %" in ax.get_title()
+    (bars,) = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    segments = bars.lines[2][0].get_segments()
+    np.testing.assert_allclose([s[:, 1] for s in segments], [[5.0, 42.0], [0.0, 20.0], [0.0, 20.0], [58.0, 95.0]])
+
+
 def test_trajectories_number_the_fastest_and_count_grades():
     b = random_tracks(seed=7)
     k = kinematics_for(b)

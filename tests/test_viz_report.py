@@ -106,6 +106,19 @@ def test_report_holds_every_section_and_the_numbers(tmp_path, figures):
     assert 'href="tracks.txt"' in page
 
 
+def test_report_gives_the_shares_intervals_and_the_who_minimum(tmp_path, figures):
+    s = make_summary()
+    s["motility"]["rapid_progressive"].update(percent=31.0, ci95=[18.2, 47.6], percent_of_tracks=45.0)
+    s.update(progressive_ci95=[30.1, 61.9], shares={"tracks": 40, "effective_cells": 33.4, "who_minimum": 200})
+    page = report.render_report(s, plots=figures, out_dir=tmp_path)
+    assert "<td>31.0 %</td><td>18-48</td><td>45.0 %</td>" in page  # weighted share, its interval, share of tracks
+    assert "% (95 % CI 30-62)" in page  # the progressive card
+    assert "rest on 33 effective cells from 40 tracks" in page and "at least 200 sperm per assessment" in page
+    s["shares"].update(tracks=250, effective_cells=180.0)
+    page = report.render_report(s, plots=figures, out_dir=tmp_path)
+    assert "from 250 tracks" in page and "at least 200 sperm" not in page
+
+
 def test_report_is_self_contained(tmp_path, figures):
     video = tiny_video(tmp_path / "overlay.mp4")
     page = report.render_report(make_summary(), plots=figures, video=video, out_dir=tmp_path, box_statistics=True)

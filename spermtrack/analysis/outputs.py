@@ -173,7 +173,7 @@ def write_outputs(
                 tmp,
                 analysis.tracks,
                 analysis.valid_kinematics(),
-                {g: v["count"] for g, v in summary["motility"].items()},
+                summary["motility"],
                 analysis.image_size,
                 analysis.calibration,
                 analysis.first_frame,

@@ -83,9 +83,14 @@ def build_summary(analysis: Analysis, n_fastest: int = 5, config: AnalysisConfig
         (the tracks of the graded classes: sperm), valid_tracks (graded tracks with quality "ok"),
         invalid_tracks (per quality flag), mean_boxes_per_frame (detections)
     graded_classes : the classes graded and ranked (sperm; clusters and pinheads are not)
-    motility : WHO grade -> {count, percent} over the valid sperm tracks (percent ``None``
-        without a calibration: WHO grades are defined in µm/s)
-    progressive_percent, total_motility_percent, immotile_percent : PR, PR + NP, IM (percent or None)
+    motility : WHO grade -> {count (tracks), percent (weighted by each track's time in view),
+        ci95 ([low, high], 95 %), percent_of_tracks} over the valid sperm tracks (percents
+        ``None`` without a calibration: WHO grades are defined in µm/s); see
+        :func:`spermtrack.kinematics.summarize`
+    progressive_percent, total_motility_percent, immotile_percent : PR, PR + NP, IM (percent or
+        None), each with ``..._ci95``
+    shares : how the shares were weighted, the effective number of cells of the intervals, and
+        the WHO's minimum per assessment (200)
     speeds : each kinematics column -> {mean, median} over the valid tracks
     units : length, speed, frequency, angle, ratio units of the kinematics
     kinematics_summary : the full output of :func:`spermtrack.kinematics.summarize`
@@ -155,10 +160,14 @@ def build_summary(analysis: Analysis, n_fastest: int = 5, config: AnalysisConfig
             "mean_boxes_per_frame": float(counts_per_frame.mean()) if counts_per_frame.size else 0.0,
         },
         "graded_classes": [CLASS_NAMES[c] if 0 <= c < len(CLASS_NAMES) else str(c) for c in (ksum.get("classes") or [])],
-        "motility": {g: {"count": int(v["count"]), "percent": v["percent"]} for g, v in grades.items()},
+        "motility": {g: {**v, "count": int(v["count"])} for g, v in grades.items()},
         "progressive_percent": motility.get("progressive_percent"),
+        "progressive_ci95": motility.get("progressive_ci95"),
         "total_motility_percent": motility.get("total_motility_percent"),
+        "total_motility_ci95": motility.get("total_motility_ci95"),
         "immotile_percent": motility.get("immotile_percent"),
+        "immotile_ci95": motility.get("immotile_ci95"),
+        "shares": ksum["shares"],
         "speeds": {c: {"mean": ksum["mean"].get(c), "median": ksum["median"].get(c)} for c in ksum["mean"]},
         "units": {**ksum["units"], "box": "px", "time": "s"},
         "kinematics_summary": ksum,

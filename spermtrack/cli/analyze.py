@@ -62,6 +62,30 @@ def writable(out: Path):
         ) from exc
 
 
+def motility_line(summary: dict) -> str | None:
+    """The WHO shares of a summary in one line, with their 95 % intervals (None when not graded).
+
+    The shares weigh each track by its time in view (``spermtrack.kinematics.summarize``).
+    """
+    shares = summary.get("shares") or {}
+    tracks = int(shares.get("tracks") or 0)
+    if summary.get("progressive_percent") is None or not tracks:
+        return None
+
+    def part(label: str, percent, ci) -> str:
+        return f"{label} {percent:.1f} % ({ci[0]:.0f}-{ci[1]:.0f})" if ci else f"{label} {percent:.1f} %"
+
+    np_entry = (summary.get("motility") or {}).get("non_progressive") or {}
+    parts = [
+        part("PR", summary["progressive_percent"], summary.get("progressive_ci95")),
+        part("NP", np_entry.get("percent", 0.0), np_entry.get("ci95")),
+        part("IM", summary["immotile_percent"], summary.get("immotile_ci95")),
+    ]
+    minimum = int(shares.get("who_minimum") or 0)
+    few = f"; fewer than the {minimum} sperm the WHO asks for" if tracks < minimum else ""
+    return f"WHO motility of {tracks} valid sperm tracks, weighted by time in view (95 % intervals{few}): " + ", ".join(parts)
+
+
 def print_fastest(table, unit: str, by: str, file=None) -> None:
     """Print the fastest-sperm table in a readable form."""
     file = file or sys.stdout
@@ -143,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{conc['chamber_depth_um']:g} µm deep chamber)",
                 file=sys.stderr,
             )
+    line = motility_line(s)
+    if line:
+        print(line)
     if config.top:
         print(f"Fastest {config.top} sperm by {config.fastest_by.upper()} ({cal.speed_unit}):")
         print_fastest(result.fastest(config.top), cal.speed_unit, config.fastest_by)

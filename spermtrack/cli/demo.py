@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
     from ..analysis import analyze
     from ..errors import SpermtrackError
-    from .analyze import print_fastest, progress_wanted, writable
+    from .analyze import motility_line, print_fastest, progress_wanted, writable
 
     if args.frames < 10:
         raise SpermtrackError(f"--frames must be at least 10, got {args.frames}")
@@ -146,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
         for warning in result.warnings:  # the demo's own clip raises none; a --look it cannot read does
             print(f"spermtrack demo: warning: {warning}", file=sys.stderr)
         unit = result.calibration.speed_unit
+        line = motility_line(result.summary)
+        if line:
+            print(line)
         print(f"Five fastest sperm by VSL ({unit}):")
         print_fastest(result.fastest(5), unit, "vsl")
         print(f"Report: {paths['report.html'].resolve()}")

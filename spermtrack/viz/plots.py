@@ -15,7 +15,7 @@ The figures:
   histograms of box centres and of box width x height (as its Figure 4);
 - :func:`figure_top_paths` -- the fastest tracks one by one, each with its
   curvilinear path (VCL), average path (VAP) and straight line (VSL);
-- :func:`figure_motility` -- WHO motility grades as a bar chart of percentages;
+- :func:`figure_motility` -- WHO motility grades as a bar chart of shares with their 95 % intervals;
 - :func:`figure_speeds` -- distributions of VCL, VSL and VAP.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -435,22 +436,31 @@ def figure_box_sizes(boxes: Boxes, max_px: float | None = None, bins: int = 40, 
 
 
 # ---------------------------------------------------------------------------- kinematics
-def figure_motility(counts: Mapping[str, int], title: str = "WHO motility grades", calibrated: bool = True):
-    """Bar chart of motility grades: percentage on the bars, count above.
+def figure_motility(grades: Mapping[str, Any], title: str = "WHO motility grades", calibrated: bool = True):
+    """Bar chart of motility grades: the share on the bars, its 95 % interval as an error bar, tracks above.
 
     Parameters
     ----------
-    counts : mapping grade -> number of tracks
-        Grades are ordered as the WHO manual lists them (others after).
+    grades : mapping grade -> entry
+        The summary's grades (``summary["motility"]``: ``{"count", "percent", "ci95"}`` each; the
+        share weighted by time in view, :func:`spermtrack.kinematics.summarize`), or grade ->
+        number of tracks, drawn as shares of tracks without intervals. Grades are ordered as
+        the WHO manual lists them (others after).
     title : str
     calibrated : bool
         Without a calibration there are no WHO grades (they are defined in µm/s):
         the figure says so instead of showing bars.
     """
-    grades = style.order_motility(counts)
-    values = np.array([counts[g] for g in grades], dtype=np.float64)
+    order = style.order_motility(grades)
+    entries = {g: grades[g] if isinstance(grades[g], Mapping) else {"count": grades[g]} for g in order}
+    values = np.array([entries[g].get("count", 0) for g in order], dtype=np.float64)
     total = values.sum()
-    pct = 100.0 * values / total if total else np.zeros_like(values)
+    weighted = bool(total) and all(entries[g].get("percent") is not None for g in order)
+    if weighted:
+        pct = np.array([entries[g]["percent"] for g in order], dtype=np.float64)
+    else:
+        pct = 100.0 * values / total if total else np.zeros_like(values)
+    ci = [entries[g].get("ci95") for g in order] if weighted else []
     with _rc():
         fig = _figure(6.4, 3.4)
         ax = fig.add_subplot()
@@ -463,14 +473,20 @@ def figure_motility(counts: Mapping[str, int], title: str = "WHO motility grades
             ax.text(0.5, 0.5, msg, ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
             return fig
-        x = np.arange(len(grades))
-        ax.bar(x, pct, color=[style.motility_color(g) for g in grades], width=0.65)
-        for xi, p, n in zip(x, pct, values):
-            ax.text(xi, p + 1.0, f"{p:.1f} %\n(n={int(n)})", ha="center", va="bottom")
-        ax.set_xticks(x, [style.motility_label(g) for g in grades])
-        ax.set_ylabel("tracks (%)")
-        ax.set_ylim(0, max(pct.max() * 1.3, 10.0))
-        ax.set_title(f"{title} ({int(total)} tracks)")
+        x = np.arange(len(order))
+        ax.bar(x, pct, color=[style.motility_color(g) for g in order], width=0.65)
+        top = pct.copy()
+        if ci and all(c is not None for c in ci):
+            lo = np.array([c[0] for c in ci], dtype=np.float64)
+            hi = np.array([c[1] for c in ci], dtype=np.float64)
+            ax.errorbar(x, pct, yerr=[pct - lo, hi - pct], fmt="none", ecolor="#333333", capsize=4, lw=1)
+            top = np.maximum(top, hi)
+        for xi, t, p, n in zip(x, top, pct, values):
+            ax.text(xi, t + 1.0, f"{p:.1f} %\n(n={int(n)})", ha="center", va="bottom")
+        ax.set_xticks(x, [style.motility_label(g) for g in order])
+        ax.set_ylabel("sperm in view, time-weighted (%)" if weighted else "tracks (%)")
+        ax.set_ylim(0, max(top.max() * 1.3, 10.0))
+        ax.set_title(f"{title} ({int(total)} tracks{', 95 % intervals' if weighted else ''})")
     return fig
 
 
@@ -659,7 +675,7 @@ def save_plots(
     out_dir: str | Path,
     tracks: Boxes,
     kinematics,
-    motility_counts: Mapping[str, int],
+    motility: Mapping[str, Any],
     image_size: tuple[int, int],
     calibration: Calibration,
     background: np.ndarray | None = None,
@@ -675,8 +691,9 @@ def save_plots(
         Tracked boxes of the whole video.
     kinematics : pandas.DataFrame
         Per-track kinematics of the tracks to show in the speed histograms.
-    motility_counts : mapping grade -> count
-        As in the summary.
+    motility : mapping grade -> entry
+        The summary's grades (``summary["motility"]``), or grade -> number of tracks
+        (see :func:`figure_motility`).
     image_size : (width, height)
     calibration : Calibration
     background : ndarray (H, W, 3) uint8 BGR, optional
@@ -695,7 +712,7 @@ def save_plots(
     classes = present_classes(tracks)
     makers = {
         "trajectories": lambda: figure_trajectories(tracks, background, image_size, kinematics, highlight, calibration),
-        "motility": lambda: figure_motility(motility_counts, calibrated=calibration.calibrated),
+        "motility": lambda: figure_motility(motility, calibrated=calibration.calibrated),
         "speeds": lambda: figure_speeds(kinematics),
         "box_area": lambda: figure_box_area(tracks, highlight[0] if len(highlight) else None, calibration),
         "top_paths": lambda: figure_top_paths(tracks, kinematics, calibration, highlight, image_size=image_size),

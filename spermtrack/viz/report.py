@@ -160,15 +160,55 @@ def _cards(summary: Mapping) -> str:
         _card(
             "total motility (PR + NP)",
             _num(summary.get("total_motility_percent"), 1),
-            "%" if graded else "not graded",
+            _share_unit(summary.get("total_motility_ci95")) if graded else "not graded",
             "total-motility",
         ),
-        _card("progressive (PR)", _num(summary.get("progressive_percent"), 1), "%" if graded else "not graded", "progressive"),
+        _card(
+            "progressive (PR)",
+            _num(summary.get("progressive_percent"), 1),
+            _share_unit(summary.get("progressive_ci95")) if graded else "not graded",
+            "progressive",
+        ),
         _card("sperm graded", f"{_int(counts.get('valid_tracks')):,}", "valid tracks", "graded"),
         _card("median VSL", _num((speeds.get("vsl") or {}).get("median"), 1), unit, "median-vsl"),
         _card("calibration", cal_value, cal_unit, "calibration"),
     ]
     return "\n".join(cards)
+
+
+def _interval(ci) -> str:
+    """A share's 95 % interval as "low-high" (percent), or "" without one."""
+    if not ci or len(ci) != 2 or ci[0] is None or ci[1] is None:
+        return ""
+    return f"{_num(ci[0], 0)}-{_num(ci[1], 0)}"
+
+
+def _share_unit(ci) -> str:
+    """The unit of a share's card: "%" and its 95 % interval."""
+    interval = _interval(ci)
+    return f"% (95 % CI {interval})" if interval else "%"
+
+
+def _shares_sentence(summary: Mapping) -> str:
+    """How the shares were counted, and whether the sample is large enough (plain text)."""
+    shares = summary.get("shares") or {}
+    tracks = _int(shares.get("tracks", summary.get("counts", {}).get("valid_tracks")))
+    if not tracks:
+        return ""
+    cells = shares.get("effective_cells")
+    minimum = _int(shares.get("who_minimum")) or 200
+    text = (
+        "Each share weighs a track by its time in view: it is the share of the sperm in view, averaged over the "
+        "recording, which is what the WHO's count of a field at one moment estimates (a share of tracks counts every "
+        "swimmer that passed, and grows with the recording's length; it is in the table for comparison). The 95 % "
+        f"intervals (Wilson) rest on {_num(cells, 0)} effective cells from {tracks:,} tracks."
+    )
+    if tracks < minimum:
+        text += (
+            f" The WHO manual asks for at least {minimum} sperm per assessment; with {tracks:,} tracks the shares are "
+            "uncertain by the intervals shown: analyse more fields of the sample."
+        )
+    return text
 
 
 def _motility_table(summary: Mapping) -> str:
@@ -184,14 +224,16 @@ def _motility_table(summary: Mapping) -> str:
         entry = motility[g]
         rows.append(
             f'<tr><td class="l"><span class="swatch" style="background:{style.motility_color(g)}"></span>{_esc(style.motility_label(g))}</td>'
-            f"<td>{int(entry.get('count', 0)):,}</td><td>{_num(entry.get('percent'), 1)} %</td></tr>"
+            f"<td>{int(entry.get('count', 0)):,}</td><td>{_num(entry.get('percent'), 1)} %</td>"
+            f"<td>{_interval(entry.get('ci95'))}</td><td>{_num(entry.get('percent_of_tracks'), 1)} %</td></tr>"
         )
     total = sum(int(motility[g].get("count", 0)) for g in grades)
-    body = "\n".join(rows) if rows else '<tr><td class="l" colspan="3">no valid tracks</td></tr>'
+    body = "\n".join(rows) if rows else '<tr><td class="l" colspan="5">no valid tracks</td></tr>'
     return (
-        '      <table><thead><tr><th class="l">grade</th><th>tracks</th><th>share</th></tr></thead>\n'
+        '      <table><thead><tr><th class="l">grade</th><th>tracks</th><th>share<br><small>time in view</small></th>'
+        "<th>95 % interval<br><small>%</small></th><th>share of tracks</th></tr></thead>\n"
         f"      <tbody>\n{body}\n</tbody>\n"
-        f'      <tfoot><tr><th class="l">total</th><th>{total:,}</th><th>100 %</th></tr></tfoot></table>'
+        f'      <tfoot><tr><th class="l">total</th><th>{total:,}</th><th>100 %</th><th></th><th>100 %</th></tr></tfoot></table>'
     )
 
 
@@ -648,7 +690,7 @@ def render_report(
             "non-progressive < 5 µm/s, immotile. Progressive motility (PR) = rapid + slow; total motility = PR + NP. "
             "The grade is read from vprog, the progressive velocity: the net distance the average path covers in 1 s "
             "(the WHO wording), not from VSL, which is over the whole track. "
-            "Only sperm tracks that pass the quality gates are graded (not clusters or pinheads)."
+            "Only sperm tracks that pass the quality gates are graded (not clusters or pinheads). " + _shares_sentence(summary)
         ),
         motility_figure=motility_html,
         fastest_table=_fastest_table(summary),
