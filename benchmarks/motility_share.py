@@ -17,7 +17,10 @@ default detector at the true scale and frame rate and compares with the simulato
   progressive: what counting tracks estimates;
 * **time-weighted** (``summary["progressive_percent"]``) and its 95 % interval
   (``progressive_ci95``), and **per track** (``motility[...]["percent_of_tracks"]``, the
-  share of valid tracks, what ``analyze`` reported before 2026-12-06).
+  share of valid tracks, what ``analyze`` reported before 2026-12-06);
+* the **median VSL**: of the labelled heads in view (the true VSL of their cells, pooled over
+  the frames), ``summary["speeds"]["vsl"]["median"]`` (weighted by time in view) and the
+  median over the valid tracks, each once (before).
 
     python benchmarks/motility_share.py [--seeds 2] [--frames 150 500 1470] [--out NAME.json]
 
@@ -62,7 +65,9 @@ def truth_shares(v, min_duration_s: float = 0.5) -> dict:
     seen_s = (sperm["last_labelled"] - sperm["first_labelled"]) / v.fps
     cells = sperm[(seen_s >= min_duration_s) & (sperm["quality"] == "ok")]
     n = len(heads)
+    vsl = heads["track_id"].map(dict(zip(sperm["track_id"], sperm["vsl"])))
     return {
+        "median_vsl_in_view": round(float(vsl.median()), 2) if n else None,
         "at_each_moment": round(100.0 * float(progressive.mean()), 1) if n else None,
         "immotile_at_each_moment": round(100.0 * float(immotile.mean()), 1) if n else None,
         "per_cell": round(100.0 * float(cells["motility"].isin(PROGRESSIVE).mean()), 1) if len(cells) else None,
@@ -82,7 +87,10 @@ def run_one(mix: str, frames: int, seed: int) -> dict:
     weighted = s["progressive_percent"]
     ci = s["progressive_ci95"]
     tracks = sum(s["motility"][g]["percent_of_tracks"] for g in PROGRESSIVE) if weighted is not None else None
+    valid = a.kinematics[(a.kinematics["quality"] == "ok") & (a.kinematics["cls"] == 0)]
     row = {
+        "median_vsl": None if s["speeds"]["vsl"]["median"] is None else round(s["speeds"]["vsl"]["median"], 2),
+        "median_vsl_per_track": round(float(valid["vsl"].median()), 2) if len(valid) else None,
         "mix": mix,
         "frames": frames,
         "seed": seed,
@@ -101,6 +109,16 @@ def run_one(mix: str, frames: int, seed: int) -> dict:
     return row
 
 
+def _median_abs(rows: list[dict], key: str) -> float | None:
+    """Median absolute difference (µm/s) of ``row[key]`` from the median VSL of the heads in view."""
+    d = [
+        abs(r[key] - r["truth"]["median_vsl_in_view"])
+        for r in rows
+        if r[key] is not None and r["truth"]["median_vsl_in_view"] is not None
+    ]
+    return round(float(np.median(d)), 2) if d else None
+
+
 def summarise(rows: list[dict]) -> dict:
     """Per recording length: median absolute error (points) of each estimate against the truth at each moment."""
     out = {}
@@ -111,6 +129,8 @@ def summarise(rows: list[dict]) -> dict:
             "median_abs_error_time_weighted": round(float(np.median([abs(r["time_weighted_error"]) for r in rs])), 1),
             "median_abs_error_per_track": round(float(np.median([abs(r["per_track_error"]) for r in rs])), 1),
             "truth_in_ci": sum(r["truth_in_ci"] for r in rs),
+            "median_abs_error_median_vsl_time_weighted": _median_abs(rs, "median_vsl"),
+            "median_abs_error_median_vsl_per_track": _median_abs(rs, "median_vsl_per_track"),
         }
     return out
 
@@ -123,9 +143,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rows = []
     print(
-        "| mix | frames | seed | truth at each moment | truth per cell | valid tracks | effective cells | time-weighted (95 % CI) | per track |"
+        "| mix | frames | seed | truth at each moment | truth per cell | valid tracks | effective cells | time-weighted (95 % CI) "
+        "| per track | median VSL: in view | time-weighted | per track |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for frames in args.frames:
         for mix in MIXES:
             for i in range(args.seeds):
@@ -135,16 +156,21 @@ def main(argv=None) -> int:
                 ci = "" if r["ci95"] is None else f" ({r['ci95'][0]:.0f}-{r['ci95'][1]:.0f})"
                 print(
                     f"| {mix} | {frames} | {r['seed']} | {t['at_each_moment']} | {t['per_cell']} | {r['valid_tracks']} | "
-                    f"{r['effective_cells']} | {r['time_weighted']}{ci} | {r['per_track']} |",
+                    f"{r['effective_cells']} | {r['time_weighted']}{ci} | {r['per_track']} | {t['median_vsl_in_view']} | "
+                    f"{r['median_vsl']} | {r['median_vsl_per_track']} |",
                     flush=True,
                 )
     summary = summarise(rows)
-    print("\n| frames | videos | median abs. error, time-weighted (points) | per track | truth inside the 95 % interval |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "\n| frames | videos | median abs. error, time-weighted (points) | per track | truth inside the 95 % interval "
+        "| median VSL's median abs. error, time-weighted (µm/s) | per track |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for frames, s in summary.items():
         print(
             f"| {frames} | {s['videos']} | {s['median_abs_error_time_weighted']} | {s['median_abs_error_per_track']} | "
-            f"{s['truth_in_ci']} of {s['videos']} |"
+            f"{s['truth_in_ci']} of {s['videos']} | {s['median_abs_error_median_vsl_time_weighted']} | "
+            f"{s['median_abs_error_median_vsl_per_track']} |"
         )
     out = Path(args.out) if Path(args.out).parent != Path() else RESULTS / args.out
     with atomic_open(out, "w") as fh:

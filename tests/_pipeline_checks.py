@@ -92,11 +92,15 @@ def check_outputs(out: Path, overlay: bool = True, report: bool = True) -> dict:
         assert lo <= summary["progressive_percent"] <= hi
     for col in ("vcl", "vsl", "vap", "lin", "alh_mean", "bcf"):
         v = valid[col].to_numpy(float)
-        v = v[np.isfinite(v)]
-        if v.size:
-            # the CSV keeps 6 significant digits
-            assert _close(summary["speeds"][col]["median"], np.median(v), 1e-5), (col, summary["speeds"][col], np.median(v))
-            assert _close(summary["speeds"][col]["mean"], np.mean(v), 1e-5)
+        finite = np.isfinite(v)
+        v, w = v[finite], seconds[finite]
+        if v.size:  # weighted by time in view, as the shares; the CSV keeps 6 significant digits
+            order = np.argsort(v, kind="stable")
+            cum = np.cumsum(w[order]) / w.sum()
+            i = int(np.searchsorted(cum, 0.5))  # first value reaching half the time; the midpoint on an exact half
+            median = 0.5 * (v[order][i] + v[order][i + 1]) if np.isclose(cum[i], 0.5) and i + 1 < v.size else v[order][i]
+            assert _close(summary["speeds"][col]["median"], median, 1e-5), (col, summary["speeds"][col], median)
+            assert _close(summary["speeds"][col]["mean"], np.average(v, weights=w), 1e-5)
     by, min_s = summary["fastest_by"], summary["fastest_min_duration_s"]
     ranked = valid[valid["duration_s"] >= min_s - 1e-6].sort_values([by, "track_id"], ascending=[False, True])
     top = ranked.head(len(summary["fastest"]))

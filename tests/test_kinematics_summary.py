@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from spermtrack import Boxes, Calibration
 from spermtrack.kinematics import casa, fastest, summarize
-from spermtrack.kinematics.summary import share_interval
+from spermtrack.kinematics.summary import share_interval, weighted_mean, weighted_median
 
 FPS = 50.0
 UM = 0.25
@@ -135,6 +135,20 @@ def test_the_interval_rests_on_the_effective_number_of_cells():
     assert skewed["shares"]["effective_cells"] < 5
     lo2, hi2 = skewed["motility"]["progressive_ci95"]
     assert hi2 - lo2 > 2 * (hi - lo)
+
+
+def test_weighted_median_and_mean():
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 8, 50):
+        v = rng.normal(size=n)
+        assert weighted_median(v, np.ones(n)) == pytest.approx(np.median(v))  # equal times: the usual median
+        assert weighted_mean(v, np.full(n, 2.0)) == pytest.approx(np.mean(v))
+        w = rng.uniform(0.1, 3.0, n)
+        if np.lib.NumpyVersion(np.__version__) >= "2.0.0":  # quantiles with weights came in NumPy 2.0
+            assert weighted_median(v, w) == pytest.approx(np.quantile(v, 0.5, weights=w, method="inverted_cdf"))
+        assert weighted_mean(v, w) == pytest.approx(np.average(v, weights=w))
+    # a still cell watched 28 s and two swimmers passing for 1 s: the sample in view is mostly still
+    assert weighted_median(np.array([0.1, 40.0, 60.0]), np.array([28.0, 1.0, 1.0])) == 0.1
 
 
 @pytest.mark.parametrize("n", [1, 7, 35, 200, 1000])

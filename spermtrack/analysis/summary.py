@@ -91,7 +91,7 @@ def build_summary(analysis: Analysis, n_fastest: int = 5, config: AnalysisConfig
         None), each with ``..._ci95``
     shares : how the shares were weighted, the effective number of cells of the intervals, and
         the WHO's minimum per assessment (200)
-    speeds : each kinematics column -> {mean, median} over the valid tracks
+    speeds : each kinematics column -> {mean, median} over the valid tracks, weighted by time in view
     units : length, speed, frequency, angle, ratio units of the kinematics
     kinematics_summary : the full output of :func:`spermtrack.kinematics.summarize`
     fastest_by, fastest_min_duration_s, fastest : the ranked table as a list of rows

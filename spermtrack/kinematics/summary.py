@@ -1,4 +1,4 @@
-"""Sample summary: WHO class counts and time-weighted shares with their sampling error, mean and median kinematics.
+"""Sample summary: WHO class counts and shares with their sampling error, mean and median kinematics, weighted by time in view.
 
 **Why the shares are weighted by time in view.** The WHO grades a sample by the share of
 the sperm *present at one moment* that are progressive (the manual grades the cells of a
@@ -8,7 +8,8 @@ ones arrive, each a new track: the share of *tracks* then counts every swimmer t
 and rises with the recording's length (on a simulated 29-s recording whose sperm in view are
 10 % progressive, 48 % of the tracks are; docs/kinematics.md, "Sample summary"). Weighting each valid track by its
 time in view gives the mean over the recording of the share present at each moment, and a
-cell whose track broke in two is not counted twice.
+cell whose track broke in two is not counted twice. The means and medians of the kinematics
+are weighted the same way.
 
 **Sampling error.** Each share comes with a 95 % Wilson score interval, with the Kish
 effective number of cells ``(sum w)^2 / sum w^2`` of the weights as the sample size: a
@@ -66,9 +67,9 @@ def summarize(kinematics, *, classes: Sequence[int] | None = (SPERM,)) -> dict:
         - ``shares``: how the shares were computed: ``weighting``, ``tracks``,
           ``effective_cells`` (the sample size of the intervals), ``interval``,
           ``who_minimum`` (:data:`WHO_MIN_GRADED`);
-        - ``mean``, ``median``: each kinematic column over the valid tracks; ``motile_mean``
-          and ``motile_median``: over the valid motile (non-immotile) tracks, the
-          population CASA instruments usually report;
+        - ``mean``, ``median``: each kinematic column over the valid tracks, each weighted by
+          its time in view as the shares are; ``motile_mean`` and ``motile_median``: over the
+          valid motile (non-immotile) tracks, the population CASA instruments usually report;
         - ``units``: length, speed, frequency, angle, ratio units; ``calibrated``.
 
     Examples
@@ -81,7 +82,7 @@ def summarize(kinematics, *, classes: Sequence[int] | None = (SPERM,)) -> dict:
     >>> k.attrs.update(length_unit="µm", speed_unit="µm/s")
     >>> s = summarize(k)
     >>> s["n_valid"], round(s["motility"]["progressive_percent"], 1), s["median"]["vsl"], s["motile_mean"]["vsl"]
-    (3, 40.0, 10.0, 25.0)
+    (3, 40.0, 0.1, 25.0)
     >>> round(s["motility"]["immotile"]["percent_of_tracks"], 1), s["shares"]["effective_cells"]
     (33.3, 2.3)
     """
@@ -134,7 +135,8 @@ def summarize(kinematics, *, classes: Sequence[int] | None = (SPERM,)) -> dict:
         motility[f"{key}_ci95"] = combined["ci95"]
 
     cols = [c for c in SUMMARY_COLUMNS if c in kinematics.columns]
-    motile = valid[valid["motility"] != IMMOTILE] if "motility" in valid.columns else valid
+    motile_mask = (valid["motility"] != IMMOTILE).to_numpy() if "motility" in valid.columns else np.ones(n_valid, bool)
+    motile = valid[motile_mask]
     return {
         "n_tracks": int(n_tracks),
         "classes": None if classes is None else [int(c) for c in classes],
@@ -149,10 +151,10 @@ def summarize(kinematics, *, classes: Sequence[int] | None = (SPERM,)) -> dict:
             "interval": f"{CI_LEVEL:.0%} Wilson score interval, Kish effective number of cells",
             "who_minimum": WHO_MIN_GRADED,
         },
-        "mean": _stat(valid, cols, np.nanmean),
-        "median": _stat(valid, cols, np.nanmedian),
-        "motile_mean": _stat(motile, cols, np.nanmean),
-        "motile_median": _stat(motile, cols, np.nanmedian),
+        "mean": _stat(valid, cols, weight, weighted_mean),
+        "median": _stat(valid, cols, weight, weighted_median),
+        "motile_mean": _stat(motile, cols, weight[motile_mask], weighted_mean),
+        "motile_median": _stat(motile, cols, weight[motile_mask], weighted_median),
         "units": {
             "length": attrs.get("length_unit"),
             "speed": attrs.get("speed_unit"),
@@ -210,11 +212,33 @@ def _time_in_view(valid) -> np.ndarray:
     return w if w.sum() > 0 else np.ones(len(valid))
 
 
-def _stat(df, cols, fn) -> dict:
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    """Mean of ``values`` weighted by ``weights`` (>= 0; equal weights when they sum to 0)."""
+    w = weights if weights.sum() > 0 else np.ones_like(weights)
+    return float(np.sum(values * w) / np.sum(w))
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Median of ``values`` weighted by ``weights``: the smallest value whose cumulative weight
+    reaches half the total (NumPy's ``inverted_cdf`` quantile with weights), or the midpoint of
+    it and the next where the cumulative weight is exactly half, so that equal weights give
+    :func:`numpy.median`. Equal weights when they sum to 0."""
+    w = weights if weights.sum() > 0 else np.ones_like(weights)
+    order = np.argsort(values, kind="stable")
+    v, cumulative = values[order], np.cumsum(w[order])
+    half = 0.5 * cumulative[-1]
+    i = int(np.searchsorted(cumulative, half))
+    if i + 1 < len(v) and np.isclose(cumulative[i], half, rtol=1e-12, atol=0.0):
+        return float(0.5 * (v[i] + v[i + 1]))
+    return float(v[i])
+
+
+def _stat(df, cols, weights: np.ndarray, fn) -> dict:
+    """``fn(values, weights)`` of each column over its finite values (None where none is)."""
     out = {}
     for c in cols:
         values = df[c].to_numpy(dtype=np.float64)
-        values = values[np.isfinite(values)]
-        v = float(fn(values)) if values.size else None
+        finite = np.isfinite(values)
+        v = float(fn(values[finite], weights[finite])) if finite.any() else None
         out[c] = None if v is None or math.isnan(v) else v
     return out
