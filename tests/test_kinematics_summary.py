@@ -159,6 +159,8 @@ def test_wilson_interval_matches_scipy(n):
         ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
         assert share_interval(k / n, n) == pytest.approx((100 * ci.low, 100 * ci.high), abs=1e-9)
     assert share_interval(0.3, 0) == (0.0, 100.0)
+    with pytest.raises(ValueError, match="confidence level"):
+        share_interval(0.3, 10, level=95)
 
 
 def test_summarize_uncalibrated_gives_no_percentages():

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 
 from ..boxes import SPERM
+from ..errors import ParameterError
 from .motility import IMMOTILE, MOTILITY_CLASSES, NON_PROGRESSIVE, RAPID, SLOW, UNCALIBRATED
 from .patterns import PATTERNS
 
@@ -188,11 +190,11 @@ def share_interval(fraction: float, n: float, level: float = CI_LEVEL) -> tuple[
     >>> [round(x, 2) for x in share_interval(0.5, 10)]
     [23.66, 76.34]
     """
+    if not 0.0 < level < 1.0:
+        raise ParameterError(f"the confidence level must be between 0 and 1, got {level!r}")
     if n <= 0:
         return 0.0, 100.0
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + level / 2.0))
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
     p = min(max(float(fraction), 0.0), 1.0)
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom

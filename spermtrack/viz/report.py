@@ -191,12 +191,12 @@ def _share_unit(ci) -> str:
 
 def _shares_sentence(summary: Mapping) -> str:
     """How the shares were counted, and whether the sample is large enough (plain text)."""
-    shares = summary.get("shares") or {}
-    tracks = _int(shares.get("tracks", summary.get("counts", {}).get("valid_tracks")))
+    shares = summary.get("shares") or {}  # absent from a summary.json written before 2026-12-06
+    tracks = _int(shares.get("tracks"))
     if not tracks:
         return ""
     cells = shares.get("effective_cells")
-    minimum = _int(shares.get("who_minimum")) or 200
+    minimum = _int(shares.get("who_minimum"))
     text = (
         "Each share weighs a track by its time in view: it is the share of the sperm in view, averaged over the "
         "recording, which is what the WHO's count of a field at one moment estimates (a share of tracks counts every "
