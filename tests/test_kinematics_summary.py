@@ -159,6 +159,8 @@ def test_wilson_interval_matches_scipy(n):
         ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
         assert share_interval(k / n, n) == pytest.approx((100 * ci.low, 100 * ci.high), abs=1e-9)
     assert share_interval(0.3, 0) == (0.0, 100.0)
+    for m in (1, 2.5, 10, 24.3, 350):  # a share of 0 % or 100 % lies inside its interval, exactly
+        assert share_interval(0.0, m)[0] == 0.0 and share_interval(1.0, m)[1] == 100.0
     with pytest.raises(ValueError, match="confidence level"):
         share_interval(0.3, 10, level=95)
 

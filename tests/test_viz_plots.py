@@ -144,6 +144,8 @@ def test_motility_figure_draws_the_summarys_weighted_shares_and_intervals():
     (bars,) = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
     segments = bars.lines[2][0].get_segments()
     np.testing.assert_allclose([s[:, 1] for s in segments], [[5.0, 42.0], [0.0, 20.0], [0.0, 20.0], [58.0, 95.0]])
+    grades["non_progressive"]["ci95"] = [3e-15, 20.0]  # a bound a hair past the share draws, as a zero-length bar
+    plots.figure_motility(grades)
 
 
 def test_trajectories_number_the_fastest_and_count_grades():

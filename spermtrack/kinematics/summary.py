@@ -199,7 +199,8 @@ def share_interval(fraction: float, n: float, level: float = CI_LEVEL) -> tuple[
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    return 100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half)
+    # the interval holds the share exactly (rounding would leave 0 % just outside [3e-15, ...])
+    return 100.0 * max(0.0, min(centre - half, p)), 100.0 * min(1.0, max(centre + half, p))
 
 
 def _time_in_view(valid) -> np.ndarray:

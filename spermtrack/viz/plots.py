@@ -479,7 +479,8 @@ def figure_motility(grades: Mapping[str, Any], title: str = "WHO motility grades
         if ci and all(c is not None for c in ci):
             lo = np.array([c[0] for c in ci], dtype=np.float64)
             hi = np.array([c[1] for c in ci], dtype=np.float64)
-            ax.errorbar(x, pct, yerr=[pct - lo, hi - pct], fmt="none", ecolor="#333333", capsize=4, lw=1)
+            below, above = np.clip(pct - lo, 0.0, None), np.clip(hi - pct, 0.0, None)  # a share at its bound
+            ax.errorbar(x, pct, yerr=[below, above], fmt="none", ecolor="#333333", capsize=4, lw=1)
             top = np.maximum(top, hi)
         for xi, t, p, n in zip(x, top, pct, values):
             ax.text(xi, t + 1.0, f"{p:.1f} %\n(n={int(n)})", ha="center", va="bottom")
