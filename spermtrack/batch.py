@@ -340,13 +340,14 @@ def _row_from_analysis(analysis) -> dict:
 def _row_from_summary(s: dict) -> dict:
     """The summary-table columns of a sample summary (the content of summary.json)."""
     speeds = s.get("speeds", {})
+    low, high = s.get("progressive_ci95") or (None, None)
     return {
         "frames": int(s["video"]["num_frames"]),
         "tracks": int(s["counts"]["tracks"]),
         "valid_tracks": int(s["counts"]["valid_tracks"]),
         "progressive_pct": s.get("progressive_percent"),
-        "progressive_ci95_low": (s.get("progressive_ci95") or (None, None))[0],
-        "progressive_ci95_high": (s.get("progressive_ci95") or (None, None))[1],
+        "progressive_ci95_low": low,
+        "progressive_ci95_high": high,
         "motile_pct": s.get("total_motility_percent"),
         **{f"{c}_mean": (speeds.get(c) or {}).get("mean") for c in ("vcl", "vsl", "vap")},
         "speed_unit": s.get("calibration", {}).get("speed_unit"),

@@ -126,6 +126,19 @@ class EvaluationWarning(SpermtrackWarning):
     """Ground truth and hypothesis hardly overlap (another video?); the scores are computed anyway."""
 
 
+def shown(value) -> str:
+    """``repr`` of a value for an error message, NumPy scalars as plain numbers (``0.0``, not ``np.float64(0.0)``).
+
+    >>> import numpy as np
+    >>> shown(np.float64(0.0)), shown(np.int64(3)), shown("x")
+    ('0.0', '3', "'x'")
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = item()
+    return repr(value)
+
+
 def require(module: str, extra: str, purpose: str):
     """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra.
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParameterError
+from ..errors import ParameterError, shown
 
 #: Detector kinds that need no path.
 SIMPLE_KINDS = ("auto", "default", "classical", "gt", "gt-noisy")
@@ -294,7 +294,7 @@ class DetectorSpec:
             v = getattr(self, label)
             if v is not None:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
-                    raise DetectorSpecError(f"{label} (--{label}) must be a number from 0 to 1, got {_shown(v)}")
+                    raise DetectorSpecError(f"{label} (--{label}) must be a number from 0 to 1, got {shown(v)}")
                 object.__setattr__(self, label, float(v))
         if self.device is not None:
             object.__setattr__(self, "device", check_device(self.device))
@@ -453,17 +453,9 @@ def _int_key(key: Any) -> Any:
     return int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key
 
 
-def _shown(value: Any) -> str:
-    """``repr`` for a message, NumPy scalars as plain numbers (``0.0``, not ``np.float64(0.0)``)."""
-    item = getattr(value, "item", None)
-    if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        value = item()
-    return repr(value)
-
-
 def _positive(label: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise DetectorSpecError(f"{label} must be a finite number > 0, got {_shown(value)}")
+        raise DetectorSpecError(f"{label} must be a finite number > 0, got {shown(value)}")
 
 
 class _FrozenDict(tuple):

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ParameterError, UncalibratedWarning  # noqa: F401 (re-exported: its old home)
-from .motility import MotilityThresholds, shown
+from ..errors import ParameterError, UncalibratedWarning, shown  # noqa: F401 (UncalibratedWarning re-exported: its old home)
+from .motility import MotilityThresholds
 from .patterns import PatternCriteria
 from .smoothing import DEFAULT_SMOOTHING_S, method_code
 

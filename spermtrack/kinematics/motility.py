@@ -40,17 +40,6 @@ MOTILITY_CLASSES: tuple[str, ...] = (RAPID, SLOW, NON_PROGRESSIVE, IMMOTILE)
 UNCALIBRATED, UNKNOWN = "uncalibrated", "unknown"
 
 
-def shown(value) -> str:
-    """``repr`` of a value for an error message, NumPy scalars as plain numbers (``0.0``, not ``np.float64(0.0)``).
-
-    >>> shown(np.float64(0.0)), shown(np.int64(3)), shown("x")
-    ('0.0', '3', "'x'")
-    """
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
-
-
 @dataclass(frozen=True)
 class MotilityThresholds:
     """Thresholds of the WHO classes, in µm and µm/s.
@@ -82,7 +71,7 @@ class MotilityThresholds:
     active_wobble: float = 0.5
 
     def __post_init__(self) -> None:
-        from ..errors import ParameterError
+        from ..errors import ParameterError, shown
 
         for f in fields(self):
             v = getattr(self, f.name)

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .motility import IMMOTILE, NON_PROGRESSIVE, RAPID, SLOW, shown
+from .motility import IMMOTILE, NON_PROGRESSIVE, RAPID, SLOW
 
 LINEAR, WOBBLY, CIRCULAR, HYPERACTIVATED = "linear_progressive", "wobbly_progressive", "circular", "hyperactivated"
 #: Pattern names.
@@ -77,7 +77,7 @@ class PatternCriteria:
     linear_wob: float = 0.5
 
     def __post_init__(self) -> None:
-        from ..errors import ParameterError
+        from ..errors import ParameterError, shown
 
         for f in fields(self):
             v = getattr(self, f.name)
