@@ -220,6 +220,46 @@ def test_head_size_warning_reads_the_scale_the_detector_settled_on():
     assert any("far from the measured head size (24 px, user, 12 px before the scale search)" in w for w in warn), warn
 
 
+def test_size_and_count_checks_read_the_boxes_the_tracker_can_start_from():
+    """As on a simulated negative-phase video (seed 74003 of analysis_random_looks.py): 4 heads of
+    20 px at 0.8 and 16 doubted 8-px specks at 0.4 per frame, which the tracker (start score 0.5)
+    never follows. Over all boxes the heads looked 8 px and 20 per frame against 4 classical
+    blobs, and both checks warned on a right result; over the boxes from the start score, none."""
+    from spermtrack import Boxes
+    from spermtrack.track import TrackerConfig
+    from spermtrack.track.calibrate import start_score
+
+    frames = 50
+    f = np.repeat(np.arange(frames), 20).astype(np.int32)
+    k = np.tile(np.arange(20), frames)
+    x = (k * 30.0).astype(np.float32)
+    side = np.where(k < 4, 20.0, 8.0).astype(np.float32)
+    boxes = Boxes(f, x, x, x + side, x + side, score=np.where(k < 4, 0.8, 0.4).astype(np.float32), num_frames=frames)
+    ref = Boxes(np.zeros(4, np.int32), *(np.zeros(4, np.float32),) * 2, *(np.full(4, 20, np.float32),) * 2, num_frames=1)
+    look = measure_look(np.zeros((1, 64, 64), np.uint8), head_px=20, polarity="dark")
+
+    start = start_score(TrackerConfig())
+    assert start == 0.5 and start_score(TrackerConfig(), lowered=0.3) == 0.3
+    assert start_score(TrackerConfig(high_score=0.6, new_track_score=0.7), lowered=0.65) == 0.65
+    every = check_detections(boxes, frames, ref, "classical")
+    assert every.median_box_px == pytest.approx(8.0) and every.sample_per_frame == pytest.approx(20.0)
+    assert every.sized_from_score is None
+    warned = detection_warnings(every, look)
+    assert any("far from the measured head size" in w for w in warned) and any("disagree" in w for w in warned)
+    check = check_detections(boxes, frames, ref, "classical", start_score=start)
+    assert check.median_box_px == pytest.approx(20.0) and check.sample_per_frame == pytest.approx(4.0)
+    assert check.sized_from_score == 0.5 and check.sperm_per_frame == pytest.approx(20.0)  # every box still counted here
+    assert detection_warnings(check, look) == []
+    # tiny boxes the tracker does start from still warn; and with no box at the start score, all boxes count
+    tiny = boxes.replace(x2=boxes.x1 + 8, y2=boxes.y1 + 8)
+    assert any(
+        "far from the measured head size" in w
+        for w in detection_warnings(check_detections(tiny, frames, start_score=start), look)
+    )
+    faint = check_detections(boxes.replace(score=np.full(len(boxes), 0.2, np.float32)), frames, start_score=start)
+    assert faint.sized_from_score is None and faint.median_box_px == pytest.approx(8.0)
+
+
 @pytest.mark.parametrize(
     "side_px, um_per_px, warns",
     [

@@ -118,6 +118,7 @@ def analyze(
     """
     from ..detect.quality import SURE_SCORE, check_detections, detection_warnings, with_motion
     from ..io.frames import open_frames
+    from ..track.calibrate import start_score
 
     if (isinstance(config, str) and not Path(config).suffix.lower() == ".json") or hasattr(config, "detect"):
         detector, config = config, None  # the old signature: analyze(source, detector)
@@ -149,6 +150,7 @@ def analyze(
     image_size = (int(first_frame.shape[1]), int(first_frame.shape[0]))
     detections = Boxes.concat(stream.parts, num_frames=n)
     look = getattr(det, "look", None)
+    tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps, stamps_source)
     check = check_detections(
         detections,
         n,
@@ -157,8 +159,8 @@ def analyze(
         um_per_px=cal.um_per_px,
         um_per_px_source=origin.um_per_px if cal.calibrated else None,
         sure_score=SURE_SCORE,
+        start_score=start_score(config.tracker, tracker_calibration.get("start_score")),
     )
-    tracks, frame_times, tracker_calibration = _finish_tracks(stream, detections, cal, config, watch, stamps, stamps_source)
     kin, kin_notes = _kinematics(tracks, cal, config, image_size, frame_times, casa_extra, watch)
     check = with_motion(check, tracks, valid_sperm_rows(kin)["track_id"].to_numpy(), frame_times.times)
     warnings = detection_warnings(check, look, scored=not str(getattr(det, "name", "")).startswith("gt"))

@@ -63,6 +63,10 @@ class DetectionCheck:
     sperm boxes per frame at or above it; ``unsure_per_frame``: head-sized ones below it) are
     filled in when :func:`check_detections` is given the threshold; None otherwise.
 
+    ``median_box_px`` and ``sample_per_frame`` (the count compared with the reference detector's)
+    are taken over the sperm boxes scoring ``sized_from_score`` or more: the boxes the tracker
+    can start tracks from (None: over all sperm boxes).
+
     The motion facts (``valid_tracks``: the valid sperm tracks, as ``summary["counts"]``
     counts them; ``moving_tracks``; ``max_travel_head_boxes``: the
     farthest any valid track's head got within :data:`MOVING_WINDOW_S`, in head boxes, net of
@@ -80,6 +84,7 @@ class DetectionCheck:
     um_per_px: float | None = None
     um_per_px_source: str | None = None
     sure_score: float | None = None
+    sized_from_score: float | None = None
     confident_per_frame: float | None = None
     unsure_per_frame: float | None = None
     valid_tracks: int | None = None
@@ -107,6 +112,7 @@ def check_detections(
     um_per_px: float | None = None,
     um_per_px_source: str | None = None,
     sure_score: float | None = None,
+    start_score: float | None = None,
 ) -> DetectionCheck:
     """Summarise ``detections`` of ``num_frames`` frames.
 
@@ -116,29 +122,37 @@ def check_detections(
     size against a sperm head's physical size (:data:`HEAD_BOX_UM`). ``sure_score``: the
     score of a box the detector is sure of (:data:`SURE_SCORE` in ``analyze``); with it,
     the sperm boxes per frame at or above it (``confident_per_frame``) and the head-sized ones
-    below it (``unsure_per_frame``) are counted (:func:`score_split`).
+    below it (``unsure_per_frame``) are counted (:func:`score_split`). ``start_score``: the
+    score from which the tracker starts a track (:func:`spermtrack.track.calibrate.start_score`);
+    with it, the head size (``median_box_px``) and the count compared with the reference are
+    taken over the sperm boxes at or above it, the boxes a result is built from, so that the
+    faint specks a model reports far below it (and the tracker never follows) do not make
+    the heads look small or many. When no box reaches it, over all sperm boxes.
     """
     sperm = detections.filter(detections.cls == SPERM) if len(detections) else detections
     n = max(int(num_frames), 1)
-    side = sperm.side
+    sized, sized_from = sperm, None
+    if start_score is not None and bool((sperm.score >= start_score).any()):
+        sized, sized_from = sperm.filter(sperm.score >= start_score), float(start_score)
     ref = sample = None
     if reference is not None:
         ref_frames = max(int(reference.num_frames), 1)
         ref = float((reference.cls == SPERM).sum()) / ref_frames
-        sample = float((sperm.frame < ref_frames).sum()) / ref_frames if len(sperm) else 0.0
+        sample = float((sized.frame < ref_frames).sum()) / ref_frames if len(sized) else 0.0
     split = score_split(sperm.replace(num_frames=n), sure_score) if sure_score is not None else None
     confident, doubt = split if split is not None else (None, None)
     return DetectionCheck(
         frames=int(num_frames),
         sperm_per_frame=float(len(sperm)) / n,
         median_score=float(np.median(sperm.score)) if len(sperm) else None,
-        median_box_px=float(np.median(side)) if len(sperm) else None,
+        median_box_px=float(np.median(sized.side)) if len(sized) else None,
         reference_per_frame=ref,
         sample_per_frame=sample,
         reference_name=reference_name,
         um_per_px=None if um_per_px is None else float(um_per_px),
         um_per_px_source=um_per_px_source,
         sure_score=None if sure_score is None else float(sure_score),
+        sized_from_score=sized_from,
         confident_per_frame=confident,
         unsure_per_frame=doubt,
     )

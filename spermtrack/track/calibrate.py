@@ -533,6 +533,17 @@ def with_sureness(config, cal: MotionCalibration, boxes: Boxes) -> MotionCalibra
     return dataclasses.replace(cal, sure_share=share, start_score=start)
 
 
+def start_score(config, lowered: float | None = None) -> float:
+    """The lowest score (0-1) from which the tracker starts a track: a new track needs a box at
+    ``high_score`` and ``new_track_score`` of ``config``, both lowered to ``lowered`` (the
+    calibration's ``start_score``) on a video the detector is unsure of, as in
+    :func:`calibrated_config`."""
+    high, new = config.high_score, config.new_track_score
+    if lowered is not None:
+        high, new = min(high, lowered), min(new, lowered)
+    return float(max(high, new))
+
+
 def calibrated_config(config, cal: MotionCalibration):
     """``config`` with its pixel settings scaled by ``cal.length_scale`` and, on a video the
     detector is unsure of, its start scores lowered to ``cal.start_score`` (a new TrackerConfig)."""
