@@ -34,7 +34,7 @@ def analysis_settings(
     batch_size: int = 8,
     max_frames: int | None = None,
     fastest_by: str = "vsl",
-    min_duration_s: float = 0.5,
+    min_duration_s: float = AnalysisConfig.min_duration_s,
     kinematics_options: Mapping[str, Any] | None = None,
 ) -> dict:
     """The settings of an :func:`analyze` call with these arguments: its config's ``to_dict()``."""

@@ -215,6 +215,22 @@ def test_a_fast_cell_that_crosses_the_field_in_under_a_second_ranks_first():
     assert 11 not in fastest(k, n=10, min_duration_s=1.0)["track_id"].tolist()
 
 
+def test_fastest_gate_is_the_validity_gate_everywhere():
+    """The ranking's default gate is CASA's validity gate in the library, the analysis config and
+    the pipeline settings alike (AnalysisConfig keeps its own literal: it must not import Numba)."""
+    import inspect
+
+    from spermtrack.analysis.config import AnalysisConfig
+    from spermtrack.kinematics import CasaConfig
+    from spermtrack.pipeline import analysis_settings
+
+    gate = CasaConfig().min_duration_s
+    assert gate == 0.5
+    assert inspect.signature(fastest).parameters["min_duration_s"].default == gate
+    assert AnalysisConfig().min_duration_s == gate
+    assert analysis_settings()["min_duration_s"] == gate
+
+
 def test_fastest_bad_arguments():
     k, _ = sample()
     with pytest.raises(ValueError, match="cannot rank by"):

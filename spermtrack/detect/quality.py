@@ -132,8 +132,9 @@ def check_detections(
     sperm = detections.filter(detections.cls == SPERM) if len(detections) else detections
     n = max(int(num_frames), 1)
     sized, sized_from = sperm, None
-    if start_score is not None and bool((sperm.score >= start_score).any()):
-        sized, sized_from = sperm.filter(sperm.score >= start_score), float(start_score)
+    startable = sperm.score >= start_score if start_score is not None else None
+    if startable is not None and startable.any():
+        sized, sized_from = sperm.filter(startable), float(start_score)
     ref = sample = None
     if reference is not None:
         ref_frames = max(int(reference.num_frames), 1)

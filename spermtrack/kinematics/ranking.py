@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from ..boxes import SPERM
 from ..errors import ParameterError
 from .casa import COLUMNS
+from .config import CasaConfig
 
 #: Columns :func:`fastest` can rank by (lower or upper case).
 RANKABLE: tuple[str, ...] = ("vsl", "vap", "vcl", "vprog", "alh_mean", "alh_max", "bcf", "lin", "str", "wob")
@@ -25,7 +26,7 @@ def fastest(
     kinematics,
     by: str = "vsl",
     n: int = 10,
-    min_duration_s: float = 0.5,
+    min_duration_s: float = CasaConfig.min_duration_s,
     *,
     only_valid: bool = True,
     classes: Sequence[int] | None = (SPERM,),
