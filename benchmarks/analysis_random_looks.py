@@ -57,7 +57,7 @@ from spermtrack.simulate.look import LOOKS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detector_random_looks import BASE_SEED, draw
-from motility_share import truth_shares
+from motility_share import true_cells, truth_shares
 
 RESULTS = Path(__file__).resolve().parent / "results" / "analysis_random_looks.json"
 #: A progressive share off by more than this many percentage points is a wrong result.
@@ -72,9 +72,7 @@ def truth_of(v, min_duration_s: float, by: str) -> dict:
     """What a user's analysis should report: the true cells (sperm in view >= ``min_duration_s``,
     CASA "ok"), their fastest, and the shares of the sperm in view at each moment (as ``analyze``
     weighs its shares, by time in view; ``motility_share.truth_shares``)."""
-    tt = v.tracks_truth
-    seen_s = (tt["last_labelled"] - tt["first_labelled"]) / v.fps
-    cells = tt[(tt["kind"] == "sperm") & (seen_s >= min_duration_s) & (tt["quality"] == "ok")]
+    cells = true_cells(v, min_duration_s)
     n = len(cells)
     shares = truth_shares(v, min_duration_s)
     return {

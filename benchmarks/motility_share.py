@@ -48,6 +48,15 @@ MIXES = {"VISEM-like": None, "normal": (0.35, 0.20, 0.10, 0.35), "motile": (0.5,
 DENSITY = 25.0
 
 
+def true_cells(v, min_duration_s: float = 0.5):
+    """The simulator's true sperm cells a user's analysis should count: labelled for at least
+    ``min_duration_s`` seconds, their true path graded "ok" by CASA (rows of ``v.tracks_truth``)."""
+    tt = v.tracks_truth
+    sperm = tt[tt["kind"] == "sperm"]
+    seen_s = (sperm["last_labelled"] - sperm["first_labelled"]) / v.fps
+    return sperm[(seen_s >= min_duration_s) & (sperm["quality"] == "ok")]
+
+
 def truth_shares(v, min_duration_s: float = 0.5) -> dict:
     """Progressive and immotile shares at each moment (means over frames) and per cell, from the simulator's truth.
 
@@ -62,8 +71,7 @@ def truth_shares(v, min_duration_s: float = 0.5) -> dict:
     frames = heads["frame"]
     progressive = grades.isin(PROGRESSIVE).astype(float).groupby(frames).mean()
     immotile = (grades == "immotile").astype(float).groupby(frames).mean()
-    seen_s = (sperm["last_labelled"] - sperm["first_labelled"]) / v.fps
-    cells = sperm[(seen_s >= min_duration_s) & (sperm["quality"] == "ok")]
+    cells = true_cells(v, min_duration_s)
     n = len(heads)
     vsl = heads["track_id"].map(dict(zip(sperm["track_id"], sperm["vsl"])))
     return {
