@@ -128,7 +128,7 @@ def test_calibrated_detector_pins_and_validates():
     assert det.invert and det.scale == pytest.approx(23 * 1.4 / 46)
     with pytest.raises(ValueError):
         CalibratedDetector(inner, size_tolerance=0.5)
-    with pytest.raises(ValueError, match="polarity and head_px"):
+    with pytest.raises(ValueError, match="polarity, head_px and mask_overlays"):
         get_detector("gt", gt=None, polarity="dark")
 
 

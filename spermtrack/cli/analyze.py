@@ -156,6 +156,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         print(f"frame rate {cal.fps:g} frames/s ({_FPS_WORDS.get(result.fps_source, result.fps_source)})", file=sys.stderr)
+        from ..viz.report import describe_overlays
+
+        panels = describe_overlays((s.get("look") or {}).get("overlays"))
+        if panels:
+            print(f"burnt-in panels left out of detection: {panels} (--no-mask-overlays keeps them)", file=sys.stderr)
         for warning in result.warnings:
             print(f"spermtrack {args.verb}: warning: {warning}", file=sys.stderr)
         if not cal.calibrated:

@@ -8,6 +8,9 @@ frames to the look and scale they were made for (:mod:`spermtrack.detect.normali
 
 How the look is measured (:func:`measure_look`):
 
+0. burnt-in panels (a white text panel, a black time-stamp box, letterbox bars) are found
+   (:func:`~spermtrack.detect.overlay.find_overlays`) and painted in the grey of the rest of
+   the frame, so that their letters and edges are not measured;
 1. grey levels; the background is the frame shrunk 16x, box-blurred over 5 pixels there
    (about 80 pixels of the frame: far larger than a head) and enlarged again; the residual
    is the frame minus the background, its noise the robust standard deviation (1.4826 x the
@@ -42,6 +45,7 @@ import cv2
 import numpy as np
 
 from ..errors import LookError, SpermtrackError  # noqa: F401  (LookError: re-exported)
+from .overlay import fill_overlays, find_overlays
 
 #: Box side (pixels) per unit of half-contrast head diameter: the annotation convention of
 #: VISEM-Tracking (23-pixel boxes around heads whose half-contrast diameter is ~10 px).
@@ -113,6 +117,11 @@ class LookEstimate:
         confident sperm boxes on the first batch, pixels of the frame, and at least
         :data:`~spermtrack.detect.size_prior.HEAD_SIZE_FLOOR` x :attr:`head_box_px`): the
         reference of the size prior (:mod:`spermtrack.detect.size_prior`); None when no prior ran.
+    overlays : tuple of (x, y, w, h)
+        Burnt-in panels found on the first frames (white text panels, black time-stamp boxes,
+        letterbox bars; :mod:`spermtrack.detect.overlay`), in pixels of the frame: the
+        self-calibrated detectors see them painted in the background grey and report no box
+        whose centre lies in one. Empty when there is none or the search was off.
     """
 
     polarity: str
@@ -132,6 +141,7 @@ class LookEstimate:
     scale_search: tuple | None = None
     both_polarities: bool = False
     size_reference_px: float | None = None
+    overlays: tuple = ()
 
     @property
     def polarity_unclear(self) -> bool:
@@ -182,6 +192,7 @@ class LookEstimate:
         d["reliable"] = self.reliable
         d["measured_on_still_objects"] = self.measured_on_still_objects
         d["detector_head_box_px"] = round(self.detector_head_box_px, 2)
+        d["overlays"] = [list(r) for r in self.overlays]
         if self.scale_search is not None:
             d["scale_search"] = [{"factor": f, "confidence": c, "model_box_px": s} for f, c, s in self.scale_search]
         return d
@@ -332,6 +343,7 @@ def measure_look(
     head_px: float | None = None,
     k: float = 6.0,
     top: int = 20,
+    mask_overlays: bool = True,
 ) -> LookEstimate:
     """Measure the head polarity, head box size, background and noise of a video.
 
@@ -348,6 +360,9 @@ def measure_look(
         Blob threshold in noise sigmas.
     top : int
         Strongest blobs per polarity that decide the polarity and the head size.
+    mask_overlays : bool
+        Find burnt-in panels (:func:`~spermtrack.detect.overlay.find_overlays`), measure the
+        look without them and report them in :attr:`LookEstimate.overlays`.
 
     Returns
     -------
@@ -356,6 +371,12 @@ def measure_look(
     check_polarity(polarity)
     head_px = check_head_px(head_px)
     gray = to_gray(frames)
+    overlays = find_overlays(gray) if mask_overlays else ()
+    if overlays:  # measured without the panels' letters and edges, painted in the grey of the rest
+        outside = np.ones(gray.shape[1:], bool)
+        for x0, y0, pw, ph in overlays:
+            outside[y0 : y0 + ph, x0 : x0 + pw] = False
+        gray = fill_overlays(gray, overlays, float(np.median(gray[:, outside])))
     h, w = gray.shape[1:]
     max_area = int((0.08 * min(h, w)) ** 2 * 4)
     spatial, moving, sigma = _residuals(gray, max_area)
@@ -393,6 +414,7 @@ def measure_look(
         contrast=round(float(np.median(peaks)) if len(peaks) else 0.0, 2),
         frames_used=len(gray),
         motion=moved is not None,
+        overlays=overlays,
     )
 
 

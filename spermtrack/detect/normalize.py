@@ -3,9 +3,11 @@
 :class:`CalibratedDetector` wraps a detector that knows one look: the shipped model and the
 classical detector know bright heads of a given size (VISEM-Tracking's 23-pixel boxes, or
 the 16-pixel heads the shipped model runs at). On the first batch of each video it measures
-the video's look (:func:`~spermtrack.detect.calibrate.measure_look`: head polarity and head
-size), then for every batch
+the video's look (:func:`~spermtrack.detect.calibrate.measure_look`: burnt-in panels, head
+polarity and head size), then for every batch
 
+0. paints the video's burnt-in panels in its background grey (:mod:`spermtrack.detect.overlay`;
+   the boxes whose centre lies in one are dropped at the end);
 1. inverts the grey levels when the video's heads are dark and the detector expects bright ones;
 2. picks the scale: for a detector with a fixed network input (YOLO), the scale that fits the
    frame into the input (no tiling, as ultralytics' letterbox would) as long as the heads
@@ -35,6 +37,7 @@ from ..boxes import SPERM, Boxes
 from ..errors import ParameterError
 from .base import as_batch
 from .calibrate import VISEM_BOX_PX, LookEstimate, check_head_px, check_polarity, measure_look
+from .overlay import drop_boxes_in_overlays, fill_overlays
 
 #: Frames of the first batch used to measure a video's look.
 CALIBRATION_FRAMES = 16
@@ -89,6 +92,10 @@ class CalibratedDetector:
         ``scale_rule="size"`` only: the model runs at factor 1 first, and when its own boxes
         there are within ``inner_head_px / scale_tolerance .. inner_head_px x scale_tolerance``
         the blob-based scale is kept and the other candidates are not run (1: always search).
+    mask_overlays : bool
+        Find burnt-in panels on the first batch (:mod:`spermtrack.detect.overlay`; recorded
+        in ``look.overlays``), show the detector the frames with the panels painted in the
+        background grey, and drop the boxes whose centre lies in one.
     """
 
     def __init__(
@@ -103,6 +110,7 @@ class CalibratedDetector:
         scale_margin: float = 1.1,
         scale_rule: str = "size",
         scale_tolerance: float = 1.0,
+        mask_overlays: bool = True,
     ) -> None:
         self.inner = inner
         if inner_polarity not in ("bright", "dark"):
@@ -124,6 +132,9 @@ class CalibratedDetector:
         if not (isinstance(scale_tolerance, (int, float)) and 1.0 <= scale_tolerance <= 4.0):
             raise ParameterError(f"scale_tolerance must be a number in 1-4, got {scale_tolerance!r}")
         self.scale_tolerance = float(scale_tolerance)
+        if not isinstance(mask_overlays, (bool, np.bool_)):
+            raise ParameterError(f"mask_overlays must be True or False, got {mask_overlays!r}")
+        self.mask_overlays = bool(mask_overlays)
         #: Factor on the blob-based scale chosen by the scale search for the current video.
         self._factor = 1.0
         self.input_size: tuple[int, int] | None = getattr(inner, "input_size", None)
@@ -167,7 +178,11 @@ class CalibratedDetector:
         """Boxes of a ``(B, H, W, 3)`` BGR batch, in pixels of the original frames."""
         batch = as_batch(frames, first_frame)
         self._calibrate(batch, first_frame)
-        return self._detect_mapped(batch, first_frame)
+        return drop_boxes_in_overlays(self._detect_mapped(self.masked(batch), first_frame), self.look.overlays)
+
+    def masked(self, batch: np.ndarray) -> np.ndarray:
+        """``batch`` with the current video's burnt-in panels painted in its background grey (a copy when there are any)."""
+        return fill_overlays(batch, self.look.overlays, self.look.background) if self.look is not None else batch
 
     def _calibrate(self, batch: np.ndarray, first_frame: int) -> None:
         """Measure the look on the first batch of a video (unless pinned by :meth:`set_look`)."""
@@ -180,11 +195,11 @@ class CalibratedDetector:
         if self.look is None:
             self._factor = 1.0
             pick = np.linspace(0, len(batch) - 1, min(len(batch), CALIBRATION_FRAMES)).round().astype(int)
-            self.look = measure_look(batch[pick], polarity=self.polarity, head_px=self.head_px)
+            self.look = measure_look(batch[pick], polarity=self.polarity, head_px=self.head_px, mask_overlays=self.mask_overlays)
             if self.look.head_box_source == "user":
                 pass  # --head-px pins the scale
             elif len(self.scale_factors) > 1:
-                self._search_scale(batch)
+                self._search_scale(self.masked(batch))
             elif self.scale_factors[0] != 1.0:
                 self._factor = self.scale_factors[0]
                 self.look = dataclasses.replace(self.look, scale_factor=round(self._factor, 4))
@@ -457,6 +472,7 @@ class FusedDetector(CalibratedDetector):
         batch = as_batch(frames, first_frame)
         new_video = first_frame == 0 or self.look is None
         self._calibrate(batch, first_frame)
+        batch = self.masked(batch)
         boxes = self._fused(batch, first_frame)
         if new_video:
             self.other_reading = self._new_other_reading() if self.hedge and self.look.polarity_unclear else None
@@ -465,6 +481,7 @@ class FusedDetector(CalibratedDetector):
             other = self.other_reading.detect(batch, first_frame)
             both = Boxes.concat([boxes, other]).replace(num_frames=boxes.num_frames)
             boxes = _nms_per_frame(both, READINGS_NMS_IOU, by_class=False) if len(both) else both
+        boxes = drop_boxes_in_overlays(boxes, self.look.overlays)
         return self._with_size_prior(boxes, batch, new_video)
 
     def _with_size_prior(self, boxes: Boxes, batch: np.ndarray, new_video: bool) -> Boxes:

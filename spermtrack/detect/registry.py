@@ -9,14 +9,14 @@ import numpy as np
 
 from ..boxes import Boxes
 from ..errors import ParameterError
-from .spec import SELF_CALIBRATED_KINDS, SWITCH_DEFAULTS, DetectorSpec, split_spec
+from .spec import LOOK_SWITCHES, SELF_CALIBRATED_KINDS, SWITCH_DEFAULTS, DetectorSpec, split_spec
 
 #: Folder of the weights shipped inside the package.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Stem of the shipped default model (``.onnx`` always, ``.pt`` when small enough to ship).
 DEFAULT_MODEL = "spermyolo_p3"
 #: On/off settings of the fused default detector and their defaults (``get_detector("auto", size_prior=False)``).
-FUSED_SWITCHES = {k: on for k, on in SWITCH_DEFAULTS.items() if k != "scale_search"}
+FUSED_SWITCHES = {k: on for k, on in SWITCH_DEFAULTS.items() if k != "scale_search" and k not in LOOK_SWITCHES}
 #: Kinds whose self-calibrated learnt model is fused with the classical detector (``fuse``, ``tta``, ``hedge``, ``size_prior``).
 LEARNT_SELF_CALIBRATED = ("auto", "default")
 #: Head box side (pixels at the network input) the self-calibration brings the shipped model's input to.
@@ -87,7 +87,8 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         ``miss=0.1`` for ``gt``). Keywords a detector does not take are an error.
         ``polarity`` (``"auto"``, ``"bright"``, ``"dark"``) and ``head_px`` (head box side in
         pixels, None: measured) pin the per-video self-calibration of ``auto``, ``default``
-        and ``classical`` (:class:`~spermtrack.detect.normalize.CalibratedDetector`);
+        and ``classical`` (:class:`~spermtrack.detect.normalize.CalibratedDetector`), and
+        ``mask_overlays=False`` lets it leave burnt-in panels alone (:mod:`spermtrack.detect.overlay`);
         ``calibrate=False`` switches it off. ``fuse`` (default True) fuses the learnt model's
         boxes with the classical detector's (:class:`~spermtrack.detect.normalize.FusedDetector`,
         :mod:`spermtrack.detect.fusion`); ``tta`` (default False) also runs the model on
@@ -118,7 +119,7 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
         kwargs = {**spec.kwargs(), **kwargs}
         spec = spec.name
     kind, arg = split_spec(spec)
-    look = {k: kwargs.pop(k) for k in ("polarity", "head_px") if k in kwargs}
+    look = {k: kwargs.pop(k) for k in ("polarity", "head_px", *LOOK_SWITCHES) if k in kwargs}
     search = {k: kwargs.pop(k) for k in ("scale_factors", "scale_margin", "scale_rule", "scale_tolerance") if k in kwargs}
     if "scale_search" in kwargs:
         on = kwargs.pop("scale_search")
@@ -164,7 +165,9 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
             **{"scale_factors": SCALE_SEARCH_FACTORS, "scale_tolerance": SCALE_SEARCH_TOLERANCE, **search},
         )
     if look and kind not in SELF_CALIBRATED_KINDS:
-        raise ParameterError(f"polarity and head_px apply to the auto, default and classical detectors, not to {spec!r}")
+        raise ParameterError(
+            f"polarity, head_px and mask_overlays apply to the auto, default and classical detectors, not to {spec!r}"
+        )
     if kind == "auto":
         choice, weights = auto_choice()
         if choice == "classical":

@@ -40,6 +40,8 @@ GROUND_TRUTH_KINDS = ("gt", "gt-noisy")
 SELF_CALIBRATED_KINDS = ("auto", "default", "classical")
 #: Kinds whose learnt model is fused with the classical detector (``fuse``, ``tta`` apply).
 FUSED_KINDS = ("auto", "default")
+#: On/off settings of the self-calibration itself (every self-calibrated kind), not of the fusion.
+LOOK_SWITCHES = ("mask_overlays",)
 #: Kinds that run a YOLO network (``conf``, ``iou``, ``device`` apply).
 YOLO_KINDS = ("auto", "default", "yolo", "onnx", "yolov5")
 
@@ -171,6 +173,10 @@ class DetectorSpec:
     size_prior : bool
         Lower the scores of sperm boxes far smaller than the video's typical head box (auto
         and default only; :mod:`spermtrack.detect.size_prior`). Default on.
+    mask_overlays : bool
+        Find burnt-in panels (text panels, time-stamp boxes, letterbox bars) on each video's
+        first frames, hide them from the detector and drop boxes in them (auto, default and
+        classical; :mod:`spermtrack.detect.overlay`). Default on.
     options : tuple of (name, value)
         Any other keyword of the detector's constructor (e.g. ``miss`` of ``gt``), sorted by
         name; :meth:`kwargs` returns them with the named options above.
@@ -263,6 +269,14 @@ class DetectorSpec:
             "auto and default; docs/detection.md)",
         },
     )
+    mask_overlays: bool = field(
+        default=True,
+        metadata={
+            "flag": "--mask-overlays",
+            "help": "find burnt-in panels (white text panels, black time-stamp boxes, letterbox bars) on each video's first "
+            "frames and detect nothing in them (auto, default and classical; docs/detection.md)",
+        },
+    )
     options: tuple = field(default=(), metadata={"flag": None})
 
     def __post_init__(self) -> None:
@@ -302,7 +316,11 @@ class DetectorSpec:
             if not isinstance(getattr(self, label), bool):
                 flag = label.replace("_", "-")
                 raise DetectorSpecError(f"{label} (--{flag}) must be true or false, got {getattr(self, label)!r}")
-        changed = [k for k, on in SWITCH_DEFAULTS.items() if getattr(self, k) != on]
+        changed = [k for k, on in SWITCH_DEFAULTS.items() if getattr(self, k) != on and k not in LOOK_SWITCHES]
+        if not self.mask_overlays and kind not in (*SELF_CALIBRATED_KINDS, OBJECT_KIND):
+            raise DetectorSpecError(
+                f"--no-mask-overlays applies to the auto, default and classical detectors, not to {self.name!r}"
+            )
         if changed and kind not in (*FUSED_KINDS, OBJECT_KIND):
             flags = ", ".join(("--" if not SWITCH_DEFAULTS[k] else "--no-") + k.replace("_", "-") for k in changed)
             raise DetectorSpecError(f"{flags}: settings of the auto and default detectors only, not of {self.name!r}")

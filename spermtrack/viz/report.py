@@ -568,6 +568,19 @@ def _details(summary: Mapping, files: Sequence[str]) -> str:
     return _dl(items)
 
 
+def describe_overlays(overlays) -> str:
+    """Burnt-in panels (``look.overlays``: x, y, w, h in pixels) in words, e.g. ``"548x94 px at (75, 370)"``; "" for none."""
+    return ", ".join(f"{w}x{h} px at ({x}, {y})" for x, y, w, h in overlays or ())
+
+
+def _overlay_note(overlays) -> str:
+    """The report's words on the burnt-in panels the detector was kept from (none: nothing)."""
+    if not overlays:
+        return ""
+    where = describe_overlays(overlays)
+    return f"; burnt-in panels left out of detection ({len(overlays)}): {_esc(where)} (--no-mask-overlays keeps them)"
+
+
 def render_report(
     summary: Mapping,
     plots: Mapping[str, str | Path] | None = None,
@@ -649,7 +662,7 @@ def render_report(
         look_note = (
             f'<p class="note">Measured on the video: heads {_esc(look.get("polarity"))} '
             f"({_esc(look.get('polarity_source'))}), head box {_esc(look.get('head_box_px'))} px "
-            f"({_esc(look.get('head_box_source'))}); see docs/detection.md.</p>"
+            f"({_esc(look.get('head_box_source'))})" + _overlay_note(look.get("overlays")) + "; see docs/detection.md.</p>"
         )
     motility_fig = plots.pop("motility", None)
     motility_html = (
