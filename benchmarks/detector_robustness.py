@@ -102,7 +102,7 @@ def _invert(x):
     return 255 - x
 
 
-class _Panel:
+class BurntInPanel:
     """A burnt-in overlay drawn over every frame: ``kind`` "text panel" (a white panel with black text and a
     coloured logo across the bottom, as the real frames' preview draws its watermark), "time stamp" (a black box
     with white text at the top left, and a small white scale bar) or "letterbox" (black bars at top and bottom).
@@ -158,7 +158,7 @@ class _Chain:
 
 def _visible(gt, fn, frames):
     """``gt`` without the labels a burnt-in panel of ``fn`` hides (all of them for other degradations)."""
-    if not isinstance(fn, _Panel):
+    if not isinstance(fn, BurntInPanel):
         return gt
     return drop_boxes_in_overlays(gt, fn.rects(frames.shape[2], frames.shape[1]))
 
@@ -179,9 +179,9 @@ def degradations() -> dict:
         "colour cast": (_cast, False),
         "inverted + uneven + noise 8": (_Chain(_invert, _illumination(0.8), _Noise(8)), True),
         "inverted + blur 2 + contrast x0.6 + JPEG 20": (_Chain(_invert, _blur(2.0), _contrast(0.6), _jpeg(20)), True),
-        "burnt-in text panel": (_Panel("text panel"), False),
-        "burnt-in time stamp and scale bar": (_Panel("time stamp"), False),
-        "letterbox bars": (_Panel("letterbox"), False),
+        "burnt-in text panel": (BurntInPanel("text panel"), False),
+        "burnt-in time stamp and scale bar": (BurntInPanel("time stamp"), False),
+        "letterbox bars": (BurntInPanel("letterbox"), False),
     }
 
 

@@ -30,7 +30,7 @@ from spermtrack.detect import DetectorSpec
 from spermtrack.simulate import simulate_video
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from detector_robustness import _Panel
+from detector_robustness import BurntInPanel
 from motility_share import true_cells, truth_shares
 
 RESULTS = Path(__file__).resolve().parent / "results" / "overlay_analysis.json"
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             truth = truth_shares(v)["at_each_moment"]
             clean = run(frames, v, True, [])
             for kind in PANELS:
-                panel = _Panel(kind)
+                panel = BurntInPanel(kind)
                 rects = panel.rects(frames.shape[2], frames.shape[1])
                 drawn = np.stack([panel(f) for f in frames])
                 row = {"look": look, "seed": seed, "overlay": kind, "true_cells_visible": visible_cells(v, rects)}
