@@ -43,6 +43,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..algorithms.iou import iou_matrix
 from ..boxes import Boxes
 
 #: Grey level (0-255) from which a pixel of the first frame may belong to a white panel.
@@ -128,11 +129,8 @@ def _panels_in(drawn: np.ndarray, ref: np.ndarray, g: np.ndarray, area: float) -
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two ``(x, y, w, h)`` rectangles."""
-    iw = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    ih = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
+    """Intersection over union of two ``(x, y, w, h)`` rectangles (the project's one IoU, :func:`iou_matrix`)."""
+    return float(iou_matrix([a[0], a[1], a[0] + a[2], a[1] + a[3]], [b[0], b[1], b[0] + b[2], b[1] + b[3]])[0, 0])
 
 
 def _sharp_edges(ref: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
