@@ -57,6 +57,7 @@ SCRIPTS: dict[str, tuple[list[str], str, bool]] = {
     "detector_robustness.py": (["--quick", "--out", "{out}"], "file", True),
     "detector_random_looks.py": (["--quick", "--out", "{out}"], "file", True),
     "overlay_analysis.py": (["--seeds", "1", "--frames", "30", "--out", "{out}"], "file", True),
+    "look_steadiness.py": (["--seeds", "1", "--frames", "16", "--looks", "phase,bright", "--out", "{out}"], "file", False),
     "analysis_random_looks.py": (["--videos", "1", "--frames", "30", "--families", "phase", "--out", "{out}"], "file", True),
     "simulator_looks.py": (
         ["--frames", "2", "--real", str(ROOT / "tests" / "data" / "real_frames"), "--out", "{out}"],

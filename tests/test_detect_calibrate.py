@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spermtrack.detect import get_detector, run_detector
-from spermtrack.detect.calibrate import LookError, measure_look
+from spermtrack.detect.calibrate import MIN_POLARITY_CONFIDENCE, LookError, measure_look
 from spermtrack.detect.evaluation import ap50
 from spermtrack.detect.normalize import CalibratedDetector
 from spermtrack.detect.quality import check_detections, detection_warnings
@@ -78,6 +78,43 @@ def test_moving_video_polarity_and_pins(phase):
         measure_look(frames[:2], polarity="white")
     with pytest.raises(LookError, match="head size"):
         measure_look(frames[:2], head_px=0.5)
+
+
+def _slow_heads_fast_specks(step_px: float, n_specks: int, heads_bright: bool = True) -> np.ndarray:
+    """16 grey frames: 12 heads moving ``step_px`` per frame, ``n_specks`` small specks of the other polarity moving 4 px."""
+    rng = np.random.default_rng(0)
+    h, w = 240, 320
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sign = 1.0 if heads_bright else -1.0
+    heads, specks = rng.uniform(30, [w - 60, h - 60], (12, 2)), rng.uniform(30, [w - 60, h - 60], (n_specks, 2))
+    head_dir, speck_dir = rng.uniform(0, 2 * np.pi, 12), rng.uniform(0, 2 * np.pi, n_specks)
+    frames = []
+    for t in range(16):
+        img = np.full((h, w), 120.0, np.float32)
+        for (x, y), a in zip(heads, head_dir):
+            img += sign * 60 * np.exp(-((xx - x - step_px * t * np.cos(a)) ** 2 + (yy - y - step_px * t * np.sin(a)) ** 2) / 18)
+        for (x, y), a in zip(specks, speck_dir):
+            img -= sign * 45 * np.exp(-((xx - x - 4 * t * np.cos(a)) ** 2 + (yy - y - 4 * t * np.sin(a)) ** 2) / 8)
+        frames.append(np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8))
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize("heads_bright", [True, False])
+def test_slow_heads_vote_without_their_ghosts(heads_bright):
+    """A head that moves less than its size in 16 frames sits in the temporal median; the frames it has
+    left must not show it as a blob of the other polarity (a ghost that outvoted it, or made the vote unsure)."""
+    pol = "bright" if heads_bright else "dark"
+    alone = measure_look(_slow_heads_fast_specks(0.8, 0, heads_bright))
+    assert alone.motion and alone.polarity == pol and alone.polarity_confidence >= 0.9  # 0.45 with the ghosts
+    mixed = measure_look(_slow_heads_fast_specks(0.8, 4, heads_bright))
+    assert mixed.motion and mixed.polarity == pol and mixed.polarity_confidence >= 0.5  # 0.19 with the ghosts
+
+
+def test_simulated_negative_phase_with_slow_heads_reads_dark():
+    """Seed 519 of the simulator's negative phase contrast: its slow heads' ghosts read it as bright heads (0.06)."""
+    v = simulate_video(seed=519, num_frames=16, look="negative-phase", density=25)
+    look = measure_look(np.stack(list(v.frames())))
+    assert look.motion and look.polarity == "dark" and look.polarity_confidence >= MIN_POLARITY_CONFIDENCE
 
 
 def test_noise_and_empty_fields_are_unreliable():

@@ -16,8 +16,9 @@ How the look is measured (:func:`measure_look`):
    is the frame minus the background, its noise the robust standard deviation (1.4826 x the
    median absolute deviation);
 2. when the frames move (several frames, not repeats), the polarity is decided on moving
-   objects only: the residual is also taken against its per-pixel temporal median, which
-   removes debris stuck to the glass and immotile cells (the head size is always measured
+   objects only: what is in the frame's residual and not in its per-pixel temporal median,
+   with the same sign in both, which removes debris stuck to the glass, immotile cells and
+   the ghosts of slow heads (:func:`_residuals`; the head size is always measured
    on the still residual, so that one frame and a whole video give the same scale);
 3. for each polarity (bright: residual > 0, dark: residual < 0) the *compact blobs* are
    found: connected components above ``k`` noise sigmas whose centroid lies inside the
@@ -301,8 +302,15 @@ def overlay_mask(gray: np.ndarray, min_area: int) -> np.ndarray:
 def _residuals(gray: np.ndarray, min_overlay: int) -> tuple[list[np.ndarray], list[np.ndarray] | None, float]:
     """Spatial residuals (frame minus illumination), motion residuals (None without motion), noise sigma.
 
-    The motion residual is the spatial one minus its per-pixel temporal median: debris stuck
-    to the glass and immotile cells vanish, moving objects remain with their own polarity.
+    The motion residual keeps what is in the frame and not in the static scene: where the
+    spatial residual and the temporal one (the spatial residual minus its per-pixel temporal
+    median) have the same sign, the smaller of the two in magnitude, else 0. Debris stuck to
+    the glass and immotile cells vanish (the temporal residual is 0 there) and moving objects
+    remain with their own polarity. The *ghost* of a slow head does not: where a head sat in
+    most of the frames the median holds it, and the frames it has left show it with the
+    opposite sign in the temporal residual alone. Voting on the temporal residual alone, those
+    ghosts turned the measured polarity wrong on 6 and unsure (confidence < 0.15) on 6 of 100
+    simulated videos of five looks measured on 16 frames; on this residual, 2 and 0.
     """
     n = len(gray)
     spatial = [g.astype(np.float32) - background(g) for g in gray]
@@ -311,8 +319,11 @@ def _residuals(gray: np.ndarray, min_overlay: int) -> tuple[list[np.ndarray], li
     sigma = float(np.median([robust_sigma(r) for r in spatial]))
     if n >= 5:
         stack = np.stack(spatial)
-        moving = list(stack - np.median(stack, axis=0))
-        # distinct frames: the temporal residual must carry more than noise somewhere
+        temporal = stack - np.median(stack, axis=0)
+        # in this frame and not in the static scene, with the same sign in both (no ghosts)
+        both = np.where(stack > 0, np.minimum(stack, temporal), np.maximum(stack, temporal))
+        moving = list(np.where(np.sign(stack) == np.sign(temporal), both, 0.0).astype(np.float32))
+        # distinct frames with something moving: the motion residual must carry more than noise somewhere
         changed = sum(float(np.percentile(np.abs(m), 99.9)) > 8 * sigma for m in moving)
         if changed >= max(3, n // 2):
             return spatial, moving, sigma
