@@ -110,6 +110,26 @@ def test_slow_heads_vote_without_their_ghosts(heads_bright):
     assert mixed.motion and mixed.polarity == pol and mixed.polarity_confidence >= 0.5  # 0.19 with the ghosts
 
 
+def test_when_the_moving_objects_and_the_whole_frames_disagree_the_polarity_is_unsure():
+    """Immotile bright heads and dark specks drifting past: the frames vote bright, the moving objects
+    dark. Neither is trusted: confidence 0, both votes recorded, the default detector reads both ways."""
+    frames = _slow_heads_fast_specks(0.0, 6)
+    look = measure_look(frames)
+    (by_frames, frames_pol, frames_conf), (by_moving, moving_pol, moving_conf) = look.polarity_votes
+    assert (by_frames, frames_pol, by_moving, moving_pol) == ("frames", "bright", "moving", "dark")
+    assert look.votes_disagree and look.polarity_confidence == 0.0 and look.polarity_unclear and not look.reliable
+    assert look.polarity == (frames_pol if frames_conf > moving_conf else moving_pol)
+    assert "disagree" in look.problems()[0] and "--polarity" in look.problems()[0]
+    assert look.to_dict()["polarity_votes"][1] == {"by": "moving", "polarity": "dark", "confidence": moving_conf}
+    det = get_detector("auto")
+    run_detector(det, np.stack([cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in frames]), batch_size=16)
+    assert det.look.both_polarities
+    # agreeing votes: the moving objects' confidence stands; a pinned polarity has no votes
+    agree = measure_look(_slow_heads_fast_specks(0.8, 4))
+    assert not agree.votes_disagree and agree.polarity_confidence == agree.polarity_votes[-1][2] >= 0.5
+    assert measure_look(frames, polarity="bright").polarity_votes == ()
+
+
 def test_simulated_negative_phase_with_slow_heads_reads_dark():
     """Seed 519 of the simulator's negative phase contrast: its slow heads' ghosts read it as bright heads (0.06)."""
     v = simulate_video(seed=519, num_frames=16, look="negative-phase", density=25)

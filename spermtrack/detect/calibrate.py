@@ -26,7 +26,10 @@ How the look is measured (:func:`measure_look`):
    head in bright-field is a ring (its centroid lies in the hole) and does not count;
 4. each blob weighs its contrast times its diameter (a head outranks a speck of debris of
    the same contrast); the polarity whose strongest blobs weigh more wins, and the
-   confidence is the relative margin between the two;
+   confidence is the relative margin between the two. The whole frames vote, and so do the
+   moving objects when the frames move; the moving objects decide, but when the two votes
+   disagree the polarity is the more confident one and the confidence is 0 (unsure:
+   :attr:`LookEstimate.polarity_votes`);
 5. the head size is the median diameter at half contrast of the strongest blobs of the
    chosen polarity, turned into a box side with the annotation convention of
    VISEM-Tracking (boxes about 2.2x the half-contrast diameter of the head's bright core, the median over
@@ -118,6 +121,12 @@ class LookEstimate:
         confident sperm boxes on the first batch, pixels of the frame, and at least
         :data:`~spermtrack.detect.size_prior.HEAD_SIZE_FLOOR` x :attr:`head_box_px`): the
         reference of the size prior (:mod:`spermtrack.detect.size_prior`); None when no prior ran.
+    polarity_votes : tuple of (str, str, float)
+        How the polarity was voted, as ``(what voted, polarity, confidence)``: ``"frames"``,
+        every compact blob of the frames; ``"moving"``, the moving objects only (present only
+        when the frames move). The moving objects decide; when the two disagree the polarity
+        is the vote with the larger confidence and :attr:`polarity_confidence` is 0 (unsure).
+        Empty when the polarity was given.
     overlays : tuple of (x, y, w, h)
         Burnt-in panels found on the first frames (white text panels, black time-stamp boxes,
         letterbox bars; :mod:`spermtrack.detect.overlay`), in pixels of the frame: the
@@ -142,12 +151,18 @@ class LookEstimate:
     scale_search: tuple | None = None
     both_polarities: bool = False
     size_reference_px: float | None = None
+    polarity_votes: tuple = ()
     overlays: tuple = ()
 
     @property
     def polarity_unclear(self) -> bool:
         """True when the polarity was not given and its confidence is below :data:`MIN_POLARITY_CONFIDENCE`."""
         return self.polarity_source != "user" and self.polarity_confidence < MIN_POLARITY_CONFIDENCE
+
+    @property
+    def votes_disagree(self) -> bool:
+        """True when the moving objects and the frames' blobs voted for different polarities."""
+        return len({v[1] for v in self.polarity_votes}) > 1
 
     @property
     def reliable(self) -> bool:
@@ -167,8 +182,9 @@ class LookEstimate:
         in its first frames (debris and dead cells then voted with the heads).
 
         For information only, not a reason to call the look unreliable: the first batch (8
-        frames at 50 fps) is too short to see a sparse, slow or faint sample move, and 9 of 16
-        held-out simulated videos of motile sperm were "still" by it. ``analyze`` checks the
+        frames at 50 fps) is too short to see a sparse, slow or faint sample move: 66 of the 100
+        simulated videos of ``benchmarks/look_steadiness.py`` are "still" by it on their first 8
+        frames, 56 on 16 (mostly immotile samples, as VISEM's). ``analyze`` checks the
         detected heads against a sperm head's physical size instead (a cell-free field's specks
         are far smaller: :data:`spermtrack.detect.quality.HEAD_BOX_UM`).
         """
@@ -180,10 +196,13 @@ class LookEstimate:
         out = []
         if self.polarity_unclear:
             kept = "; heads were read both ways and the boxes of both kept" if self.both_polarities else ""
-            out.append(
-                f"the head polarity is unclear (bright and dark blobs have similar contrast, confidence "
-                f"{self.polarity_confidence:.2f}){kept}; pass --polarity bright|dark"
-            )
+            if self.votes_disagree:
+                why = "the moving objects and the whole frames disagree: " + ", ".join(
+                    f"{what} {pol} ({conf:.2f})" for what, pol, conf in self.polarity_votes
+                )
+            else:
+                why = f"bright and dark blobs have similar contrast, confidence {self.polarity_confidence:.2f}"
+            out.append(f"the head polarity is unclear ({why}){kept}; pass --polarity bright|dark")
         if self.head_box_source != "user" and self.blobs < MIN_BLOBS:
             out.append(f"only {self.blobs} head-like blobs were found, so the head size is a guess; pass --head-px")
         return out
@@ -194,6 +213,7 @@ class LookEstimate:
         d["measured_on_still_objects"] = self.measured_on_still_objects
         d["detector_head_box_px"] = round(self.detector_head_box_px, 2)
         d["overlays"] = [list(r) for r in self.overlays]
+        d["polarity_votes"] = [{"by": who, "polarity": p, "confidence": c} for who, p, c in self.polarity_votes]
         if self.scale_search is not None:
             d["scale_search"] = [{"factor": f, "confidence": c, "model_box_px": s} for f, c, s in self.scale_search]
         return d
@@ -310,7 +330,8 @@ def _residuals(gray: np.ndarray, min_overlay: int) -> tuple[list[np.ndarray], li
     most of the frames the median holds it, and the frames it has left show it with the
     opposite sign in the temporal residual alone. Voting on the temporal residual alone, those
     ghosts turned the measured polarity wrong on 6 and unsure (confidence < 0.15) on 6 of 100
-    simulated videos of five looks measured on 16 frames; on this residual, 2 and 0.
+    simulated videos of five looks measured on 16 frames; on this residual (deciding alone,
+    before the whole frames' vote was added), 2 and 0.
     """
     n = len(gray)
     spatial = [g.astype(np.float32) - background(g) for g in gray]
@@ -397,15 +418,15 @@ def measure_look(
     moved = _blob_stats(moving, thr, max_area, top) if moving is not None else None
     if moved is not None and len(moved["bright"][0]) + len(moved["dark"][0]) < MIN_BLOBS:
         moved = None
-    votes = moved if moved is not None else still
-    strength = {pol: _strength(votes[pol][0], votes[pol][3]) for pol in POLARITIES}
     if polarity == "auto":
-        pol = "bright" if strength["bright"] >= strength["dark"] else "dark"
-        hi, lo = max(strength.values()), min(strength.values())
-        conf = float((hi - lo) / hi) if hi > 0 else 0.0
+        votes = (("frames", *_vote(still)),) + ((("moving", *_vote(moved)),) if moved is not None else ())
+        _, pol, conf = votes[-1]  # the moving objects decide (debris cannot vote)
+        if len({v[1] for v in votes}) > 1:  # unless the whole frames disagree: then unsure
+            _, pol, _ = max(votes, key=lambda v: v[2])
+            conf = 0.0
         pol_source = "measured"
     else:
-        pol, conf, pol_source = polarity, 1.0, "user"
+        pol, conf, pol_source, votes = polarity, 1.0, "user", ()
     _, peaks, diams, _ = still[pol]
     if head_px is not None:
         box, box_source = head_px, "user"
@@ -425,8 +446,18 @@ def measure_look(
         contrast=round(float(np.median(peaks)) if len(peaks) else 0.0, 2),
         frames_used=len(gray),
         motion=moved is not None,
+        polarity_votes=tuple((who, p, round(c, 3)) for who, p, c in votes),
         overlays=overlays,
     )
+
+
+def _vote(stats: dict) -> tuple[str, float]:
+    """``(polarity, confidence)`` of one set of blob statistics: the polarity whose strongest blobs
+    weigh more, and the relative margin between the two (0-1)."""
+    strength = {pol: _strength(stats[pol][0], stats[pol][3]) for pol in POLARITIES}
+    pol = "bright" if strength["bright"] >= strength["dark"] else "dark"
+    hi, lo = max(strength.values()), min(strength.values())
+    return pol, float((hi - lo) / hi) if hi > 0 else 0.0
 
 
 def _strength(peaks: np.ndarray, top: int) -> float:
