@@ -1,9 +1,9 @@
 """Is the measured look steady? Polarity and head size from the first 1, 8, 16 and 32 frames of a video.
 
 The self-calibration (:func:`spermtrack.detect.calibrate.measure_look`) measures a video on its
-first batch (``CalibratedDetector``, up to ``CALIBRATION_FRAMES`` of it): 8 frames in ``analyze``
-and ``detector_random_looks.py``, 16 in ``detect-eval``, one on a single image. A user's answer must not depend on that
-number. This script simulates ``--seeds`` videos per look (32 frames at 50 fps, ``--density``
+first batch (``CalibratedDetector``, up to ``CALIBRATION_FRAMES`` of it): 8 frames in
+``analyze`` and ``detector_random_looks.py``, 16 in ``detect-eval``, one on a single image. A
+user's answer must not depend on that number. This script simulates ``--seeds`` videos per look (32 frames at 50 fps, ``--density``
 sperm per frame; ``look="random"`` draws a random microscope), measures each on its first 1, 8,
 16 and 32 frames and prints, per look and over all videos, how often the polarity is wrong
 (against the simulator's ``Look.dark_heads``), how often it is unsure (confidence below
