@@ -162,7 +162,7 @@ class LookEstimate:
     @property
     def votes_disagree(self) -> bool:
         """True when the moving objects and the frames' blobs voted for different polarities."""
-        return len({v[1] for v in self.polarity_votes}) > 1
+        return _disagree(self.polarity_votes)
 
     @property
     def reliable(self) -> bool:
@@ -343,7 +343,7 @@ def _residuals(gray: np.ndarray, min_overlay: int) -> tuple[list[np.ndarray], li
         temporal = stack - np.median(stack, axis=0)
         # in this frame and not in the static scene, with the same sign in both (no ghosts)
         both = np.where(stack > 0, np.minimum(stack, temporal), np.maximum(stack, temporal))
-        moving = list(np.where(np.sign(stack) == np.sign(temporal), both, 0.0).astype(np.float32))
+        moving = list(np.where(stack * temporal > 0, both, np.float32(0.0)))
         # distinct frames with something moving: the motion residual must carry more than noise somewhere
         changed = sum(float(np.percentile(np.abs(m), 99.9)) > 8 * sigma for m in moving)
         if changed >= max(3, n // 2):
@@ -421,7 +421,7 @@ def measure_look(
     if polarity == "auto":
         votes = (("frames", *_vote(still)),) + ((("moving", *_vote(moved)),) if moved is not None else ())
         _, pol, conf = votes[-1]  # the moving objects decide (debris cannot vote)
-        if len({v[1] for v in votes}) > 1:  # unless the whole frames disagree: then unsure
+        if _disagree(votes):  # unless the whole frames disagree: then unsure
             _, pol, _ = max(votes, key=lambda v: v[2])
             conf = 0.0
         pol_source = "measured"
@@ -449,6 +449,11 @@ def measure_look(
         polarity_votes=tuple((who, p, round(c, 3)) for who, p, c in votes),
         overlays=overlays,
     )
+
+
+def _disagree(votes: tuple) -> bool:
+    """True when the ``(who, polarity, confidence)`` votes name more than one polarity."""
+    return len({pol for _, pol, _ in votes}) > 1
 
 
 def _vote(stats: dict) -> tuple[str, float]:
