@@ -304,6 +304,7 @@ def _guarded(job: Job, work: Callable[[], dict]) -> dict:
         row["status"] = "done"
     except Exception as exc:  # a failed video must not stop the others
         row["status"] = "failed"
+        row["output"] = None  # the job left no result (an older one there is not of this run)
         row["error"] = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, SpermtrackError):
             row["error"] += " | " + traceback.format_exc(limit=3).strip().splitlines()[-2].strip()
@@ -583,7 +584,7 @@ def _finished_row(out: Path, job: Job) -> dict:
 
 def _interrupted_row(job: Job) -> dict:
     row = {c: None for c in SUMMARY_COLUMNS}
-    row.update(video=job.name, source=job.source, output=job.output, status="interrupted")
+    row.update(video=job.name, source=job.source, output=None, status="interrupted")
     row["error"] = "interrupted before this video finished (Ctrl-C); a rerun does it"
     return row
 
@@ -597,6 +598,65 @@ def _write_summary(out: Path, jobs: list[Job], rows: dict[str, dict]):
     with atomic_open(out / "summary.csv", newline="") as fh:
         table.to_csv(fh, index=False, lineterminator="\n")
     return table
+
+
+#: Statuses of ``summary.csv`` whose job left a complete result folder.
+COMPLETE_STATUSES = ("done", "skipped")
+
+
+def is_batch_folder(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` is a ``batch`` / ``pseudo-label`` ``--out`` folder: a ``summary.csv`` with
+    batch's header and no completion marker of its own."""
+    from .errors import OutputError
+    from .results import MARKER
+
+    folder = Path(folder)
+    if (folder / MARKER).exists() or not (folder / "summary.csv").is_file():
+        return False
+    try:
+        _check_summary(folder / "summary.csv")
+    except OutputError:
+        return False
+    return True
+
+
+def verify_batch(out: str | os.PathLike, hashes: bool = True) -> list:
+    """Check a batch ``--out`` folder job by job (``spermtrack verify``); one
+    :class:`~spermtrack.results.Verification` per job.
+
+    A job that ``summary.csv`` lists ``done`` or ``skipped`` must be a complete result folder
+    (``<out>/<video>``, :func:`spermtrack.results.verify`); a job listed ``failed`` or
+    ``interrupted`` is incomplete, with its error (the batch left no result for it); a job
+    folder the summary does not list is checked as well.
+    """
+    from .results import Verification, verify
+
+    out = Path(out)
+    checks = []
+    listed = set()
+    with open(out / "summary.csv", newline="", encoding="utf-8", errors="replace") as fh:
+        rows = list(csv.DictReader(fh))
+    for k, row in enumerate(rows, start=2):  # line 1 is the header
+        name = row.get("video") or ""
+        folder = out / name
+        if not name or Path(name).name != name or name.startswith("."):
+            checks.append(
+                Verification(out / "summary.csv", False, [f"{out / 'summary.csv'}, line {k}: no usable video name ({name!r})"])
+            )
+            continue
+        listed.add(name)
+        status = row.get("status") or ""
+        if status in COMPLETE_STATUSES:
+            checks.append(verify(folder, hashes=hashes))
+            continue
+        error = " ".join((row.get("error") or "no error recorded").split())
+        error = error if len(error) <= 300 else error[:300] + "..."
+        checks.append(
+            Verification(folder, False, [f"summary.csv lists the batch job {name} as {status or 'without a status'}: {error}"])
+        )
+    for job in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in listed):
+        checks.append(verify(job, hashes=hashes))
+    return checks
 
 
 def _previous_row(out: Path, job: Job) -> dict:
@@ -650,7 +710,7 @@ def _run_on_dask(fn, jobs: list[Job], config, force: bool, scheduler: str | None
                     row = fut.result()
                 except Exception as exc:  # the worker itself died (KilledWorker) or similar
                     row = {c: None for c in SUMMARY_COLUMNS}
-                    row.update(video=job.name, source=job.source, output=job.output, status="failed")
+                    row.update(video=job.name, source=job.source, output=None, status="failed")
                     row["error"] = f"{type(exc).__name__}: {exc}"
                 frames += int(row.get("frames") or 0) if row["status"] == "done" else 0
                 failed += row["status"] == "failed"
@@ -710,4 +770,5 @@ __all__ = [
     "plan_jobs",
     "pseudo_label_task",
     "run_batch",
+    "verify_batch",
 ]

@@ -33,7 +33,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,6 +301,8 @@ def verify(folder: str | os.PathLike, hashes: bool = True) -> Verification:
     """
     folder = Path(folder)
     if not folder.is_dir():
+        if folder.exists():
+            return Verification(folder, False, [f"{folder}: is a file, not a result folder (give the folder a run wrote)"])
         return Verification(folder, False, [f"{folder}: no such folder"])
     marker = read_marker(folder)
     if marker is None:
@@ -549,6 +551,7 @@ def result_dir(
     protect: Iterable[str | os.PathLike | None] = (),
     force: bool = False,
     info: Prepared | None = None,
+    replaceable: Callable[[Path], None] | None = None,
 ) -> Iterator[Path]:
     """Build a result folder transactionally; yields the temporary folder to write into.
 
@@ -568,6 +571,12 @@ def result_dir(
         Replace a result made from another source.
     info : Prepared, optional
         Filled with the resolved folder and what was recovered.
+    replaceable : callable, optional
+        Called with the resolved folder under the lock, in place of the default test (an existing
+        folder must carry spermtrack's marker and, unless ``force``, come from the same source):
+        raises :class:`OutputError` to refuse replacing what is there (``simulate --overwrite``
+        takes a dataset root whose marker is set aside while videos were added, and refuses one
+        holding a file it did not write).
 
     Raises
     ------
@@ -581,7 +590,10 @@ def result_dir(
     fingerprint = source_fingerprint(source, missing_ok=True) if source is not None else None
     with lock(final):
         recovered = recover(final)
-        _check_replaceable(out, final, fingerprint, force)
+        if replaceable is None:
+            _check_replaceable(out, final, fingerprint, force)
+        else:
+            replaceable(final)
         if info is not None:
             info.final, info.recovered = final, recovered
         checkpoint("lock taken")

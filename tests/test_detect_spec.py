@@ -85,17 +85,57 @@ def test_spec_takes_the_devices_ultralytics_takes(device):
 
 
 def test_a_cuda_gpu_that_is_not_there_is_an_error():
-    from spermtrack.detect.spec import cuda_indices, require_device
+    from spermtrack.detect.spec import cuda_gpu_count, cuda_indices, require_device
 
-    torch = pytest.importorskip("torch")
     assert cuda_indices("cuda:3") == [3] and cuda_indices("0,2") == [0, 2] and cuda_indices("cpu") == []
     require_device("cpu")
     require_device(None)
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    count, _ = cuda_gpu_count()  # torch's count, or OpenCV's where torch is not installed
     with pytest.raises(ParameterError, match=f"no CUDA GPU {count} here"):
         require_device(f"cuda:{count}")
     with pytest.raises(ParameterError, match="no CUDA GPU"):
         require_device("0,99")
+
+
+def test_analyze_refuses_a_cuda_device_that_is_not_there_without_torch_too(tmp_path, capsys):
+    """--device cuda:N with no such GPU used to run the ONNX model on the CPU, exit 0 and record "cuda:N"."""
+    import cv2
+
+    from spermtrack.cli import main
+    from spermtrack.detect.spec import cuda_gpu_count
+
+    video = tmp_path / "tiny.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+    for i in range(4):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    count, counter = cuda_gpu_count()  # this machine's GPUs: 0 without CUDA, so cuda:0 as in the report
+    out = tmp_path / "out"
+    argv = [str(video), "-o", str(out), "--device", f"cuda:{count}", "--no-video", "--max-frames", "2"]
+    assert main(["analyze", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"device (--device) 'cuda:{count}': no CUDA GPU {count} here" in err, err
+    assert ("torch sees" if counter == "torch" else "torch is not installed and OpenCV sees") in err
+    assert not out.exists()  # complete or absent
+
+
+def test_a_cpu_only_detector_refuses_a_gpu_that_is_there(monkeypatch):
+    """The ONNX model runs on OpenCV's DNN module (CPU): a GPU that exists is refused, not silently unused."""
+    from spermtrack.detect import YoloDetector, default_weights, get_detector
+    from spermtrack.detect import spec as spec_module
+
+    if default_weights("onnx") is None:
+        pytest.skip("the shipped ONNX model is not in this install")
+    monkeypatch.setattr(spec_module, "cuda_gpu_count", lambda: (1, "torch"))
+    for device in ("0", "cuda", "cuda:0", "mps"):
+        with pytest.raises(ParameterError, match=rf"'{device}': this detector runs on the CPU only \(an ONNX model"):
+            YoloDetector(default_weights("onnx"), device=device)
+    with pytest.raises(ParameterError, match="no CUDA GPU 1 here"):
+        YoloDetector(default_weights("onnx"), device="cuda:1")
+    with pytest.raises(ParameterError, match="runs on the CPU only"):
+        get_detector("default", device="0")  # through the self-calibration and the fusion too
+    assert YoloDetector(default_weights("onnx"), device="CPU").device == "cpu"
+    assert get_detector("default", device="auto").name.startswith("yolo:")
 
 
 def test_spec_messages_show_numpy_values_as_plain_numbers():

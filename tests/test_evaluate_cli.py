@@ -115,3 +115,62 @@ def test_hypothesis_longer_than_visem_ground_truth_is_an_error(data, capsys, tmp
     assert main(["evaluate", str(root / "gt" / "11"), str(tmp_path / "long.txt")]) == 1
     assert "frame 24 (0-based; 25 in MOTChallenge files), beyond num_frames=20" in capsys.readouterr().err
     assert np.max(longer.frame) >= 20
+
+
+@pytest.mark.parametrize("frames", [15, 25])
+def test_hypothesis_folder_of_another_length_than_visem_ground_truth_is_an_error(data, capsys, tmp_path, frames):
+    """Both VISEM folders know their length: a shorter hypothesis (its missing frames would be scored as misses) is an
+    error naming both counts, as a longer one is."""
+    root, videos = data
+    hyp = videos["11"][1]
+    keep = hyp.frame < frames
+    cut = type(hyp)(**{c: getattr(hyp, c)[keep] for c in ("frame", "x1", "y1", "x2", "y2", "score", "cls", "track_id")},
+                    num_frames=frames)  # fmt: skip
+    write_video(tmp_path / "hyp", "11", cut, mp4=False, image_size=(640, 480))
+    assert main(["evaluate", str(root / "gt" / "11"), str(tmp_path / "hyp" / "11")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("spermtrack evaluate: error: video 11: ")
+    assert f"covers {frames} frames but the ground truth {root / 'gt' / '11'} 20" in err
+
+
+def _analyze_folder(folder, tracks, source, num_frames, labels_from=None):
+    """The files of a ``spermtrack analyze`` result that evaluate reads (tracks.txt, summary.json), beside a
+    labels_ftid/ as analyze writes one (normalised labels: no image size in the folder)."""
+    import shutil
+
+    folder.mkdir(parents=True)
+    write_mot(folder / "tracks.txt", tracks, with_class=True)
+    summary = {"source": str(source), "video": {"num_frames": num_frames, "fps": 50.0, "width": 640, "height": 480}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    if labels_from is not None:
+        shutil.copytree(labels_from / "labels_ftid", folder / "labels_ftid")
+
+
+def test_an_analyze_result_folder_is_a_hypothesis(data, capsys, tmp_path):
+    root, videos = data
+    for vid in ("11", "12"):
+        _analyze_folder(
+            tmp_path / "batch" / vid,
+            videos[vid][1],
+            root / "gt" / vid / f"{vid}.mp4",
+            videos[vid][0].num_frames,
+            root / "hyp" / vid,
+        )
+    # one result folder, named otherwise than its video: paired as the only video of each side
+    (tmp_path / "batch" / "11").rename(tmp_path / "res")
+    got = run_json(capsys, root / "gt" / "11", tmp_path / "res")["tracking"]
+    assert got == run_json(capsys, root / "gt" / "11", root / "mot_hyp" / "11.txt")["tracking"]
+    (tmp_path / "res").rename(tmp_path / "batch" / "11")
+    # a batch --out folder (one result folder per video) against the VISEM root
+    got = run_json(capsys, root / "gt", tmp_path / "batch")["tracking"]
+    ref = run_json(capsys, root / "gt", root / "mot_hyp")["tracking"]
+    for k in ("num_gt", "num_hyp", "idsw", "fp", "fn", "idtp", "mota", "hota"):
+        assert got[k] == ref[k], k
+    # its length is the frames analysed: fewer than the ground truth's is an error naming both
+    (tmp_path / "batch" / "12" / "summary.json").write_text(json.dumps({"source": "12.mp4", "video": {"num_frames": 30}}))
+    assert main(["evaluate", str(root / "gt" / "12"), str(tmp_path / "batch" / "12")]) == 1
+    assert "covers 30 frames but the ground truth" in capsys.readouterr().err
+    (tmp_path / "batch" / "12" / "summary.json").write_text("{}")
+    assert main(["evaluate", str(root / "gt" / "12"), str(tmp_path / "batch" / "12")]) == 1
+    err = capsys.readouterr().err
+    assert "summary.json: no number of frames (video.num_frames" in err and len(err.strip().splitlines()) == 1

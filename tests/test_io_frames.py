@@ -188,6 +188,95 @@ def test_truncated_video_prints_no_ffmpeg_log(video_file, tmp_path, backend):
     assert run.stderr == "", run.stderr
 
 
+def _mjpeg_avi(path, frames: int = 12):
+    """A grey MJPEG AVI at 50 fps (as a microscope camera's software writes it); its chunks' offsets."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, (96, 64), isColor=False)
+    for i in range(frames):
+        writer.write(cv2.cvtColor(_frame(i), cv2.COLOR_BGR2GRAY))
+    writer.release()
+    data = path.read_bytes()
+    pos, chunks = data.index(b"movi") + 4, []
+    while data[pos : pos + 4] == b"00dc":  # the frames' chunks: id, size, JPEG data (padded to even)
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        chunks.append((pos, size))
+        pos += 8 + size + (size & 1)
+    assert len(chunks) == frames
+    return bytearray(data), chunks
+
+
+@pytest.fixture()
+def damaged_in_the_middle(tmp_path):
+    """12 frames whose bytes from the middle of frame 5's JPEG to the header of frame 7's chunk are
+    zeros (a damaged disk): FFmpeg decodes a half-grey frame 5, drops frames 6 and 7 and gives
+    frame 8 as the 7th, each later frame 40 ms early, without a word (the report's corrupt_mid.avi)."""
+    data, chunks = _mjpeg_avi(tmp_path / "intact.avi")
+    (pos5, size5), (pos7, _) = chunks[5], chunks[7]
+    data[pos5 + 8 + size5 // 2 : pos7 + 8] = bytes(pos7 + 8 - (pos5 + 8 + size5 // 2))
+    path = tmp_path / "damaged.avi"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["opencv", "pyav"])
+def test_a_video_damaged_in_the_middle_names_the_damaged_frame(damaged_in_the_middle, backend):
+    """It used to give 10 frames (5 of them at the wrong time) and then blame frame 10 for the end."""
+    path = damaged_in_the_middle
+    decoded = 0
+    with pytest.raises(VideoError) as err:
+        for _ in VideoFile(path, backend=backend):
+            decoded += 1
+    assert decoded == 5
+    message = str(err.value)
+    assert message.startswith(f"{path}: frame 5: damaged: truncated or corrupt JPEG (no end-of-image marker")
+    assert "the file holds 10 of its 12 frames, so the frames after it would come at the wrong times" in message
+    assert message.endswith("frames 0-4 read cleanly (analyse them alone with --max-frames 5)") and "\n" not in message
+
+
+def test_the_frames_before_the_damage_are_given_before_the_error(damaged_in_the_middle, tmp_path):
+    from spermtrack import Boxes
+    from spermtrack.detect import run_detector
+
+    class Nothing:
+        name = "nothing"
+
+        def detect(self, frames, first_frame=0):
+            return Boxes.empty(num_frames=first_frame + len(frames))
+
+    got = []
+    with pytest.raises(VideoError, match="frame 5: damaged"):
+        for first, batch in VideoFile(damaged_in_the_middle).batches(4):
+            got.append((first, len(batch)))
+    assert got == [(0, 4), (4, 1)]  # frame 4 came in a batch that the damage cut short
+    with pytest.raises(VideoError, match="frame 5: damaged"):  # max_frames past the damage (analyze --max-frames 8)
+        run_detector(Nothing(), damaged_in_the_middle, batch_size=8, max_frames=8)
+    assert run_detector(Nothing(), damaged_in_the_middle, batch_size=8, max_frames=5).num_frames == 5
+    assert len(list(VideoFile(tmp_path / "intact.avi"))) == 12  # the intact file reads as before
+
+
+def test_analyze_stops_at_the_damaged_frame(damaged_in_the_middle, tmp_path, capsys):
+    from spermtrack.cli import main
+
+    out = tmp_path / "out"
+    argv = [str(damaged_in_the_middle), "-o", str(out), "--detector", "classical", "--no-video", "-q"]
+    assert main(["analyze", *argv, "--max-frames", "8"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{damaged_in_the_middle}: frame 5: damaged" in err and not out.exists()
+    assert main(["analyze", *argv]) == 1  # the whole video: the same frame, not "ends after 10 of its 12 frames"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "frame 5: damaged" in err and "ends after" not in err and not out.exists()
+
+
+def test_mjpeg_frames_without_end_markers_are_not_called_damaged(tmp_path):
+    """A few cameras end no JPEG with an end-of-image marker; FFmpeg decodes them, and so do we."""
+    data, chunks = _mjpeg_avi(tmp_path / "intact.avi", frames=4)
+    for pos, size in chunks:
+        eoi = data.rfind(b"\xff\xd9", pos + 8, pos + 8 + size)
+        data[eoi : eoi + 2] = b"\x00\x00"
+    path = tmp_path / "no_eoi.avi"
+    path.write_bytes(bytes(data))
+    assert len(list(VideoFile(path))) == 4
+
+
 def test_truncated_jpeg_names_path_and_frame(tmp_path):
     folder = tmp_path / "seq"
     folder.mkdir()

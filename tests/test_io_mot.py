@@ -162,6 +162,27 @@ def test_malformed_lines_name_file_and_line(tmp_path, bad, message):
         read_mot(p, num_frames=5)
     assert err.value.path == p and err.value.line == 4
     assert str(err.value).startswith(f"{p}, line 4: ")
+    assert str(err.value).endswith(f": '{bad.strip()}'")  # the line as it is in the file, commas kept
+
+
+def test_error_quotes_the_line_as_written_tabs_spaces_and_crlf(tmp_path):
+    p = tmp_path / "bad.txt"
+    p.write_bytes(b"1,1,10,20,5,6,1,-1,-1,-1\r\n2, 1,\t10,abc, 5,6,1,-1,-1,-1\r\n")
+    with pytest.raises(FormatError, match="is not a number") as err:
+        read_mot(p)
+    assert err.value.line == 2 and str(err.value).endswith(": '2, 1,\t10,abc, 5,6,1,-1,-1,-1'")
+
+
+def test_score_range_is_checked_only_when_asked(tmp_path):
+    p = tmp_path / "det.txt"
+    p.write_text("1,-1,10,20,5,6,0.5,-1,-1,-1\n2,-1,10,20,0,0,31.2,-1,-1,-1\n")
+    b = read_mot(p)  # MOT15 detection files hold detector scores > 1; an empty box is read
+    assert b.score.tolist() == pytest.approx([0.5, 31.2]) and b.x2[1] == b.x1[1]
+    with pytest.raises(FormatError, match=re.escape("line 2: the score (column 7) is 31.2, outside [0, 1]")):
+        read_mot(p, score_range=(0, 1))
+    six = tmp_path / "six.txt"
+    six.write_text("1,-1,10,20,5,6\n")
+    assert read_mot(six, score_range=(0, 1)).score.tolist() == [1.0]
 
 
 def test_missing_file(tmp_path):

@@ -278,6 +278,58 @@ def test_verify_fails_a_marker_with_an_empty_or_malformed_file_list(clip, tmp_pa
     assert verify(empty).ok  # an empty result with an empty list is complete
 
 
+def test_verify_fails_a_batch_folder_whose_summary_lists_failed_jobs(tmp_path, capsys):
+    """A batch --out folder is incomplete when its summary.csv lists a failed or interrupted job (whose
+    output column is empty: the job left no result), and when a job it lists as done is missing."""
+    import csv
+
+    from spermtrack.batch import Job, _guarded, _interrupted_row, _write_summary
+    from spermtrack.errors import VideoError
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("good", "text", "cut"):
+        (src / f"{name}.mp4").write_text(name)
+    out = tmp_path / "batch"
+    jobs = [Job(n, str(src / f"{n}.mp4"), str(out / n)) for n in ("good", "text", "cut")]
+    with result_dir(out / "good", kind="analysis", source=src / "good.mp4") as tmp:
+        (tmp / "tracks.txt").write_text("")
+
+    def unreadable():
+        raise VideoError(f"{src / 'text.mp4'}: cannot open the video")
+
+    rows = {
+        "good": _guarded(jobs[0], lambda: {"frames": 1}),
+        "text": _guarded(jobs[1], unreadable),
+        "cut": _interrupted_row(jobs[2]),
+    }
+    _write_summary(out, jobs, rows)
+    with open(out / "summary.csv", newline="") as fh:
+        table = {r["video"]: r for r in csv.DictReader(fh)}
+    assert table["good"]["output"] == str(out / "good") and table["text"]["output"] == table["cut"]["output"] == ""
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert f"ok      {out / 'good'}" in captured.out
+    assert "summary.csv lists the batch job text as failed: VideoError:" in captured.out and "cannot open" in captured.out
+    assert "summary.csv lists the batch job cut as interrupted" in captured.out
+    assert "2 of 3 folder(s) incomplete" in captured.err and "text" in captured.err
+    shutil.rmtree(out / "good")  # a job listed as done whose folder is gone
+    _write_summary(out, jobs[:1], rows)
+    assert main(["verify", str(out), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [d["ok"] for d in data] == [False] and "no such folder" in data[0]["problems"][0]
+
+
+def test_verify_names_a_file_as_not_a_result_folder(tmp_path, capsys):
+    f = tmp_path / "video.mp4"
+    f.write_bytes(b"\x00" * 10)
+    assert main(["verify", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert f"{f}: is a file, not a result folder" in out and "no such folder" not in out
+    assert verify(tmp_path / "missing").problems == [f"{tmp_path / 'missing'}: no such folder"]
+
+
 def test_result_dir_swaps_whole_and_recovers_an_interrupted_swap(tmp_path):
     final = tmp_path / "res"
     with result_dir(final, kind="t", settings={"v": 1}) as tmp:

@@ -109,10 +109,35 @@ def test_cli_simulate(tmp_path, capsys):
     assert VisemDataset(out).video("sim0000").num_frames == 3
     heads = pd.read_csv(out / "sim0000" / "truth" / "heads.csv")
     assert heads["frame"].max() == 2
-    # a new root is written as one transaction; replacing a video keeps its completion marker true
+    # a new root is written as one transaction; --overwrite replaces it as a whole, with its completion marker
     from spermtrack.results import read_marker, verify
 
-    assert verify(out).ok and [r["frames"] for r in read_marker(out)["settings"]["runs"]] == [4, 3]
+    assert verify(out).ok and [r["frames"] for r in read_marker(out)["settings"]["runs"]] == [3]
+
+
+def test_cli_simulate_overwrite_with_fewer_videos_leaves_exactly_the_new_dataset(tmp_path, capsys):
+    """--overwrite builds the new dataset aside and swaps it in: no old video folder stays beside a split.json,
+    simulation.json and completion marker that do not list it; a root holding a file simulate does not write is
+    refused before any work, naming the file, and left as it was."""
+    from spermtrack.results import MARKER, read_marker, verify
+
+    out = tmp_path / "sim"
+    assert main(["simulate", str(out), "--videos", "2", "--frames", "3", "-q", "--no-mp4"]) == 0
+    assert main(["simulate", str(out), "--videos", "1", "--frames", "2", "-q", "--no-mp4", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "sim0000", "simulation.json", "split.json"]
+    assert json.loads((out / "simulation.json").read_text())["n_videos"] == 1
+    assert VisemDataset(out).video_ids == ["sim0000"] and VisemDataset(out).video("sim0000").num_frames == 2
+    check = verify(out)
+    assert check.ok and not check.extra and not any(f.startswith("sim0001/") for f in read_marker(out)["files"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]  # no temporary, old or lock folder left beside it
+    # a file of the user's in the root: refused, nothing touched
+    (out / "notes.txt").write_text("mine")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    capsys.readouterr()
+    assert main(["simulate", str(out), "--videos", "3", "--frames", "2", "-q", "--no-mp4", "--overwrite"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{out / 'notes.txt'}: not a file spermtrack simulate writes" in err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before and (out / "notes.txt").read_text() == "mine"
 
 
 def test_cli_simulate_never_writes_into_a_folder_it_did_not_write(tmp_path, capsys):

@@ -68,3 +68,21 @@ def test_cli_bad_input_is_exit_1_with_file_and_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["track", "--detections", str(src)])
     assert exc.value.code == 2
+
+
+def test_cli_refuses_a_score_outside_0_1_naming_file_and_line_and_quoting_it(tmp_path, capsys):
+    src, out = tmp_path / "dets.txt", tmp_path / "tracks.txt"
+    good = "1,-1,10,10,5,5,0.9,0,-1,-1\n"
+    for bad in ("2,-1,10,10,5,5,7,0,-1,-1", "2,-1,10,10,5,5,-0.5,0,-1,-1"):
+        src.write_text(good + "\n" + bad + "\n")
+        assert main(["track", str(src), "--fps", "50", "-o", str(out)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert f"{src}, line 3: the score (column 7) is" in err and "outside [0, 1]" in err
+        assert err.endswith(f": '{bad}'")  # the line as it is in the file, commas kept
+        assert not out.exists()
+    # a box of width or height 0 is accepted, as by the YOLO label loader: an empty box, linked by its centre
+    src.write_text("".join(f"{f},-1,{10 + 2 * f},10,0,5,1,0,-1,-1\n" for f in range(1, 31)))
+    assert main(["track", str(src), "--fps", "50", "-o", str(out), "-q"]) == 0
+    tracks = read_mot(out)
+    assert len(tracks) == 30 and tracks.unique_tracks().tolist() == [1] and (tracks.x2 == tracks.x1).all()

@@ -12,9 +12,13 @@ def register(subparsers) -> None:
         description="Score tracker output against ground truth: CLEAR MOT and identity metrics (equal to py-motmetrics) "
         "and HOTA (equal to TrackEval), class-agnostic and per class, per video and combined over videos as those "
         "libraries combine sequences. GT and HYP are each a MOTChallenge file, a VISEM video folder (labels_ftid/), a "
-        "VISEM root (all its videos, paired by id) or a folder of <video>.txt MOTChallenge files. See docs/metrics.md.",
+        "VISEM root (all its videos, paired by id), a folder of <video>.txt MOTChallenge files, or a result folder of "
+        "spermtrack analyze (its tracks.txt; a batch --out folder holds one per video). When both sides know their length "
+        "(VISEM folders, analyze results) it must be the same. See docs/metrics.md.",
     )
-    p.add_argument("gt", metavar="GT", help="ground truth: MOT file, VISEM video folder or root, or folder of <video>.txt")
+    p.add_argument(
+        "gt", metavar="GT", help="ground truth: MOT file, VISEM video folder or root, folder of <video>.txt, analyze result"
+    )
     p.add_argument("hyp", metavar="HYP", help="tracker output, same kinds as GT")
     p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the CLEAR MOT and identity metrics")
     p.add_argument("--per-class", action="store_true", help="also score each class (sperm, cluster, pinhead) separately")

@@ -92,20 +92,27 @@ def register(subparsers) -> None:
     )  # fmt: skip
     p.add_argument("--no-mp4", action="store_true", help="skip the .mp4 of each video (images and labels only)")
     p.add_argument(
-        "--overwrite", action="store_true", help="replace existing video folders (only those spermtrack simulate wrote)"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing dataset folder as a whole with the new one (built aside, swapped in when complete; "
+        "only a folder spermtrack simulate wrote all of)",
     )
     add_quiet(p)
     p.set_defaults(func=run)
 
 
 def _write(out: Path, settings: dict, simulate_into, overwrite: bool) -> list[str]:
-    """Simulate into ``out``: a new (or empty) root is one transaction; videos added to an existing root are
-    each written atomically under a lock on the root, and its completion marker is rewritten afterwards."""
+    """Simulate into ``out``: a new (or empty) root, or with ``overwrite`` a whole new one in place of the old,
+    is one transaction (built aside, swapped in); videos added to an existing root are each written atomically
+    under a lock on the root, and its completion marker is rewritten afterwards."""
     from ..results import MARKER, lock, resolve_path, result_dir, write_marker
 
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         with result_dir(out, kind="simulation", settings={"runs": [settings]}) as tmp:
             return simulate_into(tmp, True)
+    if overwrite:  # the root then holds exactly the new dataset: no video, split or summary of the old one stays
+        with result_dir(out, kind="simulation", settings={"runs": [settings]}, replaceable=check_replaceable_root) as tmp:
+            return simulate_into(tmp, False)
     with lock(resolve_path(out)):  # a second simulate into the same root is refused, not interleaved
         updating = out / UPDATING
         old = _root_marker(out)
@@ -149,6 +156,35 @@ def _check_root(out: Path, marker: dict | None) -> None:
         )
 
 
+def check_replaceable_root(out: Path) -> None:
+    """Refuse (:class:`~spermtrack.errors.OutputError`, naming the file) to replace a dataset root as a whole
+    (``--overwrite``) unless spermtrack simulate wrote everything in it: its marker (or the one an update set
+    aside), ``split.json``, ``simulation.json``, video folders the simulator wrote (:func:`check_own_video`) and
+    what an interrupted write left (hidden ``.<vid>.*.part`` / ``.<vid>.old`` folders)."""
+    from ..errors import OutputError
+    from ..io.visem import SPLIT_FILE
+    from ..results import MARKER
+    from ..simulate.dataset import SIM_JSON, check_own_video
+
+    if not out.exists():
+        return
+    _check_root(out, _root_marker(out))
+    for entry in sorted(out.iterdir()):
+        name = entry.name
+        if entry.is_file() and not entry.is_symlink() and name in (MARKER, UPDATING, SPLIT_FILE, SIM_JSON):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            if not name.startswith("."):
+                check_own_video(entry)
+                continue
+            if name.endswith((".part", ".old")):  # write_video's unfinished or replaced video (spermtrack.atomic)
+                continue
+        raise OutputError(
+            f"{entry}: not a file spermtrack simulate writes; --overwrite replaces the whole dataset folder {out} and "
+            "spermtrack replaces only what it wrote: move it away or choose another OUT"
+        )
+
+
 def _positive_int(text: str) -> int:
     v = int(text)
     if v < 1:
@@ -189,7 +225,7 @@ def _density(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from ..calibration import Calibration
     from ..errors import ParameterError, SpermtrackError
-    from ..simulate.dataset import check_own_video, plan_dataset, simulate_dataset
+    from ..simulate.dataset import plan_dataset, simulate_dataset
 
     if args.out_option is not None:
         if args.out is not None and args.out != args.out_option:
@@ -223,9 +259,11 @@ def run(args: argparse.Namespace) -> int:
     total = sum(p["num_frames"] for p in plans)
     existing = [p["vid"] for p in plans if (args.out / p["vid"]).exists()]
     if existing and not args.overwrite:
-        raise SpermtrackError(f"{args.out}: video folder(s) {existing[:5]} exist; pass --overwrite to replace them")
-    for vid in existing:  # --overwrite replaces only what the simulator wrote (checked before the marker is lifted)
-        check_own_video(args.out / vid)
+        raise SpermtrackError(
+            f"{args.out}: video folder(s) {existing[:5]} exist; pass --overwrite to replace the dataset folder as a whole"
+        )
+    if args.overwrite:  # before any work: the whole root is replaced, and only when spermtrack simulate wrote all of it
+        check_replaceable_root(args.out)
     bar = None
     if show_progress(args):
         from tqdm import tqdm

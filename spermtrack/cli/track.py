@@ -55,7 +55,7 @@ def run(args) -> int:
     check_positive(args, "--num-frames")
     check_output_file(args.out, [args.source])
     config = load_tracker_config(args.tracker_config) if args.tracker_config else TrackerConfig()
-    dets = read_mot(args.source, num_frames=args.num_frames)
+    dets = read_mot(args.source, num_frames=args.num_frames, score_range=(0.0, 1.0))  # the tracker's scores
     dup = duplicate_rows(dets)
     if dup.any():
         k, frames = int(dup.sum()), len(set(dets.frame[dup].tolist()))

@@ -17,7 +17,8 @@ def register(subparsers) -> None:
             "completion marker .spermtrack.json: it must be present and every file it lists must exist with its size "
             "and SHA-256. Files added later are listed but are not an error; a marker whose file list is malformed, or empty "
             "beside files, is. Exit 0 when every folder is complete, "
-            "1 otherwise. A batch output folder is checked job by job. See docs/reliability.md."
+            "1 otherwise. A batch output folder is checked job by job: every job its summary.csv lists as done or skipped "
+            "must be complete, and one it lists as failed or interrupted makes the folder incomplete. See docs/reliability.md."
         ),
         epilog="Example: spermtrack verify results/sample",
     )
@@ -27,23 +28,16 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _targets(folder: Path) -> list[Path]:
-    """The folder itself, or for a batch --out folder (summary.csv, no marker) its job folders."""
-    from ..results import MARKER
-
-    if (folder / MARKER).exists() or not (folder / "summary.csv").is_file():
-        return [folder]
-    jobs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return jobs or [folder]
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..batch import is_batch_folder, verify_batch
     from ..results import verify
 
     results = []
     for folder in args.folders:
-        for target in _targets(folder):
-            results.append(verify(target, hashes=not args.fast))
+        if is_batch_folder(folder):  # job by job, and the jobs its summary.csv lists as failed are incomplete
+            results.extend(verify_batch(folder, hashes=not args.fast) or [verify(folder, hashes=not args.fast)])
+        else:
+            results.append(verify(folder, hashes=not args.fast))
     if args.json:
         data = [
             {

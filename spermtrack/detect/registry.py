@@ -9,7 +9,7 @@ import numpy as np
 
 from ..boxes import Boxes
 from ..errors import ParameterError
-from .spec import LOOK_SWITCHES, SELF_CALIBRATED_KINDS, SWITCH_DEFAULTS, DetectorSpec, split_spec
+from .spec import LOOK_SWITCHES, SELF_CALIBRATED_KINDS, SWITCH_DEFAULTS, DetectorSpec, require_cpu_device, split_spec
 
 #: Folder of the weights shipped inside the package.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -171,6 +171,8 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
     if kind == "auto":
         choice, weights = auto_choice()
         if choice == "classical":
+            if kwargs.get("device") not in (None, "auto", ""):
+                require_cpu_device(str(kwargs["device"]), "no model is shipped here: auto is the classical detector")
             return _classical({k: v for k, v in kwargs.items() if k not in _YOLO_ONLY})
         if choice == "yolo-onnx":
             return _yolo(weights, {**kwargs, "backend": "opencv"})

@@ -67,7 +67,8 @@ def check_device(device: Any) -> str | None:
     """``device`` as a string after checking its form (:data:`DEVICE_HELP`); None stays None.
 
     Only the spelling is checked (no torch import); :func:`require_device` checks that a
-    CUDA GPU of that index exists.
+    CUDA GPU of that index exists, :func:`require_cpu_device` that a CPU-only detector is asked
+    for no other device.
 
     >>> check_device("cuda:1"), check_device(0), check_device(None)
     ('cuda:1', '0', None)
@@ -92,25 +93,65 @@ def cuda_indices(device: str | None) -> list[int]:
     return []
 
 
-def require_device(device: str | None) -> None:
-    """Refuse a device of a CUDA GPU that is not there, when torch is installed to ask (one-line error).
+def cuda_gpu_count() -> tuple[int, str]:
+    """``(number of CUDA GPUs, who counted them)``: torch's count where torch is installed, else OpenCV's
+    (``"torch"`` or ``"OpenCV"``).
 
-    Without torch nothing is checked here (the detector that needs the device says so).
+    Torch is imported only when it is installed; without it ``cv2.cuda.getCudaEnabledDeviceCount()``
+    answers (0 for an OpenCV built without CUDA, as the wheels on PyPI are).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        try:
+            import torch
+        except (ImportError, OSError):  # installed but broken (a missing CUDA library): as if absent
+            torch = None
+        if torch is not None:
+            return (torch.cuda.device_count() if torch.cuda.is_available() else 0), "torch"
+    import cv2
+
+    try:  # -1: a CUDA build of OpenCV without a working driver
+        count = max(0, int(cv2.cuda.getCudaEnabledDeviceCount()))
+    except (AttributeError, cv2.error):  # an OpenCV without its cuda module
+        count = 0
+    return count, "OpenCV"
+
+
+def require_device(device: str | None) -> None:
+    """Refuse a device of a CUDA GPU that is not there (one-line :class:`DetectorSpecError`).
+
+    The GPUs are counted by torch where it is installed, else by OpenCV (:func:`cuda_gpu_count`),
+    so a CUDA device asked for on a machine without one is an error with or without torch.
     """
     wanted = cuda_indices(check_device(device))
     if not wanted:
         return
-    try:
-        import torch
-    except ImportError:
-        return
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    count, counter = cuda_gpu_count()
     missing = [i for i in wanted if i >= count]
     if missing:
         have = f"{count} CUDA GPU(s), indices 0-{count - 1}" if count else "no CUDA GPU"
+        who = "torch" if counter == "torch" else "torch is not installed and OpenCV"
         raise DetectorSpecError(
-            f"device (--device) {device!r}: no CUDA GPU {missing[0]} here (torch sees {have}); use cpu or auto"
+            f"device (--device) {device!r}: no CUDA GPU {missing[0]} here ({who} sees {have}); use cpu or auto"
         )
+
+
+def require_cpu_device(device: str | None, runner: str) -> None:
+    """Refuse any device but ``auto`` and ``cpu`` for a detector that runs on the CPU only.
+
+    ``runner`` says what runs it (``"OpenCV's DNN module"``). A CUDA GPU that is not there is
+    refused as by :func:`require_device`; one that is there, or ``mps``, is refused because the
+    detector would run on the CPU while the record said otherwise.
+    """
+    text = check_device(device)
+    if text is None or text.strip().lower() in ("auto", "cpu"):
+        return
+    require_device(text)
+    raise DetectorSpecError(
+        f"device (--device) {text!r}: this detector runs on the CPU only ({runner}); use cpu or auto, "
+        "or a .pt model through ultralytics (the yolo extra) to run on a GPU"
+    )
 
 
 def split_spec(text: str) -> tuple[str, str]:

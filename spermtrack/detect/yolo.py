@@ -18,7 +18,7 @@ from ..boxes import Boxes
 from ..classes import DROP, class_lookup
 from ..errors import MissingFileError, ParameterError, require
 from .base import as_batch, boxes_from_lists
-from .spec import require_device
+from .spec import require_cpu_device, require_device
 
 
 def resolve_device(device: str | int | None = "auto") -> str:
@@ -52,6 +52,8 @@ class YoloDetector:
         tests and timing), or an exported ``.onnx`` file.
     device : str
         ``"auto"`` (CUDA GPU when available, else CPU), ``"cpu"``, ``"0"``, ``"cuda:1"``, ``"mps"``.
+        A CUDA GPU that is not there is an error; an ``.onnx`` model (OpenCV DNN, CPU only)
+        takes only ``"auto"`` or ``"cpu"`` (:func:`~spermtrack.detect.spec.require_cpu_device`).
     imgsz : int or (int, int)
         Network input size; frames are letterboxed to it (640 keeps 640x480 frames at full
         resolution, with minimal padding to a multiple of the stride).
@@ -96,8 +98,8 @@ class YoloDetector:
         if backend == "opencv" or (backend == "auto" and suffix == ".onnx"):
             from .onnx import OnnxYoloDetector
 
-            if device not in (None, "auto", ""):
-                require_device(str(device))  # a device that is not there is an error, though OpenCV runs on the CPU
+            if device not in (None, "auto", ""):  # OpenCV runs it on the CPU: a GPU asked for is an error, not a silent CPU run
+                require_cpu_device(str(device), "an ONNX model runs on OpenCV's DNN module")
             self._onnx = OnnxYoloDetector(self.weights, conf=conf, iou=iou, max_det=max_det, class_map=class_map)
             self.device, self.half, self.backend = "cpu", False, "opencv"
             return

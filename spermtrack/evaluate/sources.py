@@ -8,7 +8,10 @@ A *source* is one of
   length is known from ``images/`` or the mp4);
 - a VISEM root (every video folder below it, at any depth);
 - a folder of MOTChallenge files ``<vid>.txt`` (TrackEval's tracker layout),
-  one per video.
+  one per video;
+- a result folder of ``spermtrack analyze`` (its ``tracks.txt``, in pixels; its
+  length from its ``summary.json``, key ``video.num_frames``), also as the video
+  folders of a root (a ``batch --out`` folder, one result folder per video).
 
 :func:`pair_sources` matches the videos of a ground-truth source with those of
 a hypothesis source by id and decides how many frames each video has.
@@ -42,8 +45,19 @@ class VideoBoxes:
     path: Path
 
 
+#: Files of a ``spermtrack analyze`` result folder that ``evaluate`` reads.
+ANALYSIS_TRACKS = "tracks.txt"
+ANALYSIS_SUMMARY = "summary.json"
+
+
+def is_analysis_folder(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a result folder of ``spermtrack analyze`` (``tracks.txt`` and ``summary.json``)."""
+    p = Path(path)
+    return (p / ANALYSIS_TRACKS).is_file() and (p / ANALYSIS_SUMMARY).is_file()
+
+
 def source_kind(path: str | os.PathLike) -> str:
-    """``"mot"``, ``"video"``, ``"root"`` or ``"motdir"`` (see module docstring); raises DatasetError otherwise."""
+    """``"mot"``, ``"analysis"``, ``"video"``, ``"root"`` or ``"motdir"`` (see module docstring); raises DatasetError otherwise."""
     from ..io.visem import VisemDataset, is_video_folder
 
     p = Path(path)
@@ -51,6 +65,8 @@ def source_kind(path: str | os.PathLike) -> str:
         return "mot"
     if not p.is_dir():
         raise DatasetError(f"{p}: no such file or folder")
+    if is_analysis_folder(p):  # before the VISEM test: it holds a labels_ftid/ but no images or size
+        return "analysis"
     if is_video_folder(p):
         return "video"
     try:
@@ -75,12 +91,55 @@ def load_source(path: str | os.PathLike) -> dict[str, VideoBoxes]:
     if kind == "motdir":
         files = sorted(p.glob("*.txt"))
         return {f.stem: VideoBoxes(read_mot(f), None, f) for f in files}
+    if kind == "analysis":
+        vid, boxes = load_analysis(p)
+        return {vid: boxes}
     videos = [VisemVideo(p)] if kind == "video" else list(VisemDataset(p))
     out = {}
     for v in videos:
+        if is_analysis_folder(v.path):  # a batch --out folder: one analyze result per video, named by its id
+            out[v.id] = load_analysis(v.path)[1]
+            continue
         boxes = v.tracks() if (v.path / "labels_ftid").is_dir() else v.labels()
         out[v.id] = VideoBoxes(boxes, v.num_frames, v.path)
     return out
+
+
+def load_analysis(folder: str | os.PathLike) -> tuple[str, VideoBoxes]:
+    """The tracks of a ``spermtrack analyze`` result folder and the id of the video it analysed.
+
+    Boxes from ``tracks.txt`` (MOTChallenge, pixels: no image size needed); the number of frames
+    from ``summary.json`` (``video.num_frames``, the frames analysed); the id is the source's
+    name (``summary.json``'s ``source``: a file's stem, a folder's name), else the folder's.
+
+    Raises
+    ------
+    FormatError
+        ``summary.json`` is not JSON or has no whole ``video.num_frames`` >= 0 (naming the file),
+        or ``tracks.txt`` is malformed or has a box beyond that many frames (file and line).
+    """
+    import json
+
+    from ..errors import FormatError
+    from ..io.mot import read_mot
+
+    folder = Path(folder)
+    path = folder / ANALYSIS_SUMMARY
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormatError(f"not a JSON summary of spermtrack analyze ({exc})", path) from None
+    video = summary.get("video") if isinstance(summary, dict) else None
+    n = video.get("num_frames") if isinstance(video, dict) else None
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise FormatError(f"no number of frames (video.num_frames, a whole number >= 0; got {n!r})", path)
+    source = summary.get("source")
+    vid = folder.name
+    if isinstance(source, str) and source.strip():
+        src = Path(source)
+        vid = (src.stem if src.suffix else src.name) or vid
+    tracks = folder / ANALYSIS_TRACKS
+    return vid, VideoBoxes(read_mot(tracks, num_frames=n), n, tracks)
 
 
 def pair_sources(
@@ -98,11 +157,13 @@ def pair_sources(
     ground truth) the largest of both sides, so that hypothesis boxes after the
     last ground-truth box count as false positives (py-motmetrics' convention).
     """
+    from ..errors import EvaluationError
+
     gt = load_source(gt_path)
     hyp = load_source(hyp_path)
     notes = notes if notes is not None else []
     single = len(gt) == 1 and len(hyp) == 1
-    one_file = source_kind(gt_path) == "mot" or source_kind(hyp_path) == "mot"
+    one_file = {source_kind(gt_path), source_kind(hyp_path)} & {"mot", "analysis"}
     if single and one_file:
         (g_id, g), (h_id, h) = next(iter(gt.items())), next(iter(hyp.items()))
         if g_id != h_id:
@@ -124,6 +185,12 @@ def pair_sources(
         pairs = {v: (gt[v], hyp[v]) for v in gt}
     out = {}
     for vid, (g, h) in pairs.items():
+        if g.num_frames is not None and h.num_frames is not None and g.num_frames != h.num_frames:
+            raise EvaluationError(
+                f"video {vid}: the hypothesis {h.path} covers {h.num_frames} frames but the ground truth {g.path} "
+                f"{g.num_frames}: another video, or one cut short? (Scored, the frames one side lacks would count "
+                "every box of the other as a miss or a false positive.)"
+            )
         if g.num_frames is not None:
             n = g.num_frames
         else:

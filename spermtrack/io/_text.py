@@ -330,6 +330,10 @@ class Rows:
     letters : (int, int) or None
         First fields, and other fields, holding a letter other than ``e``/``E``
         (from :func:`scan_rows`); None when unknown.
+    source : bytes-like or None
+        The buffer the rows were scanned from (:func:`read_files`), for :meth:`line_text`.
+    file_starts : int64 array (len(paths) + 1,) or None
+        Where each file starts in ``source``.
     """
 
     text: bytes
@@ -339,19 +343,44 @@ class Rows:
     nfields: np.ndarray
     paths: list[Path]
     letters: tuple[int, int] | None = None
+    source: object = None
+    file_starts: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.file.shape[0])
 
     def row_text(self, r: int) -> str:
-        """The normalised text of row ``r`` (for error messages)."""
+        """The normalised text of row ``r`` (tokens separated by one space)."""
         raw = self.text[int(self.start[r]) : int(self.start[r + 1]) - 1]
-        s = raw.decode("utf-8", errors="replace")
-        return s if len(s) <= 200 else s[:200] + "..."
+        return _shown_line(raw)
+
+    def line_text(self, r: int) -> str:
+        """Row ``r``'s line as it is in its file (separators kept, line end dropped), for error messages.
+
+        Falls back to :meth:`row_text` when the rows were made without their source buffer.
+        """
+        if self.source is None or self.file_starts is None:
+            return self.row_text(r)
+        arr = np.frombuffer(self.source, dtype=np.uint8)
+        f = int(self.file[r])
+        begin, end = int(self.file_starts[f]), int(self.file_starts[f + 1])
+        ends = np.flatnonzero(arr[begin:end] == _LF)  # every file ends in a newline in the buffer
+        k = int(self.line[r]) - 1
+        if k >= len(ends):  # pragma: no cover - rows come from this buffer
+            return self.row_text(r)
+        lo = begin if k == 0 else begin + int(ends[k - 1]) + 1
+        raw = bytes(arr[lo : begin + int(ends[k])])
+        return _shown_line(raw.rstrip(b"\r"))
 
     def rows_per_file(self) -> np.ndarray:
         """Number of rows of each file, shape ``(len(paths),)``."""
         return np.bincount(self.file, minlength=len(self.paths)).astype(np.int64)
+
+
+def _shown_line(raw: bytes) -> str:
+    """A line for an error message: decoded (bad bytes replaced) and cut at 200 characters."""
+    s = raw.decode("utf-8", errors="replace")
+    return s if len(s) <= 200 else s[:200] + "..."
 
 
 class LazyRows:
@@ -359,7 +388,7 @@ class LazyRows:
 
     :func:`parse_plain_numbers` finds the same rows in the same order as :func:`scan`,
     so its row ``r`` is row ``r`` here: :func:`row_error` names the same file, line
-    and normalised text as on the general path.
+    and line text as on the general path.
     """
 
     def __init__(self, buf: bytes, file_starts: np.ndarray, paths, comma_is_separator: bool) -> None:
@@ -511,8 +540,8 @@ def _factorise_fields(arr: np.ndarray, start: np.ndarray, end: np.ndarray):
 
 
 def row_error(rows: Rows, r: int, message: str) -> FormatError:
-    """A :class:`FormatError` for row ``r``: file, line and the line's text."""
-    return FormatError(f"{message}: '{rows.row_text(r)}'", rows.paths[int(rows.file[r])], int(rows.line[r]))
+    """A :class:`FormatError` for row ``r``: file, line and the line's text as it is in the file."""
+    return FormatError(f"{message}: '{rows.line_text(r)}'", rows.paths[int(rows.file[r])], int(rows.line[r]))
 
 
 def read_files(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, np.ndarray]:
@@ -579,7 +608,15 @@ def scan(buf: bytes, file_starts: np.ndarray, paths: Sequence[str | os.PathLike]
     )
     row_start[n] = o
     return Rows(
-        out[:o].tobytes(), row_start[: n + 1], row_file[:n], row_line[:n], row_nf[:n], paths, (int(letters[0]), int(letters[1]))
+        out[:o].tobytes(),
+        row_start[: n + 1],
+        row_file[:n],
+        row_line[:n],
+        row_nf[:n],
+        paths,
+        (int(letters[0]), int(letters[1])),
+        buf,
+        np.asarray(file_starts, np.int64),
     )
 
 

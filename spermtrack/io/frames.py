@@ -11,7 +11,9 @@ at most the batch the caller holds plus the one being filled.
 Videos are decoded by FFmpeg (through OpenCV, or PyAV). Image folders are read in natural order
 (``frame_2`` before ``frame_10``); JPEG and PNG files are checked for
 truncation before they are decoded, because OpenCV silently returns a
-half-grey picture for a truncated JPEG. Every problem raises
+half-grey picture for a truncated JPEG; so are the frames of an MJPEG video, packet by
+packet beside the decoder (a video damaged in the middle stops at the damaged frame instead
+of giving a garbage frame and every later frame early). Every problem raises
 :class:`~spermtrack.errors.VideoError` naming the file and the frame index.
 """
 
@@ -82,7 +84,9 @@ class FrameSource:
         """Yield ``(first_index, frames)`` with ``frames`` of shape ``(B, H, W, 3)`` uint8, ``B <= batch_size``.
 
         Each batch is a new array (safe to keep); the source itself holds only the
-        batch being filled.
+        batch being filled. When a frame cannot be read (:class:`VideoError`), the frames
+        before it are yielded first and the error is raised after them, so that a caller
+        that needs only those frames (``max_frames``) never sees it.
         """
         if int(batch_size) < 1:
             raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
@@ -91,7 +95,16 @@ class FrameSource:
         buf = None
         first = 0
         k = 0
-        for img in self:
+        error: VideoError | None = None
+        frames = iter(self)
+        while True:
+            try:
+                img = next(frames)
+            except StopIteration:
+                break
+            except VideoError as exc:
+                error = exc
+                break
             if buf is None:
                 buf = np.empty((batch_size, h, w, 3), np.uint8)
             buf[k] = img
@@ -103,6 +116,8 @@ class FrameSource:
                 k = 0
         if k:
             yield first, buf[:k]
+        if error is not None:
+            raise error
 
     def close(self) -> None:
         """Release open files (iteration opens its own, closed when it ends)."""
@@ -271,6 +286,18 @@ def read_image(path: str | os.PathLike, index: int | None = None) -> np.ndarray:
     return img
 
 
+def _jpeg_packet_problem(data: bytes, whole: bool = True) -> str | None:
+    """Why a frame of an MJPEG video (one JPEG per packet) is damaged, or None.
+
+    Its data must hold a JPEG start-of-image marker and, with ``whole``, an end-of-image marker
+    after the last scan (:func:`_truncation`).
+    """
+    start = data.find(b"\xff\xd8", 0, 1024)
+    if start < 0:
+        return "its data holds no JPEG image (no start-of-image marker)"
+    return _truncation(data[start:] if start else data) if whole else None
+
+
 def _truncation(data: bytes) -> str | None:
     """Why a JPEG/PNG byte string is truncated, or None."""
     if not data:
@@ -350,7 +377,9 @@ class VideoFile(FrameSource):
         same pixels, as both use FFmpeg's swscale). ``"auto"`` takes it when
         OpenCV has its FFmpeg backend, else PyAV. Size, frame rate and frame
         count always come from the container (PyAV), and a video that ends
-        before its stated frame count raises :class:`VideoError`.
+        before its stated frame count raises :class:`VideoError`; so does a
+        frame whose data is damaged (checked packet by packet beside the
+        decoder, :meth:`_packet_problems`), naming that frame, before it is given.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = None, backend: str = "auto"):
@@ -369,17 +398,87 @@ class VideoFile(FrameSource):
 
     def __iter__(self) -> Iterator[np.ndarray]:
         frames = self._iter_opencv() if self.backend == "opencv" else self._iter_pyav()
+        problems = self._packet_problems()
         i = 0
         w, h = self.size
-        for img in frames:
-            if img.shape[0] != h or img.shape[1] != w:
-                raise VideoError(f"{self.path}: frame {i} is {img.shape[1]}x{img.shape[0]}, the stream says {w}x{h}")
-            yield img
-            i += 1
-        if self.num_frames is not None and i < self.num_frames:
-            raise VideoError(
-                f"{self.path}: frame {i}: the video ends after {i} of its {self.num_frames} frames (truncated or corrupt)"
+        try:
+            for img in frames:
+                if img.shape[0] != h or img.shape[1] != w:
+                    raise VideoError(f"{self.path}: frame {i} is {img.shape[1]}x{img.shape[0]}, the stream says {w}x{h}")
+                problem = next(problems, None)
+                if problem is not None:
+                    raise self._damaged(i, problem, problems)
+                yield img
+                i += 1
+            if self.num_frames is not None and i < self.num_frames:
+                problem = next(problems, None)
+                if problem is not None:  # the decoder gave up at the damaged frame
+                    raise self._damaged(i, problem, problems)
+                raise VideoError(
+                    f"{self.path}: frame {i}: the video ends after {i} of its {self.num_frames} frames (truncated or corrupt)"
+                )
+        finally:
+            problems.close()
+
+    def _packet_problems(self) -> Iterator[str | None]:
+        """Why each packet of the video stream is damaged (None: not found damaged), in file order.
+
+        The packets are demuxed by PyAV beside the decoder, not decoded: about 5 us per frame of
+        an H.264 MP4 and 40 us of an MJPEG AVI at 640x480, against 0.7-1 ms of decoding
+        (docs/pipeline.md). FFmpeg's decoders do not tell OpenCV about damage: an MJPEG frame
+        whose data was cut off is decoded into a half-garbage picture, and frames whose chunks
+        were lost are skipped, so that every later frame comes early -- at the wrong time, as an
+        AVI's timestamps are only frame numbers. Packet ``i`` is checked when frame ``i`` is
+        given (MJPEG and the other intra-only codecs give one frame per packet, in order): the
+        container's corrupt flag, a read error of the demuxer, and for MJPEG a whole JPEG
+        (:func:`_jpeg_packet_problem`; the end-of-image marker is required only when frame 0
+        has one, as a few cameras leave it out of every frame). Damage that none of these see
+        (inside an H.264 frame) is not found here.
+        """
+        av = require("av", "core", "reading videos")
+        container = _open_container(self.path)
+        self._open.append(container)
+        try:
+            stream = container.streams.video[0]
+            jpeg = stream.codec_context.name == "mjpeg"
+            ends: bool | None = None  # whether this video's JPEGs carry an end-of-image marker (frame 0 says)
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    return
+                except av.error.FFmpegError as exc:
+                    yield f"its data cannot be read ({exc})"
+                    return
+                if not packet.size:  # the demuxer's end-of-stream marker
+                    continue
+                if packet.is_corrupt:
+                    yield "the container marks its data as corrupt"
+                elif jpeg:
+                    data = bytes(packet)
+                    if ends is None:
+                        ends = _jpeg_packet_problem(data, whole=True) is None
+                    yield _jpeg_packet_problem(data, whole=ends)
+                else:
+                    yield None
+        finally:
+            container.close()
+            if container in self._open:
+                self._open.remove(container)
+
+    def _damaged(self, i: int, problem: str, problems: Iterator[str | None]) -> VideoError:
+        """The error for frame ``i`` found damaged: how many frames the file holds, and what can be analysed."""
+        held = i + 1 + sum(1 for _ in problems)
+        lost = ""
+        if self.num_frames is not None and held < self.num_frames:
+            lost = (
+                f"; the video ends with it, after {held} of its {self.num_frames} frames (truncated)"
+                if held == i + 1
+                else f"; the file holds {held} of its {self.num_frames} frames, so the frames after it would come at the wrong times"
             )
+        before = f"; frames 0-{i - 1} read cleanly (analyse them alone with --max-frames {i})" if i > 1 else ""
+        return VideoError(f"{self.path}: frame {i}: damaged: {problem}{lost}{before}")
 
     def _iter_opencv(self) -> Iterator[np.ndarray]:
         quiet_ffmpeg()

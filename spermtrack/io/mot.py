@@ -32,7 +32,12 @@ MOT_COLUMNS = 10
 _MIN_COLUMNS = 6
 
 
-def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class: bool | None = None) -> Boxes:
+def read_mot(
+    path: str | os.PathLike,
+    num_frames: int | None = None,
+    with_class: bool | None = None,
+    score_range: tuple[float, float] | None = None,
+) -> Boxes:
     """Read a MOTChallenge file into :class:`~spermtrack.Boxes`.
 
     Parameters
@@ -47,6 +52,12 @@ def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class:
         ``None`` (default): read the class from the 8th column when that column
         holds whole numbers ``>= -1`` (``-1`` -> class 0), else ignore it.
         ``True``: the 8th column must hold classes. ``False``: ignore it (class 0).
+    score_range : (low, high), optional
+        Refuse a ``conf`` (column 7) outside ``[low, high]``, naming the file and line
+        (``spermtrack track`` reads detections with ``(0, 1)``, the range of the tracker's
+        score thresholds). Default: any finite value (MOT15/16 detection files hold
+        detector scores outside [0, 1]; ground truth holds the 0/1 "consider" flag).
+        A width or height of 0 is accepted (an empty box: IoU 0 with every box).
 
     Returns
     -------
@@ -61,7 +72,7 @@ def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class:
     FormatError
         Naming the file and line: wrong number of fields, a field that is not a
         number, a frame < 1, a non-whole frame/id/class, an id < -1, a negative
-        width or height, a frame beyond ``num_frames``.
+        width or height, a frame beyond ``num_frames``, a score outside ``score_range``.
     FileNotFoundError
         When ``path`` does not exist.
 
@@ -103,6 +114,12 @@ def read_mot(path: str | os.PathLike, num_frames: int | None = None, with_class:
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise _text.row_error(rows, r, "negative width or height")
+    if score_range is not None and ncols > 6:
+        lo, hi = score_range
+        bad = ~((v[:, 6] >= lo) & (v[:, 6] <= hi))
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise _text.row_error(rows, r, f"the score (column 7) is {v[r, 6]:g}, outside [{lo:g}, {hi:g}]")
     if num_frames is not None and frame.max() >= num_frames:
         r = int(np.argmax(frame >= num_frames))
         raise _text.row_error(rows, r, f"frame {frame[r] + 1} is beyond num_frames={num_frames}")

@@ -6,7 +6,7 @@ or whose frame rate is passed wrongly (containers often report a wrong fps), wou
 turn them into the wrong gates and lifetimes. :func:`measure_motion` measures instead,
 from the boxes alone:
 
-- the **head size** (median of ``sqrt(w h)`` of the boxes, pixels): the length scale;
+- the **head size** (median of ``sqrt(w h)`` of the boxes scoring 0.5 or more, empty ones left out, pixels): the length scale;
 - the **per-frame displacement** of each detection to its nearest neighbour in the
   next frame; these split into a **still** population (below 0.15 head sizes: detection
   jitter of immotile cells, whose median gives the **measurement noise**) and a
@@ -378,8 +378,9 @@ def measure_motion(boxes: Boxes, fps: float, motion_fps: float = 0.0, length_sca
         else boxes
     )
     head = None
-    if len(b):
-        head = float(np.median(np.sqrt(np.maximum((b.x2 - b.x1) * (b.y2 - b.y1), 1e-6))))
+    area = (b.x2 - b.x1) * (b.y2 - b.y1)
+    if (area > 0).any():  # an empty box (width or height 0: read, IoU 0) says nothing of the head size
+        head = float(np.median(np.sqrt(np.maximum(area[area > 0], 1e-6))))
     ordered = len(b) > 0 and not np.any(np.diff(b.frame) < 0)  # unsorted rows: the tracker reports them
     d, smooth, used = displacements(b) if ordered else (np.zeros(0), np.zeros(0, bool), 0)
     step = noise = frac = None
