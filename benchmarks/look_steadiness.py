@@ -7,10 +7,14 @@ user's answer must not depend on that number. This script simulates ``--seeds`` 
 sperm per frame; ``look="random"`` draws a random microscope), measures each on its first 1, 8,
 16 and 32 frames and prints, per look and over all videos, how often the polarity is wrong
 (against the simulator's ``Look.dark_heads``), how often it is unsure (confidence below
-``MIN_POLARITY_CONFIDENCE``, when ``analyze`` reads the video both ways and warns), and on how
-many videos 8 and 16 frames disagree (another polarity, or head boxes more than 1.35x apart).
+``MIN_POLARITY_CONFIDENCE``, when ``analyze`` reads the video both ways and warns), how often it
+is wrong without being unsure (read one way only, without a warning), and on how many videos 8
+and 16 frames disagree (another polarity, or head boxes more than 1.35x apart). Each row holds
+the votes (``LookEstimate.polarity_votes``). ``--density 4`` makes sparse fields, in which the
+specks of debris outnumber the heads (``results/look_steadiness_sparse.json``).
 
     python benchmarks/look_steadiness.py [--seeds 20] [--base-seed 500] [--density 25] [--out results/look_steadiness.json]
+    python benchmarks/look_steadiness.py --density 4 --out benchmarks/results/look_steadiness_sparse.json
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def measure_video(look: str, seed: int, density: float, frames: int) -> dict:
             "confidence": est.polarity_confidence,
             "head_box_px": est.head_box_px,
             "motion": est.motion,
+            "votes": [list(v) for v in est.polarity_votes],
             "cpu_s": round(time.process_time() - t0, 3),
         }
     return row
@@ -66,6 +71,8 @@ def summarise(rows: list[dict]) -> dict:
         "videos": len(rows),
         "wrong": {n: sum(not r[n]["right"] for r in rows) for n in ns},
         "unsure": {n: sum(r[n]["confidence"] < MIN_POLARITY_CONFIDENCE for r in rows) for n in ns},
+        # wrong and not unsure: read one way only, without a warning
+        "silent": {n: sum(not r[n]["right"] and r[n]["confidence"] >= MIN_POLARITY_CONFIDENCE for r in rows) for n in ns},
         "changed_8_vs_16": sum(changed(r["8"], r["16"]) for r in rows) if {"8", "16"} <= set(ns) else None,
     }
 
@@ -97,9 +104,9 @@ def main(argv=None) -> int:
             print(f"{look:>14} {seed}: true {row['true_polarity']} {row['true_head_px']:.0f}px | {cells}", flush=True)
     summary = {look: summarise([r for r in rows if r["look"] == look]) for look in looks}
     summary["all"] = summarise(rows)
-    print(f"\n{'look':>14} | videos | wrong polarity (first 1/8/16/32 frames) | unsure | 8 vs 16 changed")
+    print(f"\n{'look':>14} | videos | wrong polarity (first 1/8/16/32 frames) | unsure | wrong, not unsure | 8 vs 16 changed")
     for look, s in summary.items():
-        print(f"{look:>14} | {s['videos']:6d} | {s['wrong']} | {s['unsure']} | {s['changed_8_vs_16']}")
+        print(f"{look:>14} | {s['videos']:6d} | {s['wrong']} | {s['unsure']} | {s['silent']} | {s['changed_8_vs_16']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out, "w") as fh:
         json.dump({"settings": vars(args) | {"out": str(args.out)}, "summary": summary, "rows": rows}, fh, indent=1)

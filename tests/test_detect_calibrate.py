@@ -16,7 +16,7 @@ from spermtrack.detect.calibrate import MIN_POLARITY_CONFIDENCE, LookError, meas
 from spermtrack.detect.evaluation import ap50
 from spermtrack.detect.normalize import CalibratedDetector
 from spermtrack.detect.quality import check_detections, detection_warnings
-from spermtrack.simulate import simulate_video
+from spermtrack.simulate import simulate_dataset, simulate_video
 
 REAL = Path(__file__).parent / "data" / "real_frames"
 
@@ -115,12 +115,15 @@ def test_when_the_moving_objects_and_the_whole_frames_disagree_the_polarity_is_u
     dark. Neither is trusted: confidence 0, both votes recorded, the default detector reads both ways."""
     frames = _slow_heads_fast_specks(0.0, 6)
     look = measure_look(frames)
-    (by_frames, frames_pol, frames_conf), (by_moving, moving_pol, moving_conf) = look.polarity_votes
-    assert (by_frames, frames_pol, by_moving, moving_pol) == ("frames", "bright", "moving", "dark")
+    (by_frames, frames_pol, _), (by_strong, strong_pol, _), (by_moving, moving_pol, moving_conf) = look.polarity_votes
+    assert (by_frames, frames_pol, by_strong, strong_pol, by_moving, moving_pol) == (
+        "frames", "bright", "strongest", "bright", "moving", "dark"
+    )  # fmt: skip
     assert look.votes_disagree and look.polarity_confidence == 0.0 and look.polarity_unclear and not look.reliable
-    assert look.polarity == (frames_pol if frames_conf > moving_conf else moving_pol)
-    assert "disagree" in look.problems()[0] and "--polarity" in look.problems()[0]
-    assert look.to_dict()["polarity_votes"][1] == {"by": "moving", "polarity": "dark", "confidence": moving_conf}
+    assert look.polarity == max(look.polarity_votes, key=lambda v: v[2])[1]
+    assert "disagree" in look.problems()[0] and "the moving objects dark" in look.problems()[0]
+    assert "--polarity" in look.problems()[0]
+    assert look.to_dict()["polarity_votes"][2] == {"by": "moving", "polarity": "dark", "confidence": moving_conf}
     det = get_detector("auto")
     run_detector(det, np.stack([cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in frames]), batch_size=16)
     assert det.look.both_polarities
@@ -128,6 +131,45 @@ def test_when_the_moving_objects_and_the_whole_frames_disagree_the_polarity_is_u
     agree = measure_look(_slow_heads_fast_specks(0.8, 4))
     assert not agree.votes_disagree and agree.polarity_confidence == agree.polarity_votes[-1][2] >= 0.5
     assert measure_look(frames, polarity="bright").polarity_votes == ()
+
+
+def _sparse_field(n_heads: int, heads_bright: bool) -> np.ndarray:
+    """One grey frame: ``n_heads`` heads (sigma 3 px, contrast 70) among 60 specks of the other polarity (sigma 1.3 px, 40)."""
+    rng = np.random.default_rng(0)
+    h, w = 240, 320
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sign = 1.0 if heads_bright else -1.0
+    img = np.full((h, w), 120.0, np.float32)
+    for x, y in rng.uniform(20, [w - 20, h - 20], (n_heads, 2)):
+        img += sign * 70 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 3.0**2))
+    for x, y in rng.uniform(10, [w - 10, h - 10], (60, 2)):
+        img -= sign * 40 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.3**2))
+    return np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)[None]
+
+
+@pytest.mark.parametrize("heads_bright", [True, False])
+def test_a_sparse_field_whose_specks_outnumber_its_heads_is_unsure(heads_bright):
+    """3 heads among 60 specks: the specks fill each frame's 20 heaviest blobs (the "frames" vote, confident
+    for the specks before), the heads its 5 heaviest (the "strongest" vote). The video is unsure; dense, sure."""
+    heads, specks = ("bright", "dark") if heads_bright else ("dark", "bright")
+    look = measure_look(_sparse_field(3, heads_bright))
+    votes = {who: (pol, conf) for who, pol, conf in look.polarity_votes}
+    assert votes["frames"][0] == specks and votes["frames"][1] >= 0.3  # what decided alone before
+    assert votes["strongest"][0] == heads and votes["strongest"][1] >= 0.3
+    assert look.votes_disagree and look.polarity_unclear and look.polarity_confidence == 0.0 and not look.reliable
+    assert "their strongest blobs " + heads in look.problems()[0] and "the frames' blobs " + specks in look.problems()[0]
+    dense = measure_look(_sparse_field(30, heads_bright))
+    assert [pol for _, pol, _ in dense.polarity_votes] == [heads, heads] and dense.polarity_confidence >= 0.5
+
+
+def test_the_simulators_sparse_phase_clip_is_unsure(tmp_path):
+    """A user's report: ``spermtrack simulate --seed 1 --look phase`` video 0 (2.7 sperm per frame among
+    dark debris) was read as dark heads with confidence 0.24 and no warning; now the votes disagree."""
+    simulate_dataset(tmp_path, n_videos=1, num_frames=8, seed=1, look="phase", mp4=False)
+    frames = np.stack([cv2.imread(str(f)) for f in sorted(tmp_path.glob("*/images/*.jpg"))])
+    look = measure_look(frames)
+    assert len(frames) == 8 and look.votes_disagree and look.polarity_unclear and not look.reliable
+    assert dict((who, pol) for who, pol, _ in look.polarity_votes) == {"frames": "dark", "strongest": "bright"}
 
 
 def test_simulated_negative_phase_with_slow_heads_reads_dark():

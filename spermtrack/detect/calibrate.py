@@ -26,9 +26,11 @@ How the look is measured (:func:`measure_look`):
    head in bright-field is a ring (its centroid lies in the hole) and does not count;
 4. each blob weighs its contrast times its diameter (a head outranks a speck of debris of
    the same contrast); the polarity whose strongest blobs weigh more wins, and the
-   confidence is the relative margin between the two. The whole frames vote, and so do the
-   moving objects when the frames move; the moving objects decide, but when the two votes
-   disagree the polarity is the more confident one and the confidence is 0 (unsure:
+   confidence is the relative margin between the two. The 20 heaviest blobs of each frame
+   vote ("frames"), and so do its :data:`STRONGEST` heaviest ("strongest": in a sparse field
+   the specks of debris outnumber the few heads among the 20, not among the 5) and the moving
+   objects when the frames move; the moving objects decide, else the frames, but when any two
+   votes disagree the polarity is the most confident one and the confidence is 0 (unsure:
    :attr:`LookEstimate.polarity_votes`);
 5. the head size is the median diameter at half contrast of the strongest blobs of the
    chosen polarity, turned into a box side with the annotation convention of
@@ -60,9 +62,15 @@ VISEM_BOX_PX = 23.0
 MIN_POLARITY_CONFIDENCE = 0.15
 #: Fewest compact blobs for a measured head size to be trusted.
 MIN_BLOBS = 3
+#: Heaviest blobs per frame of the "strongest" polarity vote (the "frames" vote takes ``top``, 20): in a
+#: sparse field the few heads are among a frame's heaviest blobs, but the specks of debris fill
+#: its top 20 (``benchmarks/look_steadiness.py --density 4``).
+STRONGEST = 5
 #: Frames from which a video without moving objects counts as a still field (fewer: single images).
 STILL_MIN_FRAMES = 4
 POLARITIES = ("bright", "dark")
+#: What each polarity vote (:attr:`LookEstimate.polarity_votes`) counted, as the warning names it.
+VOTERS = {"frames": "the frames' blobs", "strongest": "their strongest blobs", "moving": "the moving objects"}
 
 
 @dataclass(frozen=True)
@@ -123,10 +131,12 @@ class LookEstimate:
         reference of the size prior (:mod:`spermtrack.detect.size_prior`); None when no prior ran.
     polarity_votes : tuple of (str, str, float)
         How the polarity was voted, as ``(what voted, polarity, confidence)``: ``"frames"``,
-        every compact blob of the frames; ``"moving"``, the moving objects only (present only
-        when the frames move). The moving objects decide; when the two disagree the polarity
-        is the vote with the larger confidence and :attr:`polarity_confidence` is 0 (unsure).
-        Empty when the polarity was given.
+        the 20 heaviest compact blobs of each frame; ``"strongest"``, the :data:`STRONGEST`
+        heaviest of each frame (in a sparse field the few heads, where the specks of debris
+        outnumber them among the 20); ``"moving"``, the moving objects only (present only when
+        the frames move). The moving objects decide, else the frames; when any two disagree
+        the polarity is the vote with the largest confidence and :attr:`polarity_confidence`
+        is 0 (unsure). Empty when the polarity was given.
     overlays : tuple of (x, y, w, h)
         Burnt-in panels found on the first frames (white text panels, black time-stamp boxes,
         letterbox bars; :mod:`spermtrack.detect.overlay`), in pixels of the frame: the
@@ -161,7 +171,7 @@ class LookEstimate:
 
     @property
     def votes_disagree(self) -> bool:
-        """True when the moving objects and the frames' blobs voted for different polarities."""
+        """True when the polarity votes (:attr:`polarity_votes`) named different polarities."""
         return _disagree(self.polarity_votes)
 
     @property
@@ -197,8 +207,8 @@ class LookEstimate:
         if self.polarity_unclear:
             kept = "; heads were read both ways and the boxes of both kept" if self.both_polarities else ""
             if self.votes_disagree:
-                why = "the moving objects and the whole frames disagree: " + ", ".join(
-                    f"{what} {pol} ({conf:.2f})" for what, pol, conf in self.polarity_votes
+                why = "its votes disagree: " + ", ".join(
+                    f"{VOTERS.get(what, what)} {pol} ({conf:.2f})" for what, pol, conf in self.polarity_votes
                 )
             else:
                 why = f"bright and dark blobs have similar contrast, confidence {self.polarity_confidence:.2f}"
@@ -351,22 +361,30 @@ def _residuals(gray: np.ndarray, min_overlay: int) -> tuple[list[np.ndarray], li
     return spatial, None, sigma
 
 
-def _blob_stats(resid: list[np.ndarray], thr: float, max_area: int, top: int) -> dict:
-    """Per polarity: ``(weight, peak, diameter)`` of the strongest compact blobs over all frames."""
-    out = {}
-    keep = top * max(1, len(resid) // 2)
+def _blob_stats(resid: list[np.ndarray], thr: float, max_area: int, top: int) -> tuple[dict, dict]:
+    """Per polarity, ``(weight, peak, diameter, keep)`` of the strongest compact blobs over all frames:
+    for the ``top`` heaviest blobs of each frame, and for the :data:`STRONGEST` heaviest (one pass)."""
+    per_frame: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for pol in POLARITIES:
-        peaks, diams = [], []
+        per_frame[pol] = []
         for r in resid:
             p, d, _ = compact_blobs(r if pol == "bright" else -r, thr, max_area)
             mass = p * d  # contrast x size: heads outrank small specks of debris of equal contrast
             o = np.argsort(-mass, kind="stable")[:top]
-            peaks.append(p[o])
-            diams.append(d[o])
-        p, d = np.concatenate(peaks), np.concatenate(diams)
-        o = np.argsort(-(p * d), kind="stable")[:keep]
-        out[pol] = (p[o] * d[o], p[o], d[o], keep)
-    return out
+            per_frame[pol].append((p[o], d[o]))
+    many = {pol: _pool(per_frame[pol], top, len(resid)) for pol in POLARITIES}
+    strongest = {pol: _pool(per_frame[pol], STRONGEST, len(resid)) for pol in POLARITIES}
+    return many, strongest
+
+
+def _pool(per_frame: list[tuple[np.ndarray, np.ndarray]], top: int, frames: int) -> tuple:
+    """``(weight, peak, diameter, keep)``: the heaviest of the ``top`` heaviest blobs of each frame
+    (``per_frame``: each frame's ``(peak, diameter)``, heaviest first), ``keep`` = ``top`` per two frames."""
+    keep = top * max(1, frames // 2)
+    p = np.concatenate([fp[:top] for fp, _ in per_frame])
+    d = np.concatenate([fd[:top] for _, fd in per_frame])
+    o = np.argsort(-(p * d), kind="stable")[:keep]
+    return p[o] * d[o], p[o], d[o], keep
 
 
 def measure_look(
@@ -413,15 +431,17 @@ def measure_look(
     max_area = int((0.08 * min(h, w)) ** 2 * 4)
     spatial, moving, sigma = _residuals(gray, max_area)
     thr = max(k * sigma, 4.0)
-    still = _blob_stats(spatial, thr, max_area, top)
+    still, strongest = _blob_stats(spatial, thr, max_area, top)
     # polarity from moving objects when the frames move (debris cannot vote), else from the still frame
-    moved = _blob_stats(moving, thr, max_area, top) if moving is not None else None
+    moved = _blob_stats(moving, thr, max_area, top)[0] if moving is not None else None
     if moved is not None and len(moved["bright"][0]) + len(moved["dark"][0]) < MIN_BLOBS:
         moved = None
     if polarity == "auto":
-        votes = (("frames", *_vote(still)),) + ((("moving", *_vote(moved)),) if moved is not None else ())
-        _, pol, conf = votes[-1]  # the moving objects decide (debris cannot vote)
-        if _disagree(votes):  # unless the whole frames disagree: then unsure
+        votes = (("frames", *_vote(still)), ("strongest", *_vote(strongest)))
+        votes += (("moving", *_vote(moved)),) if moved is not None else ()
+        # the moving objects decide (debris cannot vote), else all the blobs of the frames
+        _, pol, conf = votes[-1] if moved is not None else votes[0]
+        if _disagree(votes):  # unless another vote disagrees: then unsure
             _, pol, _ = max(votes, key=lambda v: v[2])
             conf = 0.0
         pol_source = "measured"
