@@ -14,11 +14,13 @@ Needs the ``yolo`` extra: pip install 'spermtrack[yolo]'.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 from spermtrack.detect import YoloDetector, run_detector
 from spermtrack.detect.train import train
+from spermtrack.errors import MissingDependencyError, require
 from spermtrack.evaluate import detection_many
 from spermtrack.io.visem import VisemDataset
 
@@ -35,6 +37,7 @@ def main() -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, 0, ...")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: a temporary one)")
     args = p.parse_args()
+    require("ultralytics", "yolo", "examples/train_and_evaluate_yolo.py")  # before simulating: ultralytics and torch
 
     with tempfile.TemporaryDirectory() as scratch:
         root = args.root
@@ -71,4 +74,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except MissingDependencyError as exc:  # one line naming the extra to install, not a traceback
+        sys.exit(f"error: {exc}")

@@ -16,10 +16,13 @@ itself. Give ``--weights`` for your own model (its class names ``sperm``, ``clus
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from spermtrack.errors import MissingDependencyError, require
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--frames", type=int, default=100, help="length of the simulated clip (frames at 50 fps)")
@@ -27,6 +30,10 @@ parser.add_argument("--out", type=Path, default=None, help="folder for the CSV f
 parser.add_argument("--weights", type=Path, default=None, help="ultralytics .pt weights (default: the shipped model)")
 parser.add_argument("--device", default="cpu", help="ultralytics device: cpu, 0, cuda:1, mps")
 args, _ = parser.parse_known_args()  # known args only: Jupyter adds its own
+try:  # ultralytics and torch come with the yolo extra
+    require("ultralytics", "yolo", "examples/ultralytics_to_trackmate.py")
+except MissingDependencyError as exc:
+    sys.exit(f"error: {exc}")
 out = args.out or Path(tempfile.mkdtemp(prefix="spermtrack_example_"))
 out.mkdir(parents=True, exist_ok=True)
 

@@ -356,11 +356,16 @@ def _row_from_summary(s: dict) -> dict:
 
 
 def _pseudo_label(job: Job, config, force: bool) -> dict:
+    import warnings
+
     from .analysis import analyze
+    from .errors import UncalibratedWarning
     from .results import preflight, result_dir
 
     preflight(job.output, job.source, force=force)
-    analysis = analyze(job.source, config)
+    with warnings.catch_warnings():  # pseudo-labels hold boxes and tracks, no speeds or grades to compare with WHO's
+        warnings.simplefilter("ignore", UncalibratedWarning)
+        analysis = analyze(job.source, config)
     settings = job_settings(config, "pseudo-label")
     with result_dir(job.output, kind="pseudo-label", source=job.source, settings=settings, force=force) as tmp:
         _write_pseudo_labels(job, config, analysis, tmp)

@@ -124,6 +124,8 @@ class Calibration:
 
 
 def _number(name: str, value) -> float:
+    if isinstance(value, bool):  # True would pass as 1.0
+        raise CalibrationError(f"{name} must be a number, got {value!r}")
     try:
         out = float(value)
     except (TypeError, ValueError):

@@ -364,7 +364,7 @@ def test_building_the_command_line_imports_no_numba():
 def test_no_progress_bars_when_stderr_is_not_a_terminal_and_analyse_is_an_alias(clip, tmp_path, capsys):
     folder, _ = clip
     argv = ["analyse", str(folder), "-o", str(tmp_path / "r"), "--detector", "gt", "--max-frames", "12"]
-    assert main([*argv, "--no-video", "--no-report", "--top", "0"]) == 0
+    assert main([*argv, "--no-video", "--no-report", "--top", "1"]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err, "no carriage returns in a log file"
     assert "12 frames" in err, "the summary lines are still printed without -q"

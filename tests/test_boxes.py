@@ -111,7 +111,8 @@ def test_empty():
 
 
 @pytest.mark.parametrize(
-    "um, fps", [(0, 50), (-1, 50), (float("nan"), 50), (0.25, 0), (0.25, float("inf")), (400, 50), ("x", 50)]
+    "um, fps",
+    [(0, 50), (-1, 50), (float("nan"), 50), (0.25, 0), (0.25, float("inf")), (400, 50), ("x", 50), (True, 50), (0.25, True)],
 )
 def test_calibration_rejects(um, fps):
     with pytest.raises(CalibrationError):

@@ -570,3 +570,59 @@ def test_declared_classes_are_whole_numbers_a_box_can_hold(bad):
     with pytest.raises(SpermtrackError, match="--classes"):
         parse_classes(bad)
     assert parse_classes("3, 4") == [3, 4] and parse_classes(None) == []
+
+
+@pytest.fixture(scope="module")
+def blank_video(tmp_path_factory) -> Path:
+    """20 frames of flat grey noise: no sperm (reliability warnings); analysed uncalibrated (a reading note)."""
+    from spermtrack.io.video import VideoWriter
+
+    path = tmp_path_factory.mktemp("blank") / "blank.mp4"
+    rng = np.random.default_rng(0)
+    with VideoWriter(path, fps=10, size=(160, 120)) as writer:
+        for _ in range(20):
+            writer.write(np.clip(128 + rng.normal(0, 2, (120, 160)), 0, 255).astype(np.uint8))
+    return path
+
+
+def test_quiet_analyze_still_prints_reliability_warnings(blank_video, tmp_path, capsys):
+    """-q hides only the reading notes (uncalibrated, low image rate), never a warning that the result may be wrong."""
+    argv = ["analyze", str(blank_video), "--detector", "classical", "--no-video", "--no-report", "--top", "1"]
+    code, _, err = run_main(capsys, [*argv, "-o", str(tmp_path / "q"), "-q"])
+    assert code == 0, err
+    stored = json.loads((tmp_path / "q" / "summary.json").read_text())["warnings"]
+    lines = [ln for ln in err.splitlines() if ln.startswith("spermtrack analyze: warning: ")]
+    assert any("Almost no sperm heads" in ln for ln in lines), err
+    assert any(w.startswith("Uncalibrated") for w in stored)
+    assert not any(ln.startswith("spermtrack analyze: warning: Uncalibrated") for ln in lines), err
+    assert 0 < len(lines) < len(stored), (lines, stored)  # the notes are in summary.json, not on the screen
+    code, _, err = run_main(capsys, [*argv, "-o", str(tmp_path / "loud")])
+    loud = [ln for ln in err.splitlines() if ln.startswith("spermtrack analyze: warning: ")]
+    assert code == 0 and len(loud) == len(stored), err  # without -q: every warning once (no double notes)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--detector", "gt-noisy"], "detector 'gt-noisy' needs its noise"),
+        (["--detector", "gt", "--top", "0"], "top (--top) must be a whole number >= 1, got 0"),
+        (["--detector", "gt", "--min-duration-s", "-1"], "(--min-duration-s) must be a number >= 0"),
+    ],
+)
+def test_analyze_refuses_gt_noisy_without_noise_and_top_0(extra, message, data, tmp_path, capsys):
+    """gt-noisy without noise would silently be gt; --top 0 would fail after the work: both refused up front."""
+    out = tmp_path / "r"
+    code, _, err = run_main(capsys, ["analyze", str(data / "root" / VID), "-o", str(out), "--no-video", *extra])
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_analyze_api_gt_noisy_with_noise_records_one_detector_name(data):
+    """With its noise given (the API takes it), summary.json's detector and config.detector agree."""
+    from spermtrack.analysis import analyze
+    from spermtrack.detect.spec import DetectorSpec
+
+    result = analyze(data / "root" / VID, detector=DetectorSpec.parse("gt-noisy", miss=0.3, jitter_px=1.0), um_per_px=0.25)
+    summary = result.summary
+    assert summary["detector"] == "gt-noisy" == summary["config"]["detector"]["name"]
+    assert len(result.detections) < len(DetectorSpec.parse("gt").ground_truth(data / "root" / VID))

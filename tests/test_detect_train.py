@@ -164,3 +164,17 @@ def test_interpolate_weights_averages_two_checkpoints(tmp_path):
     with pytest.raises(ParameterError, match="alpha must be within 0-1"):
         interpolate_weights(base, tuned, 1.5, tmp_path / "bad.pt")
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_train_without_ultralytics_leaves_no_run_folder(root, tmp_path, monkeypatch, capsys):
+    """The missing extra is reported before anything is written (forced absent: runs with and without it)."""
+    import sys
+
+    from spermtrack.cli import main
+
+    monkeypatch.setitem(sys.modules, "ultralytics", None)  # import ultralytics -> ImportError
+    out = tmp_path / "runs2" / "x"
+    assert main(["train", str(root), "--model", "yolov8n.yaml", "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ultralytics" in err[0] and "spermtrack[yolo]" in err[0]
+    assert not (tmp_path / "runs2").exists()

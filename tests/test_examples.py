@@ -90,6 +90,36 @@ def test_ultralytics_to_trackmate_runs_offline(tmp_path):
     assert len(table) == len(trackmate) and table.particle.nunique() == trackmate.TRACK_ID.nunique() > 3
 
 
+#: Runs an example (argv[1], its arguments after) as if the yolo extra were not installed.
+_WITHOUT_YOLO = (
+    "import runpy, sys\n"
+    "for name in ('ultralytics', 'torch'):\n"
+    "    sys.modules[name] = None  # import fails with ModuleNotFoundError, as when not installed\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"), [("ultralytics_to_trackmate.py", ("--frames", "30")), ("train_and_evaluate_yolo.py", ())]
+)
+def test_yolo_examples_without_the_extra_say_what_to_install(name, args):
+    env = {**os.environ, "MPLBACKEND": "Agg", "YOLO_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_YOLO, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "pip install 'spermtrack[yolo]'" in lines[0] and name in lines[0], lines[0]
+    assert proc.stdout == ""  # nothing simulated or trained before the message
+
+
 def test_calibration_doc_snippet_measures_a_micrometer(tmp_path):
     """The stage-micrometer code in docs/calibration.md, run on synthetic micrometer photos."""
     text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")

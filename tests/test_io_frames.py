@@ -11,7 +11,7 @@ import pytest
 
 from spermtrack import VideoError
 from spermtrack.io import open_frames
-from spermtrack.io.frames import ImageSequence, VideoFile, image_size, natural_key, read_image
+from spermtrack.io.frames import BATCH_START_FRAMES, FrameSource, ImageSequence, VideoFile, image_size, natural_key, read_image
 from spermtrack.io.video import VideoWriter
 
 
@@ -73,6 +73,7 @@ def test_memory_is_bounded_by_one_batch(tmp_path):
     for i in range(40):
         cv2.imwrite(str(folder / f"f_{i}.jpg"), frame)
     nbytes = frame.nbytes
+    open_frames(folder)  # the file names interned before: a resize of Python's table of them is not a frame
     tracemalloc.start()
     try:
         n = 0
@@ -340,3 +341,42 @@ def test_threaded_decoding_keeps_order_and_errors(image_folder):
     files[7].write_bytes(b"garbage")
     with pytest.raises(VideoError, match=re.escape(f"{files[7]}: frame 7: not a readable image")):
         list(ImageSequence(files, threads=3))
+
+
+class _Synthetic(FrameSource):
+    """``n`` frames of 48x32 pixels (frame i filled with i), of known or unknown length."""
+
+    def __init__(self, n: int, known: int | None):
+        self.path, self.fps, self.size, self.num_frames, self.n = None, 25.0, (48, 32), known, n
+
+    def __iter__(self):
+        for i in range(self.n):
+            yield np.full((32, 48, 3), i % 256, np.uint8)
+
+
+@pytest.mark.parametrize(("n", "known"), [(80, 80), (200, None), (30, 10), (20, 50)])
+def test_a_huge_batch_size_allocates_only_the_frames_there_are(n, known):
+    src = _Synthetic(n, known)
+    nbytes = 32 * 48 * 3
+    list(src.batches(1))  # warm up: one-time allocations (interned names, caches) are not frames
+    tracemalloc.start()
+    try:
+        got = list(src.batches(1_000_000))  # was np.empty((1_000_000, 32, 48, 3)) up front: 4.6 GB
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(first, len(b)) for first, b in got] == [(0, n)]
+    np.testing.assert_array_equal(got[0][1][:, 0, 0, 0], np.arange(n) % 256)
+    assert peak < 32 << 20, peak / nbytes  # a few MB at most (not the 4.6 GB); the exact size below
+    batch = got[0][1]
+    owner = batch if batch.base is None else batch.base  # the buffer (the last batch may be a view of it)
+    assert len(owner) <= 2 * max(n, known or 0, BATCH_START_FRAMES)
+
+
+@pytest.mark.parametrize("known", [250, None, 100, 400])
+def test_batches_of_a_source_of_unknown_or_wrong_length(known):
+    src = _Synthetic(250, known)
+    got = list(src.batches(100))
+    assert [(first, len(b)) for first, b in got] == [(0, 100), (100, 100), (200, 50)]
+    np.testing.assert_array_equal(np.concatenate([b for _, b in got])[:, 0, 0, 0], np.arange(250) % 256)
+    assert len({id(b) for _, b in got}) == 3 and not np.shares_memory(got[0][1], got[1][1])

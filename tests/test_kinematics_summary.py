@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spermtrack import Boxes, Calibration
+from spermtrack.errors import ParameterError
 from spermtrack.kinematics import casa, fastest, summarize
 from spermtrack.kinematics.summary import share_interval, weighted_mean, weighted_median
 
@@ -237,6 +238,13 @@ def test_fastest_bad_arguments():
         fastest(k, by="speed")
     with pytest.raises(ValueError, match="n must be >= 1"):
         fastest(k, n=0)
+    for n in (2.5, True, "3", None):  # 2.5 gave 2 rows, True 1
+        with pytest.raises(ParameterError, match="n must be a whole number >= 1"):
+            fastest(k, n=n)
+    assert len(fastest(k, n=np.int64(2))) == len(fastest(k, n=2.0)) == 2
+    for gate in (-1, float("nan"), float("inf"), True):  # as --min-duration-s refuses it
+        with pytest.raises(ParameterError, match="min_duration_s must be a"):
+            fastest(k, min_duration_s=gate)
     with pytest.raises(ValueError, match="lacks column"):
         fastest(k[["track_id", "vsl"]])
 

@@ -30,7 +30,7 @@ from spermtrack.errors import CalibrationError
 from spermtrack.results import MARKER, ResultLockedError, read_marker, result_dir, verify
 
 REPO = Path(__file__).resolve().parents[1]
-GT = ["--detector", "gt", "--no-video", "--no-report", "-q", "--top", "0"]
+GT = ["--detector", "gt", "--no-video", "--no-report", "-q", "--top", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_another_source_needs_force_and_same_name_clips_do_not_mix(clip, tmp_pat
         p.parent.mkdir()
         shutil.copy(clip / "sim.mp4", p)
     monkeypatch.chdir(tmp_path)
-    args = ["--detector", "classical", "--no-video", "--no-report", "-q", "--top", "0", "--max-frames", "10"]
+    args = ["--detector", "classical", "--no-video", "--no-report", "-q", "--top", "1", "--max-frames", "10"]
     assert main(["analyze", str(a), *args]) == 0  # default out/sample
     assert main(["analyze", str(b), *args]) == 1  # the other sample.mp4 would silently replace it
     message = one_line_error(capsys, "analyze")
@@ -399,7 +399,7 @@ def test_sigint_into_a_running_analyze_process(clip, tmp_path):
     out = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [sys.executable, "-m", "spermtrack", "analyze", str(clip), "--out", str(out), "--detector", "gt", "-q"]
-    cmd += ["--top", "0", "--no-video"]
+    cmd += ["--top", "1", "--no-video"]
     subprocess.run([*cmd, "--um-per-px", "0.25"], env=env, check=True, capture_output=True)
     for k, delay in enumerate((0.5, 1.0, 1.5, 2.0, 2.5, 3.0)):
         proc = subprocess.Popen([*cmd, "--um-per-px", str(0.3 + k / 100)], env=env, stderr=subprocess.PIPE, text=True)
@@ -416,7 +416,7 @@ def test_sigterm_cleans_up_like_ctrl_c(clip, tmp_path):
     out = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [sys.executable, "-m", "spermtrack", "analyze", str(clip), "--out", str(out), "--detector", "gt", "-q"]
-    cmd += ["--top", "0", "--no-video", "--rerun"]
+    cmd += ["--top", "1", "--no-video", "--rerun"]
     subprocess.run([*cmd, "--um-per-px", "0.25"], env=env, check=True, capture_output=True)
     sim = [sys.executable, "-m", "spermtrack", "simulate", str(tmp_path / "sim"), "--videos", "2", "--frames", "400", "-q"]
     for run in ([*cmd, "--um-per-px", "0.3"], [*sim, "--workers", "1"]):
@@ -483,7 +483,7 @@ def test_two_processes_writing_the_same_folder(clip, tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [sys.executable, "-m", "spermtrack", "analyze", str(clip), "--out", str(out), "--detector", "gt", "-q"]
     procs = [
-        subprocess.Popen([*cmd, "--um-per-px", um, "--top", "0"], env=env, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([*cmd, "--um-per-px", um, "--top", "1"], env=env, stderr=subprocess.PIPE, text=True)
         for um in ("0.25", "0.3")
     ]
     outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in procs]

@@ -172,3 +172,28 @@ def test_write_report_is_atomic_and_complete(tmp_path, figures):
     path = report.write_report(tmp_path / "out" / "report.html", make_summary(), plots=figures)
     assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
     assert [p.name for p in path.parent.iterdir()] == ["report.html"]
+
+
+def test_plots_may_be_a_list_of_png_paths_named_by_stem(tmp_path, figures):
+    as_list = report.write_report(tmp_path / "a.html", make_summary(), plots=[str(p) for p in figures.values()])
+    as_dict = report.write_report(tmp_path / "b.html", make_summary(), plots=figures)
+    page = as_list.read_text(encoding="utf-8")
+    assert page == as_dict.read_text(encoding="utf-8")  # motility next to the WHO table, speeds in the grid
+    assert 'id="fig-speeds"' in page and 'id="fig-box_sizes"' not in page  # box statistics: labels only
+
+
+@pytest.mark.parametrize(
+    ("plots", "match"),
+    [
+        ("plots/speeds.png", "got a str"),
+        (42, "got a int"),
+        ([b"speeds.png"], "item of type bytes"),
+        (["a/speeds.png", "b/speeds.png"], "two figures named 'speeds'"),
+    ],
+)
+def test_bad_plots_are_a_parameter_error(tmp_path, plots, match):
+    from spermtrack.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=match):
+        report.write_report(tmp_path / "r.html", make_summary(), plots=plots)
+    assert not (tmp_path / "r.html").exists()

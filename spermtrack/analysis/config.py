@@ -405,7 +405,7 @@ class AnalysisConfig:
     )
     top: int = field(
         default=5,
-        metadata={"flag": "--top", "metavar": "N", "help": "number of fastest sperm printed (summary.json lists 5)"},
+        metadata={"flag": "--top", "metavar": "N", "help": "number of fastest sperm printed, >= 1 (summary.json lists 5)"},
     )
     chamber_depth_um: float | None = field(
         default=None,
@@ -438,7 +438,7 @@ class AnalysisConfig:
         if self.fastest_by not in RANK_BY:
             raise AnalysisConfigError(f"fastest_by (--rank-by) must be one of {', '.join(RANK_BY)}, got {self.fastest_by!r}")
         object.__setattr__(self, "min_duration_s", _number(cls, "min_duration_s", self.min_duration_s))
-        object.__setattr__(self, "top", _number(cls, "top", self.top, whole=True))
+        object.__setattr__(self, "top", _number(cls, "top", self.top, low=1, whole=True))  # fastest() needs n >= 1
         if self.chamber_depth_um is not None:
             object.__setattr__(
                 self, "chamber_depth_um", _number(cls, "chamber_depth_um", self.chamber_depth_um, allow_low=False, high=1000.0)

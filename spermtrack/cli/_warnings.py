@@ -5,7 +5,8 @@ in the Dask worker processes of ``batch`` and ``pseudo-label`` (this module is t
 :func:`dask_setup`), so a warning never shows a file name, line number or code line.
 With ``--quiet`` the warnings that only note how to read the results are hidden
 (:class:`~spermtrack.errors.UncalibratedWarning`, :class:`~spermtrack.errors.LowImageRateWarning`:
-summary.json and the report say it too). The deprecation warning of ``pkg_resources``, which
+summary.json and the report say it too); every other warning (why a result may be unreliable) is
+still shown (:func:`result_warnings` for the ones ``analyze`` and ``demo`` print from a result). The deprecation warning of ``pkg_resources``, which
 some detector packages import, is always hidden: it is not spermtrack's and a user can do nothing.
 """
 
@@ -68,6 +69,49 @@ def one_line_warnings(verb: str, quiet: bool = False):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def reading_note_categories() -> tuple[type[Warning], ...]:
+    """The warnings that only note how to read a result: the ones ``--quiet`` hides."""
+    from ..errors import LowImageRateWarning, UncalibratedWarning
+
+    return (UncalibratedWarning, LowImageRateWarning)
+
+
+@contextlib.contextmanager
+def held_reading_notes():
+    """While an analysis runs: hold back its reading notes (also in ``Analysis.warnings``); yield their texts.
+
+    Every other warning is shown as it comes. After the block, :func:`result_warnings` prints an
+    analysis' warnings once each, dropping the held notes under ``--quiet``.
+    """
+    notes: list[str] = []
+    categories = reading_note_categories()
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def hold(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, categories):
+                notes.append(_one_line(str(message)))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = hold
+        for category in categories:
+            warnings.simplefilter("always", category)
+        yield notes
+
+
+def result_warnings(verb: str, messages, notes, quiet: bool, file=None) -> None:
+    """Print an analysis' warnings, one line each; ``quiet`` drops only the reading notes in ``notes``.
+
+    The reliability warnings (detection implausible, frames missing...) are always printed.
+    """
+    held = set(notes)
+    for message in messages:
+        if quiet and _one_line(str(message)) in held:
+            continue
+        print(f"spermtrack {verb}: warning: {_one_line(str(message))}", file=file or sys.stderr)
 
 
 def dask_setup(worker=None) -> None:

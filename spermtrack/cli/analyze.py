@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import warnings
 from pathlib import Path
 
 from . import add_quiet
+from ._warnings import held_reading_notes, result_warnings
 
 
 def register(subparsers) -> None:
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import jit_warmup
     from ..analysis import analyze
     from ..analysis.options import config_from_args
-    from ..errors import LowImageRateWarning, SpermtrackError, UncalibratedWarning
+    from ..errors import SpermtrackError
     from ..results import preflight, resolve_path, up_to_date
 
     config = config_from_args(args)
@@ -139,9 +139,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{out}: analysing again: {why}", file=sys.stderr)
     warmup = jit_warmup.start()  # first run after install: kinematics kernels compile on another core
     try:
-        with warnings.catch_warnings():  # printed below from result.warnings, as one line each
-            warnings.simplefilter("ignore", UncalibratedWarning)
-            warnings.simplefilter("ignore", LowImageRateWarning)
+        with held_reading_notes() as notes:  # printed below from result.warnings, as one line each
             result = analyze(args.source, config, progress=progress)
     finally:
         jit_warmup.finish(warmup)
@@ -161,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
         panels = describe_overlays((s.get("look") or {}).get("overlays"))
         if panels:
             print(f"burnt-in panels left out of detection: {panels} (--no-mask-overlays keeps them)", file=sys.stderr)
-        for warning in result.warnings:
-            print(f"spermtrack {args.verb}: warning: {warning}", file=sys.stderr)
+    result_warnings(args.verb, result.warnings, notes, args.quiet)  # -q hides only the reading notes
+    if not args.quiet:
         if not cal.calibrated:
             print("note: see docs/calibration.md for measuring µm per pixel with a stage micrometer", file=sys.stderr)
         conc = s.get("concentration") or {}

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import add_quiet, seed_type
+from ._warnings import held_reading_notes, result_warnings
 from .simulate import MAX_DENSITY
 
 #: Video id of the simulated clip (its folder under ``<out>/input/``).
@@ -129,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
             folder, sim = simulate_clip(scratch, args.frames, args.seed, args.density, args.look, progress)
             if chatter:
                 print(f"simulated {args.frames} frames (seed {args.seed})", file=sys.stderr)
-            result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
+            with held_reading_notes() as notes:  # printed below from result.warnings, as one line each
+                result = analyze(folder, detector=args.detector, calibration=sim.calibration, progress=progress)
             cal = sim.calibration  # known exactly: the simulator drew the clip at this scale and rate
             result.calibration_origin = (
                 f"the simulator's own scale: the demo clip was drawn at {cal.um_per_px:g} µm per pixel and "
@@ -143,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
                 f"in {time.perf_counter() - t0:.1f} s",
                 file=sys.stderr,
             )
-        for warning in result.warnings:  # the demo's own clip raises none; a --look it cannot read does
-            print(f"spermtrack demo: warning: {warning}", file=sys.stderr)
+        # the demo's own clip raises none; a --look it cannot read does (-q hides only the reading notes)
+        result_warnings("demo", result.warnings, notes, args.quiet)
         unit = result.calibration.speed_unit
         line = motility_line(result.summary)
         if line:

@@ -189,7 +189,14 @@ def get_detector(spec="auto", gt: Boxes | None = None, **kwargs):
             raise ParameterError(f"detector {spec!r} needs the ground truth: get_detector({spec!r}, gt=boxes)")
         from .ground_truth import GroundTruthDetector
 
-        return GroundTruthDetector(gt, **kwargs)
+        det = GroundTruthDetector(gt, **kwargs)
+        if kind == "gt-noisy" and det.name != "gt-noisy":  # no noise asked for: it would silently be 'gt'
+            raise ParameterError(
+                "detector 'gt-noisy' needs its noise (miss, jitter_px, fp_per_frame or size_jitter), and spermtrack "
+                "analyze has no flags for it: use --detector gt, or spermtrack detect-eval --detector gt-noisy --miss P --jitter-px S "
+                "--fp-per-frame N, or in Python DetectorSpec.parse('gt-noisy', miss=0.1, jitter_px=1.5) as the detector"
+            )
+        return det
     if kind in ("yolo", "onnx", "yolov5"):
         if not arg:
             raise ParameterError(f"detector {spec!r} needs a weights path, e.g. '{kind}:runs/best.pt'")

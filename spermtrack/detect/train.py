@@ -253,12 +253,16 @@ def train(
     """
     from .yolo import resolve_device
 
+    # the dependencies and the device first: a failure must leave no half-built run folder behind
+    require("ultralytics", "yolo", "training YOLO detectors")
+    if export_onnx:
+        require("onnx", "yolo", "exporting to ONNX")
+    dev = resolve_device(device)
     out = Path(out).absolute()
     run_dir = out / name
     data_file = prepare_data(
         root, run_dir / "data", split=split, folds=folds, frame_step=frame_step, val_frame_step=val_frame_step
     )
-    dev = resolve_device(device)
     args = {
         "data": str(data_file),
         "epochs": int(epochs),

@@ -36,6 +36,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".wmv", ".mpg", ".mpeg")
 
 _DIGITS = re.compile(r"(\d+)")
+#: Frames :meth:`FrameSource.batches` allocates first for a source of unknown length (it grows from there).
+BATCH_START_FRAMES = 64
 
 
 def natural_key(name: str) -> tuple:
@@ -87,11 +89,18 @@ class FrameSource:
         batch being filled. When a frame cannot be read (:class:`VideoError`), the frames
         before it are yielded first and the error is raised after them, so that a caller
         that needs only those frames (``max_frames``) never sees it.
+
+        The buffer of a batch holds no more frames than the source has left when its length
+        is known (a ``batch_size`` larger than a short video allocates only that video's
+        frames), and otherwise starts at :data:`BATCH_START_FRAMES` frames and doubles as
+        frames arrive, up to ``batch_size``.
         """
         if int(batch_size) < 1:
             raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
         batch_size = int(batch_size)
         w, h = self.size
+        known = self.num_frames if isinstance(self.num_frames, int) and self.num_frames > 0 else None
+        grown = 0  # the size a batch of unknown length reached last: the next one starts there
         buf = None
         first = 0
         k = 0
@@ -106,7 +115,16 @@ class FrameSource:
                 error = exc
                 break
             if buf is None:
-                buf = np.empty((batch_size, h, w, 3), np.uint8)
+                if known is not None and known - first > 0:
+                    cap = known - first
+                else:  # length unknown, or more frames than the container said
+                    cap = max(grown, BATCH_START_FRAMES)
+                buf = np.empty((min(batch_size, cap), h, w, 3), np.uint8)
+            elif k == len(buf):  # more frames than foreseen: grow (doubling keeps the copies linear)
+                bigger = np.empty((min(batch_size, 2 * len(buf)), h, w, 3), np.uint8)
+                bigger[:k] = buf
+                buf = bigger
+                grown = len(buf)
             buf[k] = img
             k += 1
             if k == batch_size:
@@ -115,7 +133,7 @@ class FrameSource:
                 first += k
                 k = 0
         if k:
-            yield first, buf[:k]
+            yield first, buf[:k] if k < len(buf) else buf
         if error is not None:
             raise error
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..boxes import SPERM
 from ..errors import ParameterError
 from .casa import COLUMNS
-from .config import CasaConfig
+from .config import CasaConfig, _check_number
 
 #: Columns :func:`fastest` can rank by (lower or upper case).
 RANKABLE: tuple[str, ...] = ("vsl", "vap", "vcl", "vprog", "alh_mean", "alh_max", "bcf", "lin", "str", "wob")
@@ -63,7 +65,8 @@ def fastest(
     Raises
     ------
     ValueError
-        ``by`` is not a rankable column, ``n`` < 1, or the table is not a kinematics table.
+        ``by`` is not a rankable column, ``n`` is not a whole number >= 1, ``min_duration_s``
+        is not a finite number >= 0, or the table is not a kinematics table.
 
     Examples
     --------
@@ -77,12 +80,13 @@ def fastest(
     col = str(by).lower()
     if col not in RANKABLE:
         raise ParameterError(f"cannot rank by {by!r}; choose one of {', '.join(RANKABLE)}")
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise ParameterError(f"n must be a whole number, got {n!r}") from None
+    whole = not isinstance(n, bool) and isinstance(n, (int, float, np.integer, np.floating)) and float(n).is_integer()
+    if not whole:  # 2.5 would silently give 2 rows
+        raise ParameterError(f"n must be a whole number >= 1, got {n!r}")
+    n = int(n)
     if n < 1:
         raise ParameterError(f"n must be >= 1, got {n}")
+    _check_number("min_duration_s", min_duration_s, allow_zero=True)  # as --min-duration-s
     needed = [c for c in (col, "duration_s", "track_id") + (("quality",) if only_valid else ()) if c not in kinematics.columns]
     if needed:
         raise ParameterError(

@@ -31,6 +31,7 @@ from pathlib import Path
 from string import Template
 
 from ..atomic import atomic_open
+from ..errors import ParameterError
 from . import style
 
 #: Largest overlay video (bytes) embedded in the page as a data URI by default.
@@ -581,9 +582,29 @@ def _overlay_note(overlays) -> str:
     return f"; burnt-in panels left out of detection ({len(overlays)}): {_esc(where)} (--no-mask-overlays keeps them)"
 
 
+def _plot_paths(plots) -> dict[str, str | Path]:
+    """``render_report``'s ``plots`` as a dict name -> path: a mapping as given, a sequence of paths by file stem."""
+    if plots is None:
+        return {}
+    if isinstance(plots, Mapping):
+        return dict(plots)
+    kind = type(plots).__name__
+    if isinstance(plots, (str, bytes, os.PathLike)) or not isinstance(plots, (Sequence, set, frozenset)):
+        raise ParameterError(f"plots must be a mapping name -> PNG path or a list of PNG paths, got a {kind}: {plots!r}")
+    named: dict[str, str | Path] = {}
+    for item in plots:
+        if not isinstance(item, (str, os.PathLike)):
+            raise ParameterError(f"plots must be a list of PNG paths, got an item of type {type(item).__name__}: {item!r}")
+        stem = Path(item).stem
+        if stem in named:
+            raise ParameterError(f"plots: two figures named {stem!r} ({named[stem]} and {item}): name them with a mapping")
+        named[stem] = item
+    return named
+
+
 def render_report(
     summary: Mapping,
-    plots: Mapping[str, str | Path] | None = None,
+    plots: Mapping[str, str | Path] | Sequence[str | Path] | None = None,
     captions: Mapping[str, str] | None = None,
     video: str | Path | None = None,
     out_dir: str | Path | None = None,
@@ -601,9 +622,12 @@ def render_report(
         :func:`spermtrack.pipeline.build_summary` for its keys). Keys of newer releases
         (``concentration``, ``total_motility_percent``, ``counts.graded_tracks``) are
         optional.
-    plots : mapping name -> PNG path
+    plots : mapping name -> PNG path, or sequence of PNG paths
         Figures to embed, in order; ``"motility"`` goes next to the WHO table,
-        ``"top_paths"`` under the fastest sperm, the others to the figure grid.
+        ``"top_paths"`` under the fastest sperm, the others to the figure grid. A
+        sequence of paths names each figure by its file stem (``plots/speeds.png``:
+        ``"speeds"``); two files of one stem, or anything else than paths, are a
+        :class:`~spermtrack.errors.ParameterError`.
     captions : mapping name -> str
         Caption of each figure (:data:`spermtrack.viz.plots.PLOT_CAPTIONS` by default).
     video : path, optional
@@ -626,7 +650,7 @@ def render_report(
     """
     from .plots import PLOT_CAPTIONS
 
-    plots = dict(plots or {})
+    plots = _plot_paths(plots)
     captions = {**PLOT_CAPTIONS, **(captions or {})}
     if box_statistics is None:
         box_statistics = has_labels(summary)
