@@ -678,7 +678,7 @@ def _previous_row(out: Path, job: Job) -> dict:
     if path.is_file():
         with open(path, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                if row.get("video") == job.name and row.get("status") in ("done", "skipped"):
+                if row.get("video") == job.name and row.get("status") in COMPLETE_STATUSES:
                     return {**{k: (v if v != "" else None) for k, v in row.items()}, **base}
     return base
 

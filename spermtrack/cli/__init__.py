@@ -41,7 +41,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ParameterError, SpermtrackError
-from ._warnings import one_line_warnings
+from ._warnings import _say, one_line_warnings
 
 #: Verb modules, in the order ``--help`` lists them.
 VERB_MODULES = (
@@ -146,7 +146,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 
 def warn(verb: str, message: str) -> None:
     """One warning line ``spermtrack VERB: warning: ...`` on stderr."""
-    print(f"spermtrack {verb}: warning: {_one_line(message)}", file=sys.stderr)
+    _say(verb, message)
 
 
 class _DeprecatedAlias(argparse.Action):

@@ -27,25 +27,30 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _say(verb: str, text: str, file=None) -> None:
+    """Print one warning as ``spermtrack VERB: warning: ...`` on one line (nothing when stderr is closed)."""
+    try:
+        print(f"spermtrack {verb}: warning: {_one_line(text)}", file=file or sys.stderr)
+    except (OSError, ValueError):  # stderr closed
+        pass
+
+
 def install(verb: str, quiet: bool) -> None:
     """Replace the warning display and add the filters (in the current ``warnings`` state)."""
-    from ..errors import LowImageRateWarning, SpermtrackWarning, UncalibratedWarning
+    from ..errors import SpermtrackWarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         text = str(message)
         if not issubclass(category, (SpermtrackWarning, UserWarning)):
             text = f"{category.__name__}: {text}"
-        try:
-            print(f"spermtrack {verb}: warning: {_one_line(text)}", file=file or sys.stderr)
-        except (OSError, ValueError):  # stderr closed
-            pass
+        _say(verb, text, file)
 
     warnings.showwarning = show
     warnings.filterwarnings("ignore", message=r"pkg_resources is deprecated", category=UserWarning)
     warnings.filterwarnings("ignore", message=r".*pkg_resources", category=DeprecationWarning)
     if quiet:
-        warnings.simplefilter("ignore", UncalibratedWarning)
-        warnings.simplefilter("ignore", LowImageRateWarning)
+        for category in reading_note_categories():
+            warnings.simplefilter("ignore", category)
 
 
 @contextlib.contextmanager
@@ -111,7 +116,7 @@ def result_warnings(verb: str, messages, notes, quiet: bool, file=None) -> None:
     for message in messages:
         if quiet and _one_line(str(message)) in held:
             continue
-        print(f"spermtrack {verb}: warning: {_one_line(str(message))}", file=file or sys.stderr)
+        _say(verb, str(message), file)
 
 
 def dask_setup(worker=None) -> None:
